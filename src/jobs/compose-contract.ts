@@ -1,0 +1,54 @@
+/**
+ * The contract between the front ends (CLI, Discord commands) and the compose pipeline
+ * (sample → MIDI → render → mp3 + piano roll). Plain data only: it crosses worker-thread boundaries.
+ */
+import type { NoteSequence } from '../music/note-sequence.js';
+
+export interface ComposeRequest {
+  /** Notes-or-chords to generate (1–2000). */
+  length: number;
+  /** Softmax temperature, > 0 (default 1). */
+  temperature?: number;
+  /** Nucleus sampling mass in (0, 1] (default 1 = off). */
+  topP?: number;
+  /** General MIDI program 0–127 for the generated part. */
+  program?: number;
+  /** Tempo of the result in quarter notes per minute. */
+  qpm?: number;
+  /** A piece to continue: the result is this seed followed by `length` new events. */
+  seed?: NoteSequence;
+  /** Restrict pitches to a key, e.g. "C major", "A minor". */
+  key?: string;
+  /** Model directory (default models/default). */
+  modelDir?: string;
+  /** SoundFont name from soundfonts/ or the bundled default. */
+  soundfont?: string;
+  /** Deterministic sampling when set. */
+  randomSeed?: number;
+  /** Folder to write into; files are written atomically. */
+  outDir: string;
+  /** Base file name without extension. */
+  baseName?: string;
+  /** Also write Ogg/Opus for voice playback. */
+  withOpus?: boolean;
+}
+
+export interface ComposeResult {
+  midiPath: string;
+  mp3Path: string;
+  pngPath: string;
+  opusPath?: string;
+  /** Notes-or-chords generated (excludes the seed). */
+  generatedEvents: number;
+  noteCount: number;
+  durationSeconds: number;
+  qpm: number;
+  program: number;
+  keyGuess: string;
+  modelName: string;
+  /** Longest run of (pitch, duration) events copied verbatim from the model's training data, if known. */
+  longestCopiedRun?: number;
+  randomSeed: number;
+  sequence: NoteSequence;
+  timingsMs: { sample: number; midi: number; render: number; encode: number; pianoRoll: number; total: number };
+}
