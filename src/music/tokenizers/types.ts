@@ -1,0 +1,96 @@
+/**
+ * The contract between tokenizers and everything that trains or samples with them (src/ml, the
+ * evaluation). Ids are dense integers in [0, vocabSize).
+ */
+import type { NoteSequence } from '../note-sequence.js';
+
+export type TokenizerName = 'seed' | 'event';
+
+export interface EncodeOptions {
+  /**
+   * What to do with notes/chords the vocabulary cannot express (only the `seed` encoding has a
+   * closed, data-dependent vocabulary): 'throw' (default) raises SEED_OUT_OF_VOCABULARY, 'skip' drops them.
+   */
+  onUnknown?: 'throw' | 'skip';
+  /** Event encoding: start with BOS + meter (default true). Ignored by `seed`. */
+  bos?: boolean;
+  /** Event encoding: end with EOS (default true; false for a prompt to continue). Ignored by `seed`. */
+  eos?: boolean;
+}
+
+export interface DecodeOptions {
+  /** Tempo of the decoded sequence, quarter notes per minute (default 120). */
+  qpm?: number;
+  /** General MIDI program 0–127 for the single output track (default 0, piano). */
+  program?: number;
+}
+
+/**
+ * Incremental view of a token stream for the sampler: `push` one id at a time, and learn when a
+ * new note-or-chord (onset group) starts. `length` in Motif always counts these.
+ */
+export interface EventCounter {
+  /** Feeds one id; true when this id starts a new note-or-chord. */
+  push(id: number): boolean;
+  /** Notes-or-chords started so far. */
+  readonly count: number;
+  /** True after an end-of-sequence token: later ids are ignored by decode. */
+  readonly ended: boolean;
+}
+
+export interface Tokenizer {
+  readonly name: TokenizerName;
+  /** Number of ids; every id in [0, vocabSize) decodes without error. */
+  readonly vocabSize: number;
+  /**
+   * @throws MotifError SEED_OUT_OF_VOCABULARY (seed encoding, onUnknown 'throw') listing a few unknown tokens.
+   */
+  encode(seq: NoteSequence, opts?: EncodeOptions): number[];
+  /** Never throws on any id sequence: unknown, out-of-range or ill-placed ids are skipped. */
+  decode(ids: readonly number[], opts?: DecodeOptions): NoteSequence;
+  /** Human-readable token, e.g. "E-4", "0.4.7", "NOTE_60", "DUR_4", "SHIFT_2". */
+  tokenName(id: number): string;
+  /** Pitch classes a token sounds (note or chord tokens), undefined for timing/control tokens. */
+  tokenPitchClasses(id: number): readonly number[] | undefined;
+  /** Ids to start sampling from scratch (event: BOS + meter; seed: none, the tutorial starts from a data window). */
+  startIds(opts?: { meter?: string }): number[];
+  /** A fresh incremental counter over this vocabulary. */
+  createEventCounter(): EventCounter;
+  /** JSON-safe spec to store in the model directory; `tokenizerFromSpec` rebuilds an identical tokenizer. */
+  toJSON(): TokenizerSpec;
+}
+
+export interface SeedTokenizerSpec {
+  name: 'seed';
+  version: 1;
+  /** Id i ↔ vocabulary[i]. Sorted at first build; tokens added by fine-tuning are appended. */
+  vocabulary: string[];
+}
+
+export interface EventTokenizerSpec {
+  name: 'event';
+  version: 1;
+  config: EventTokenizerConfig;
+}
+
+export type TokenizerSpec = SeedTokenizerSpec | EventTokenizerSpec;
+
+export interface EventTokenizerConfig {
+  /** Grid of the encoding, steps per quarter note (4 = sixteenth notes). */
+  stepsPerQuarter: number;
+  /** Lowest/highest MIDI pitch with its own token; others are folded by octaves into range. */
+  pitchMin: number;
+  pitchMax: number;
+  /** TIME_SHIFT tokens for 1..maxShiftSteps steps; longer gaps repeat them. */
+  maxShiftSteps: number;
+  /** Allowed note lengths in steps, ascending; a duration snaps to the nearest (ties to the shorter). */
+  durationBucketsSteps: number[];
+  /** 0 = no velocity tokens; otherwise that many equal-width bins over 1–127. */
+  velocityBins: number;
+  /** Meters with a token, "N/D"; a piece in another meter is encoded with the first entry's bar length. */
+  meters: string[];
+  /** Length given to a NOTE that no DURATION follows, in steps. */
+  defaultDurationSteps: number;
+  /** Velocity of decoded notes when velocity tokens are off or absent. */
+  defaultVelocity: number;
+}

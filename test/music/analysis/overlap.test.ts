@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { computeFeatures, type PieceFeatures } from '../../../src/music/analysis/features.js';
+import { compareDistributions, overlapForVectors, overlapTable } from '../../../src/music/analysis/overlap.js';
+import { emptySequence, type NoteSequence } from '../../../src/music/note-sequence.js';
+import { createRng, type Rng } from '../../../src/music/random.js';
+
+function normal(rng: Rng): number {
+  return Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
+}
+
+function randomMelody(rng: Rng, centre: number, spread: number): NoteSequence {
+  const seq = emptySequence();
+  let step = 0;
+  for (let i = 0; i < 40; i++) {
+    const length = 1 + Math.floor(rng() * 4);
+    const pitch = Math.max(0, Math.min(127, Math.round(centre + spread * normal(rng))));
+    seq.notes.push({ pitch, startStep: step, endStep: step + length, velocity: 80, program: 0, isDrum: false, track: 0 });
+    step += length;
+  }
+  seq.totalSteps = step;
+  return seq;
+}
+
+describe('Yang & Lerch overlap area', () => {
+  it('GIVEN two identical samples WHEN compared THEN the overlap is 1 and KL is 0', () => {
+    const xs = [1, 2, 2.5, 3, 7, 8];
+    const { overlapArea, klDivergence } = compareDistributions(xs, xs);
+    expect(overlapArea).toBeCloseTo(1, 3);
+    expect(klDivergence).toBeCloseTo(0, 6);
+  });
+
+  it('GIVEN samples from one normal vs a normal 6σ away WHEN compared THEN overlap is high for the first and near 0 for the second', () => {
+    const rng = createRng(3);
+    const a = Array.from({ length: 300 }, () => normal(rng));
+    const b = Array.from({ length: 300 }, () => normal(rng));
+    const far = Array.from({ length: 300 }, () => 6 + normal(rng));
+    const near = compareDistributions(a, b);
+    const apart = compareDistributions(a, far);
+    expect(near.overlapArea).toBeGreaterThan(0.85);
+    expect(apart.overlapArea).toBeLessThan(0.05);
+    expect(apart.klDivergence).toBeGreaterThan(near.klDivergence * 10);
+  });
+
+  it('GIVEN constant features in both sets WHEN compared THEN identical constants overlap fully and different ones not at all', () => {
+    const same = overlapForVectors('scaleConsistency', [[1], [1], [1]], [[1], [1]]);
+    expect(same.overlapArea).toBeCloseTo(1, 3);
+    const different = compareDistributions([0, 0, 0], [5, 5, 5]);
+    expect(different.overlapArea).toBeLessThan(1e-6);
+  });
+
+  it('GIVEN generated pieces like the real ones vs pieces in another register WHEN tabulated THEN pitch features separate them', () => {
+    const rng = createRng(11);
+    const real = Array.from({ length: 60 }, () => computeFeatures(randomMelody(rng, 64, 4)));
+    const alike = Array.from({ length: 60 }, () => computeFeatures(randomMelody(rng, 64, 4)));
+    const wide = Array.from({ length: 60 }, () => computeFeatures(randomMelody(rng, 64, 14)));
+    const alikeTable = overlapTable(real, alike);
+    const wideTable = overlapTable(real, wide);
+    const row = (set: PieceFeatures[], name: string) => (set === alike ? alikeTable : wideTable).find((r) => r.feature === name)!;
+    expect(alikeTable).toHaveLength(11);
+    expect(row(alike, 'pitchRange').overlapArea).toBeGreaterThan(0.7);
+    expect(row(wide, 'pitchRange').overlapArea).toBeLessThan(0.3);
+    expect(row(wide, 'averageInterval').overlapArea).toBeLessThan(row(alike, 'averageInterval').overlapArea);
+    expect(row(wide, 'pitchRange').generated.mean).toBeGreaterThan(row(wide, 'pitchRange').real.mean * 2);
+  });
+});
