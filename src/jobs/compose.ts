@@ -1,0 +1,150 @@
+/**
+ * The compose pipeline shared by the CLI and the bot: sample → MIDI → render (mp3, optional
+ * Ogg/Opus) → piano roll. Plain data in and out, so it runs the same inline or in a worker thread.
+ * Models are loaded once per process and kept (a worker keeps its copy between jobs).
+ */
+import { randomInt as cryptoRandomInt } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { renderPiece } from '../audio/render-piece.js';
+import { assertInRange, MotifError } from '../errors.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { guessKey } from '../music/analysis/key.js';
+import { longestCopiedRun } from '../music/analysis/originality.js';
+import { writeMidi } from '../music/midi-io.js';
+import { countNoteEvents, durationSeconds, initialQpm } from '../music/note-sequence.js';
+import { generatePiece } from '../ml/generate.js';
+import { loadModel, type LoadedModel } from '../ml/model-dir.js';
+import { validateSamplingOptions } from '../ml/sampling.js';
+import type { ComposeRequest, ComposeResult } from './compose-contract.js';
+
+/** The shipped model, found relative to this file so any working directory works. */
+export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../models/default', import.meta.url));
+export const MAX_COMPOSE_LENGTH = 2000;
+
+const models = new Map<string, Promise<LoadedModel>>();
+
+/** Loads (once) and returns the model in `dir`; a failed load is not cached, so a fixed folder loads next time. */
+export function getModel(dir: string = DEFAULT_MODEL_DIR): Promise<LoadedModel> {
+  const key = resolve(dir);
+  let pending = models.get(key);
+  if (!pending) {
+    pending = loadModel(key);
+    models.set(key, pending);
+    pending.catch(() => models.delete(key));
+  }
+  return pending;
+}
+
+/** Drops a cached model (after /train replaces a guild model). */
+export function forgetModel(dir: string): void {
+  const key = resolve(dir);
+  const pending = models.get(key);
+  models.delete(key);
+  void pending?.then((m) => m.network.dispose()).catch(() => undefined);
+}
+
+export interface ComposeContext {
+  signal?: AbortSignal;
+  reportProgress?: (progress: { stage: string; fraction: number }) => void;
+  /** ffmpeg binary (config FFMPEG_PATH; default the bundled one). */
+  ffmpegPath?: string;
+  /** Folder of extra SoundFonts (config SOUNDFONTS_DIR). */
+  soundfontDir?: string;
+  /** Upper bound for `length` (config MAX_COMPOSE_LENGTH, default 2000). */
+  maxLength?: number;
+}
+
+/**
+ * @throws MotifError OPTION_OUT_OF_RANGE, MODEL_*, SEED_OUT_OF_VOCABULARY, MIDI_EMPTY,
+ *   SOUNDFONT_NOT_FOUND, FFMPEG_FAILED, JOB_CANCELLED. Nothing is left in outDir on failure.
+ */
+export async function composePiece(req: ComposeRequest, ctx: ComposeContext = {}): Promise<ComposeResult> {
+  const started = performance.now();
+  assertInRange('length', req.length, 1, ctx.maxLength ?? MAX_COMPOSE_LENGTH, { integer: true });
+  validateSamplingOptions(req);
+  if (req.program !== undefined) assertInRange('instrument', req.program, 0, 127, { integer: true });
+  if (req.qpm !== undefined) assertInRange('tempo', req.qpm, 20, 300, { integer: true });
+  const report = (stage: string, fraction: number): void => ctx.reportProgress?.({ stage, fraction });
+  const throwIfAborted = (): void => {
+    if (ctx.signal?.aborted) throw new MotifError('JOB_CANCELLED', 'The composition was cancelled.');
+  };
+
+  report('loading model', 0);
+  const model = await getModel(req.modelDir);
+  throwIfAborted();
+  report('composing', 0.05);
+  const randomSeed = req.randomSeed ?? cryptoRandomInt(0, 2 ** 31 - 1);
+  const sampleStart = performance.now();
+  const piece = generatePiece(model.network, model.tokenizer, {
+    length: req.length,
+    temperature: req.temperature,
+    topP: req.topP,
+    randomSeed,
+    key: req.key,
+    seed: req.seed,
+    qpm: req.qpm ?? (req.seed ? initialQpm(req.seed) : 120),
+    program: req.program,
+  });
+  let sequence = piece.sequence;
+  if (req.qpm !== undefined && req.seed) sequence = { ...sequence, tempos: [{ step: 0, qpm: req.qpm }] };
+  const sampleMs = performance.now() - sampleStart;
+  throwIfAborted();
+
+  report('writing MIDI', 0.4);
+  const baseName = req.baseName ?? `motif-${randomSeed}`;
+  await mkdir(req.outDir, { recursive: true });
+  const midiStart = performance.now();
+  const midiPath = join(req.outDir, `${baseName}.mid`);
+  await writeFileAtomic(midiPath, writeMidi(sequence));
+  const midiMs = performance.now() - midiStart;
+
+  let rendered;
+  try {
+    rendered = await renderPiece(sequence, {
+      outDir: req.outDir,
+      baseName,
+      soundfont: req.soundfont,
+      soundfontDir: ctx.soundfontDir,
+      ffmpegPath: ctx.ffmpegPath,
+      ogg: req.withOpus ?? false,
+      signal: ctx.signal,
+      onProgress: (p) => report(p.stage === 'synthesizing' ? 'rendering audio' : 'encoding audio', 0.45 + 0.55 * p.fraction),
+    });
+  } catch (error) {
+    await rm(midiPath, { force: true });
+    throw error;
+  }
+  const key = guessKey(sequence);
+  const result: ComposeResult = {
+    midiPath,
+    mp3Path: rendered.mp3Path,
+    pngPath: rendered.pngPath ?? '',
+    ...(rendered.oggPath ? { opusPath: rendered.oggPath } : {}),
+    generatedEvents: piece.generatedEvents,
+    noteCount: sequence.notes.length,
+    durationSeconds: durationSeconds(sequence),
+    qpm: initialQpm(sequence),
+    program: req.program ?? 0,
+    keyGuess: key.name,
+    modelName: model.spec.name,
+    ...(model.copyIndex ? { longestCopiedRun: longestCopiedRun(model.copyIndex, sequence) } : {}),
+    randomSeed,
+    sequence,
+    timingsMs: {
+      sample: Math.round(sampleMs),
+      midi: Math.round(midiMs),
+      render: rendered.timingsMs.synthesize,
+      encode: rendered.timingsMs.encode,
+      pianoRoll: rendered.timingsMs.pianoRoll,
+      total: Math.round(performance.now() - started),
+    },
+  };
+  report('done', 1);
+  // Sanity: the promise of the product is "length counts notes-or-chords".
+  if (!req.seed && countNoteEvents(sequence) !== piece.generatedEvents) {
+    throw new Error(`internal: composed ${countNoteEvents(sequence)} events but counted ${piece.generatedEvents}`);
+  }
+  return result;
+}

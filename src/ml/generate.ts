@@ -1,0 +1,219 @@
+/**
+ * Sampling a continuation token by token. Our LSTM advances one step per token and carries its state
+ * (no window is ever re-run); the tutorial baseline re-runs its 100-token window per token, as the
+ * tutorial did, and is kept only for comparison.
+ */
+import { MotifError } from '../errors.js';
+import { computeFeatures } from '../music/analysis/features.js';
+import { scalePitchClasses } from '../music/analysis/key.js';
+import { countNoteEvents, type NoteSequence } from '../music/note-sequence.js';
+import { createRng, type Rng } from '../music/random.js';
+import { allowedTokenMask, type Tokenizer } from '../music/tokenizers/index.js';
+import type { Network } from './model-dir.js';
+import { LanguageModel } from './network/language-model.js';
+import type { TutorialModel } from './network/tutorial-model.js';
+import { sampleToken } from './sampling.js';
+
+/** Feeds one id and returns the logits of the next. */
+export interface Stepper {
+  push(id: number): Float32Array;
+}
+
+export function createStepper(network: Network): Stepper {
+  if (network instanceof LanguageModel) {
+    let state = network.initState(1);
+    return {
+      push(id: number): Float32Array {
+        const result = network.step(state, [id]);
+        state = result.state;
+        return result.logits;
+      },
+    };
+  }
+  return windowedStepper(network as TutorialModel);
+}
+
+/** The tutorial's method: the whole window goes through the network for every token. */
+export function windowedStepper(model: TutorialModel): Stepper {
+  const size = model.config.windowSize;
+  // Left-padded with id 0 until the prompt fills a window (the tutorial started from a data window).
+  const window: number[] = new Array<number>(size).fill(0);
+  return {
+    push(id: number): Float32Array {
+      window.push(id);
+      window.shift();
+      const probs = model.predictNext(window);
+      return Float32Array.from(probs, (p) => Math.log(Math.max(p, 1e-12)));
+    },
+  };
+}
+
+/** Ids that must never be sampled mid-piece (start/end/padding/meter markers). */
+const CONTROL_TOKEN = /^(PAD|BOS|EOS|METER_.*)$/;
+
+export interface ContinuationOptions {
+  /** Notes-or-chords to add (≥ 1). */
+  length: number;
+  temperature: number;
+  topP: number;
+  random: Rng;
+  /** Pitch classes allowed (key constraint); undefined = all. */
+  pitchClasses?: readonly number[];
+  /** Safety cap on sampled tokens (default 24 per requested event + 64). */
+  maxTokens?: number;
+}
+
+/**
+ * Samples ids after `prompt` until exactly `length` new notes-or-chords have started, then stops
+ * before the token that would start one more.
+ * @returns the new ids (prompt excluded) and how many events they start.
+ */
+export function sampleContinuation(
+  stepper: Stepper,
+  tokenizer: Tokenizer,
+  prompt: readonly number[],
+  opts: ContinuationOptions,
+): { ids: number[]; events: number } {
+  const keyMask = opts.pitchClasses ? allowedTokenMask(tokenizer, opts.pitchClasses) : undefined;
+  const control = Array.from({ length: tokenizer.vocabSize }, (_, id) => CONTROL_TOKEN.test(tokenizer.tokenName(id)));
+  const allowed = (id: number): boolean => !control[id] && (keyMask ? keyMask[id]! : true);
+
+  const counter = tokenizer.createEventCounter();
+  let logits: Float32Array | undefined;
+  for (const id of prompt) {
+    counter.push(id);
+    logits = stepper.push(id);
+  }
+  const baseCount = counter.count;
+  const ids: number[] = [];
+  const maxTokens = opts.maxTokens ?? opts.length * 24 + 64;
+  if (!logits) {
+    // No prompt (the tutorial's encoding has no start token): begin from a random allowed pitch token.
+    const candidates = Array.from({ length: tokenizer.vocabSize }, (_, id) => id).filter(
+      (id) => allowed(id) && tokenizer.tokenPitchClasses(id) !== undefined,
+    );
+    const first = candidates[Math.floor(opts.random() * candidates.length)] ?? 0;
+    counter.push(first);
+    ids.push(first);
+    logits = stepper.push(first);
+  }
+  while (ids.length < maxTokens) {
+    const id = sampleToken(logits, { temperature: opts.temperature, topP: opts.topP, random: opts.random, allowed });
+    const starts = counter.push(id);
+    if (starts && counter.count - baseCount > opts.length) break;
+    ids.push(id);
+    logits = stepper.push(id);
+  }
+  return { ids, events: Math.min(counter.count - baseCount, opts.length) };
+}
+
+export interface GenerateOptions {
+  length: number;
+  temperature?: number;
+  topP?: number;
+  randomSeed: number;
+  /** Key constraint, e.g. "D minor". */
+  key?: string;
+  /** A piece to continue; the result is the seed followed by `length` new events. */
+  seed?: NoteSequence;
+  qpm?: number;
+  program?: number;
+  /** Resample when the output is degenerate (≤ 2 distinct pitches, or one rhythm only). Default 3 tries. */
+  maxAttempts?: number;
+}
+
+export interface GeneratedPiece {
+  sequence: NoteSequence;
+  /** New notes-or-chords (excludes the seed). */
+  generatedEvents: number;
+  attempts: number;
+  tokens: number;
+}
+
+/**
+ * Composes a piece with a loaded model.
+ * @throws MotifError SEED_OUT_OF_VOCABULARY / MIDI_EMPTY for an unusable seed, OPTION_OUT_OF_RANGE for a bad key.
+ */
+export function generatePiece(network: Network, tokenizer: Tokenizer, opts: GenerateOptions): GeneratedPiece {
+  const qpm = opts.qpm ?? 120;
+  const program = opts.program ?? 0;
+  const pitchClasses = opts.key ? scalePitchClasses(opts.key) : undefined;
+  const prompt = opts.seed ? encodeSeed(tokenizer, opts.seed) : tokenizer.startIds();
+  const random = createRng(opts.randomSeed);
+  const maxAttempts = opts.maxAttempts ?? 3;
+
+  let best: GeneratedPiece | undefined;
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const stepper = createStepper(network);
+    const { ids } = sampleContinuation(stepper, tokenizer, prompt, {
+      length: opts.length,
+      temperature: opts.temperature ?? 1,
+      topP: opts.topP ?? 1,
+      random,
+      pitchClasses,
+    });
+    const continuation = extractContinuation(tokenizer, prompt, ids, { qpm, program });
+    const sequence = opts.seed ? appendToSeed(opts.seed, continuation) : continuation;
+    const generatedEvents = countNoteEvents(continuation);
+    const piece: GeneratedPiece = { sequence, generatedEvents, attempts: attempt, tokens: ids.length };
+    if (!best || Math.abs(generatedEvents - opts.length) < Math.abs(best.generatedEvents - opts.length)) best = piece;
+    if (generatedEvents === opts.length && !isDegenerate(continuation)) return piece;
+  }
+  return best!;
+}
+
+/** Output a listener would call broken: almost no pitches, or a single repeated rhythm. */
+export function isDegenerate(seq: NoteSequence): boolean {
+  const f = computeFeatures(seq);
+  if (f.noteCount < 4) return false;
+  return f.distinctPitches <= 2 || (f.distinctDurations <= 1 && f.distinctIois <= 1);
+}
+
+function encodeSeed(tokenizer: Tokenizer, seed: NoteSequence): number[] {
+  if (seed.notes.filter((n) => !n.isDrum).length === 0) {
+    throw new MotifError('MIDI_EMPTY', 'The seed has no pitched notes to continue.');
+  }
+  const ids = tokenizer.encode(seed, { eos: false });
+  if (ids.length === 0) throw new MotifError('SEED_OUT_OF_VOCABULARY', 'None of the seed’s notes can be expressed by this model.');
+  return ids;
+}
+
+/**
+ * Decodes prompt + new ids and keeps only the notes that start after the prompt's last onset. With a
+ * prompt, steps are made relative to that last onset (so the seed's rhythm flows into the
+ * continuation); without one, the decoded timeline is kept as is.
+ */
+function extractContinuation(
+  tokenizer: Tokenizer,
+  prompt: readonly number[],
+  ids: readonly number[],
+  opts: { qpm: number; program: number },
+): NoteSequence {
+  const whole = tokenizer.decode([...prompt, ...ids], opts);
+  const lastPromptOnset = tokenizer.decode(prompt, opts).notes.reduce((max, n) => Math.max(max, n.startStep), -1);
+  const origin = Math.max(0, lastPromptOnset);
+  const notes = whole.notes
+    .filter((n) => n.startStep > lastPromptOnset)
+    .map((n) => ({ ...n, startStep: n.startStep - origin, endStep: n.endStep - origin }));
+  const totalSteps = notes.reduce((max, n) => Math.max(max, n.endStep), 0);
+  return { ...whole, notes, totalSteps };
+}
+
+/** Seed first; the continuation keeps its timing relative to the seed's last onset, in a track of its own. */
+function appendToSeed(seed: NoteSequence, continuation: NoteSequence): NoteSequence {
+  const scale = seed.stepsPerQuarter / continuation.stepsPerQuarter;
+  const lastSeedOnset = seed.notes.reduce((max, n) => Math.max(max, n.startStep), 0);
+  const track = seed.tracks.length;
+  const program = continuation.tracks[0]?.program ?? 0;
+  const added = continuation.notes.map((n) => {
+    const startStep = lastSeedOnset + Math.max(1, Math.round(n.startStep * scale));
+    return { ...n, track, program, startStep, endStep: Math.max(startStep + 1, lastSeedOnset + Math.round(n.endStep * scale)) };
+  });
+  const notes = [...seed.notes, ...added].sort((a, b) => a.startStep - b.startStep || a.pitch - b.pitch);
+  return {
+    ...seed,
+    tracks: [...seed.tracks, { name: 'Motif continuation', program, isDrum: false }],
+    notes,
+    totalSteps: notes.reduce((max, n) => Math.max(max, n.endStep), seed.totalSteps),
+  };
+}

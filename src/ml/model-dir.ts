@@ -1,0 +1,159 @@
+/**
+ * A model directory: `spec.json` (architecture, tokenizer with its vocabulary, training data and
+ * command, metrics), the weights (`weights.bin` + `weights.json`), `copy-index.json` for the
+ * originality score, `loss-curve.png` and a model card. Written to a temp directory and renamed, so
+ * a reader never sees half a model.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { MotifError, isMotifError } from '../errors.js';
+import { copyIndexFromJson, type CopyIndex, type CopyIndexJson } from '../music/analysis/originality.js';
+import { tokenizerFromSpec, type Tokenizer, type TokenizerSpec } from '../music/tokenizers/index.js';
+import { LanguageModel, type LanguageModelConfig } from './network/language-model.js';
+import { TutorialModel, type TutorialModelConfig } from './network/tutorial-model.js';
+import { loadWeights, saveWeights, type NamedWeights } from './weights.js';
+
+export const SPEC_FILE = 'spec.json';
+export const COPY_INDEX_FILE = 'copy-index.json';
+export const LOSS_CURVE_FILE = 'loss-curve.png';
+
+export type Arch = 'lm' | 'seed';
+
+export interface ModelSpec {
+  format: 'motif-model';
+  version: 1;
+  name: string;
+  /** 'lm': our embedding + fast LSTM language model; 'seed': the tutorial's network, kept as a baseline. */
+  arch: Arch;
+  tokenizer: TokenizerSpec;
+  vocabSize: number;
+  network: LanguageModelConfig | TutorialModelConfig;
+  /** Window length used in training (and by the tutorial's windowed sampling). */
+  sequenceLength: number;
+  training: {
+    command: string;
+    data: { dir: string; pieces: number; tokens: number }[];
+    skippedFiles: number;
+    epochs: number;
+    bestEpoch: number;
+    batchSize: number;
+    randomSeed: number;
+    augmentTransposeSemitones: number;
+    wallSeconds: number;
+    tokensPerSecond: number;
+    history: { epoch: number; trainLoss: number; validLoss?: number; seconds: number; tokensPerSecond: number }[];
+    fromModel?: string;
+  };
+  metrics: Record<string, number>;
+  createdAt: string;
+}
+
+export type Network = LanguageModel | TutorialModel;
+
+export interface LoadedModel {
+  dir: string;
+  spec: ModelSpec;
+  tokenizer: Tokenizer;
+  network: Network;
+  copyIndex?: CopyIndex;
+}
+
+/** Builds an untrained network for a spec's architecture. */
+export async function createNetwork(arch: Arch, config: LanguageModelConfig | TutorialModelConfig): Promise<Network> {
+  return arch === 'lm'
+    ? LanguageModel.create(config as LanguageModelConfig)
+    : TutorialModel.create(config as TutorialModelConfig);
+}
+
+/**
+ * Loads and checks a model directory.
+ * @throws MotifError MODEL_NOT_FOUND (no such folder or no spec), MODEL_CORRUPT (unreadable spec or
+ *   weights), MODEL_MISMATCH (weights that do not fit the spec's vocabulary or sizes).
+ */
+export async function loadModel(dir: string): Promise<LoadedModel> {
+  const info = await stat(dir).catch(() => undefined);
+  if (!info?.isDirectory() || !existsSync(join(dir, SPEC_FILE))) {
+    throw new MotifError('MODEL_NOT_FOUND', `No model was found in “${basename(dir)}”. Train one with \`npm run train\` or use the default model.`, {
+      detail: dir,
+    });
+  }
+  const spec = parseSpec(await readFile(join(dir, SPEC_FILE), 'utf8'), dir);
+  const tokenizer = tokenizerFromSpec(spec.tokenizer);
+  if (tokenizer.vocabSize !== spec.vocabSize || spec.network.vocabSize !== spec.vocabSize) {
+    throw new MotifError('MODEL_MISMATCH', 'This model’s vocabulary does not match its network; it cannot be used.', {
+      detail: `tokenizer ${tokenizer.vocabSize}, spec ${spec.vocabSize}, network ${spec.network.vocabSize}`,
+    });
+  }
+  const network = await createNetwork(spec.arch, spec.network);
+  try {
+    network.setWeights(await loadWeights(dir, network.weightShapes()));
+  } catch (error) {
+    network.dispose();
+    throw error;
+  }
+  let copyIndex: CopyIndex | undefined;
+  const copyText = await readFile(join(dir, COPY_INDEX_FILE), 'utf8').catch(() => undefined);
+  if (copyText) {
+    try {
+      copyIndex = copyIndexFromJson(JSON.parse(copyText) as CopyIndexJson);
+    } catch {
+      // Originality is a bonus: a damaged index must not stop the model from composing.
+      copyIndex = undefined;
+    }
+  }
+  return { dir, spec, tokenizer, network, copyIndex };
+}
+
+function parseSpec(text: string, dir: string): ModelSpec {
+  let spec: ModelSpec;
+  try {
+    spec = JSON.parse(text) as ModelSpec;
+  } catch (error) {
+    throw new MotifError('MODEL_CORRUPT', 'The model’s spec.json is damaged.', { cause: error, detail: dir });
+  }
+  const ok =
+    spec?.format === 'motif-model' &&
+    spec.version === 1 &&
+    (spec.arch === 'lm' || spec.arch === 'seed') &&
+    Number.isInteger(spec.vocabSize) &&
+    typeof spec.network === 'object' &&
+    typeof spec.tokenizer === 'object';
+  if (!ok) throw new MotifError('MODEL_CORRUPT', 'The model’s spec.json is not a Motif model spec.', { detail: dir });
+  return spec;
+}
+
+export interface ModelFiles {
+  spec: ModelSpec;
+  weights: NamedWeights;
+  copyIndex?: CopyIndexJson;
+  lossCurvePng?: Buffer;
+  /** Markdown model card. */
+  card?: string;
+}
+
+/**
+ * Writes a complete model directory atomically: everything goes into a sibling temp folder that is
+ * renamed over `dir` only when complete (an older model at `dir` is replaced, never mixed).
+ */
+export async function saveModel(dir: string, files: ModelFiles): Promise<void> {
+  const parent = dirname(dir);
+  await mkdir(parent, { recursive: true });
+  const temp = join(parent, `.${basename(dir)}.tmp-${process.pid}-${Date.now()}`);
+  const old = join(parent, `.${basename(dir)}.old-${process.pid}-${Date.now()}`);
+  try {
+    await mkdir(temp, { recursive: true });
+    await saveWeights(temp, files.weights);
+    if (files.copyIndex) await writeFile(join(temp, COPY_INDEX_FILE), JSON.stringify(files.copyIndex));
+    if (files.lossCurvePng) await writeFile(join(temp, LOSS_CURVE_FILE), files.lossCurvePng);
+    if (files.card) await writeFile(join(temp, 'MODEL_CARD.md'), files.card);
+    await writeFile(join(temp, SPEC_FILE), `${JSON.stringify(files.spec, null, 2)}\n`);
+    if (existsSync(dir)) await rename(dir, old);
+    await rename(temp, dir);
+    await rm(old, { recursive: true, force: true });
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    if (!existsSync(dir) && existsSync(old)) await rename(old, dir);
+    throw isMotifError(error) ? error : new MotifError('TRAINING_FAILED', 'The trained model could not be saved.', { cause: error, detail: String(error) });
+  }
+}

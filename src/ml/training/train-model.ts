@@ -1,0 +1,216 @@
+/**
+ * `npm run train` and `/train`: corpus → tokens → network → epoch loop → model directory.
+ * Runs wherever it is called; callers put it in a worker thread (see train-job.ts).
+ */
+import { rm } from 'node:fs/promises';
+import { MotifError } from '../../errors.js';
+import { buildCopyIndex, copyIndexToJson } from '../../music/analysis/originality.js';
+import { loadCorpus, splitCorpus, type CorpusPiece } from '../../music/corpus.js';
+import { createRng, randomInt } from '../../music/random.js';
+import {
+  buildSeedVocabulary,
+  createEventTokenizer,
+  createSeedTokenizer,
+  growSeedVocabulary,
+  type Tokenizer,
+} from '../../music/tokenizers/index.js';
+import { transpose } from '../../music/transform.js';
+import { renderLossCurvePng } from '../../report/loss-curve.js';
+import { createNetwork, loadModel, saveModel, type Arch, type ModelSpec, type Network } from '../model-dir.js';
+import { DEFAULT_LANGUAGE_MODEL_CONFIG, LanguageModel, type LanguageModelConfig } from '../network/language-model.js';
+import { DEFAULT_TUTORIAL_CONFIG, type TutorialModel, type TutorialModelConfig } from '../network/tutorial-model.js';
+import { joinStreams, type TokenStream } from './batches.js';
+import { evaluateStream, trainLoop, type EpochRecord, type TrainableNetwork, type TrainProgress } from './train-loop.js';
+import { tutorialTrainable } from './tutorial-network.js';
+
+export type Encoding = 'event' | 'seed';
+
+export interface TrainModelOptions {
+  dataDirs: string[];
+  outDir: string;
+  arch?: Arch;
+  encoding?: Encoding;
+  epochs: number;
+  batchSize?: number;
+  sequenceLength?: number;
+  embeddingSize?: number;
+  hiddenSize?: number;
+  learningRate?: number;
+  patience?: number;
+  randomSeed?: number;
+  /** Each epoch every training piece is transposed by a random shift in ±this many semitones. */
+  augmentTransposeSemitones?: number;
+  /** Keep the first N pieces (sorted by id): the 1/5/50-file comparison. */
+  maxPieces?: number;
+  maxStepsPerEpoch?: number;
+  timeBudgetSeconds?: number;
+  /** Continue from the checkpoint left by an interrupted run with the same outDir. */
+  resume?: boolean;
+  /** Fine-tune an existing model directory (vocabulary grows when the data has new tokens). */
+  fromDir?: string;
+  name?: string;
+  /** The command line recorded in the spec, for reproduction. */
+  command?: string;
+  signal?: AbortSignal;
+  onProgress?: (progress: TrainProgress) => void;
+  onEpoch?: (record: EpochRecord) => void;
+  log?: (message: string) => void;
+}
+
+export interface TrainModelResult {
+  dir: string;
+  spec: ModelSpec;
+  aborted: boolean;
+}
+
+/**
+ * @throws MotifError DATA_EMPTY (no readable pieces), MODEL_* (bad --from), TRAINING_FAILED, JOB_CANCELLED.
+ */
+export async function trainModel(opts: TrainModelOptions): Promise<TrainModelResult> {
+  const log = opts.log ?? (() => undefined);
+  const arch = opts.arch ?? 'lm';
+  const randomSeed = opts.randomSeed ?? 1;
+  const batchSize = opts.batchSize ?? 64;
+  const sequenceLength = opts.sequenceLength ?? 100;
+
+  const corpus = await loadCorpus(opts.dataDirs, { maxPieces: opts.maxPieces });
+  const split = splitCorpus(corpus.pieces);
+  log(`corpus: ${corpus.pieces.length} pieces (${split.train.length} train, ${split.valid.length} valid, ${split.test.length} test), ${corpus.skipped.length} files skipped`);
+  if (split.train.length === 0) throw new MotifError('DATA_EMPTY', 'There is not enough readable music to train on.');
+
+  const base = opts.fromDir ? await loadModel(opts.fromDir) : undefined;
+  const encoding: Encoding = base ? base.tokenizer.name : (opts.encoding ?? 'event');
+  const tokenizer = buildTokenizer(encoding, split.train, base?.tokenizer);
+  let network: Network;
+  if (base) {
+    network = base.network;
+    if (tokenizer.vocabSize > base.tokenizer.vocabSize) {
+      if (!(network instanceof LanguageModel)) {
+        throw new MotifError('TRAINING_FAILED', 'The tutorial baseline cannot grow its vocabulary; fine-tune a default-architecture model instead.');
+      }
+      log(`vocabulary grows from ${base.tokenizer.vocabSize} to ${tokenizer.vocabSize} tokens`);
+      network.growVocabulary(tokenizer.vocabSize);
+    }
+  } else {
+    network = await createNetwork(arch, networkConfig(arch, tokenizer.vocabSize, sequenceLength, randomSeed, opts));
+  }
+  const trainable: TrainableNetwork = network instanceof LanguageModel ? network : tutorialTrainable(network as TutorialModel);
+  const effectiveArch: Arch = network instanceof LanguageModel ? 'lm' : 'seed';
+
+  const augment = opts.augmentTransposeSemitones ?? (encoding === 'event' ? 5 : 0);
+  const encodeAll = (pieces: CorpusPiece[], shift: (i: number) => number): number[][] =>
+    pieces.map((p, i) => tokenizer.encode(transpose(p.sequence, shift(i)), { onUnknown: 'skip' }));
+  const fixedTrain = joinStreams(encodeAll(split.train, () => 0));
+  const trainStream = (epoch: number): TokenStream => {
+    if (augment === 0) return fixedTrain;
+    const rng = createRng(randomSeed * 7_919 + epoch);
+    return joinStreams(encodeAll(split.train, () => randomInt(rng, 2 * augment + 1) - augment));
+  };
+  const validStream = split.valid.length > 0 ? joinStreams(encodeAll(split.valid, () => 0)) : undefined;
+  log(`tokens: ${fixedTrain.ids.length} train, ${validStream?.ids.length ?? 0} valid (encoding ${encoding}, vocabulary ${tokenizer.vocabSize})`);
+
+  const checkpointDir = `${opts.outDir}.checkpoint`;
+  if (!opts.resume) await rm(checkpointDir, { recursive: true, force: true });
+  const outcome = await trainLoop(
+    trainable,
+    { train: trainStream, valid: validStream },
+    {
+      epochs: opts.epochs,
+      batchSize,
+      sequenceLength,
+      patience: opts.patience ?? 3,
+      randomSeed,
+      checkpointDir,
+      resume: opts.resume,
+      maxStepsPerEpoch: opts.maxStepsPerEpoch,
+      timeBudgetSeconds: opts.timeBudgetSeconds,
+      signal: opts.signal,
+      onProgress: opts.onProgress,
+      onEpoch: opts.onEpoch,
+    },
+  );
+  if (outcome.aborted && outcome.history.length === 0) {
+    network.dispose();
+    throw new MotifError('JOB_CANCELLED', 'Training was cancelled before the first epoch finished; nothing was saved. Run again with --resume to continue.');
+  }
+
+  const metrics: Record<string, number> = { trainTokens: fixedTrain.ids.length, bestEpoch: outcome.bestEpoch };
+  if (validStream) {
+    const valid = evaluateStream(trainable, validStream, batchSize, sequenceLength);
+    const validNotes = split.valid.reduce((sum, p) => sum + p.sequence.notes.length, 0);
+    metrics.validNllPerToken = valid.nllPerToken;
+    metrics.validTokens = valid.count;
+    // Per note: comparable across encodings because every encoding spells the same notes.
+    if (effectiveArch === 'lm') metrics.validNllPerNote = valid.nll / Math.max(1, validNotes);
+  }
+  const last = outcome.history[outcome.history.length - 1];
+  const spec: ModelSpec = {
+    format: 'motif-model',
+    version: 1,
+    name: opts.name ?? (base ? `${base.spec.name}-finetuned` : `motif-${effectiveArch}-${encoding}`),
+    arch: effectiveArch,
+    tokenizer: tokenizer.toJSON(),
+    vocabSize: tokenizer.vocabSize,
+    network: network.config,
+    sequenceLength,
+    training: {
+      command: opts.command ?? '',
+      data: opts.dataDirs.map((dir) => ({ dir, pieces: corpus.pieces.filter((p) => p.id.startsWith(`${lastSegment(dir)}/`)).length, tokens: 0 })),
+      skippedFiles: corpus.skipped.length,
+      epochs: outcome.history.length,
+      bestEpoch: outcome.bestEpoch,
+      batchSize,
+      randomSeed,
+      augmentTransposeSemitones: augment,
+      wallSeconds: Math.round(outcome.wallSeconds),
+      tokensPerSecond: last ? Math.round(last.tokensPerSecond) : 0,
+      history: outcome.history,
+      fromModel: base?.spec.name,
+    },
+    metrics,
+    createdAt: new Date().toISOString(),
+  };
+  await saveModel(opts.outDir, {
+    spec,
+    weights: network.getWeights(),
+    copyIndex: copyIndexToJson(buildCopyIndex(split.train.map((p) => p.sequence))),
+    lossCurvePng: renderLossCurvePng(outcome.history),
+  });
+  network.dispose();
+  await rm(checkpointDir, { recursive: true, force: true });
+  return { dir: opts.outDir, spec, aborted: outcome.aborted };
+}
+
+function buildTokenizer(encoding: Encoding, train: CorpusPiece[], base?: Tokenizer): Tokenizer {
+  if (encoding === 'event') return base ?? createEventTokenizer();
+  const sequences = train.map((p) => p.sequence);
+  if (!base) return createSeedTokenizer(buildSeedVocabulary(sequences));
+  const spec = base.toJSON();
+  if (spec.name !== 'seed') return base;
+  return createSeedTokenizer(growSeedVocabulary(spec.vocabulary, sequences).vocabulary);
+}
+
+function networkConfig(
+  arch: Arch,
+  vocabSize: number,
+  sequenceLength: number,
+  seed: number,
+  opts: TrainModelOptions,
+): LanguageModelConfig | TutorialModelConfig {
+  if (arch === 'seed') {
+    return { ...DEFAULT_TUTORIAL_CONFIG, vocabSize, windowSize: sequenceLength, hiddenSize: opts.hiddenSize ?? 256, seed };
+  }
+  const hidden = opts.hiddenSize ?? 256;
+  return {
+    ...DEFAULT_LANGUAGE_MODEL_CONFIG,
+    vocabSize,
+    embeddingSize: opts.embeddingSize ?? DEFAULT_LANGUAGE_MODEL_CONFIG.embeddingSize,
+    hiddenSizes: [hidden, hidden],
+    learningRate: opts.learningRate ?? DEFAULT_LANGUAGE_MODEL_CONFIG.learningRate,
+    seed,
+  };
+}
+
+function lastSegment(dir: string): string {
+  return dir.replace(/\/+$/, '').split('/').pop() ?? dir;
+}

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { argmax, logSoftmax, sampleToken } from '../../src/ml/sampling.js';
+
+function seeded(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+describe('sampleToken', () => {
+  const logits = new Float32Array([2, 1, 0, -1]);
+
+  it('GIVEN many draws at temperature 1 THEN frequencies follow the softmax', () => {
+    const random = seeded(1);
+    const counts = [0, 0, 0, 0];
+    for (let i = 0; i < 20_000; i++) counts[sampleToken(logits, { temperature: 1, topP: 1, random })]!++;
+    const expected = Array.from(logSoftmax(logits), (l) => Math.exp(l));
+    counts.forEach((c, i) => expect(c / 20_000).toBeCloseTo(expected[i]!, 1));
+  });
+
+  it('GIVEN top-p 0.5 THEN only the most likely token is drawn', () => {
+    const random = seeded(2);
+    for (let i = 0; i < 200; i++) expect(sampleToken(logits, { temperature: 1, topP: 0.5, random })).toBe(0);
+  });
+
+  it('GIVEN a mask THEN masked tokens are never drawn', () => {
+    const random = seeded(3);
+    const allowed = (id: number): boolean => id === 2 || id === 3;
+    for (let i = 0; i < 500; i++) expect([2, 3]).toContain(sampleToken(logits, { temperature: 1, topP: 1, random, allowed }));
+  });
+
+  it('GIVEN a mask that removes everything THEN the argmax is returned instead of stalling', () => {
+    expect(sampleToken(logits, { temperature: 1, topP: 1, random: seeded(4), allowed: () => false })).toBe(argmax(logits));
+  });
+
+  it('GIVEN a low temperature THEN the distribution sharpens towards the argmax', () => {
+    const random = seeded(5);
+    let top = 0;
+    for (let i = 0; i < 1000; i++) if (sampleToken(logits, { temperature: 0.1, topP: 1, random }) === 0) top++;
+    expect(top).toBeGreaterThan(990);
+  });
+});
