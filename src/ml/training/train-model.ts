@@ -177,7 +177,8 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
     lossCurvePng: renderLossCurvePng(outcome.history),
   });
   network.dispose();
-  await rm(checkpointDir, { recursive: true, force: true });
+  // An interrupted run keeps its checkpoint so --resume can finish it; a finished one cleans up.
+  if (!outcome.aborted) await rm(checkpointDir, { recursive: true, force: true });
   return { dir: opts.outDir, spec, aborted: outcome.aborted };
 }
 

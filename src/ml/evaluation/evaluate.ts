@@ -1,0 +1,210 @@
+/**
+ * `npm run eval`: how good is a model, measured on pieces it never saw.
+ * - likelihood: held-out NLL per token and per note, next-token accuracy; baselines on the same
+ *   data and the same encoding (a 3-gram Markov chain; the tutorial's network when a model trained
+ *   with `--arch seed` on that encoding is given), since NLL is only comparable within one encoding;
+ * - music: features of generated pieces against held-out pieces, with Yang & Lerch's overlap areas;
+ * - originality: the longest run of (pitch, duration) events each sample copies from the training data.
+ */
+import { computeFeatures } from '../../music/analysis/features.js';
+import { fitMarkov } from '../../music/analysis/markov.js';
+import { longestCopiedRun } from '../../music/analysis/originality.js';
+import { overlapTable, type OverlapRow } from '../../music/analysis/overlap.js';
+import { loadCorpus, splitCorpus, type CorpusPiece } from '../../music/corpus.js';
+import { MotifError } from '../../errors.js';
+import { generatePiece } from '../generate.js';
+import { loadModel, type LoadedModel } from '../model-dir.js';
+import { LanguageModel } from '../network/language-model.js';
+import type { TutorialModel } from '../network/tutorial-model.js';
+import { evaluationBatches, joinStreams, type TokenStream } from '../training/batches.js';
+
+export interface EvaluateOptions {
+  modelDir: string;
+  dataDirs: string[];
+  /** A model trained with `--arch seed` on the same data and encoding. */
+  baselineDir?: string;
+  /** Pieces to generate for the statistics (default 100). */
+  samples?: number;
+  /** Notes-or-chords per generated piece (default 100). */
+  sampleLength?: number;
+  temperature?: number;
+  randomSeed?: number;
+  /** Cap on held-out tokens scored by the (slow, windowed) tutorial baseline. Default 20,000. */
+  maxBaselineTokens?: number;
+  onProgress?: (stage: string, fraction: number) => void;
+}
+
+export interface LikelihoodRow {
+  model: string;
+  arch: 'lm' | 'seed' | 'markov3';
+  encoding: string;
+  nllPerToken: number;
+  nllPerNote?: number;
+  accuracy?: number;
+  tokens: number;
+}
+
+export interface EvaluationReport {
+  model: string;
+  encoding: string;
+  testPieces: number;
+  testTokens: number;
+  testNotes: number;
+  likelihood: LikelihoodRow[];
+  overlap: OverlapRow[];
+  originality: {
+    samples: number;
+    longestCopiedRun: { p50: number; p95: number; p99_5: number; max: number; mean: number };
+    /** Fraction of samples copying at most 16 consecutive notes. */
+    fractionAtMost16: number;
+    histogram: Record<string, number>;
+  };
+  generation: { samples: number; meanEvents: number; degenerateResamples: number; msPerSample: number };
+}
+
+export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationReport> {
+  const progress = opts.onProgress ?? (() => undefined);
+  const model = await loadModel(opts.modelDir);
+  const corpus = await loadCorpus(opts.dataDirs);
+  const split = splitCorpus(corpus.pieces);
+  const test = split.test.length > 0 ? split.test : split.valid;
+  if (test.length === 0) throw new MotifError('DATA_EMPTY', 'The evaluation data has no held-out pieces.');
+  const encode = (pieces: CorpusPiece[]): number[][] => pieces.map((p) => model.tokenizer.encode(p.sequence, { onUnknown: 'skip' }));
+  const testIds = encode(test);
+  const testStream = joinStreams(testIds);
+  const testNotes = test.reduce((sum, p) => sum + p.sequence.notes.filter((n) => !n.isDrum).length, 0);
+
+  progress('likelihood', 0);
+  const likelihood: LikelihoodRow[] = [scoreModel(model, testStream, testNotes, opts.maxBaselineTokens ?? 20_000)];
+  progress('markov baseline', 0.2);
+  const markov = fitMarkov(encode(split.train), model.tokenizer.vocabSize);
+  const markovScore = markov.nllPerToken(testIds);
+  likelihood.push({
+    model: '3-gram Markov chain (same data, same encoding)',
+    arch: 'markov3',
+    encoding: model.tokenizer.name,
+    nllPerToken: markovScore.nllPerToken,
+    nllPerNote: (markovScore.nllPerToken * markovScore.tokens) / Math.max(1, testNotes),
+    tokens: markovScore.tokens,
+  });
+  if (opts.baselineDir) {
+    progress('tutorial baseline', 0.3);
+    const baseline = await loadModel(opts.baselineDir);
+    if (baseline.tokenizer.name !== model.tokenizer.name) {
+      throw new MotifError('MODEL_MISMATCH', 'The baseline uses another encoding; NLL is only comparable within one encoding.');
+    }
+    // A seed-encoding vocabulary is data-dependent: re-encode with the baseline's own tokenizer.
+    const baselineStream = joinStreams(test.map((p) => baseline.tokenizer.encode(p.sequence, { onUnknown: 'skip' })));
+    likelihood.push(scoreModel(baseline, baselineStream, testNotes, opts.maxBaselineTokens ?? 20_000));
+    baseline.network.dispose();
+  }
+
+  progress('generating', 0.4);
+  const samples = opts.samples ?? 100;
+  const generated = [];
+  let degenerateResamples = 0;
+  const started = performance.now();
+  for (let i = 0; i < samples; i++) {
+    const piece = generatePiece(model.network, model.tokenizer, {
+      length: opts.sampleLength ?? 100,
+      temperature: opts.temperature ?? 1,
+      randomSeed: (opts.randomSeed ?? 1) * 10_007 + i,
+    });
+    degenerateResamples += piece.attempts - 1;
+    generated.push(piece);
+    progress('generating', 0.4 + (0.5 * (i + 1)) / samples);
+  }
+  const msPerSample = (performance.now() - started) / Math.max(1, samples);
+
+  progress('statistics', 0.9);
+  const overlap = overlapTable(
+    test.map((p) => computeFeatures(p.sequence)),
+    generated.map((g) => computeFeatures(g.sequence)),
+    { randomSeed: opts.randomSeed ?? 1 },
+  );
+  const copies = model.copyIndex ? generated.map((g) => longestCopiedRun(model.copyIndex!, g.sequence)) : [];
+  model.network.dispose();
+  return {
+    model: model.spec.name,
+    encoding: model.tokenizer.name,
+    testPieces: test.length,
+    testTokens: testStream.ids.length,
+    testNotes,
+    likelihood,
+    overlap,
+    originality: originalityReport(copies),
+    generation: {
+      samples,
+      meanEvents: generated.reduce((s, g) => s + g.generatedEvents, 0) / Math.max(1, samples),
+      degenerateResamples,
+      msPerSample: Math.round(msPerSample),
+    },
+  };
+}
+
+function scoreModel(model: LoadedModel, stream: TokenStream, notes: number, maxWindowedTokens: number): LikelihoodRow {
+  const { network, spec } = model;
+  if (network instanceof LanguageModel) {
+    let nll = 0;
+    let count = 0;
+    let correct = 0;
+    for (const batch of evaluationBatches(stream, 64, spec.sequenceLength)) {
+      const r = network.evaluate(batch.inputs, batch.targets, batch.batch, batch.time);
+      nll += r.nll;
+      count += r.count;
+      correct += r.correct;
+    }
+    return {
+      model: `${spec.name} (ours: embedding + 2×LSTM, target at every step)`,
+      arch: 'lm',
+      encoding: model.tokenizer.name,
+      nllPerToken: nll / count,
+      nllPerNote: nll / Math.max(1, notes),
+      accuracy: correct / count,
+      tokens: count,
+    };
+  }
+  // The tutorial scores one target per 100-token window; score every window start up to the cap.
+  const tutorial = network as TutorialModel;
+  const window = tutorial.config.windowSize;
+  const windows = Math.min(maxWindowedTokens, stream.ids.length - window);
+  const inputs = new Int32Array(windows * window);
+  const targets = new Int32Array(windows);
+  const stride = Math.max(1, Math.floor((stream.ids.length - window) / Math.max(1, windows)));
+  for (let w = 0; w < windows; w++) {
+    inputs.set(stream.ids.subarray(w * stride, w * stride + window), w * window);
+    targets[w] = stream.ids[w * stride + window]!;
+  }
+  const r = tutorial.evaluate(inputs, targets);
+  return {
+    model: `${spec.name} (the tutorial's network: scalar input, one target per window)`,
+    arch: 'seed',
+    encoding: model.tokenizer.name,
+    nllPerToken: r.nll / r.count,
+    accuracy: r.correct / r.count,
+    tokens: r.count,
+  };
+}
+
+function originalityReport(copies: number[]): EvaluationReport['originality'] {
+  const sorted = [...copies].sort((a, b) => a - b);
+  const quantile = (q: number): number => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
+  const histogram: Record<string, number> = {};
+  for (const c of copies) {
+    const bucket = c <= 4 ? '0-4' : c <= 8 ? '5-8' : c <= 16 ? '9-16' : c <= 32 ? '17-32' : '33+';
+    histogram[bucket] = (histogram[bucket] ?? 0) + 1;
+  }
+  return {
+    samples: copies.length,
+    longestCopiedRun: {
+      p50: quantile(0.5),
+      p95: quantile(0.95),
+      p99_5: quantile(0.995),
+      max: sorted[sorted.length - 1] ?? 0,
+      mean: copies.reduce((s, c) => s + c, 0) / Math.max(1, copies.length),
+    },
+    fractionAtMost16: copies.length === 0 ? 0 : copies.filter((c) => c <= 16).length / copies.length,
+    histogram,
+  };
+}
+

@@ -1,0 +1,61 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { generatePiece, isDegenerate } from '../../src/ml/generate.js';
+import { loadModel, type LoadedModel } from '../../src/ml/model-dir.js';
+import { initTf } from '../../src/ml/tf.js';
+import { compareNotes, countNoteEvents } from '../../src/music/note-sequence.js';
+import { tinyTune, trainTinyModel } from '../support/tiny-model.js';
+
+let model: LoadedModel;
+
+describe('generatePiece with a trained (tiny) LSTM', () => {
+  beforeAll(async () => {
+    model = await loadModel(await trainTinyModel());
+  });
+
+  it.each([1, 17, 100])('GIVEN length %i THEN exactly that many notes-or-chords come out', (length) => {
+    const piece = generatePiece(model.network, model.tokenizer, { length, randomSeed: 11 });
+    expect(piece.generatedEvents).toBe(length);
+    expect(countNoteEvents(piece.sequence)).toBe(length);
+  });
+
+  it('GIVEN the same random seed THEN the same piece; another seed THEN another piece', () => {
+    const a = generatePiece(model.network, model.tokenizer, { length: 40, randomSeed: 5 });
+    const b = generatePiece(model.network, model.tokenizer, { length: 40, randomSeed: 5 });
+    const c = generatePiece(model.network, model.tokenizer, { length: 40, randomSeed: 6 });
+    expect(b.sequence).toEqual(a.sequence);
+    expect(c.sequence).not.toEqual(a.sequence);
+  });
+
+  it('GIVEN a seed piece THEN the result is the seed unchanged followed by exactly `length` new events after it', () => {
+    const seed = tinyTune(0);
+    const piece = generatePiece(model.network, model.tokenizer, { length: 30, randomSeed: 2, seed });
+    const seedNotes = piece.sequence.notes.filter((n) => n.track === 0);
+    expect(seedNotes).toEqual([...seed.notes].sort(compareNotes));
+    const lastSeedOnset = Math.max(...seed.notes.map((n) => n.startStep));
+    const added = piece.sequence.notes.filter((n) => n.track === 1);
+    expect(added.every((n) => n.startStep > lastSeedOnset)).toBe(true);
+    expect(new Set(added.map((n) => n.startStep)).size).toBe(30);
+    expect(countNoteEvents(piece.sequence)).toBe(countNoteEvents(seed) + 30);
+  });
+
+  it('GIVEN a key constraint THEN every generated pitch class is in that key', () => {
+    const piece = generatePiece(model.network, model.tokenizer, { length: 60, randomSeed: 9, key: 'D major', temperature: 1.5 });
+    const dMajor = new Set([2, 4, 6, 7, 9, 11, 1]);
+    expect(piece.sequence.notes.every((n) => dMajor.has(n.pitch % 12))).toBe(true);
+  });
+
+  it('GIVEN a repetitive output THEN it counts as degenerate; a varied tune does not', () => {
+    const flat = tinyTune(0);
+    flat.notes = flat.notes.map((n, i) => ({ ...n, pitch: 60 + (i % 2), startStep: i * 2, endStep: i * 2 + 2 }));
+    expect(isDegenerate(flat)).toBe(true);
+    expect(isDegenerate(tinyTune(0))).toBe(false);
+  });
+
+  it('GIVEN many generations THEN no tensors leak', async () => {
+    const { tf } = await initTf();
+    generatePiece(model.network, model.tokenizer, { length: 5, randomSeed: 1 });
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) generatePiece(model.network, model.tokenizer, { length: 20, randomSeed: i });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

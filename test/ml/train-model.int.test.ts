@@ -1,0 +1,79 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MotifError } from '../../src/errors.js';
+import { loadModel } from '../../src/ml/model-dir.js';
+import { trainModel } from '../../src/ml/training/train-model.js';
+import { TINY_NETWORK, writeTinyCorpus } from '../support/tiny-model.js';
+
+async function freshOut(): Promise<string> {
+  return join(await mkdtemp(join(tmpdir(), 'motif-train-')), 'model');
+}
+
+describe('trainModel', () => {
+  it('GIVEN a folder of MIDI files WHEN trained THEN a complete model directory loads back with its spec, weights, copy index and loss curve', async () => {
+    const corpus = await writeTinyCorpus();
+    const outDir = await freshOut();
+    const progress: number[] = [];
+    const result = await trainModel({ dataDirs: [corpus], outDir, ...TINY_NETWORK, onProgress: (p) => progress.push(p.step) });
+    expect(progress.length).toBeGreaterThan(0);
+    expect((await readdir(outDir)).sort()).toEqual(['copy-index.json', 'loss-curve.png', 'spec.json', 'weights.bin', 'weights.json']);
+    expect(existsSync(`${outDir}.checkpoint`)).toBe(false);
+    const loaded = await loadModel(outDir);
+    expect(loaded.spec.arch).toBe('lm');
+    expect(loaded.spec.tokenizer.name).toBe('event');
+    expect(loaded.spec.training.history).toHaveLength(2);
+    expect(loaded.copyIndex).toBeDefined();
+    expect(result.spec.metrics.validNllPerToken).toBeGreaterThan(0);
+    const png = await readFile(join(outDir, 'loss-curve.png'));
+    expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
+    loaded.network.dispose();
+  });
+
+  it('GIVEN an aborted run WHEN resumed THEN it continues from the checkpoint instead of starting over', async () => {
+    const corpus = await writeTinyCorpus();
+    const outDir = await freshOut();
+    const controller = new AbortController();
+    // Abort during epoch 2: epoch 1 is checkpointed, epoch 2 is not finished.
+    const first = await trainModel({
+      dataDirs: [corpus],
+      outDir,
+      ...TINY_NETWORK,
+      epochs: 3,
+      signal: controller.signal,
+      onEpoch: (record) => {
+        if (record.epoch === 1) controller.abort();
+      },
+    });
+    expect(first.aborted).toBe(true);
+    expect(existsSync(join(`${outDir}.checkpoint`, 'state.json'))).toBe(true);
+    const epochs: number[] = [];
+    const resumed = await trainModel({ dataDirs: [corpus], outDir, ...TINY_NETWORK, epochs: 3, resume: true, onEpoch: (r) => epochs.push(r.epoch) });
+    expect(epochs).toEqual([2, 3]);
+    expect(resumed.spec.training.history.map((h) => h.epoch)).toEqual([1, 2, 3]);
+  });
+
+  it('GIVEN an existing model WHEN fine-tuned with --from on seed-encoded data with new chords THEN the vocabulary grows and old ids keep their meaning', async () => {
+    const corpus = await writeTinyCorpus();
+    const base = await freshOut();
+    await trainModel({ dataDirs: [corpus], outDir: base, ...TINY_NETWORK, encoding: 'seed', sequenceLength: 4, maxPieces: 3 });
+    const baseSpec = JSON.parse(await readFile(join(base, 'spec.json'), 'utf8'));
+    const tuned = await freshOut();
+    const result = await trainModel({ dataDirs: [corpus], outDir: tuned, ...TINY_NETWORK, sequenceLength: 4, fromDir: base });
+    const vocabulary = (result.spec.tokenizer as { vocabulary: string[] }).vocabulary;
+    expect(vocabulary.length).toBeGreaterThan(baseSpec.vocabSize);
+    expect(vocabulary.slice(0, baseSpec.vocabSize)).toEqual(baseSpec.tokenizer.vocabulary);
+    (await loadModel(tuned)).network.dispose();
+  });
+
+  it('GIVEN an empty or missing training folder THEN a clear DATA_EMPTY error and nothing is written', async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'motif-empty-'));
+    await writeFile(join(empty, 'notes.txt'), 'not music');
+    const outDir = await freshOut();
+    await expect(trainModel({ dataDirs: [empty], outDir, ...TINY_NETWORK })).rejects.toMatchObject({ code: 'DATA_EMPTY' });
+    await expect(trainModel({ dataDirs: [join(empty, 'nope')], outDir, ...TINY_NETWORK })).rejects.toBeInstanceOf(MotifError);
+    expect(existsSync(outDir)).toBe(false);
+  });
+});
