@@ -34,7 +34,7 @@ export async function writeTinyCorpus(dir?: string, pieces = 6): Promise<string>
   return root;
 }
 
-export const TINY_NETWORK: Partial<TrainModelOptions> = {
+export const TINY_NETWORK: Partial<TrainModelOptions> & { epochs: number } = {
   hiddenSize: 16,
   embeddingSize: 8,
   batchSize: 4,
