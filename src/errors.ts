@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'FILE_TYPE_UNSUPPORTED'
   // rendering / tools
   | 'SOUNDFONT_NOT_FOUND'
+  | 'SOUNDFONT_INVALID'
   | 'FFMPEG_FAILED'
   // model
   | 'MODEL_NOT_FOUND'
