@@ -1,0 +1,19 @@
+import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import type { Command } from '../src/bot/command.js';
+import type { BotContext } from '../src/bot/context.js';
+import { guildIdOf } from '../src/bot/permissions.js';
+import { NO_MENTIONS } from '../src/bot/replies.js';
+import { requireVoiceControls } from '../src/voice/controls.js';
+
+export const data = new SlashCommandBuilder().setName('stop').setDescription('Stop playing and clear the voice queue');
+
+export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+  const voice = requireVoiceControls(ctx.voice);
+  const guildId = guildIdOf(interaction);
+  voice.assertCanControl(interaction);
+  const dropped = voice.stop(guildId);
+  const content = dropped > 0 ? `Stopped; cleared ${dropped} track${dropped === 1 ? '' : 's'}.` : 'Nothing was playing.';
+  await interaction.reply({ content, allowedMentions: NO_MENTIONS });
+}
+
+export const command: Command = { data, execute };
