@@ -40,7 +40,7 @@ export interface TrainModelOptions {
   randomSeed?: number;
   /** Each epoch every training piece is transposed by a random shift in ±this many semitones. */
   augmentTransposeSemitones?: number;
-  /** Keep the first N pieces (sorted by id): the 1/5/50-file comparison. */
+  /** Train on only the first N training pieces (sorted by id), same held-out pieces: the 1/5/50-file comparison. */
   maxPieces?: number;
   maxStepsPerEpoch?: number;
   timeBudgetSeconds?: number;
@@ -73,8 +73,11 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
   const batchSize = opts.batchSize ?? 64;
   const sequenceLength = opts.sequenceLength ?? 100;
 
-  const corpus = await loadCorpus(opts.dataDirs, { maxPieces: opts.maxPieces });
+  const corpus = await loadCorpus(opts.dataDirs);
   const split = splitCorpus(corpus.pieces);
+  // Limit only what is trained on: held-out parts stay the full corpus's, so runs on 1, 5, 50 or
+  // all files are scored on the same pieces.
+  if (opts.maxPieces !== undefined) split.train = split.train.slice(0, opts.maxPieces);
   log(`corpus: ${corpus.pieces.length} pieces (${split.train.length} train, ${split.valid.length} valid, ${split.test.length} test), ${corpus.skipped.length} files skipped`);
   if (split.train.length === 0) throw new MotifError('DATA_EMPTY', 'There is not enough readable music to train on.');
 
@@ -100,7 +103,8 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
   const augment = opts.augmentTransposeSemitones ?? (encoding === 'event' ? 5 : 0);
   const encodeAll = (pieces: CorpusPiece[], shift: (i: number) => number): number[][] =>
     pieces.map((p, i) => tokenizer.encode(transpose(p.sequence, shift(i)), { onUnknown: 'skip' }));
-  const fixedTrain = joinStreams(encodeAll(split.train, () => 0));
+  const trainIds = encodeAll(split.train, () => 0);
+  const fixedTrain = joinStreams(trainIds);
   const trainStream = (epoch: number): TokenStream => {
     if (augment === 0) return fixedTrain;
     const rng = createRng(randomSeed * 7_919 + epoch);
@@ -134,7 +138,11 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
     throw new MotifError('JOB_CANCELLED', 'Training was cancelled before the first epoch finished; nothing was saved. Run again with --resume to continue.');
   }
 
-  const metrics: Record<string, number> = { trainTokens: fixedTrain.ids.length, bestEpoch: outcome.bestEpoch };
+  const metrics: Record<string, number> = {
+    trainPieces: split.train.length,
+    trainTokens: fixedTrain.ids.length,
+    bestEpoch: outcome.bestEpoch,
+  };
   if (validStream) {
     const valid = evaluateStream(trainable, validStream, batchSize, sequenceLength);
     const validNotes = split.valid.reduce((sum, p) => sum + p.sequence.notes.length, 0);
@@ -155,7 +163,11 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
     sequenceLength,
     training: {
       command: opts.command ?? '',
-      data: opts.dataDirs.map((dir) => ({ dir, pieces: corpus.pieces.filter((p) => p.id.startsWith(`${lastSegment(dir)}/`)).length, tokens: 0 })),
+      data: opts.dataDirs.map((dir) => {
+        const inDir = (id: string): boolean => id.startsWith(`${lastSegment(dir)}/`);
+        const tokens = split.train.reduce((sum, p, i) => sum + (inDir(p.id) ? trainIds[i]!.length : 0), 0);
+        return { dir, pieces: split.train.filter((p) => inDir(p.id)).length, tokens };
+      }),
       skippedFiles: corpus.skipped.length,
       epochs: outcome.history.length,
       bestEpoch: outcome.bestEpoch,
