@@ -1,0 +1,582 @@
+/**
+ * Motif's default network: embedding → LSTM → dropout → LSTM (→ …) → dense logits, trained
+ * language-model style (a target at every step) with Adam, gradients computed by hand.
+ *
+ * Speed notes (WASM backend, 2×256, B=64, T=64):
+ * - The embedding is never materialised in training: x·Wx₀ for a one-hot x is a row of
+ *   E·Wx₀, so layer 0's input projection is a [V,4H] table lookup and its kernel/embedding
+ *   gradients come from the per-token dGates summed into a [V,4H] matrix (V ≪ B·T). That removes
+ *   three [B·T,E]×[E,4H] matMuls and sidesteps tfjs-wasm's missing gather gradient.
+ * - Everything that is not a matMul (gates, softmax, dropout, scatter) is plain JS; see
+ *   ../lstm/fused-lstm.ts for the recurrence.
+ * - Weight gradients are one matMul per weight on JS-transposed operands (tfjs-wasm's transposed
+ *   matMul is 10–15× slower than a plain one).
+ */
+import type * as tfjs from '@tensorflow/tfjs';
+import { assertInRange } from '../../errors.js';
+import { createRng, type Rng } from '../../music/random.js';
+import { fastSigmoid, fastTanh } from '../lstm/activations.js';
+import { columnSums, lstmBackward, lstmForward, transposeMatrix, type LstmSequenceCache } from '../lstm/fused-lstm.js';
+import { glorotUniform, lstmBias, orthogonalRows } from '../lstm/init.js';
+import { initTf, type Tf } from '../tf.js';
+import { assertWeightShapes, elementCount, type NamedWeights } from '../weights.js';
+import { GradientHelper } from './gradient-helper.js';
+import { matMulFromArrays, matMulToArray, softmaxCrossEntropy, toTimeMajor } from './lm-kernels.js';
+
+export interface LanguageModelConfig {
+  /** Number of token ids (≥ 2). */
+  vocabSize: number;
+  /** Embedding width E (≥ 1). */
+  embeddingSize: number;
+  /** Hidden units of each stacked LSTM layer, bottom first (1–4 layers). */
+  hiddenSizes: number[];
+  /** Dropout rate in [0, 0.9] applied between LSTM layers during training. */
+  dropout: number;
+  /** Adam learning rate. */
+  learningRate: number;
+  /** Clip gradients to this global L2 norm; 0 disables clipping. */
+  clipNorm: number;
+  /** Seeds the initial weights and the dropout masks. */
+  seed: number;
+  /**
+   * 1, or 2 to split each training batch with a helper worker thread holding a replica (data
+   * parallel; see gradient-helper.ts). Results are deterministic either way but differ between
+   * 1 and 2 (different dropout streams).
+   */
+  trainingThreads: number;
+}
+
+export const DEFAULT_LANGUAGE_MODEL_CONFIG: Omit<LanguageModelConfig, 'vocabSize'> = {
+  embeddingSize: 128,
+  hiddenSizes: [256, 256],
+  dropout: 0.3,
+  learningRate: 1e-3,
+  clipNorm: 5,
+  seed: 0,
+  trainingThreads: 1,
+};
+
+/** Recurrent state for stateful sampling: per layer, [batch·H] hidden and cell values. */
+export interface LstmState {
+  batch: number;
+  h: Float32Array[];
+  c: Float32Array[];
+}
+
+/** Summed negative log-likelihood (nats) over `count` scored targets; `correct` = argmax hits. */
+export interface EvaluationSums {
+  nll: number;
+  count: number;
+  correct: number;
+}
+
+/** Same shape as the training loop's batch: [batch × time] row-major ids. */
+export interface TokenBatch {
+  inputs: Int32Array;
+  targets: Int32Array;
+  batch: number;
+  time: number;
+}
+
+export interface GradientResult {
+  /** Mean cross-entropy (nats) per scored target. */
+  loss: number;
+  count: number;
+  /** Gradients of the mean loss, by weight name (caller disposes). */
+  grads: Record<string, tfjs.Tensor>;
+  /** The dropout masks used (already scaled by 1/(1-rate)), one per gap between LSTM layers. */
+  dropoutMasks: Float32Array[];
+}
+
+interface ForwardPass {
+  timeIds: Int32Array;
+  caches: LstmSequenceCache[];
+  /** Input of layer l ≥ 1 after dropout ([N, in]); index 0 unused. */
+  layerInputs: Float32Array[];
+  masks: Float32Array[];
+  logits: Float32Array;
+}
+
+let instanceCounter = 0;
+
+export class LanguageModel {
+  readonly config: LanguageModelConfig;
+  private readonly tf: Tf;
+  private readonly prefix: string;
+  private variables = new Map<string, tfjs.Variable>();
+  private optimizer: tfjs.Optimizer;
+  private readonly dropoutRng: Rng;
+  /** Bumped on every weight change; guards the inference caches. */
+  private version = 0;
+  private inference: { version: number; table: Float32Array; stacked: tfjs.Tensor2D[] } | undefined;
+  private helper: GradientHelper | undefined;
+  private helperWeightsVersion = -1;
+
+  /**
+   * Builds a freshly initialised model (Keras-style init, seeded).
+   * @throws MotifError OPTION_OUT_OF_RANGE for invalid sizes or rates.
+   */
+  static async create(options: Partial<LanguageModelConfig> & { vocabSize: number }): Promise<LanguageModel> {
+    const { tf } = await initTf();
+    return new LanguageModel(tf, { ...DEFAULT_LANGUAGE_MODEL_CONFIG, ...options });
+  }
+
+  private constructor(tf: Tf, config: LanguageModelConfig) {
+    assertInRange('vocabulary size', config.vocabSize, 2, 1_000_000, { integer: true });
+    assertInRange('embedding size', config.embeddingSize, 1, 4096, { integer: true });
+    assertInRange('LSTM layer count', config.hiddenSizes.length, 1, 4, { integer: true });
+    for (const h of config.hiddenSizes) assertInRange('LSTM size', h, 1, 4096, { integer: true });
+    assertInRange('dropout', config.dropout, 0, 0.9);
+    assertInRange('learning rate', config.learningRate, 1e-7, 1);
+    assertInRange('clip norm', config.clipNorm, 0, 1e6);
+    assertInRange('training threads', config.trainingThreads, 1, 2, { integer: true });
+    this.tf = tf;
+    this.config = { ...config, hiddenSizes: [...config.hiddenSizes] };
+    this.prefix = `motif-lm-${++instanceCounter}`;
+    this.dropoutRng = createRng(config.seed * 7919 + 1);
+    const init = this.initialWeights(createRng(config.seed));
+    for (const [name, w] of Object.entries(init)) this.createVariable(name, w.values, w.shape);
+    this.optimizer = tf.train.adam(config.learningRate);
+  }
+
+  /** Shapes of every weight, by name (what a saved model must match). */
+  weightShapes(): Record<string, number[]> {
+    const { vocabSize: v, embeddingSize: e, hiddenSizes } = this.config;
+    const shapes: Record<string, number[]> = { embedding: [v, e] };
+    let inSize = e;
+    hiddenSizes.forEach((h, l) => {
+      shapes[`lstm_${l + 1}/kernel`] = [inSize, 4 * h];
+      shapes[`lstm_${l + 1}/recurrent_kernel`] = [h, 4 * h];
+      shapes[`lstm_${l + 1}/bias`] = [4 * h];
+      inSize = h;
+    });
+    shapes['dense/kernel'] = [inSize, v];
+    shapes['dense/bias'] = [v];
+    return shapes;
+  }
+
+  parameterCount(): number {
+    return Object.values(this.weightShapes()).reduce((sum, s) => sum + s.reduce((a, b) => a * b, 1), 0);
+  }
+
+  /**
+   * One Adam step on a [batch × steps] window batch (row-major ids, as {@link TokenBatch}).
+   * Targets < 0 are ignored (padding).
+   * @returns mean cross-entropy (nats) per scored target token, measured before the update.
+   */
+  trainStep(inputIds: Int32Array, targetIds: Int32Array, batch: number, steps: number): number {
+    const { loss, grads } =
+      this.config.trainingThreads > 1 && batch >= 2
+        ? this.parallelGradients(inputIds, targetIds, batch, steps)
+        : this.computeGradients(inputIds, targetIds, batch, steps, { training: true });
+    const tf = this.tf;
+    const names = Object.keys(grads);
+    const norm = Math.sqrt(
+      tf.tidy(() => tf.addN(names.map((n) => tf.sum(tf.square(grads[n]!)))).dataSync()[0]!),
+    );
+    const scale = this.config.clipNorm > 0 && norm > this.config.clipNorm ? this.config.clipNorm / norm : 1;
+    const named: Record<string, tfjs.Tensor> = {};
+    for (const n of names) named[this.variableName(n)] = scale === 1 ? grads[n]! : tf.mul(grads[n]!, scale);
+    this.optimizer.applyGradients(named);
+    for (const n of names) {
+      grads[n]!.dispose();
+      named[this.variableName(n)]!.dispose();
+    }
+    this.version++;
+    return loss;
+  }
+
+  /**
+   * Gradients of the mean loss over the whole batch: the first ⌈B/2⌉ rows here, the rest on the
+   * helper replica at the same time, combined weighted by scored targets.
+   */
+  private parallelGradients(inputIds: Int32Array, targetIds: Int32Array, batch: number, steps: number): { loss: number; grads: Record<string, tfjs.Tensor> } {
+    const tf = this.tf;
+    const helper = this.ensureHelper(batch * steps);
+    const weightsChanged = this.helperWeightsVersion !== this.version;
+    if (weightsChanged) {
+      for (const { name, offset } of helper.layout.offsets) helper.weights.set(this.variable(name).dataSync() as Float32Array, offset);
+      this.helperWeightsVersion = this.version;
+    }
+    const own = Math.ceil(batch / 2);
+    const cut = own * steps;
+    helper.start(inputIds.subarray(cut), targetIds.subarray(cut), batch - own, steps, weightsChanged);
+    let mine: GradientResult | undefined;
+    let failure: unknown;
+    try {
+      mine = this.computeGradients(inputIds.subarray(0, cut), targetIds.subarray(0, cut), own, steps, { training: true });
+    } catch (error) {
+      failure = error;
+    }
+    // Always collect the helper's answer so the next request starts from a clean handshake.
+    const theirs = helper.finish();
+    if (!mine) throw failure;
+    const total = Math.max(1, mine.count + theirs.count);
+    const shapes = this.weightShapes();
+    const grads: Record<string, tfjs.Tensor> = {};
+    for (const { name, offset, length } of helper.layout.offsets) {
+      const ownGrad = mine.grads[name]!;
+      const count = mine.count;
+      grads[name] = tf.tidy(() =>
+        tf.div(tf.add(tf.mul(ownGrad, count), tf.tensor(helper.grads.subarray(offset, offset + length), shapes[name]!)), total),
+      );
+      ownGrad.dispose();
+    }
+    return { loss: (mine.loss * mine.count + theirs.nllSum) / total, grads };
+  }
+
+  private ensureHelper(tokens: number): GradientHelper {
+    if (this.helper && this.helper.layout.maxTokens >= tokens) return this.helper;
+    this.helper?.dispose();
+    let offset = 0;
+    const offsets = Object.entries(this.weightShapes()).map(([name, shape]) => {
+      const entry = { name, offset, length: elementCount(shape) };
+      offset += entry.length;
+      return entry;
+    });
+    this.helper = new GradientHelper(this.config, { offsets, totalValues: offset, maxTokens: tokens });
+    this.helperWeightsVersion = -1;
+    return this.helper;
+  }
+
+  /** {@link trainStep} for the training loop's batch shape. */
+  trainBatch(batch: TokenBatch): number {
+    return this.trainStep(batch.inputs, batch.targets, batch.batch, batch.time);
+  }
+
+  /** Scores a batch without dropout and without updating anything. Targets < 0 are skipped. */
+  evaluate(inputIds: Int32Array, targetIds: Int32Array, batch: number, steps: number): EvaluationSums {
+    const pass = this.forward(inputIds, batch, steps, false);
+    const targets = toTimeMajor(targetIds, batch, steps, this.config.vocabSize, true);
+    return softmaxCrossEntropy(pass.logits, targets, this.config.vocabSize, undefined);
+  }
+
+  /** {@link evaluate} for the training loop's batch shape. */
+  evaluateBatch(batch: TokenBatch): { nll: number; count: number } {
+    const { nll, count } = this.evaluate(batch.inputs, batch.targets, batch.batch, batch.time);
+    return { nll, count };
+  }
+
+  /**
+   * Loss and gradients of the mean per-token cross-entropy, without touching the weights
+   * (exposed for the gradient check).
+   * @throws RangeError when ids are out of range or arrays do not match batch × steps.
+   */
+  computeGradients(
+    inputIds: Int32Array,
+    targetIds: Int32Array,
+    batch: number,
+    steps: number,
+    opts: { training: boolean },
+  ): GradientResult {
+    const tf = this.tf;
+    const { vocabSize: vocab, hiddenSizes } = this.config;
+    const n = batch * steps;
+    const targets = toTimeMajor(targetIds, batch, steps, vocab, true);
+    const pass = this.forward(inputIds, batch, steps, opts.training);
+    const dLogits = new Float32Array(n * vocab);
+    const sums = softmaxCrossEntropy(pass.logits, targets, vocab, dLogits);
+    const grads: Record<string, tfjs.Tensor> = {};
+    const lastLayer = hiddenSizes.length - 1;
+    const topHidden = hiddenSizes[lastLayer]!;
+
+    const dLogitsT = tf.tensor2d(dLogits, [n, vocab]);
+    const topOut = pass.caches[lastLayer]!.hiddens.subarray(batch * topHidden);
+    grads['dense/kernel'] = matMulFromArrays(tf, transposeMatrix(topOut, n, topHidden), [topHidden, n], dLogitsT);
+    grads['dense/bias'] = tf.tensor1d(columnSums(dLogits, n, vocab));
+    let outputGrad = matMulToArray(tf, dLogitsT, this.variable('dense/kernel'), true);
+    dLogitsT.dispose();
+
+    for (let l = lastLayer; l >= 0; l--) {
+      const h = hiddenSizes[l]!;
+      const cache = pass.caches[l]!;
+      const whT = tf.transpose(this.variable(`lstm_${l + 1}/recurrent_kernel`)) as tfjs.Tensor2D;
+      const dGates = lstmBackward(tf, cache, outputGrad, whT);
+      whT.dispose();
+      const dGatesT = tf.tensor2d(dGates, [n, 4 * h]);
+      const name = `lstm_${l + 1}`;
+      grads[`${name}/recurrent_kernel`] = matMulFromArrays(tf, transposeMatrix(cache.hiddens.subarray(0, n * h), n, h), [h, n], dGatesT);
+      grads[`${name}/bias`] = tf.tensor1d(columnSums(dGates, n, 4 * h));
+      if (l > 0) {
+        const input = pass.layerInputs[l]!;
+        const inSize = hiddenSizes[l - 1]!;
+        grads[`${name}/kernel`] = matMulFromArrays(tf, transposeMatrix(input, n, inSize), [inSize, n], dGatesT);
+        outputGrad = matMulToArray(tf, dGatesT, this.variable(`${name}/kernel`), true);
+        const mask = pass.masks[l - 1];
+        if (mask) for (let i = 0; i < outputGrad.length; i++) outputGrad[i]! *= mask[i]!;
+      } else {
+        // dL/d(E·Wx₀)[v] = Σ over positions holding token v of dGates: a [V,4H] scatter-add.
+        const perToken = new Float32Array(vocab * 4 * h);
+        const row = 4 * h;
+        for (let r = 0; r < n; r++) {
+          const dst = pass.timeIds[r]! * row;
+          const src = r * row;
+          for (let k = 0; k < row; k++) perToken[dst + k]! += dGates[src + k]!;
+        }
+        const perTokenT = tf.tensor2d(perToken, [vocab, row]);
+        grads[`${name}/kernel`] = tf.tidy(() => tf.matMul(tf.transpose(this.variable('embedding')), perTokenT));
+        grads.embedding = tf.tidy(() => tf.matMul(perTokenT, tf.transpose(this.variable(`${name}/kernel`))));
+        perTokenT.dispose();
+      }
+      dGatesT.dispose();
+    }
+    return { loss: sums.count > 0 ? sums.nll / sums.count : 0, count: sums.count, grads, dropoutMasks: pass.masks };
+  }
+
+  /** Zero state for `batch` parallel sampling streams. */
+  initState(batch = 1): LstmState {
+    assertInRange('batch', batch, 1, 4096, { integer: true });
+    return {
+      batch,
+      h: this.config.hiddenSizes.map((h) => new Float32Array(batch * h)),
+      c: this.config.hiddenSizes.map((h) => new Float32Array(batch * h)),
+    };
+  }
+
+  /**
+   * Advances every stream by one token: O(1) work per token, no window is re-run.
+   * The input state is not modified (a caller may branch from it).
+   * @param tokenIds one id per stream (length = state.batch).
+   * @returns logits [batch·V] (unnormalised log-probabilities of the next token) and the new state.
+   * @throws RangeError when ids are out of range or the batch does not match the state.
+   */
+  step(state: LstmState, tokenIds: ArrayLike<number>): { logits: Float32Array; state: LstmState } {
+    const tf = this.tf;
+    const { vocabSize: vocab, hiddenSizes } = this.config;
+    const batch = state.batch;
+    if (tokenIds.length !== batch) throw new RangeError(`step got ${tokenIds.length} ids for a state of batch ${batch}`);
+    const cache = this.inferenceCache();
+    const next: LstmState = { batch, h: [], c: [] };
+    let x: Float32Array | undefined;
+    for (let l = 0; l < hiddenSizes.length; l++) {
+      const h = hiddenSizes[l]!;
+      const row = 4 * h;
+      const hPrev = state.h[l]!;
+      let pre: Float32Array;
+      if (l === 0) {
+        // Layer 0: table row (x·Wx₀ + b₀) plus h·Wh₀.
+        pre = matMulToArray(tf, tf.tensor2d(hPrev, [batch, h]), this.variable('lstm_1/recurrent_kernel'), false, true);
+        for (let b = 0; b < batch; b++) {
+          const id = tokenIds[b]!;
+          if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new RangeError(`token id ${id} outside vocabulary of ${vocab}`);
+          for (let k = 0; k < row; k++) pre[b * row + k]! += cache.table[id * row + k]!;
+        }
+      } else {
+        // Layer l: one matMul of [x, h] against the stacked [Wx; Wh] with the bias fused in.
+        const inSize = hiddenSizes[l - 1]!;
+        const joined = new Float32Array(batch * (inSize + h));
+        for (let b = 0; b < batch; b++) {
+          joined.set(x!.subarray(b * inSize, (b + 1) * inSize), b * (inSize + h));
+          joined.set(hPrev.subarray(b * h, (b + 1) * h), b * (inSize + h) + inSize);
+        }
+        const input = tf.tensor2d(joined, [batch, inSize + h]);
+        const out = tf.fused.matMul({ a: input, b: cache.stacked[l - 1]!, bias: this.variable(`lstm_${l + 1}/bias`) });
+        pre = out.dataSync() as Float32Array;
+        input.dispose();
+        out.dispose();
+      }
+      const cPrev = state.c[l]!;
+      const hNew = new Float32Array(batch * h);
+      const cNew = new Float32Array(batch * h);
+      for (let b = 0; b < batch; b++) {
+        for (let j = 0; j < h; j++) {
+          const g0 = b * row;
+          const ig = fastSigmoid(pre[g0 + j]!);
+          const fg = fastSigmoid(pre[g0 + h + j]!);
+          const cg = fastTanh(pre[g0 + 2 * h + j]!);
+          const og = fastSigmoid(pre[g0 + 3 * h + j]!);
+          const c = fg * cPrev[b * h + j]! + ig * cg;
+          cNew[b * h + j] = c;
+          hNew[b * h + j] = og * fastTanh(c);
+        }
+      }
+      next.h.push(hNew);
+      next.c.push(cNew);
+      x = hNew;
+    }
+    const top = hiddenSizes[hiddenSizes.length - 1]!;
+    const input = tf.tensor2d(x!, [batch, top]);
+    const out = tf.fused.matMul({ a: input, b: this.variable('dense/kernel'), bias: this.variable('dense/bias') });
+    const logits = out.dataSync() as Float32Array;
+    input.dispose();
+    out.dispose();
+    return { logits, state: next };
+  }
+
+  /** Copies of every weight, by name (see {@link weightShapes}). */
+  getWeights(): NamedWeights {
+    const out: NamedWeights = {};
+    for (const [name, shape] of Object.entries(this.weightShapes())) {
+      out[name] = { shape, values: this.variable(name).dataSync() as Float32Array };
+    }
+    return out;
+  }
+
+  /**
+   * Replaces every weight (Adam's moments are kept).
+   * @throws MotifError MODEL_MISMATCH when names or shapes differ from {@link weightShapes}.
+   */
+  setWeights(weights: NamedWeights): void {
+    assertWeightShapes(weights, this.weightShapes());
+    const tf = this.tf;
+    for (const [name, { shape, values }] of Object.entries(weights)) {
+      tf.tidy(() => this.variable(name).assign(tf.tensor(values, shape)));
+    }
+    this.version++;
+  }
+
+  /**
+   * Widens the vocabulary to `newSize` for fine-tuning on data with new tokens: existing embedding
+   * rows and output columns are kept, new ones are initialised (output bias at the old minimum so
+   * new tokens start unlikely). Adam's moments are reset because their shapes change.
+   * @throws MotifError OPTION_OUT_OF_RANGE when newSize is smaller than the current vocabulary.
+   */
+  growVocabulary(newSize: number): void {
+    const old = this.config.vocabSize;
+    assertInRange('new vocabulary size', newSize, old, 1_000_000, { integer: true });
+    if (newSize === old) return;
+    const rng = createRng(this.config.seed * 104_729 + newSize);
+    const weights = this.getWeights();
+    const e = this.config.embeddingSize;
+    const top = this.config.hiddenSizes[this.config.hiddenSizes.length - 1]!;
+    const embedding = new Float32Array(newSize * e);
+    embedding.set(weights.embedding!.values);
+    embedding.set(glorotUniform(rng, newSize, e, (newSize - old) * e), old * e);
+    const kernel = glorotUniform(rng, top, newSize);
+    const oldKernel = weights['dense/kernel']!.values;
+    for (let r = 0; r < top; r++) kernel.set(oldKernel.subarray(r * old, (r + 1) * old), r * newSize);
+    const bias = new Float32Array(newSize);
+    const oldBias = weights['dense/bias']!.values;
+    bias.set(oldBias);
+    bias.fill(oldBias.reduce((a, b) => Math.min(a, b), Infinity), old);
+
+    for (const name of ['embedding', 'dense/kernel', 'dense/bias']) {
+      this.variables.get(name)!.dispose();
+      this.variables.delete(name);
+    }
+    this.config.vocabSize = newSize;
+    this.createVariable('embedding', embedding, [newSize, e]);
+    this.createVariable('dense/kernel', kernel, [top, newSize]);
+    this.createVariable('dense/bias', bias, [newSize]);
+    this.optimizer.dispose();
+    this.optimizer = this.tf.train.adam(this.config.learningRate);
+    this.helper?.dispose();
+    this.helper = undefined;
+    this.version++;
+  }
+
+  /** Frees every tensor this model owns (weights, optimiser moments, caches). */
+  dispose(): void {
+    this.helper?.dispose();
+    this.helper = undefined;
+    this.dropInferenceCache();
+    this.optimizer.dispose();
+    for (const v of this.variables.values()) v.dispose();
+    this.variables.clear();
+  }
+
+  private forward(inputIds: Int32Array, batch: number, steps: number, training: boolean): ForwardPass {
+    const tf = this.tf;
+    const { vocabSize: vocab, hiddenSizes, dropout } = this.config;
+    const n = batch * steps;
+    const timeIds = toTimeMajor(inputIds, batch, steps, vocab, false);
+    const h0 = hiddenSizes[0]!;
+    const table = training ? this.inputTable() : this.inferenceCache().table;
+    const row0 = 4 * h0;
+    const pre0 = new Float32Array(n * row0);
+    for (let r = 0; r < n; r++) pre0.set(table.subarray(timeIds[r]! * row0, (timeIds[r]! + 1) * row0), r * row0);
+    const caches = [lstmForward(tf, pre0, this.variable('lstm_1/recurrent_kernel') as tfjs.Tensor2D, steps, batch, h0)];
+    const layerInputs: Float32Array[] = [new Float32Array(0)];
+    const masks: Float32Array[] = [];
+    let x = caches[0]!.hiddens.subarray(batch * h0);
+    for (let l = 1; l < hiddenSizes.length; l++) {
+      const inSize = hiddenSizes[l - 1]!;
+      let input: Float32Array = x;
+      if (training && dropout > 0) {
+        const mask = new Float32Array(n * inSize);
+        const keep = 1 / (1 - dropout);
+        for (let i = 0; i < mask.length; i++) mask[i] = this.dropoutRng() < dropout ? 0 : keep;
+        input = new Float32Array(n * inSize);
+        for (let i = 0; i < input.length; i++) input[i] = x[i]! * mask[i]!;
+        masks.push(mask);
+      }
+      layerInputs.push(input);
+      const h = hiddenSizes[l]!;
+      const inputT = tf.tensor2d(input, [n, inSize]);
+      const projected = tf.fused.matMul({ a: inputT, b: this.variable(`lstm_${l + 1}/kernel`), bias: this.variable(`lstm_${l + 1}/bias`) });
+      const pre = projected.dataSync() as Float32Array;
+      inputT.dispose();
+      projected.dispose();
+      const cache = lstmForward(tf, pre, this.variable(`lstm_${l + 1}/recurrent_kernel`) as tfjs.Tensor2D, steps, batch, h);
+      caches.push(cache);
+      x = cache.hiddens.subarray(batch * h);
+    }
+    const top = hiddenSizes[hiddenSizes.length - 1]!;
+    const topT = tf.tensor2d(x, [n, top]);
+    const logitsT = tf.fused.matMul({ a: topT, b: this.variable('dense/kernel'), bias: this.variable('dense/bias') });
+    const logits = logitsT.dataSync() as Float32Array;
+    topT.dispose();
+    logitsT.dispose();
+    return { timeIds, caches, layerInputs, masks, logits };
+  }
+
+  /** E·Wx₀ + b₀: [V, 4H₀], layer 0's input projection for every token id. */
+  private inputTable(): Float32Array {
+    const tf = this.tf;
+    const out = tf.fused.matMul({ a: this.variable('embedding'), b: this.variable('lstm_1/kernel'), bias: this.variable('lstm_1/bias') });
+    const values = out.dataSync() as Float32Array;
+    out.dispose();
+    return values;
+  }
+
+  private inferenceCache(): { table: Float32Array; stacked: tfjs.Tensor2D[] } {
+    if (this.inference?.version === this.version) return this.inference;
+    this.dropInferenceCache();
+    const tf = this.tf;
+    const stacked = this.config.hiddenSizes
+      .slice(1)
+      .map((_, i) => tf.concat([this.variable(`lstm_${i + 2}/kernel`), this.variable(`lstm_${i + 2}/recurrent_kernel`)], 0) as tfjs.Tensor2D);
+    this.inference = { version: this.version, table: this.inputTable(), stacked };
+    return this.inference;
+  }
+
+  private dropInferenceCache(): void {
+    for (const t of this.inference?.stacked ?? []) t.dispose();
+    this.inference = undefined;
+  }
+
+  private initialWeights(rng: Rng): NamedWeights {
+    const { vocabSize: v, embeddingSize: e, hiddenSizes } = this.config;
+    // Keras's embedding init is U(±0.05).
+    const embedding = new Float32Array(v * e);
+    for (let i = 0; i < embedding.length; i++) embedding[i] = (2 * rng() - 1) * 0.05;
+    const out: NamedWeights = { embedding: { shape: [v, e], values: embedding } };
+    let inSize = e;
+    hiddenSizes.forEach((h, l) => {
+      out[`lstm_${l + 1}/kernel`] = { shape: [inSize, 4 * h], values: glorotUniform(rng, inSize, 4 * h) };
+      out[`lstm_${l + 1}/recurrent_kernel`] = { shape: [h, 4 * h], values: orthogonalRows(rng, h, 4 * h) };
+      out[`lstm_${l + 1}/bias`] = { shape: [4 * h], values: lstmBias(h) };
+      inSize = h;
+    });
+    out['dense/kernel'] = { shape: [inSize, v], values: glorotUniform(rng, inSize, v) };
+    out['dense/bias'] = { shape: [v], values: new Float32Array(v) };
+    return out;
+  }
+
+  private createVariable(name: string, values: Float32Array, shape: number[]): void {
+    const tf = this.tf;
+    const initial = tf.tensor(values, shape);
+    this.variables.set(name, tf.variable(initial, true, this.variableName(name)));
+    initial.dispose();
+  }
+
+  private variableName(name: string): string {
+    return `${this.prefix}/${name}`;
+  }
+
+  private variable(name: string): tfjs.Variable {
+    const v = this.variables.get(name);
+    if (!v) throw new Error(`language model has no weight ${name} (disposed?)`);
+    return v;
+  }
+}
