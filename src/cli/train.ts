@@ -93,9 +93,15 @@ async function main(): Promise<number> {
 
   const pool = new WorkerPool();
   const controller = new AbortController();
-  process.once('SIGINT', () => {
-    process.stderr.write('\nstopping after this step; the last checkpoint stays for --resume\n');
-    controller.abort();
+  // npm and tsx relay the terminal's Ctrl-C, so one key press can arrive more than once: only a
+  // third signal forces an exit without a clean stop.
+  let interrupts = 0;
+  process.on('SIGINT', () => {
+    interrupts++;
+    if (interrupts === 1) {
+      process.stderr.write('\nstopping after this step; the last checkpoint stays for --resume\n');
+      controller.abort();
+    } else if (interrupts >= 3) process.exit(130);
   });
   const bar = createProgressBar({ label: 'training', showAfterMs: 0 });
   const started = performance.now();
