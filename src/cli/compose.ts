@@ -8,7 +8,8 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { composePiece, DEFAULT_MODEL_DIR } from '../jobs/compose.js';
+import { loadCoreConfig } from '../config.js';
+import { composePiece } from '../jobs/compose.js';
 import { readMidiFile } from '../music/midi-io.js';
 import { createProgressBar, reportCliError, writeJsonResult } from './progress.js';
 
@@ -31,7 +32,7 @@ async function main(): Promise<number> {
         tempo: { type: 'string' },
         model: { type: 'string' },
         soundfont: { type: 'string' },
-        'soundfont-dir': { type: 'string', default: 'soundfonts' },
+        'soundfont-dir': { type: 'string' },
         out: { type: 'string', default: 'out' },
         name: { type: 'string' },
         'random-seed': { type: 'string' },
@@ -51,6 +52,8 @@ async function main(): Promise<number> {
   const num = (text: string | undefined): number | undefined => (text === undefined ? undefined : Number(text));
   const bar = createProgressBar({ label: 'composing' });
   try {
+    // Defaults (model folder, SoundFonts, ffmpeg) come from .env / the environment, validated once.
+    const config = loadCoreConfig();
     const seed = values.seed ? await readMidiFile(values.seed, { stepsPerQuarter: 4 }) : undefined;
     const result = await composePiece(
       {
@@ -61,14 +64,17 @@ async function main(): Promise<number> {
         program: num(values.instrument),
         qpm: num(values.tempo),
         seed,
-        modelDir: values.model ? resolve(values.model) : DEFAULT_MODEL_DIR,
-        soundfont: values.soundfont,
+        modelDir: values.model ? resolve(values.model) : config.defaultModelDir,
+        soundfont: values.soundfont ?? config.defaultSoundfont,
         randomSeed: num(values['random-seed']),
         outDir: resolve(values.out),
         baseName: values.name,
         withOpus: values.ogg,
+        soundfontDir: values['soundfont-dir'] ? resolve(values['soundfont-dir']) : config.soundfontsDir,
+        ffmpegPath: config.ffmpegPath,
+        maxLength: config.maxComposeLength,
       },
-      { soundfontDir: resolve(values['soundfont-dir']), reportProgress: (p) => bar.update(p.fraction, p.stage) },
+      { reportProgress: (p) => bar.update(p.fraction, p.stage) },
     );
     bar.finish();
     process.stderr.write(

@@ -52,3 +52,18 @@ export interface ComposeResult {
   sequence: NoteSequence;
   timingsMs: { sample: number; midi: number; render: number; encode: number; pianoRoll: number; total: number };
 }
+
+/**
+ * Operator settings (from the configuration, not the user) the pipeline needs besides the musical
+ * request. They travel with the request so the job is one plain object for a worker thread.
+ */
+export interface ComposeOperatorSettings {
+  /** Folder of extra SoundFonts (SOUNDFONTS_DIR). */
+  soundfontDir?: string;
+  /** ffmpeg binary (FFMPEG_PATH; default the bundled one). */
+  ffmpegPath?: string;
+  /** Upper bound for `length` (MAX_COMPOSE_LENGTH, default 2000). */
+  maxLength?: number;
+}
+
+export type ComposeJobData = ComposeRequest & ComposeOperatorSettings;

@@ -17,7 +17,7 @@ import { countNoteEvents, durationSeconds, initialQpm } from '../music/note-sequ
 import { generatePiece } from '../ml/generate.js';
 import { loadModel, type LoadedModel } from '../ml/model-dir.js';
 import { validateSamplingOptions } from '../ml/sampling.js';
-import type { ComposeRequest, ComposeResult } from './compose-contract.js';
+import type { ComposeJobData, ComposeResult } from './compose-contract.js';
 
 /** The shipped model, found relative to this file so any working directory works. */
 export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../models/default', import.meta.url));
@@ -48,21 +48,15 @@ export function forgetModel(dir: string): void {
 export interface ComposeContext {
   signal?: AbortSignal;
   reportProgress?: (progress: { stage: string; fraction: number }) => void;
-  /** ffmpeg binary (config FFMPEG_PATH; default the bundled one). */
-  ffmpegPath?: string;
-  /** Folder of extra SoundFonts (config SOUNDFONTS_DIR). */
-  soundfontDir?: string;
-  /** Upper bound for `length` (config MAX_COMPOSE_LENGTH, default 2000). */
-  maxLength?: number;
 }
 
 /**
  * @throws MotifError OPTION_OUT_OF_RANGE, MODEL_*, SEED_OUT_OF_VOCABULARY, MIDI_EMPTY,
  *   SOUNDFONT_NOT_FOUND, FFMPEG_FAILED, JOB_CANCELLED. Nothing is left in outDir on failure.
  */
-export async function composePiece(req: ComposeRequest, ctx: ComposeContext = {}): Promise<ComposeResult> {
+export async function composePiece(req: ComposeJobData, ctx: ComposeContext = {}): Promise<ComposeResult> {
   const started = performance.now();
-  assertInRange('length', req.length, 1, ctx.maxLength ?? MAX_COMPOSE_LENGTH, { integer: true });
+  assertInRange('length', req.length, 1, req.maxLength ?? MAX_COMPOSE_LENGTH, { integer: true });
   validateSamplingOptions(req);
   if (req.program !== undefined) assertInRange('instrument', req.program, 0, 127, { integer: true });
   if (req.qpm !== undefined) assertInRange('tempo', req.qpm, 20, 300, { integer: true });
@@ -106,8 +100,8 @@ export async function composePiece(req: ComposeRequest, ctx: ComposeContext = {}
       outDir: req.outDir,
       baseName,
       soundfont: req.soundfont,
-      soundfontDir: ctx.soundfontDir,
-      ffmpegPath: ctx.ffmpegPath,
+      soundfontDir: req.soundfontDir,
+      ffmpegPath: req.ffmpegPath,
       ogg: req.withOpus ?? false,
       signal: ctx.signal,
       onProgress: (p) => report(p.stage === 'synthesizing' ? 'rendering audio' : 'encoding audio', 0.45 + 0.55 * p.fraction),

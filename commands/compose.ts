@@ -1,0 +1,46 @@
+import { SlashCommandBuilder } from 'discord.js';
+import { runCompose } from '../src/bot/compose-flow.js';
+import type { BotContext } from '../src/bot/context.js';
+import { INSTRUMENT_CHOICES } from '../src/bot/instruments.js';
+import { resolveSeed, seedAutocomplete } from '../src/bot/seeds.js';
+import { assertInRange } from '../src/errors.js';
+import { guildIdOf } from '../src/bot/permissions.js';
+import type { Command } from '../src/bot/command.js';
+
+export const data = new SlashCommandBuilder()
+  .setName('compose')
+  .setDescription('Compose a piece (MIDI, MP3 and piano roll)')
+  .addIntegerOption((o) => o.setName('length').setDescription('Notes-or-chords to generate (1–2000, default 100)').setMinValue(1).setMaxValue(2000))
+  .addNumberOption((o) => o.setName('temperature').setDescription('Randomness: 0.1 (safe) to 3 (wild), default 1').setMinValue(0.1).setMaxValue(3))
+  .addIntegerOption((o) => o.setName('instrument').setDescription('Instrument').addChoices(...INSTRUMENT_CHOICES))
+  .addIntegerOption((o) => o.setName('tempo').setDescription('Beats per minute (20–300)').setMinValue(20).setMaxValue(300))
+  .addStringOption((o) => o.setName('seed').setDescription('Start from a saved seed').setAutocomplete(true).setMaxLength(32))
+  .addAttachmentOption((o) => o.setName('midi').setDescription('A MIDI file to continue'))
+  .addBooleanOption((o) => o.setName('play').setDescription('Also play it in your voice channel'));
+
+export async function execute(interaction: Parameters<Command['execute']>[0], ctx: BotContext): Promise<void> {
+  const settings = await ctx.storage.settings.get(guildIdOf(interaction));
+  const length = interaction.options.getInteger('length') ?? settings.defaultLength ?? 100;
+  assertInRange('length', length, 1, ctx.config.maxComposeLength, { integer: true });
+  const temperature = interaction.options.getNumber('temperature') ?? undefined;
+  if (temperature !== undefined) assertInRange('temperature', temperature, 0.1, 3);
+  const qpm = interaction.options.getInteger('tempo') ?? undefined;
+  if (qpm !== undefined) assertInRange('tempo', qpm, 20, 300, { integer: true });
+  const seed = await resolveSeed(interaction, ctx, {
+    seedName: interaction.options.getString('seed') ?? undefined,
+    attachment: interaction.options.getAttachment('midi') ?? undefined,
+  });
+  await runCompose(interaction, ctx, {
+    length,
+    temperature,
+    qpm,
+    program: interaction.options.getInteger('instrument') ?? undefined,
+    seed: seed?.sequence,
+    seedName: seed?.name,
+    playWhenReady: interaction.options.getBoolean('play') ?? false,
+  });
+}
+
+export const autocomplete = seedAutocomplete;
+
+export const command: Command = { data, execute, autocomplete };

@@ -1,0 +1,49 @@
+import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import type { Command } from '../src/bot/command.js';
+import type { BotContext } from '../src/bot/context.js';
+import { addToCorpus, precheckUpload, removeFromCorpus } from '../src/bot/corpus-service.js';
+import { guildIdOf, requireCorpusManager } from '../src/bot/permissions.js';
+import { NO_MENTIONS } from '../src/bot/replies.js';
+import { positionText } from '../src/bot/result-message.js';
+
+export const data = new SlashCommandBuilder()
+  .setName('corpus')
+  .setDescription("This server's community uploads, used by /train")
+  .addSubcommand((s) =>
+    s.setName('add').setDescription('Add a MIDI or audio file (mp3/wav/ogg/flac, transcribed)')
+      .addAttachmentOption((o) => o.setName('file').setDescription('MIDI or audio file').setRequired(true)),
+  )
+  .addSubcommand((s) => s.setName('list').setDescription('List the corpus'))
+  .addSubcommand((s) =>
+    s.setName('remove').setDescription('Remove a file').addStringOption((o) => o.setName('id').setDescription('Id from /corpus list').setRequired(true).setMaxLength(16)),
+  );
+
+export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+  const guildId = guildIdOf(interaction);
+  const sub = interaction.options.getSubcommand();
+  if (sub === 'list') {
+    const entries = await ctx.storage.corpus.list(guildId);
+    const lines = entries.map((e) => `• \`${e.id}\` ${e.name} — ${e.kind}, ${e.noteCount} notes`);
+    await interaction.reply({ content: lines.length ? `${entries.length} files:\n${lines.join('\n')}`.slice(0, 1900) : 'The corpus is empty. Add files with `/corpus add`.', allowedMentions: NO_MENTIONS });
+    return;
+  }
+  requireCorpusManager(interaction, await ctx.storage.settings.get(guildId));
+  if (sub === 'remove') {
+    const removed = await removeFromCorpus(ctx, guildId, interaction.options.getString('id', true));
+    await interaction.reply({ content: `Removed \`${removed.id}\` (${removed.name}) from the corpus.`, allowedMentions: NO_MENTIONS });
+    return;
+  }
+  const attachment = interaction.options.getAttachment('file', true);
+  precheckUpload(ctx, attachment);
+  await interaction.deferReply();
+  const entry = await addToCorpus(ctx, {
+    guildId,
+    userId: interaction.user.id,
+    channelId: interaction.channelId,
+    attachment,
+    onQueued: (handle) => void interaction.editReply({ content: positionText('Transcribing', handle.position()), allowedMentions: NO_MENTIONS }).catch(() => undefined),
+  });
+  await interaction.editReply({ content: `Added \`${entry.id}\` ${entry.name} to the corpus (${entry.noteCount} notes${entry.kind === 'audio' ? ', transcribed' : ''}).`, allowedMentions: NO_MENTIONS });
+}
+
+export const command: Command = { data, execute };

@@ -1,0 +1,35 @@
+import { MessageFlags, PermissionFlagsBits, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import type { Command } from '../src/bot/command.js';
+import type { BotContext } from '../src/bot/context.js';
+import { guildIdOf, requireManageGuild } from '../src/bot/permissions.js';
+import { NO_MENTIONS } from '../src/bot/replies.js';
+import { MotifError } from '../src/errors.js';
+
+export const data = new SlashCommandBuilder()
+  .setName('model')
+  .setDescription('Which model this server composes with')
+  .addSubcommand((s) => s.setName('info').setDescription('Show the model in use'))
+  .addSubcommand((s) =>
+    s.setName('use').setDescription('Switch models (Manage Server)')
+      .addStringOption((o) => o.setName('model').setDescription('Which model').setRequired(true).addChoices({ name: 'default', value: 'default' }, { name: 'guild', value: 'guild' })),
+  );
+
+export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+  const guildId = guildIdOf(interaction);
+  const own = await ctx.storage.models.get(guildId);
+  if (interaction.options.getSubcommand() === 'info') {
+    const settings = await ctx.storage.settings.get(guildId);
+    const ownText = own
+      ? `This server's model: trained ${own.trainedAt.slice(0, 10)}, ${own.epochs} epochs from ${own.from}, ${own.corpusFiles} corpus files.\n${own.summary.slice(0, 1200)}`
+      : 'This server has no model of its own yet (/train).';
+    await interaction.reply({ content: `In use: **${settings.model === 'guild' && own ? 'guild' : 'default'}**.\n${ownText}`, allowedMentions: NO_MENTIONS });
+    return;
+  }
+  requireManageGuild(interaction, 'switch models');
+  const choice = interaction.options.getString('model', true) === 'guild' ? 'guild' : 'default';
+  if (choice === 'guild' && !own) throw new MotifError('MODEL_NOT_FOUND', 'This server has no trained model yet: add files with /corpus add, then /train start.');
+  await ctx.storage.settings.update(guildId, { model: choice });
+  await interaction.reply({ content: `Now composing with the **${choice}** model.`, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
+}
+
+export const command: Command = { data, execute };

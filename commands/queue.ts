@@ -1,0 +1,29 @@
+import { MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import type { Command } from '../src/bot/command.js';
+import type { BotContext } from '../src/bot/context.js';
+import { guildIdOf, hasManageGuild } from '../src/bot/permissions.js';
+import { NO_MENTIONS } from '../src/bot/replies.js';
+
+export const data = new SlashCommandBuilder()
+  .setName('queue')
+  .setDescription("What this server's jobs are doing")
+  .addSubcommand((s) => s.setName('list').setDescription('Jobs waiting and running'))
+  .addSubcommand((s) =>
+    s.setName('cancel').setDescription('Cancel one of your jobs').addStringOption((o) => o.setName('id').setDescription('Job id from /queue list').setRequired(true).setMaxLength(16)),
+  );
+
+export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+  const guildId = guildIdOf(interaction);
+  if (interaction.options.getSubcommand() === 'cancel') {
+    const id = interaction.options.getString('id', true);
+    ctx.queue.cancel(id, { guildId, userId: interaction.user.id, isAdmin: hasManageGuild(interaction) });
+    await interaction.reply({ content: `Cancelled job \`${id}\`.`, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
+    return;
+  }
+  const jobs = ctx.queue.list({ guildId });
+  const lines = jobs.map((j) => `• \`${j.id}\` ${j.label} — ${j.state === 'running' ? 'running' : `position ${j.position}`}, by <@${j.userId}>`);
+  const content = lines.length ? lines.join('\n').slice(0, 1900) : 'Nothing is queued on this server.';
+  await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
+}
+
+export const command: Command = { data, execute };

@@ -1,0 +1,47 @@
+import { MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import type { Command } from '../src/bot/command.js';
+import type { BotContext } from '../src/bot/context.js';
+import { guildIdOf } from '../src/bot/permissions.js';
+import { NO_MENTIONS } from '../src/bot/replies.js';
+import { readMidiAttachment, seedAutocomplete } from '../src/bot/seeds.js';
+import { MotifError } from '../src/errors.js';
+
+export const data = new SlashCommandBuilder()
+  .setName('seed')
+  .setDescription("This server's saved seeds")
+  .addSubcommand((s) =>
+    s.setName('save').setDescription('Save a MIDI file (or your latest result) as a seed')
+      .addStringOption((o) => o.setName('name').setDescription('Seed name (1–32 letters, digits, - or _)').setRequired(true).setMaxLength(32))
+      .addAttachmentOption((o) => o.setName('midi').setDescription('MIDI file; without it, your latest result')),
+  )
+  .addSubcommand((s) => s.setName('list').setDescription('List the saved seeds'))
+  .addSubcommand((s) =>
+    s.setName('delete').setDescription('Delete a seed')
+      .addStringOption((o) => o.setName('name').setDescription('Seed name').setRequired(true).setAutocomplete(true).setMaxLength(32)),
+  );
+
+export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+  const guildId = guildIdOf(interaction);
+  const sub = interaction.options.getSubcommand();
+  let content: string;
+  if (sub === 'save') {
+    const attachment = interaction.options.getAttachment('midi');
+    const latest = attachment ? undefined : (await ctx.storage.results.recent(guildId)).find((r) => r.userId === interaction.user.id);
+    if (!attachment && !latest) throw new MotifError('NOT_FOUND', 'Attach a MIDI file, or compose something first to save your latest result.');
+    const sequence = attachment ? await readMidiAttachment(attachment, ctx) : latest!.sequence;
+    const source = attachment ? attachment.name.slice(0, 100) : `result ${latest!.id}`;
+    const name = interaction.options.getString('name', true);
+    const saved = await ctx.storage.seeds.save(guildId, { name, sequence, source, createdBy: interaction.user.id, createdAt: new Date().toISOString() });
+    content = `Saved seed \`${saved.name}\` (${saved.noteCount} notes).`;
+  } else if (sub === 'list') {
+    const seeds = await ctx.storage.seeds.list(guildId);
+    content = seeds.length === 0 ? 'No seeds yet. Save one with `/seed save`.' : seeds.map((s) => `• \`${s.name}\` — ${s.noteCount} notes, from ${s.source}`).join('\n').slice(0, 1900);
+  } else {
+    const name = interaction.options.getString('name', true);
+    if (!(await ctx.storage.seeds.delete(guildId, name))) throw new MotifError('NOT_FOUND', `There is no seed called \`${name.slice(0, 32)}\`.`);
+    content = `Deleted seed \`${name.trim().toLowerCase()}\`.`;
+  }
+  await interaction.reply({ content, flags: sub === 'list' ? undefined : MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
+}
+
+export const command: Command = { data, execute, autocomplete: seedAutocomplete };

@@ -1,0 +1,127 @@
+/**
+ * The compose conversation shared by /compose and the Regenerate/Continue buttons: enqueue (a full
+ * queue is refused before anything is shown), defer, show position and progress, then replace the
+ * reply with the files and buttons. The result is stored only once its files exist.
+ */
+import { randomBytes, randomInt } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ButtonInteraction, ChatInputCommandInteraction } from 'discord.js';
+import type { ComposeJobData } from '../jobs/motif-jobs.js';
+import type { NoteSequence } from '../music/note-sequence.js';
+import { guildPaths, type ResultRecord } from '../storage/index.js';
+import type { BotContext } from './context.js';
+import { guildIdOf } from './permissions.js';
+import { progressMessage, positionText, resultMessage } from './result-message.js';
+import { ProgressReporter } from './progress-reporter.js';
+
+export interface ComposeFlowOptions {
+  /** Notes-or-chords to generate, already validated against MAX_COMPOSE_LENGTH. */
+  length: number;
+  temperature?: number;
+  program?: number;
+  qpm?: number;
+  seed?: NoteSequence;
+  seedName?: string;
+  continuedFrom?: string;
+  /** Start voice playback as soon as the result exists (needs a VoiceService). */
+  playWhenReady?: boolean;
+}
+
+/** Where the guild's /compose gets its model: its own after a successful /train, if chosen. */
+export async function modelDirFor(ctx: BotContext, guildId: string): Promise<string> {
+  const settings = await ctx.storage.settings.get(guildId);
+  if (settings.model === 'guild') {
+    const own = await ctx.storage.models.get(guildId);
+    if (own) return own.modelDir;
+  }
+  return ctx.config.defaultModelDir;
+}
+
+/**
+ * @throws MotifError QUEUE_FULL (before any reply), or the job's MotifError (JOB_FAILED, …) after deferring.
+ */
+export async function runCompose(interaction: ChatInputCommandInteraction | ButtonInteraction, ctx: BotContext, opts: ComposeFlowOptions): Promise<ResultRecord> {
+  const guildId = guildIdOf(interaction);
+  const settings = await ctx.storage.settings.get(guildId);
+  const resultId = randomBytes(4).toString('hex');
+  const outDir = join(guildPaths(ctx.config.dataDir, guildId).resultsDir, resultId);
+  const request: ComposeJobData = {
+    length: opts.length,
+    temperature: opts.temperature ?? settings.temperature,
+    program: opts.program ?? settings.program,
+    qpm: opts.qpm ?? settings.qpm,
+    seed: opts.seed,
+    modelDir: await modelDirFor(ctx, guildId),
+    soundfont: settings.soundfont ?? ctx.config.defaultSoundfont,
+    randomSeed: randomInt(2 ** 31),
+    outDir,
+    baseName: `motif-${resultId}`,
+    withOpus: ctx.voice !== undefined,
+    soundfontDir: ctx.config.soundfontsDir,
+    ffmpegPath: ctx.config.ffmpegPath,
+    maxLength: ctx.config.maxComposeLength,
+  };
+  const handle = ctx.queue.enqueue('compose', request, {
+    guildId,
+    userId: interaction.user.id,
+    channelId: interaction.channelId ?? undefined,
+    label: `compose length ${opts.length}`,
+    maxPerUser: settings.maxPerUser,
+  });
+  await interaction.deferReply();
+  const reporter = new ProgressReporter(interaction, ctx.logger, ctx.tokenLifetimeMs);
+  reporter.show(progressMessage(handle.id, positionText('Composing', handle.position())), { force: true });
+  handle.onPosition((position) => reporter.show(progressMessage(handle.id, positionText('Composing', position)), { force: true }));
+  handle.onProgress((p) => reporter.show(progressMessage(handle.id, `Composing: ${p.stage} ${Math.round(p.fraction * 100)}%`)));
+  try {
+    const result = await handle.result;
+    const record: ResultRecord = {
+      id: resultId,
+      guildId,
+      channelId: interaction.channelId ?? '',
+      userId: interaction.user.id,
+      createdAt: new Date().toISOString(),
+      options: {
+        length: opts.length,
+        temperature: request.temperature,
+        program: result.program,
+        qpm: request.qpm,
+        seedName: opts.seedName,
+        seedSteps: opts.seed?.totalSteps,
+        continuedFrom: opts.continuedFrom,
+      },
+      dir: outDir,
+      midiPath: result.midiPath,
+      mp3Path: result.mp3Path,
+      pngPath: result.pngPath,
+      opusPath: result.opusPath,
+      durationSeconds: result.durationSeconds,
+      qpm: result.qpm,
+      program: result.program,
+      keyGuess: result.keyGuess,
+      modelName: result.modelName,
+      randomSeed: result.randomSeed,
+      sequence: result.sequence,
+    };
+    const evicted = await ctx.storage.results.add(record);
+    await Promise.all(evicted.map((old) => rm(old.dir, { recursive: true, force: true })));
+    await reporter.finish(
+      resultMessage(record, { generatedEvents: result.generatedEvents, longestCopiedRun: result.longestCopiedRun, voice: ctx.voice !== undefined }),
+    );
+    if (opts.playWhenReady && ctx.voice) await ctx.voice.playResult(interaction, record);
+    return record;
+  } catch (error) {
+    await reporter.stop();
+    await rm(outDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** The seed part of a stored result: the notes that start before `seedSteps`. */
+export function seedPart(record: ResultRecord): NoteSequence | undefined {
+  const steps = record.options.seedSteps;
+  if (!steps) return undefined;
+  const notes = record.sequence.notes.filter((n) => n.startStep < steps);
+  return { ...record.sequence, notes, totalSteps: steps };
+}

@@ -1,0 +1,29 @@
+/**
+ * What every command and button handler receives: settings, storage, the job queue, a logger and
+ * optional services. Nothing reaches for a global bot.
+ */
+import type { ButtonInteraction, ChatInputCommandInteraction } from 'discord.js';
+import type { BotConfig } from '../config.js';
+import type { MotifQueue } from '../jobs/motif-jobs.js';
+import type { Storage, ResultRecord } from '../storage/index.js';
+import type { Logger } from './logger.js';
+
+/**
+ * The hook for voice playback (the voice issue implements it). It answers the interaction itself.
+ * @throws MotifError NOT_IN_VOICE, VOICE_UNAVAILABLE, …
+ */
+export interface VoiceService {
+  playResult(interaction: ChatInputCommandInteraction | ButtonInteraction, result: ResultRecord): Promise<void>;
+  /** Leaves every voice channel (shutdown). */
+  destroy(): Promise<void>;
+}
+
+export interface BotContext {
+  config: BotConfig;
+  storage: Storage;
+  queue: MotifQueue;
+  logger: Logger;
+  voice?: VoiceService;
+  /** How long interaction tokens are trusted (default 14 minutes; tests shorten it). */
+  tokenLifetimeMs?: number;
+}

@@ -1,0 +1,83 @@
+/**
+ * Edits one interaction reply with progress, in order and at a bounded rate (Discord rate-limits
+ * edits), and stops using the token before it expires.
+ */
+import type { InteractionEditReplyOptions, RepliableInteraction } from 'discord.js';
+import type { Logger } from './logger.js';
+
+/** Edits closer together than this are coalesced (the latest wins). */
+const MIN_EDIT_INTERVAL_MS = 1500;
+/** Interaction tokens live 15 minutes; leave a margin. */
+export const TOKEN_LIFETIME_MS = 14 * 60 * 1000;
+
+export class ProgressReporter {
+  private chain: Promise<void> = Promise.resolve();
+  private lastEditAt = 0;
+  private pending: InteractionEditReplyOptions | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly startedAt = Date.now();
+
+  constructor(
+    private readonly interaction: RepliableInteraction,
+    private readonly logger: Logger,
+    private readonly tokenLifetimeMs = TOKEN_LIFETIME_MS,
+  ) {}
+
+  /** True while the interaction token can still be used. */
+  get tokenAlive(): boolean {
+    return Date.now() - this.startedAt < this.tokenLifetimeMs;
+  }
+
+  /** Shows `message` now if allowed, else soon; `force` skips the rate limit (state changes). */
+  show(message: InteractionEditReplyOptions, opts: { force?: boolean } = {}): void {
+    if (this.stopped || !this.tokenAlive) return;
+    this.pending = message;
+    const wait = opts.force ? 0 : this.lastEditAt + MIN_EDIT_INTERVAL_MS - Date.now();
+    if (wait <= 0) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), wait);
+  }
+
+  /**
+   * Stops progress and shows the final message: by editing the reply while the token lives, after
+   * that as a new message in the channel addressed to the member (the only mention allowed).
+   */
+  async finish(message: InteractionEditReplyOptions): Promise<void> {
+    await this.stop();
+    if (this.tokenAlive) {
+      await this.interaction.editReply(message);
+      return;
+    }
+    const channel = this.interaction.channelId ? await this.interaction.client.channels.fetch(this.interaction.channelId) : null;
+    if (!channel?.isSendable()) throw new Error('the interaction expired and its channel cannot be written to');
+    const userId = this.interaction.user.id;
+    const { content, files, components } = message;
+    await channel.send({
+      content: `<@${userId}> ${content ?? ''}`,
+      files: files ?? [],
+      components: components ?? [],
+      allowedMentions: { users: [userId] },
+    });
+  }
+
+  /** Stops further progress edits and waits for the ones in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.chain;
+  }
+
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const message = this.pending;
+    this.pending = undefined;
+    if (!message || this.stopped) return;
+    this.lastEditAt = Date.now();
+    this.chain = this.chain.then(async () => {
+      if (this.stopped) return;
+      await this.interaction.editReply(message).catch((error: unknown) => this.logger.warn('progress edit failed', { error }));
+    });
+  }
+}

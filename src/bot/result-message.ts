@@ -1,0 +1,59 @@
+/** The message that shows a finished composition: summary, the three files, and the buttons. */
+import { basename } from 'node:path';
+import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, type InteractionEditReplyOptions } from 'discord.js';
+import type { ResultRecord } from '../storage/index.js';
+import { cancelJobButtonId, resultButtonId } from './custom-ids.js';
+import { instrumentName } from './instruments.js';
+
+export function formatDuration(seconds: number): string {
+  const whole = Math.round(seconds);
+  return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, '0')}`;
+}
+
+/** One line per fact; no mentions are possible (allowedMentions is empty anyway). */
+export function resultSummary(record: ResultRecord, extra: { generatedEvents: number; longestCopiedRun?: number }): string {
+  const originality =
+    extra.longestCopiedRun === undefined ? 'not measured' : `longest run copied from training data: ${extra.longestCopiedRun} notes`;
+  return [
+    `**Composed ${extra.generatedEvents} notes-or-chords**${record.options.continuedFrom ? ` (continuing \`${record.options.continuedFrom}\`)` : ''}${record.options.seedName ? ` from seed \`${record.options.seedName}\`` : ''}`,
+    `Duration ${formatDuration(record.durationSeconds)} · ${Math.round(record.qpm)} BPM · ${instrumentName(record.program)} · key guess ${record.keyGuess}`,
+    `Model \`${record.modelName}\` · random seed ${record.randomSeed} · ${originality}`,
+    `Result \`${record.id}\``,
+  ].join('\n');
+}
+
+export function resultButtons(resultId: string, opts: { voice: boolean }): ActionRowBuilder<ButtonBuilder> {
+  const row = new ActionRowBuilder<ButtonBuilder>().addComponents(
+    new ButtonBuilder().setCustomId(resultButtonId('regen', resultId)).setLabel('Regenerate').setStyle(ButtonStyle.Primary),
+    new ButtonBuilder().setCustomId(resultButtonId('cont', resultId)).setLabel('Continue').setStyle(ButtonStyle.Secondary),
+    new ButtonBuilder().setCustomId(resultButtonId('play', resultId)).setLabel('Play in voice').setStyle(ButtonStyle.Secondary).setDisabled(!opts.voice),
+    new ButtonBuilder().setCustomId(resultButtonId('seed', resultId)).setLabel('Save as seed').setStyle(ButtonStyle.Secondary),
+  );
+  return row;
+}
+
+export function resultMessage(record: ResultRecord, extra: { generatedEvents: number; longestCopiedRun?: number; voice: boolean }): InteractionEditReplyOptions {
+  return {
+    content: resultSummary(record, extra),
+    files: [record.midiPath, record.mp3Path, record.pngPath].map((path) => new AttachmentBuilder(path, { name: basename(path) })),
+    components: [resultButtons(record.id, { voice: extra.voice })],
+    allowedMentions: { parse: [] },
+  };
+}
+
+/** While waiting or running: where the job is, with a Cancel button. */
+export function progressMessage(jobId: string, text: string): InteractionEditReplyOptions {
+  return {
+    content: text,
+    components: [
+      new ActionRowBuilder<ButtonBuilder>().addComponents(
+        new ButtonBuilder().setCustomId(cancelJobButtonId(jobId)).setLabel('Cancel').setStyle(ButtonStyle.Danger),
+      ),
+    ],
+    allowedMentions: { parse: [] },
+  };
+}
+
+export function positionText(what: string, position: number): string {
+  return position <= 0 ? `${what}: starting…` : `${what}: waiting in the queue — position ${position}.`;
+}

@@ -1,0 +1,85 @@
+/**
+ * /train as a conversation: a queued worker job fine-tunes a model on the guild's corpus, the
+ * reply shows epoch, loss and ETA, and the result arrives by channel message if it outlives the
+ * interaction token. The guild switches to the new model only after training succeeded; a failed
+ * or cancelled run leaves no folder behind.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AttachmentBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { MotifError } from '../errors.js';
+import type { TrainProgress } from '../jobs/motif-jobs.js';
+import { guildPaths, type GuildModel } from '../storage/index.js';
+import type { BotContext } from './context.js';
+import { guildIdOf } from './permissions.js';
+import { ProgressReporter } from './progress-reporter.js';
+import { progressMessage, positionText } from './result-message.js';
+import { NO_MENTIONS, describeError } from './replies.js';
+
+export interface TrainFlowOptions {
+  epochs: number;
+  from: 'default' | 'scratch';
+}
+
+export function trainProgressText(p: TrainProgress): string {
+  const eta = p.etaSeconds >= 60 ? `${Math.round(p.etaSeconds / 60)} min` : `${Math.round(p.etaSeconds)} s`;
+  return `Training: epoch ${p.epoch}/${p.epochs}, step ${p.step}/${p.steps}, loss ${p.loss.toFixed(3)}, about ${eta} left.`;
+}
+
+/**
+ * @throws MotifError DATA_EMPTY (no corpus), ALREADY_EXISTS (a training already queued), QUEUE_FULL,
+ *   or the job's error (TRAINING_FAILED, JOB_CANCELLED, JOB_FAILED).
+ */
+export async function runTraining(interaction: ChatInputCommandInteraction, ctx: BotContext, opts: TrainFlowOptions): Promise<GuildModel | undefined> {
+  const guildId = guildIdOf(interaction);
+  const corpus = await ctx.storage.corpus.list(guildId);
+  if (corpus.length === 0) throw new MotifError('DATA_EMPTY', 'This server has no corpus yet: add MIDI or audio files with /corpus add first.');
+  if (ctx.queue.list({ guildId }).some((job) => job.kind === 'train')) {
+    throw new MotifError('ALREADY_EXISTS', 'A training run is already queued on this server. See /queue, or /train cancel.');
+  }
+  const paths = guildPaths(ctx.config.dataDir, guildId);
+  const outDir = join(paths.modelsDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(2).toString('hex')}`);
+  await mkdir(paths.modelsDir, { recursive: true });
+  const handle = ctx.queue.enqueue(
+    'train',
+    { corpusDir: paths.corpusDir, outDir, epochs: opts.epochs, fromModelDir: opts.from === 'default' ? ctx.config.defaultModelDir : undefined },
+    { guildId, userId: interaction.user.id, channelId: interaction.channelId, label: `train ${opts.epochs} epochs from ${opts.from}` },
+  );
+  await interaction.deferReply();
+  const reporter = new ProgressReporter(interaction, ctx.logger, ctx.tokenLifetimeMs);
+  reporter.show(progressMessage(handle.id, positionText('Training', handle.position())), { force: true });
+  handle.onPosition((position) => reporter.show(progressMessage(handle.id, positionText('Training', position)), { force: true }));
+  handle.onProgress((p) => reporter.show(progressMessage(handle.id, trainProgressText(p))));
+  try {
+    const result = await handle.result;
+    const model: GuildModel = {
+      modelDir: result.modelDir,
+      trainedAt: new Date().toISOString(),
+      trainedBy: interaction.user.id,
+      epochs: opts.epochs,
+      from: opts.from,
+      corpusFiles: corpus.length,
+      metrics: result.metrics,
+      summary: result.summary,
+      lossCurvePngPath: result.lossCurvePngPath,
+    };
+    const previous = await ctx.storage.models.set(guildId, model);
+    await ctx.storage.settings.update(guildId, { model: 'guild' });
+    if (previous && previous.modelDir !== model.modelDir) await rm(previous.modelDir, { recursive: true, force: true });
+    await reporter.finish({
+      content: `**Training finished** — this server now composes with its own model (\`/model use default\` switches back).\n${result.summary.slice(0, 1700)}`,
+      files: [new AttachmentBuilder(result.lossCurvePngPath, { name: 'loss-curve.png' })],
+      components: [],
+      allowedMentions: NO_MENTIONS,
+    });
+    return model;
+  } catch (error) {
+    await reporter.stop();
+    await rm(outDir, { recursive: true, force: true });
+    if (reporter.tokenAlive) throw error;
+    // The token is gone, so the router could not answer: say it in the channel instead.
+    await reporter.finish({ content: `Training did not finish: ${describeError(error, ctx.logger, { guildId, job: handle.id })}`, allowedMentions: NO_MENTIONS });
+    return undefined;
+  }
+}

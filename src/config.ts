@@ -1,0 +1,193 @@
+/**
+ * The only place that reads the environment. Settings are parsed once, every problem is listed at
+ * once, and the result is a frozen, typed object that is passed down as parameters — no other
+ * module reads `process.env`.
+ *
+ * Sources, later wins: the `.env` file (if present), then the real environment.
+ * Empty values count as unset, so `KEY=` in `.env` falls back to the default.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { z } from 'zod';
+import { MotifError } from './errors.js';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+const MB = 1024 * 1024;
+
+const optionalText = z.string().trim().min(1).optional();
+const positiveInt = (fallback: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce
+    .number({ error: 'must be a whole number' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(max, `must be at most ${max}`)
+    .default(fallback);
+
+/** Keys in the order `.env.example` lists them. */
+const coreShape = {
+  DATA_DIR: z.string().trim().min(1).default('./data'),
+  MODELS_DIR: z.string().trim().min(1).default('./models'),
+  SOUNDFONTS_DIR: z.string().trim().min(1).default('./soundfonts'),
+  DEFAULT_SOUNDFONT: optionalText,
+  FFMPEG_PATH: optionalText,
+  MAX_MIDI_BYTES: positiveInt(8 * MB),
+  MAX_AUDIO_BYTES: positiveInt(25 * MB),
+  MAX_AUDIO_SECONDS: positiveInt(600),
+  MAX_COMPOSE_LENGTH: positiveInt(2000, 2000),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+};
+
+const botShape = {
+  DISCORD_TOKEN: z.string({ error: 'is required (the bot token from the Discord developer portal)' }).trim().min(1),
+  DISCORD_CLIENT_ID: z.string().trim().regex(/^\d{15,25}$/, 'must be the numeric application id').optional(),
+  DEV_GUILD_ID: z.string().trim().regex(/^\d{15,25}$/, 'must be a numeric guild id').optional(),
+  DISCORD_API_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:8080/api' })
+    .optional(),
+  STORAGE_URL: z
+    .string()
+    .trim()
+    .regex(/^(sqlite|redis|rediss|postgres|postgresql):\/\//, 'must start with sqlite://, redis:// or postgresql://')
+    .optional(),
+  ...coreShape,
+  QUEUE_CONCURRENCY: positiveInt(1, 64),
+  QUEUE_MAX_PENDING: positiveInt(50),
+  QUEUE_MAX_PER_USER: positiveInt(2),
+  QUEUE_MAX_PER_GUILD: positiveInt(10),
+  VOICE_IDLE_SECONDS: positiveInt(300),
+};
+
+const coreSchema = z.object(coreShape);
+const botSchema = z.object(botShape);
+
+/** What the CLIs need: folders and input limits, no Discord. */
+export interface CoreConfig {
+  /** Absolute path of the data folder (guild files, SQLite store). */
+  readonly dataDir: string;
+  readonly modelsDir: string;
+  /** `modelsDir/default`, the shipped model. */
+  readonly defaultModelDir: string;
+  readonly soundfontsDir: string;
+  /** A SoundFont name from `soundfontsDir`; unset = the bundled default. */
+  readonly defaultSoundfont?: string;
+  /** ffmpeg binary; unset = the bundled @ffmpeg-installer binary. */
+  readonly ffmpegPath?: string;
+  readonly maxMidiBytes: number;
+  readonly maxAudioBytes: number;
+  readonly maxAudioSeconds: number;
+  /** Upper bound for compose `length` (notes-or-chords), ≤ 2000. */
+  readonly maxComposeLength: number;
+  readonly logLevel: LogLevel;
+}
+
+export interface BotConfig extends CoreConfig {
+  readonly discordToken: string;
+  /** Application id; when unset it is read from the token (its first segment). */
+  readonly discordClientId: string;
+  /** Register commands in this guild only (instant) instead of globally. */
+  readonly devGuildId?: string;
+  /** REST base for a Discord-compatible server, e.g. http://127.0.0.1:8080/api (no /v10). */
+  readonly discordApiUrl?: string;
+  /** Keyv URL: sqlite://FILE, redis://…, postgresql://…; default sqlite under dataDir. */
+  readonly storageUrl: string;
+  readonly queueConcurrency: number;
+  /** Jobs waiting or running, all guilds together. */
+  readonly queueMaxPending: number;
+  /** Default per-user limit (guild settings may lower or raise it). */
+  readonly queueMaxPerUser: number;
+  readonly queueMaxPerGuild: number;
+  readonly voiceIdleSeconds: number;
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/**
+ * The environment as Motif sees it: `.env` (from `cwd`) overlaid by the real environment.
+ * Empty strings are dropped so they fall back to defaults.
+ */
+export function readEnvironment(opts: { envFile?: string; env?: Environment } = {}): Environment {
+  const envFile = opts.envFile ?? resolve('.env');
+  const fromFile = existsSync(envFile) ? parseDotenv(readFileSync(envFile)) : {};
+  return withoutEmpty({ ...fromFile, ...(opts.env ?? process.env) });
+}
+
+/**
+ * @throws MotifError CONFIG_INVALID listing every bad key (one per line).
+ */
+export function loadCoreConfig(env: Environment = readEnvironment()): CoreConfig {
+  const parsed = parseOrThrow(coreSchema, withoutEmpty(env));
+  return Object.freeze(toCore(parsed));
+}
+
+/**
+ * Bot settings (a superset of the core ones).
+ * @throws MotifError CONFIG_INVALID listing every bad key (one per line).
+ */
+export function loadConfig(env: Environment = readEnvironment()): BotConfig {
+  const parsed = parseOrThrow(botSchema, withoutEmpty(env));
+  const core = toCore(parsed);
+  const clientId = parsed.DISCORD_CLIENT_ID ?? clientIdFromToken(parsed.DISCORD_TOKEN);
+  if (!clientId) {
+    throw new MotifError(
+      'CONFIG_INVALID',
+      'Invalid configuration:\n- DISCORD_CLIENT_ID: is required (the token does not reveal the application id)',
+    );
+  }
+  return Object.freeze({
+    ...core,
+    discordToken: parsed.DISCORD_TOKEN,
+    discordClientId: clientId,
+    devGuildId: parsed.DEV_GUILD_ID,
+    discordApiUrl: parsed.DISCORD_API_URL?.replace(/\/+$/, ''),
+    storageUrl: parsed.STORAGE_URL ?? `sqlite://${resolve(core.dataDir, 'motif.sqlite')}`,
+    queueConcurrency: parsed.QUEUE_CONCURRENCY,
+    queueMaxPending: parsed.QUEUE_MAX_PENDING,
+    queueMaxPerUser: parsed.QUEUE_MAX_PER_USER,
+    queueMaxPerGuild: parsed.QUEUE_MAX_PER_GUILD,
+    voiceIdleSeconds: parsed.VOICE_IDLE_SECONDS,
+  });
+}
+
+/** Every key the bot reads, in schema order (what `.env.example` must list). */
+export const CONFIG_KEYS: readonly string[] = Object.freeze(Object.keys(botShape));
+
+/** A bot token's first segment is the base64 of the bot's user id, which equals the application id. */
+function clientIdFromToken(token: string): string | undefined {
+  const first = token.split('.')[0] ?? '';
+  const decoded = Buffer.from(first, 'base64').toString('utf8');
+  return /^\d{15,25}$/.test(decoded) ? decoded : undefined;
+}
+
+function toCore(parsed: z.infer<typeof coreSchema>): CoreConfig {
+  const modelsDir = resolve(parsed.MODELS_DIR);
+  return {
+    dataDir: resolve(parsed.DATA_DIR),
+    modelsDir,
+    defaultModelDir: resolve(modelsDir, 'default'),
+    soundfontsDir: resolve(parsed.SOUNDFONTS_DIR),
+    defaultSoundfont: parsed.DEFAULT_SOUNDFONT,
+    ffmpegPath: parsed.FFMPEG_PATH,
+    maxMidiBytes: parsed.MAX_MIDI_BYTES,
+    maxAudioBytes: parsed.MAX_AUDIO_BYTES,
+    maxAudioSeconds: parsed.MAX_AUDIO_SECONDS,
+    maxComposeLength: parsed.MAX_COMPOSE_LENGTH,
+    logLevel: parsed.LOG_LEVEL,
+  };
+}
+
+function parseOrThrow<S extends z.ZodType>(schema: S, env: Environment): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => `- ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  throw new MotifError('CONFIG_INVALID', `Invalid configuration (see .env.example):\n${lines.join('\n')}`);
+}
+
+function withoutEmpty(env: Environment): Environment {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && value.trim() !== '') out[key] = value;
+  }
+  return out;
+}

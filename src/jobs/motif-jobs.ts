@@ -1,0 +1,62 @@
+/**
+ * Motif's job kinds, their types, and where their processors run. Every kind is CPU-heavy, so
+ * each runs in a worker thread.
+ */
+import type { ComposeJobData, ComposeResult } from './compose-contract.js';
+import type { ProcessorRef } from './processor.js';
+import type { JobQueue } from './queue.js';
+import type { TranscribeJobRequest, TranscribeJobResult, TranscribeProgress } from './transcribe-job.js';
+
+export type { ComposeJobData } from './compose-contract.js';
+
+export interface ComposeProgress {
+  stage: string;
+  /** 0–1 within the whole job. */
+  fraction: number;
+}
+
+export interface TrainJobRequest {
+  corpusDir: string;
+  outDir: string;
+  epochs: number;
+  fromModelDir?: string;
+}
+
+export interface TrainProgress {
+  epoch: number;
+  epochs: number;
+  step: number;
+  steps: number;
+  loss: number;
+  tokensPerSecond: number;
+  etaSeconds: number;
+}
+
+export interface TrainJobResult {
+  modelDir: string;
+  metrics: Record<string, number>;
+  lossCurvePngPath: string;
+  summary: string;
+}
+
+export type MotifJobs = {
+  compose: { data: ComposeJobData; result: ComposeResult; progress: ComposeProgress };
+  train: { data: TrainJobRequest; result: TrainJobResult; progress: TrainProgress };
+  transcribe: { data: TranscribeJobRequest; result: TranscribeJobResult; progress: TranscribeProgress };
+};
+
+export type MotifQueue = JobQueue<MotifJobs>;
+
+const here = (file: string): string => new URL(file, import.meta.url).href;
+/** Sibling modules are .ts from sources (tsx, vitest) and .js once compiled. */
+const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+
+/** Loads the model and SoundFont in each worker before the first job (see warm-up.ts). */
+export const WARM_UP_PROCESSOR = Object.freeze({ kind: 'worker' as const, moduleUrl: here(`./warm-up${ext}`), exportName: 'warmUp' });
+
+/** The production processors: compose.ts and train.ts (the pipeline), transcribe-job.ts. */
+export const MOTIF_PROCESSORS: { readonly [K in keyof MotifJobs]: ProcessorRef } = Object.freeze({
+  compose: { kind: 'worker', moduleUrl: here(`./compose${ext}`), exportName: 'composePiece' },
+  train: { kind: 'worker', moduleUrl: here(`./train${ext}`), exportName: 'trainGuildModel' },
+  transcribe: { kind: 'worker', moduleUrl: here(`./transcribe-job${ext}`), exportName: 'transcribeJob' },
+});

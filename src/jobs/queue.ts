@@ -1,0 +1,289 @@
+/**
+ * The job queue behind every long-running request. Producers (commands) enqueue and get a
+ * handle; processors are plain functions (see processor.ts) run inline or in worker threads.
+ *
+ * `JobQueue` is the interface commands see; `InProcessQueue` is the in-process implementation (a
+ * FIFO with a concurrency limit). A Redis-backed queue (BullMQ) can implement the same interface.
+ */
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { MotifError, isMotifError } from '../errors.js';
+import type { ProcessorRef } from './processor.js';
+import { WorkerCrashError, WorkerPool } from './worker-host.js';
+
+/** Maps each job kind to its data, result and progress types. */
+export type JobTypeMap = Record<string, { data: unknown; result: unknown; progress: unknown }>;
+
+export interface JobOwner {
+  guildId: string;
+  userId: string;
+  /** Where to report when the interaction token has expired. */
+  channelId?: string;
+}
+
+export interface EnqueueOptions extends JobOwner {
+  /** Shown in /queue, e.g. "compose length 100". */
+  label: string;
+  /** Overrides the queue's per-user limit for this guild (guild setting). */
+  maxPerUser?: number;
+}
+
+export interface JobInfo {
+  id: string;
+  kind: string;
+  label: string;
+  guildId: string;
+  userId: string;
+  state: 'waiting' | 'running';
+  /** 0 while running; 1 = next in line. */
+  position: number;
+  /** Epoch milliseconds. */
+  enqueuedAt: number;
+}
+
+export interface JobHandle<R, P> {
+  readonly id: string;
+  /** 0 while running, 1 = next to start, …; -1 once finished. */
+  position(): number;
+  /** Subscribes to progress; returns an unsubscribe function. */
+  onProgress(listener: (progress: P) => void): () => void;
+  /** Called whenever the position changes (0 = started). */
+  onPosition(listener: (position: number) => void): () => void;
+  /**
+   * Settles when the job ends.
+   * @throws MotifError from the processor, JOB_CANCELLED, or JOB_FAILED (processor bug or crashed worker).
+   */
+  readonly result: Promise<R>;
+  /** @returns false when the job had already finished. */
+  cancel(): boolean;
+}
+
+export interface JobQueue<M extends JobTypeMap> {
+  /**
+   * @throws MotifError QUEUE_FULL when the queue, the guild or the user is at its limit.
+   */
+  enqueue<K extends keyof M & string>(kind: K, data: M[K]['data'], opts: EnqueueOptions): JobHandle<M[K]['result'], M[K]['progress']>;
+  /** Jobs of one guild (or all, for operators), running first then in order. */
+  list(filter?: { guildId?: string }): JobInfo[];
+  /**
+   * Cancels a job of `by.guildId`. Members cancel their own jobs; `by.isAdmin` cancels any in the guild.
+   * @throws MotifError NOT_FOUND (no such job in this guild), PERMISSION_DENIED.
+   */
+  cancel(jobId: string, by: { guildId: string; userId: string; isAdmin?: boolean }): void;
+  /** 'error' events carry (error, JobInfo) for every failed job that was not a MotifError. */
+  on(event: 'error', listener: (error: unknown, job: JobInfo) => void): this;
+  /** Stops accepting jobs, cancels waiting ones and terminates workers. */
+  close(): Promise<void>;
+}
+
+export interface QueueLimits {
+  /** Jobs running at once. */
+  concurrency: number;
+  /** Waiting + running, all guilds. */
+  maxPending: number;
+  maxPerUser: number;
+  maxPerGuild: number;
+}
+
+interface Job {
+  info: JobInfo;
+  ref: ProcessorRef;
+  data: unknown;
+  controller: AbortController;
+  progress: Set<(p: unknown) => void>;
+  position: Set<(p: number) => void>;
+  settle: { resolve: (value: unknown) => void; reject: (error: unknown) => void };
+  settled: boolean;
+}
+
+export class InProcessQueue<M extends JobTypeMap> extends EventEmitter implements JobQueue<M> {
+  private readonly waiting: Job[] = [];
+  private readonly running = new Set<Job>();
+  private readonly pool: WorkerPool;
+  private closed = false;
+
+  constructor(
+    private readonly processors: { [K in keyof M]: ProcessorRef },
+    private readonly limits: QueueLimits,
+    private readonly logger: { info: (msg: string, fields?: object) => void; warn: (msg: string, fields?: object) => void } = {
+      info: () => undefined,
+      warn: () => undefined,
+    },
+    pool?: WorkerPool,
+  ) {
+    super();
+    this.pool = pool ?? new WorkerPool();
+  }
+
+  enqueue<K extends keyof M & string>(kind: K, data: M[K]['data'], opts: EnqueueOptions): JobHandle<M[K]['result'], M[K]['progress']> {
+    if (this.closed) throw new MotifError('QUEUE_FULL', 'The bot is shutting down; try again in a minute.');
+    this.checkLimits(opts);
+    const ref = this.processors[kind];
+    let settle!: Job['settle'];
+    const result = new Promise<unknown>((resolve, reject) => (settle = { resolve, reject }));
+    // Callers may never await a job they do not care about; that must not be an unhandled rejection.
+    result.catch(() => undefined);
+    const job: Job = {
+      info: {
+        id: randomBytes(3).toString('hex'),
+        kind,
+        label: opts.label,
+        guildId: opts.guildId,
+        userId: opts.userId,
+        state: 'waiting',
+        position: 0,
+        enqueuedAt: Date.now(),
+      },
+      ref,
+      data,
+      controller: new AbortController(),
+      progress: new Set(),
+      position: new Set(),
+      settle,
+      settled: false,
+    };
+    this.waiting.push(job);
+    job.info.position = this.waiting.length;
+    this.pump();
+    return {
+      id: job.info.id,
+      position: () => (job.settled ? -1 : job.info.position),
+      onProgress: (listener) => subscribe(job.progress, listener as (p: unknown) => void),
+      onPosition: (listener) => subscribe(job.position, listener),
+      result: result as Promise<M[K]['result']>,
+      cancel: () => this.cancelJob(job),
+    };
+  }
+
+  /**
+   * Loads what processors need (model, SoundFont) in every worker before the first job, by running
+   * `ref` once per worker (concurrency workers).
+   */
+  async warmUp(ref: Extract<ProcessorRef, { kind: 'worker' }>, data: unknown): Promise<void> {
+    await this.pool.prewarm(this.limits.concurrency, ref.moduleUrl, ref.exportName, data);
+  }
+
+  list(filter: { guildId?: string } = {}): JobInfo[] {
+    const jobs = [...this.running, ...this.waiting].map((j) => ({ ...j.info }));
+    return filter.guildId === undefined ? jobs : jobs.filter((j) => j.guildId === filter.guildId);
+  }
+
+  cancel(jobId: string, by: { guildId: string; userId: string; isAdmin?: boolean }): void {
+    const job = [...this.running, ...this.waiting].find((j) => j.info.id === jobId && j.info.guildId === by.guildId);
+    if (!job) throw new MotifError('NOT_FOUND', `No job \`${jobId.slice(0, 16)}\` is waiting or running in this server.`);
+    if (job.info.userId !== by.userId && !by.isAdmin) {
+      throw new MotifError('PERMISSION_DENIED', 'You can only cancel your own jobs.');
+    }
+    this.cancelJob(job);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of [...this.waiting, ...this.running]) this.cancelJob(job);
+    await this.pool.close();
+  }
+
+  private checkLimits(opts: EnqueueOptions): void {
+    const active = [...this.running, ...this.waiting];
+    if (active.length >= this.limits.maxPending) {
+      throw new MotifError('QUEUE_FULL', `The queue is full (${this.limits.maxPending} jobs). Try again in a few minutes.`);
+    }
+    if (active.filter((j) => j.info.guildId === opts.guildId).length >= this.limits.maxPerGuild) {
+      throw new MotifError('QUEUE_FULL', `This server already has ${this.limits.maxPerGuild} jobs queued. Try again when one finishes.`);
+    }
+    const perUser = opts.maxPerUser ?? this.limits.maxPerUser;
+    if (active.filter((j) => j.info.guildId === opts.guildId && j.info.userId === opts.userId).length >= perUser) {
+      throw new MotifError('QUEUE_FULL', `You already have ${perUser} job${perUser === 1 ? '' : 's'} queued. Wait for one to finish or cancel it with /queue.`);
+    }
+  }
+
+  private pump(): void {
+    while (!this.closed && this.running.size < this.limits.concurrency && this.waiting.length > 0) {
+      const job = this.waiting.shift()!;
+      this.running.add(job);
+      job.info.state = 'running';
+      this.setPosition(job, 0);
+      void this.execute(job);
+    }
+    this.waiting.forEach((job, index) => this.setPosition(job, index + 1));
+  }
+
+  private async execute(job: Job): Promise<void> {
+    const { signal } = job.controller;
+    const onProgress = (p: unknown): void => job.progress.forEach((listener) => safeCall(listener, p));
+    try {
+      const result =
+        job.ref.kind === 'inline'
+          ? await job.ref.run(job.data, { signal, reportProgress: onProgress, log: (m: string) => this.logger.info(m, { jobId: job.info.id }) })
+          : await this.pool.run(job.info.id, job.ref.moduleUrl, job.ref.exportName, job.data, {
+              signal,
+              onProgress,
+              onLog: (m) => this.logger.info(m, { jobId: job.info.id }),
+            });
+      this.finish(job, { result });
+    } catch (error) {
+      this.finish(job, { error });
+    } finally {
+      this.running.delete(job);
+      this.pump();
+    }
+  }
+
+  private finish(job: Job, outcome: { result: unknown } | { error: unknown }): void {
+    if (job.settled) return;
+    job.settled = true;
+    job.info.position = -1;
+    if ('result' in outcome) {
+      job.settle.resolve(outcome.result);
+      return;
+    }
+    const { error } = outcome;
+    if (isMotifError(error)) {
+      job.settle.reject(error);
+      return;
+    }
+    const crashed = error instanceof WorkerCrashError;
+    this.logger.warn(`job ${job.info.id} (${job.info.kind}) ${crashed ? 'crashed its worker' : 'failed'}`, { error });
+    // EventEmitter throws on an unheard 'error'; a failed job must never take the bot down.
+    if (this.listenerCount('error') > 0) this.emit('error', error, { ...job.info });
+    job.settle.reject(
+      new MotifError('JOB_FAILED', `Sorry, that job failed (job \`${job.info.id}\`). The bot is still running; try again.`, {
+        cause: error,
+        detail: error instanceof Error ? error.message : String(error),
+      }),
+    );
+  }
+
+  private cancelJob(job: Job): boolean {
+    if (job.settled) return false;
+    const index = this.waiting.indexOf(job);
+    if (index >= 0) this.waiting.splice(index, 1);
+    // A running job keeps its slot until its processor (or worker) actually stops.
+    job.controller.abort(new Error('cancelled'));
+    job.settled = true;
+    job.info.position = -1;
+    job.settle.reject(new MotifError('JOB_CANCELLED', `Job \`${job.info.id}\` was cancelled.`));
+    if (index >= 0) this.pump();
+    return true;
+  }
+
+  private setPosition(job: Job, position: number): void {
+    if (job.info.position === position) return;
+    job.info.position = position;
+    job.position.forEach((listener) => safeCall(listener, position));
+  }
+}
+
+function subscribe<T>(set: Set<(value: T) => void>, listener: (value: T) => void): () => void {
+  set.add(listener);
+  return () => set.delete(listener);
+}
+
+/** A listener's bug must not break the queue. */
+function safeCall<T>(listener: (value: T) => void, value: T): void {
+  try {
+    listener(value);
+  } catch {
+    // deliberately ignored: listeners belong to callers (e.g. a failed Discord edit)
+  }
+}

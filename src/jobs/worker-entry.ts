@@ -1,0 +1,52 @@
+/**
+ * Runs inside a worker thread: imports the requested processor module (once; later jobs reuse the
+ * loaded module and whatever it caches, e.g. a model) and runs one job at a time.
+ */
+import { parentPort } from 'node:worker_threads';
+import { isMotifError } from '../errors.js';
+import type { HostToWorker, Processor, SerializedError, WorkerToHost } from './processor.js';
+
+const port = parentPort;
+if (!port) throw new Error('worker-entry.ts must run in a worker thread');
+
+const controllers = new Map<string, AbortController>();
+const post = (message: WorkerToHost): void => port.postMessage(message);
+
+port.on('message', (message: HostToWorker) => {
+  if (message.type === 'abort') {
+    controllers.get(message.jobId)?.abort(new Error('cancelled'));
+    return;
+  }
+  void run(message);
+});
+
+async function run(message: Extract<HostToWorker, { type: 'run' }>): Promise<void> {
+  const { jobId } = message;
+  const controller = new AbortController();
+  controllers.set(jobId, controller);
+  try {
+    const module = (await import(message.moduleUrl)) as Record<string, unknown>;
+    const processor = module[message.exportName];
+    if (typeof processor !== 'function') throw new Error(`${message.moduleUrl} has no function export ${message.exportName}`);
+    // Cancelled while the module was loading: do not start work nobody wants.
+    if (controller.signal.aborted) throw new Error('cancelled before start');
+    const result = await (processor as Processor<unknown, unknown, unknown>)(message.data, {
+      signal: controller.signal,
+      reportProgress: (progress) => post({ type: 'progress', jobId, progress }),
+      log: (text) => post({ type: 'log', jobId, message: text }),
+    });
+    post({ type: 'done', jobId, result });
+  } catch (error) {
+    post({ type: 'failed', jobId, error: serializeError(error) });
+  } finally {
+    controllers.delete(jobId);
+  }
+}
+
+function serializeError(error: unknown): SerializedError {
+  if (isMotifError(error)) {
+    return { name: error.name, message: error.message, stack: error.stack, code: error.code, userMessage: error.userMessage };
+  }
+  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
+  return { name: 'Error', message: String(error) };
+}

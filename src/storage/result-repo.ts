@@ -1,0 +1,98 @@
+/**
+ * Recent composed results per guild, for the result buttons (Regenerate, Continue, Play, Save as
+ * seed) and /play. Each result is its own record; a per-guild index keeps the newest
+ * MAX_RESULTS_PER_GUILD ids. Evicted results are returned so the caller can delete their files.
+ */
+import type Keyv from 'keyv';
+import type { NoteSequence } from '../music/note-sequence.js';
+import { assertGuildId } from './guild-paths.js';
+import { KeyLock } from './key-lock.js';
+
+/** The options a result was made with (enough to regenerate it). */
+export interface ResultOptions {
+  length: number;
+  temperature?: number;
+  program?: number;
+  qpm?: number;
+  seedName?: string;
+  /** Steps at the start of `sequence` that came from the seed (for Regenerate with the same seed). */
+  seedSteps?: number;
+  /** The result this one continued, if any. */
+  continuedFrom?: string;
+}
+
+export interface ResultRecord {
+  id: string;
+  guildId: string;
+  channelId: string;
+  userId: string;
+  /** ISO-8601. */
+  createdAt: string;
+  options: ResultOptions;
+  /** Folder holding the files below. */
+  dir: string;
+  midiPath: string;
+  mp3Path: string;
+  pngPath: string;
+  opusPath?: string;
+  durationSeconds: number;
+  qpm: number;
+  program: number;
+  keyGuess: string;
+  modelName: string;
+  randomSeed: number;
+  /** The whole piece (seed + generated), for Continue and Save as seed. */
+  sequence: NoteSequence;
+}
+
+export const MAX_RESULTS_PER_GUILD = 25;
+
+export class ResultRepo {
+  private readonly lock = new KeyLock();
+
+  constructor(
+    private readonly keyv: Keyv,
+    private readonly maxPerGuild = MAX_RESULTS_PER_GUILD,
+  ) {}
+
+  /** Ids newest first. */
+  async recentIds(guildId: string): Promise<string[]> {
+    assertGuildId(guildId);
+    return ((await this.keyv.get(indexKey(guildId))) as string[] | undefined) ?? [];
+  }
+
+  /** Newest first, at most `limit`. */
+  async recent(guildId: string, limit = this.maxPerGuild): Promise<ResultRecord[]> {
+    const ids = (await this.recentIds(guildId)).slice(0, limit);
+    const records = await Promise.all(ids.map((id) => this.keyv.get(resultKey(guildId, id)) as Promise<ResultRecord | undefined>));
+    return records.filter((r): r is ResultRecord => r !== undefined);
+  }
+
+  async get(guildId: string, id: string): Promise<ResultRecord | undefined> {
+    assertGuildId(guildId);
+    if (!(await this.recentIds(guildId)).includes(id)) return undefined;
+    return (await this.keyv.get(resultKey(guildId, id))) as ResultRecord | undefined;
+  }
+
+  /** Stores `record` as the newest result; returns the records pushed out of the window. */
+  async add(record: ResultRecord): Promise<ResultRecord[]> {
+    const { guildId } = record;
+    return this.lock.run(guildId, async () => {
+      await this.keyv.set(resultKey(guildId, record.id), record);
+      const ids = [record.id, ...(await this.recentIds(guildId)).filter((id) => id !== record.id)];
+      const kept = ids.slice(0, this.maxPerGuild);
+      const evictedIds = ids.slice(this.maxPerGuild);
+      await this.keyv.set(indexKey(guildId), kept);
+      const evicted: ResultRecord[] = [];
+      for (const id of evictedIds) {
+        const old = (await this.keyv.get(resultKey(guildId, id))) as ResultRecord | undefined;
+        if (old) evicted.push(old);
+        await this.keyv.delete(resultKey(guildId, id));
+      }
+      return evicted;
+    });
+  }
+}
+
+const indexKey = (guildId: string): string => `${guildId}:index`;
+const resultKey = (guildId: string, id: string): string => `${guildId}:result:${id}`;

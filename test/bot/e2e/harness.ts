@@ -1,0 +1,75 @@
+/**
+ * Starts the real bot (real discord.js client, real storage, real queue and workers) against the
+ * local Discord-protocol server, with commands registered as `npm run deploy-commands` would.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, type BotConfig, type Environment } from '../../../src/config.js';
+import { deployCommands } from '../../../src/bot/deploy-commands.js';
+import { createLogger } from '../../../src/bot/logger.js';
+import { startBot, type BotDeps, type BotHandle } from '../../../src/bot/start.js';
+import { emptySequence, type NoteSequence } from '../../../src/music/note-sequence.js';
+import { writeMidi } from '../../../src/music/midi-io.js';
+import { startDiscordServer, type DiscordServerOptions, type DiscordTestServer } from '../../support/discord-server/index.js';
+
+export interface Harness {
+  server: DiscordTestServer;
+  bot: BotHandle;
+  config: BotConfig;
+  dataDir: string;
+  /** Lines the bot logged (warn and above), to find incident ids. */
+  logLines: string[];
+  stop(): Promise<void>;
+}
+
+export async function startHarness(
+  opts: { env?: Environment; deps?: BotDeps; server?: DiscordServerOptions } = {},
+): Promise<Harness> {
+  const server = await startDiscordServer(opts.server);
+  const dataDir = mkdtempSync(join(tmpdir(), 'motif-e2e-'));
+  const config = loadConfig({
+    DISCORD_TOKEN: server.token,
+    DISCORD_CLIENT_ID: server.applicationId,
+    DEV_GUILD_ID: server.guild.id,
+    DISCORD_API_URL: server.apiUrl,
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    ...opts.env,
+  });
+  await deployCommands(config);
+  const logLines: string[] = [];
+  const logger = createLogger('warn', (line) => logLines.push(line));
+  const bot = await startBot(config, { warmUp: false, logger, ...opts.deps });
+  await server.waitForReady();
+  return {
+    server,
+    bot,
+    config,
+    dataDir,
+    logLines,
+    stop: async () => {
+      await bot.stop();
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A real Standard MIDI File: a C-major scale in quarter notes. */
+export function scaleMidi(pitches = [60, 62, 64, 65, 67, 69, 71, 72]): Buffer {
+  const seq: NoteSequence = emptySequence();
+  seq.notes = pitches.map((pitch, i) => ({ pitch, velocity: 90, startStep: i * 4, endStep: i * 4 + 4, program: 0, isDrum: false, track: 0 }));
+  seq.totalSteps = pitches.length * 4;
+  return Buffer.from(writeMidi(seq));
+}
+
+export const MODEL_READY = existsSync(join(process.cwd(), 'models', 'default'));
+export const TRAIN_READY = existsSync(join(process.cwd(), 'src', 'jobs', 'train.ts'));
+
+/** PNG files start with this signature; the IHDR chunk follows with width and height. */
+export function pngSize(data: Buffer): { width: number; height: number } | undefined {
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  if (!data.subarray(0, 8).equals(signature) || data.toString('latin1', 12, 16) !== 'IHDR') return undefined;
+  return { width: data.readUInt32BE(16), height: data.readUInt32BE(20) };
+}

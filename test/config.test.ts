@@ -1,0 +1,76 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CONFIG_KEYS, loadConfig, loadCoreConfig, readEnvironment } from '../src/config.js';
+import { MotifError } from '../src/errors.js';
+
+const TOKEN = `${Buffer.from('123456789012345678').toString('base64')}.abc.def`;
+
+describe('loadConfig', () => {
+  it('GIVEN only a token WHEN loaded THEN every default is filled in, the client id comes from the token, and the result is frozen', () => {
+    const config = loadConfig({ DISCORD_TOKEN: TOKEN });
+    expect(config).toMatchObject({
+      discordClientId: '123456789012345678',
+      dataDir: resolve('./data'),
+      defaultModelDir: resolve('./models/default'),
+      storageUrl: `sqlite://${resolve('./data/motif.sqlite')}`,
+      maxMidiBytes: 8 * 1024 * 1024,
+      maxAudioBytes: 25 * 1024 * 1024,
+      maxAudioSeconds: 600,
+      maxComposeLength: 2000,
+      queueConcurrency: 1,
+      logLevel: 'info',
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('GIVEN many bad values WHEN loaded THEN one CONFIG_INVALID error lists every problem by key', () => {
+    let error: unknown;
+    try {
+      loadConfig({ DISCORD_CLIENT_ID: 'abc', QUEUE_CONCURRENCY: 'two', LOG_LEVEL: 'loud', DISCORD_API_URL: 'ftp://x', MAX_COMPOSE_LENGTH: '5000', STORAGE_URL: 'mysql://x' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(MotifError);
+    const message = (error as MotifError).userMessage;
+    expect((error as MotifError).code).toBe('CONFIG_INVALID');
+    for (const key of ['DISCORD_TOKEN', 'DISCORD_CLIENT_ID', 'QUEUE_CONCURRENCY', 'LOG_LEVEL', 'DISCORD_API_URL', 'MAX_COMPOSE_LENGTH', 'STORAGE_URL']) {
+      expect(message).toContain(`- ${key}:`);
+    }
+  });
+
+  it('GIVEN empty values WHEN loaded THEN they fall back to defaults instead of failing', () => {
+    const config = loadConfig({ DISCORD_TOKEN: TOKEN, DEV_GUILD_ID: '', QUEUE_CONCURRENCY: '  ', DISCORD_API_URL: 'http://127.0.0.1:9/api/' });
+    expect(config.devGuildId).toBeUndefined();
+    expect(config.queueConcurrency).toBe(1);
+    expect(config.discordApiUrl).toBe('http://127.0.0.1:9/api');
+  });
+
+  it('GIVEN no Discord settings WHEN the core subset is loaded THEN it works (the CLIs need no token)', () => {
+    expect(loadCoreConfig({ MAX_MIDI_BYTES: '1024' }).maxMidiBytes).toBe(1024);
+    expect(() => loadCoreConfig({ MAX_AUDIO_SECONDS: '0' })).toThrow(/MAX_AUDIO_SECONDS: must be at least 1/);
+  });
+
+  it('GIVEN a .env file and a real environment WHEN read THEN the real environment wins', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'motif-env-'));
+    try {
+      writeFileSync(join(dir, '.env'), 'LOG_LEVEL=debug\nDATA_DIR=/from/file\n');
+      const env = readEnvironment({ envFile: join(dir, '.env'), env: { LOG_LEVEL: 'warn' } });
+      expect(env.LOG_LEVEL).toBe('warn');
+      expect(env.DATA_DIR).toBe('/from/file');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('GIVEN .env.example WHEN read THEN it lists every key in schema order, each with a comment line above', () => {
+    const lines = readFileSync(resolve('.env.example'), 'utf8').split('\n');
+    const keys = lines.filter((l) => /^[A-Z_]+=/.test(l)).map((l) => l.split('=')[0]);
+    expect(keys).toEqual([...CONFIG_KEYS]);
+    for (const key of CONFIG_KEYS) {
+      const index = lines.findIndex((l) => l.startsWith(`${key}=`));
+      expect(lines[index - 1]).toMatch(/^# \S/);
+    }
+  });
+});
