@@ -2,8 +2,11 @@
  * Training throughput, ours versus stock tfjs-layers, same sizes (embedding 128 → LSTM 256 →
  * dropout 0.3 → LSTM 256 → dense over 200 tokens), same batch (64 × 64 steps), same backend, same
  * process. Figures are target tokens per second (every position is a target). `train_tokens_per_s`
- * is the default single-thread trainer; `_2threads` splits each batch with a helper worker replica.
+ * is the default single-thread trainer; `_2threads` splits each batch with a helper worker replica
+ * (it only pays off when a second core is idle). `train_load_avg_1m` is the machine's 1-minute
+ * load average at the end of the run: figures from a loaded machine are not comparable.
  */
+import { loadavg } from 'node:os';
 import { LanguageModel } from '../src/ml/network/language-model.js';
 import { StockLanguageModel } from '../src/ml/network/stock-lm.js';
 
@@ -48,6 +51,7 @@ export async function benchTrain(opts: { rounds?: number } = {}): Promise<Record
     train_tokens_per_s_2threads: Math.round(ours2),
     train_tokens_per_s_stock: Math.round(stockRate),
     train_speedup_vs_stock: Math.round((ours / stockRate) * 10) / 10,
+    train_load_avg_1m: Math.round(loadavg()[0]! * 100) / 100,
   };
 }
 

@@ -2,26 +2,33 @@
  * Motif's default network: embedding → LSTM → dropout → LSTM (→ …) → dense logits, trained
  * language-model style (a target at every step) with Adam, gradients computed by hand.
  *
- * Speed notes (WASM backend, 2×256, B=64, T=64):
+ * Speed notes (WASM backend, 2×256, B=64, T=64; a 4,096-token step is ≈20 GFLOP of matMul, which
+ * at the 15–30 GFLOP/s one XNNPACK matMul reaches here is most of the step):
  * - The embedding is never materialised in training: x·Wx₀ for a one-hot x is a row of
  *   E·Wx₀, so layer 0's input projection is a [V,4H] table lookup and its kernel/embedding
  *   gradients come from the per-token dGates summed into a [V,4H] matrix (V ≪ B·T). That removes
  *   three [B·T,E]×[E,4H] matMuls and sidesteps tfjs-wasm's missing gather gradient.
- * - Everything that is not a matMul (gates, softmax, dropout, scatter) is plain JS; see
- *   ../lstm/fused-lstm.ts for the recurrence.
- * - Weight gradients are one matMul per weight on JS-transposed operands (tfjs-wasm's transposed
- *   matMul is 10–15× slower than a plain one).
+ * - Layers ≥ 1 run each timestep as one fused [x_t, h_{t-1}]·[Wx; Wh] + b matMul with the sigmoid
+ *   inside it (../lstm/fused-lstm.ts, lstmForwardStacked); layer 0 adds its table rows and
+ *   activates in plain JS. Cell updates, BPTT, softmax and dropout are plain JS.
+ * - Weight gradients are dGatesᵀ·X ([4H,n]·[n,in], then a small transpose): XNNPACK repacks the
+ *   B operand of every matMul whose B is a new tensor, and packing the narrow X costs a quarter of
+ *   packing dGates (that repacking was ~0.2 s per step). dGatesᵀ is written during BPTT.
+ * - Per-step buffers are reused (ScratchBuffers) and matMul results are read straight from the
+ *   WASM heap (../lstm/tensor-views.ts): no per-timestep garbage.
+ * - tfjs-wasm's transposed matMul is 10–15× slower than a plain one, so every transpose is explicit.
  */
 import type * as tfjs from '@tensorflow/tfjs';
 import { assertInRange } from '../../errors.js';
 import { createRng, type Rng } from '../../music/random.js';
 import { fastSigmoid, fastTanh } from '../lstm/activations.js';
-import { columnSums, lstmBackward, lstmForward, transposeMatrix, type LstmSequenceCache } from '../lstm/fused-lstm.js';
+import { columnSums, lstmBackward, lstmForward, lstmForwardStacked, rowSums, transposeMatrix, type LstmSequenceCache } from '../lstm/fused-lstm.js';
+import { copyTensorInto, ScratchBuffers } from '../lstm/tensor-views.js';
 import { glorotUniform, lstmBias, orthogonalRows } from '../lstm/init.js';
 import { initTf, type Tf } from '../tf.js';
 import { assertWeightShapes, elementCount, type NamedWeights } from '../weights.js';
 import { GradientHelper } from './gradient-helper.js';
-import { matMulFromArrays, matMulToArray, softmaxCrossEntropy, toTimeMajor } from './lm-kernels.js';
+import { matMulFromArrays, matMulInto, matMulToArray, multiplyInPlace, softmaxCrossEntropy, toTimeMajor, transposedProduct } from './lm-kernels.js';
 
 export interface LanguageModelConfig {
   /** Number of token ids (≥ 2). */
@@ -41,7 +48,8 @@ export interface LanguageModelConfig {
   /**
    * 1, or 2 to split each training batch with a helper worker thread holding a replica (data
    * parallel; see gradient-helper.ts). Results are deterministic either way but differ between
-   * 1 and 2 (different dropout streams).
+   * 1 and 2 (different dropout streams). 2 only pays off when a second core is really idle: on the
+   * shared 2-vCPU build machine two concurrent matMul streams together ran slower than one.
    */
   trainingThreads: number;
 }
@@ -84,7 +92,10 @@ export interface GradientResult {
   count: number;
   /** Gradients of the mean loss, by weight name (caller disposes). */
   grads: Record<string, tfjs.Tensor>;
-  /** The dropout masks used (already scaled by 1/(1-rate)), one per gap between LSTM layers. */
+  /**
+   * The dropout masks used (already scaled by 1/(1-rate)), one per gap between LSTM layers. They are
+   * the model's reused buffers: valid until its next forward pass.
+   */
   dropoutMasks: Float32Array[];
 }
 
@@ -111,6 +122,8 @@ export class LanguageModel {
   private inference: { version: number; table: Float32Array; stacked: tfjs.Tensor2D[] } | undefined;
   private helper: GradientHelper | undefined;
   private helperWeightsVersion = -1;
+  /** Per-step buffers reused across training steps (see tensor-views.ts). */
+  private readonly scratch = new ScratchBuffers();
 
   /**
    * Builds a freshly initialised model (Keras-style init, seeded).
@@ -271,10 +284,11 @@ export class LanguageModel {
   ): GradientResult {
     const tf = this.tf;
     const { vocabSize: vocab, hiddenSizes } = this.config;
+    const scratch = this.scratch;
     const n = batch * steps;
     const targets = toTimeMajor(targetIds, batch, steps, vocab, true);
     const pass = this.forward(inputIds, batch, steps, opts.training);
-    const dLogits = new Float32Array(n * vocab);
+    const dLogits = scratch.get('dLogits', n * vocab);
     const sums = softmaxCrossEntropy(pass.logits, targets, vocab, dLogits);
     const grads: Record<string, tfjs.Tensor> = {};
     const lastLayer = hiddenSizes.length - 1;
@@ -282,43 +296,43 @@ export class LanguageModel {
 
     const dLogitsT = tf.tensor2d(dLogits, [n, vocab]);
     const topOut = pass.caches[lastLayer]!.hiddens.subarray(batch * topHidden);
-    grads['dense/kernel'] = matMulFromArrays(tf, transposeMatrix(topOut, n, topHidden), [topHidden, n], dLogitsT);
+    grads['dense/kernel'] = matMulFromArrays(tf, transposeMatrix(topOut, n, topHidden, scratch.get('topOutT', n * topHidden)), [topHidden, n], dLogitsT);
     grads['dense/bias'] = tf.tensor1d(columnSums(dLogits, n, vocab));
-    let outputGrad = matMulToArray(tf, dLogitsT, this.variable('dense/kernel'), true);
+    let outputGrad = matMulInto(tf, dLogitsT, this.variable('dense/kernel'), true, scratch.get('outputGrad', n * topHidden));
     dLogitsT.dispose();
 
     for (let l = lastLayer; l >= 0; l--) {
       const h = hiddenSizes[l]!;
+      const row = 4 * h;
       const cache = pass.caches[l]!;
-      const whT = tf.transpose(this.variable(`lstm_${l + 1}/recurrent_kernel`)) as tfjs.Tensor2D;
-      const dGates = lstmBackward(tf, cache, outputGrad, whT);
-      whT.dispose();
-      const dGatesT = tf.tensor2d(dGates, [n, 4 * h]);
       const name = `lstm_${l + 1}`;
-      grads[`${name}/recurrent_kernel`] = matMulFromArrays(tf, transposeMatrix(cache.hiddens.subarray(0, n * h), n, h), [h, n], dGatesT);
-      grads[`${name}/bias`] = tf.tensor1d(columnSums(dGates, n, 4 * h));
+      const whT = tf.transpose(this.variable(`${name}/recurrent_kernel`)) as tfjs.Tensor2D;
+      const dGatesTransposed = scratch.get('dGatesT', row * n);
+      const perToken = l === 0 ? scratch.get('perToken', vocab * row).fill(0) : undefined;
+      const dGates = lstmBackward(tf, cache, outputGrad, whT, dGatesTransposed, scratch, perToken && { tokenIds: pass.timeIds, perToken });
+      whT.dispose();
+      // Weight gradients as dGatesᵀ·X ([4H, n]·[n, in]) then transposed: XNNPACK packs the B
+      // operand on every call, and packing X ([n, in]) costs a quarter of packing dGates ([n, 4H]).
+      const dGatesTT = tf.tensor2d(dGatesTransposed, [row, n]);
+      grads[`${name}/recurrent_kernel`] = transposedProduct(tf, dGatesTT, cache.hiddens.subarray(0, n * h), n, h);
+      grads[`${name}/bias`] = tf.tensor1d(rowSums(dGatesTransposed, row, n));
       if (l > 0) {
-        const input = pass.layerInputs[l]!;
         const inSize = hiddenSizes[l - 1]!;
-        grads[`${name}/kernel`] = matMulFromArrays(tf, transposeMatrix(input, n, inSize), [inSize, n], dGatesT);
-        outputGrad = matMulToArray(tf, dGatesT, this.variable(`${name}/kernel`), true);
+        grads[`${name}/kernel`] = transposedProduct(tf, dGatesTT, pass.layerInputs[l]!, n, inSize);
+        dGatesTT.dispose();
+        const dGatesTensor = tf.tensor2d(dGates, [n, row]);
+        outputGrad = matMulInto(tf, dGatesTensor, this.variable(`${name}/kernel`), true, scratch.get('outputGrad', n * inSize));
+        dGatesTensor.dispose();
         const mask = pass.masks[l - 1];
-        if (mask) for (let i = 0; i < outputGrad.length; i++) outputGrad[i]! *= mask[i]!;
+        if (mask) multiplyInPlace(outputGrad, mask);
       } else {
-        // dL/d(E·Wx₀)[v] = Σ over positions holding token v of dGates: a [V,4H] scatter-add.
-        const perToken = new Float32Array(vocab * 4 * h);
-        const row = 4 * h;
-        for (let r = 0; r < n; r++) {
-          const dst = pass.timeIds[r]! * row;
-          const src = r * row;
-          for (let k = 0; k < row; k++) perToken[dst + k]! += dGates[src + k]!;
-        }
-        const perTokenT = tf.tensor2d(perToken, [vocab, row]);
+        dGatesTT.dispose();
+        // perToken = dL/d(E·Wx₀)[v]: Σ of dGates over positions holding token v (summed in lstmBackward).
+        const perTokenT = tf.tensor2d(perToken!, [vocab, row]);
         grads[`${name}/kernel`] = tf.tidy(() => tf.matMul(tf.transpose(this.variable('embedding')), perTokenT));
         grads.embedding = tf.tidy(() => tf.matMul(perTokenT, tf.transpose(this.variable(`${name}/kernel`))));
         perTokenT.dispose();
       }
-      dGatesT.dispose();
     }
     return { loss: sums.count > 0 ? sums.nll / sums.count : 0, count: sums.count, grads, dropoutMasks: pass.masks };
   }
@@ -478,14 +492,16 @@ export class LanguageModel {
   private forward(inputIds: Int32Array, batch: number, steps: number, training: boolean): ForwardPass {
     const tf = this.tf;
     const { vocabSize: vocab, hiddenSizes, dropout } = this.config;
+    const scratch = this.scratch;
     const n = batch * steps;
     const timeIds = toTimeMajor(inputIds, batch, steps, vocab, false);
     const h0 = hiddenSizes[0]!;
     const table = training ? this.inputTable() : this.inferenceCache().table;
     const row0 = 4 * h0;
-    const pre0 = new Float32Array(n * row0);
+    const pre0 = scratch.get('pre/0', n * row0);
     for (let r = 0; r < n; r++) pre0.set(table.subarray(timeIds[r]! * row0, (timeIds[r]! + 1) * row0), r * row0);
-    const caches = [lstmForward(tf, pre0, this.variable('lstm_1/recurrent_kernel') as tfjs.Tensor2D, steps, batch, h0)];
+    const recurrent0 = this.variable('lstm_1/recurrent_kernel') as tfjs.Tensor2D;
+    const caches = [lstmForward(tf, pre0, recurrent0, steps, batch, h0, undefined, { buffers: scratch, key: 'lstm/0' })];
     const layerInputs: Float32Array[] = [new Float32Array(0)];
     const masks: Float32Array[] = [];
     let x = caches[0]!.hiddens.subarray(batch * h0);
@@ -493,31 +509,47 @@ export class LanguageModel {
       const inSize = hiddenSizes[l - 1]!;
       let input: Float32Array = x;
       if (training && dropout > 0) {
-        const mask = new Float32Array(n * inSize);
+        const mask = scratch.get(`mask/${l}`, n * inSize);
         const keep = 1 / (1 - dropout);
         for (let i = 0; i < mask.length; i++) mask[i] = this.dropoutRng() < dropout ? 0 : keep;
-        input = new Float32Array(n * inSize);
+        input = scratch.get(`input/${l}`, n * inSize);
         for (let i = 0; i < input.length; i++) input[i] = x[i]! * mask[i]!;
         masks.push(mask);
       }
       layerInputs.push(input);
       const h = hiddenSizes[l]!;
-      const inputT = tf.tensor2d(input, [n, inSize]);
-      const projected = tf.fused.matMul({ a: inputT, b: this.variable(`lstm_${l + 1}/kernel`), bias: this.variable(`lstm_${l + 1}/bias`) });
-      const pre = projected.dataSync() as Float32Array;
-      inputT.dispose();
-      projected.dispose();
-      const cache = lstmForward(tf, pre, this.variable(`lstm_${l + 1}/recurrent_kernel`) as tfjs.Tensor2D, steps, batch, h);
+      const { kernel, bias } = this.stackedForTraining(l);
+      const cache = lstmForwardStacked(tf, input, inSize, kernel, bias, steps, batch, h, { buffers: scratch, key: `lstm/${l}` });
+      kernel.dispose();
+      bias.dispose();
       caches.push(cache);
       x = cache.hiddens.subarray(batch * h);
     }
     const top = hiddenSizes[hiddenSizes.length - 1]!;
     const topT = tf.tensor2d(x, [n, top]);
     const logitsT = tf.fused.matMul({ a: topT, b: this.variable('dense/kernel'), bias: this.variable('dense/bias') });
-    const logits = logitsT.dataSync() as Float32Array;
+    const logits = scratch.get('logits', n * vocab);
+    copyTensorInto(tf, logitsT, logits);
     topT.dispose();
     logitsT.dispose();
     return { timeIds, caches, layerInputs, masks, logits };
+  }
+
+  /**
+   * [Wx; Wh] and b of layer l ≥ 1 with the cell-candidate (g) columns doubled, as
+   * lstmForwardStacked wants them (tanh(z) = 2σ(2z) − 1). Caller disposes both.
+   */
+  private stackedForTraining(l: number): { kernel: tfjs.Tensor2D; bias: tfjs.Tensor1D } {
+    const h = this.config.hiddenSizes[l]!;
+    const inSize = this.config.hiddenSizes[l - 1]!;
+    const row = 4 * h;
+    const kernel = new Float32Array((inSize + h) * row);
+    kernel.set(this.variable(`lstm_${l + 1}/kernel`).dataSync() as Float32Array, 0);
+    kernel.set(this.variable(`lstm_${l + 1}/recurrent_kernel`).dataSync() as Float32Array, inSize * row);
+    const bias = Float32Array.from(this.variable(`lstm_${l + 1}/bias`).dataSync() as Float32Array);
+    for (let r = 0; r < inSize + h; r++) for (let j = 2 * h; j < 3 * h; j++) kernel[r * row + j] = 2 * kernel[r * row + j]!;
+    for (let j = 2 * h; j < 3 * h; j++) bias[j] = 2 * bias[j]!;
+    return { kernel: this.tf.tensor2d(kernel, [inSize + h, row]), bias: this.tf.tensor1d(bias) };
   }
 
   /** E·Wx₀ + b₀: [V, 4H₀], layer 0's input projection for every token id. */

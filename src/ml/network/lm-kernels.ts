@@ -3,6 +3,7 @@
  * the softmax cross-entropy and its gradient, and matMul helpers that avoid tfjs-wasm's slow paths.
  */
 import type * as tfjs from '@tensorflow/tfjs';
+import { tensorValues } from '../lstm/tensor-views.js';
 import type { Tf } from '../tf.js';
 import type { EvaluationSums } from './language-model.js';
 
@@ -24,39 +25,48 @@ export function toTimeMajor(ids: Int32Array, batch: number, steps: number, vocab
 
 /**
  * Softmax cross-entropy per row, skipping targets < 0. When `gradOut` is given it receives
- * d(mean loss)/d(logits).
+ * d(mean loss)/d(logits) (every value is written; skipped rows get zeros).
  */
 export function softmaxCrossEntropy(logits: Float32Array, targets: Int32Array, vocab: number, gradOut: Float32Array | undefined): EvaluationSums {
-  let nll = 0;
   let count = 0;
+  for (let r = 0; r < targets.length; r++) if (targets[r]! >= 0) count++;
+  const meanScale = count > 0 ? 1 / count : 0;
+  let nll = 0;
   let correct = 0;
   for (let r = 0; r < targets.length; r++) {
     const target = targets[r]!;
-    if (target < 0) continue;
     const base = r * vocab;
+    const end = base + vocab;
+    if (target < 0) {
+      if (gradOut) gradOut.fill(0, base, end);
+      continue;
+    }
     let max = -Infinity;
     let argmax = 0;
-    for (let k = 0; k < vocab; k++) {
-      if (logits[base + k]! > max) {
-        max = logits[base + k]!;
-        argmax = k;
+    for (let i = base; i < end; i++) {
+      const v = logits[i]!;
+      if (v > max) {
+        max = v;
+        argmax = i - base;
       }
     }
     let sum = 0;
-    for (let k = 0; k < vocab; k++) {
-      const e = Math.exp(logits[base + k]! - max);
-      sum += e;
-      if (gradOut) gradOut[base + k] = e;
+    if (gradOut) {
+      for (let i = base; i < end; i++) {
+        const e = Math.exp(logits[i]! - max);
+        sum += e;
+        gradOut[i] = e;
+      }
+      // One pass for softmax/count, then the one-hot term: d(mean CE)/dz = (p − y)/count.
+      const scale = meanScale / sum;
+      for (let i = base; i < end; i++) gradOut[i] = gradOut[i]! * scale;
+      gradOut[base + target] = gradOut[base + target]! - meanScale;
+    } else {
+      for (let i = base; i < end; i++) sum += Math.exp(logits[i]! - max);
     }
     nll += Math.log(sum) - (logits[base + target]! - max);
-    count++;
     if (argmax === target) correct++;
-    if (gradOut) {
-      for (let k = 0; k < vocab; k++) gradOut[base + k]! /= sum;
-      gradOut[base + target]! -= 1;
-    }
   }
-  if (gradOut && count > 0) for (let i = 0; i < gradOut.length; i++) gradOut[i]! /= count;
   return { nll, count, correct };
 }
 
@@ -81,4 +91,33 @@ export function matMulToArray(tf: Tf, a: tfjs.Tensor2D, b: tfjs.Tensor, transpos
   if (bT !== b) bT.dispose();
   if (disposeA) a.dispose();
   return values;
+}
+
+/** a × b (or a × bᵀ, see {@link matMulToArray}) written into `target` (no allocation on WASM). */
+export function matMulInto(tf: Tf, a: tfjs.Tensor2D, b: tfjs.Tensor, transposeB: boolean, target: Float32Array): Float32Array {
+  const bT = transposeB ? tf.transpose(b) : b;
+  const product = tf.matMul(a, bT as tfjs.Tensor2D);
+  target.set(tensorValues(tf, product));
+  product.dispose();
+  if (bT !== b) bT.dispose();
+  return target;
+}
+
+/**
+ * (gᵀ·x)ᵀ = xᵀ·g as a [cols, rows] tensor, given gᵀ ([rows, n], e.g. dGatesᵀ) and x ([n, cols],
+ * plain numbers): a weight gradient whose freshly uploaded B operand is the narrow x.
+ */
+export function transposedProduct(tf: Tf, gTransposed: tfjs.Tensor2D, x: Float32Array, n: number, cols: number): tfjs.Tensor2D {
+  const xT = tf.tensor2d(x, [n, cols]);
+  const product = tf.matMul(gTransposed, xT);
+  const out = tf.transpose(product) as tfjs.Tensor2D;
+  xT.dispose();
+  product.dispose();
+  return out;
+}
+
+/** values[i] *= factors[i]. */
+export function multiplyInPlace(values: Float32Array, factors: Float32Array): void {
+  const count = values.length;
+  for (let i = 0; i < count; i++) values[i] = values[i]! * factors[i]!;
 }
