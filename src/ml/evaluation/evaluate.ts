@@ -117,11 +117,15 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
   const msPerSample = (performance.now() - started) / Math.max(1, samples);
 
   progress('statistics', 0.9);
-  const overlap = overlapTable(
-    test.map((p) => computeFeatures(p.sequence)),
-    generated.map((g) => computeFeatures(g.sequence)),
-    { randomSeed: opts.randomSeed ?? 1 },
-  );
+  // --samples 0 scores likelihood only (the 1/5/50/all-files comparison needs nothing else).
+  const overlap =
+    samples > 0
+      ? overlapTable(
+          test.map((p) => computeFeatures(p.sequence)),
+          generated.map((g) => computeFeatures(g.sequence)),
+          { randomSeed: opts.randomSeed ?? 1 },
+        )
+      : [];
   const copies = model.copyIndex ? generated.map((g) => longestCopiedRun(model.copyIndex!, g.sequence)) : [];
   model.network.dispose();
   return {

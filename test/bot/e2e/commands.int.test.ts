@@ -34,7 +34,7 @@ function expectPrivateError(r: InteractionResponse, text: RegExp): void {
 describe('commands through the real client', () => {
   it('GIVEN deploy-commands WHEN run THEN every command is registered in the dev guild with Manage Server defaults where needed', () => {
     const registered = h.server.registeredCommands(h.server.guild.id) as { name: string; default_member_permissions?: string | null }[];
-    expect(registered.map((c) => c.name).sort()).toEqual(['compose', 'corpus', 'model', 'queue', 'seed', 'settings', 'train']);
+    expect(registered.map((c) => c.name).sort()).toEqual(['compose', 'corpus', 'leave', 'model', 'play', 'queue', 'seed', 'settings', 'skip', 'stop', 'train']);
     const manageGuild = String(1n << 5n);
     expect(registered.find((c) => c.name === 'train')?.default_member_permissions).toBe(manageGuild);
     expect(registered.find((c) => c.name === 'settings')?.default_member_permissions).toBe(manageGuild);
