@@ -11,7 +11,7 @@ import { evaluateModel } from '../ml/evaluation/evaluate.js';
 import { createProgressBar, reportCliError, writeJsonResult } from './progress.js';
 
 const USAGE =
-  'usage: npm run eval -- --model DIR --data DIR [--data DIR] [--baseline DIR] [--samples N] [--length N]\n' +
+  'usage: npm run eval -- --model DIR --data DIR [--data DIR] [--baseline DIR] [--baseline-tokens N] [--samples N] [--length N]\n' +
   '         [--temperature T] [--random-seed N] [--json]';
 
 async function main(): Promise<number> {
@@ -22,6 +22,7 @@ async function main(): Promise<number> {
         model: { type: 'string' },
         data: { type: 'string', multiple: true },
         baseline: { type: 'string' },
+        'baseline-tokens': { type: 'string', default: '20000' },
         samples: { type: 'string', default: '100' },
         length: { type: 'string', default: '100' },
         temperature: { type: 'string', default: '1' },
@@ -44,6 +45,7 @@ async function main(): Promise<number> {
       modelDir: resolve(values.model),
       dataDirs: values.data.map((d) => resolve(d)),
       baselineDir: values.baseline ? resolve(values.baseline) : undefined,
+      maxBaselineTokens: Number(values['baseline-tokens']),
       samples: Number(values.samples),
       sampleLength: Number(values.length),
       temperature: Number(values.temperature),
