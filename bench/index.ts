@@ -11,6 +11,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   train: async () => (await import('./train.js')).benchTrain,
   sample: async () => (await import('./sample.js')).benchSample,
   compose: async () => (await import('./compose.js')).benchCompose,
+  'bot-load': async () => (await import('./bot-load.js')).benchBotLoad,
 };
 
 const args = process.argv.slice(2);
