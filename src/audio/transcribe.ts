@@ -2,11 +2,11 @@
  * Audio file → notes: ffmpeg decode (22,050 Hz mono) → Basic Pitch on our tfjs → note events →
  * NoteSequence on a fixed-tempo grid, and optionally → `.mid` written atomically.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { MotifError } from '../errors.js';
 import { BasicPitchModel, BASIC_PITCH_SAMPLE_RATE_HZ } from '../ml/basic-pitch/model.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { writeMidi } from '../music/midi-io.js';
 import type { NoteSequence } from '../music/note-sequence.js';
 import { decodeAudio, type DecodeOptions } from './decode.js';
@@ -103,15 +103,4 @@ export async function transcribeToMidiFile(inputPath: string, outDir: string, op
   const midiPath = join(outDir, `${basename(inputPath, extname(inputPath))}.mid`);
   await writeFileAtomic(midiPath, bytes);
   return { ...transcription, midiPath };
-}
-
-async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    await writeFile(temp, bytes);
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
 }

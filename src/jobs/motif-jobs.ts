@@ -3,7 +3,9 @@
  * each runs in a worker thread.
  */
 import type { ComposeJobData, ComposeResult } from './compose-contract.js';
+import type { TrainProgress } from '../ml/training/train-loop.js';
 import type { ProcessorRef } from './processor.js';
+import type { GuildTrainRequest, GuildTrainResult } from './train.js';
 import type { JobQueue } from './queue.js';
 import type { TranscribeJobRequest, TranscribeJobResult, TranscribeProgress } from './transcribe-job.js';
 
@@ -15,29 +17,10 @@ export interface ComposeProgress {
   fraction: number;
 }
 
-export interface TrainJobRequest {
-  corpusDir: string;
-  outDir: string;
-  epochs: number;
-  fromModelDir?: string;
-}
-
-export interface TrainProgress {
-  epoch: number;
-  epochs: number;
-  step: number;
-  steps: number;
-  loss: number;
-  tokensPerSecond: number;
-  etaSeconds: number;
-}
-
-export interface TrainJobResult {
-  modelDir: string;
-  metrics: Record<string, number>;
-  lossCurvePngPath: string;
-  summary: string;
-}
+/** The /train job: its request, progress and result are the training pipeline's own types. */
+export type TrainJobRequest = GuildTrainRequest;
+export type TrainJobResult = GuildTrainResult;
+export type { TrainProgress };
 
 export type MotifJobs = {
   compose: { data: ComposeJobData; result: ComposeResult; progress: ComposeProgress };
