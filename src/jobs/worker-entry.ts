@@ -5,6 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { isMotifError } from '../errors.js';
 import type { HostToWorker, Processor, SerializedError, WorkerToHost } from './processor.js';
+import type { WorkerReady } from './worker-host.js';
 
 const port = parentPort;
 if (!port) throw new Error('worker-entry.ts must run in a worker thread');
@@ -19,6 +20,8 @@ port.on('message', (message: HostToWorker) => {
   }
   void run(message);
 });
+// Ends the host's start-up wait: from here on every job gets a 'done' or 'failed' answer.
+port.postMessage({ type: 'ready' } satisfies WorkerReady);
 
 async function run(message: Extract<HostToWorker, { type: 'run' }>): Promise<void> {
   const { jobId } = message;

@@ -11,6 +11,8 @@ import { Worker } from 'node:worker_threads';
 import { MotifError, type ErrorCode } from '../errors.js';
 import type { HostToWorker, SerializedError, WorkerToHost } from './processor.js';
 
+/** How long close() waits for one worker to terminate. */
+const TERMINATE_WAIT_MS = 5_000;
 /** Running from TypeScript sources (tsx, vitest) the worker needs the tsx loader too. */
 const FROM_SOURCES = import.meta.url.endsWith('.ts');
 const ENTRY_URL = new URL(FROM_SOURCES ? './worker-entry.ts' : './worker-entry.js', import.meta.url);
@@ -31,6 +33,18 @@ export interface WorkerRunOptions {
   abortGraceMs?: number;
 }
 
+/**
+ * Sent once by worker-entry.ts when it listens for jobs. Until then a job's worker is still starting
+ * (registering tsx, importing the entry); a worker that never gets there would leave the job
+ * pending forever, so the host waits for this message only `startupTimeoutMs`.
+ */
+export interface WorkerReady {
+  type: 'ready';
+}
+
+/** Default for `WorkerPool`'s `startupTimeoutMs`: generous, since a loaded 2-core CI box starts a worker in ~2 s. */
+export const DEFAULT_WORKER_STARTUP_TIMEOUT_MS = 60_000;
+
 /** Thrown (as its `cause`) when the worker thread itself died rather than the processor throwing. */
 export class WorkerCrashError extends Error {
   constructor(message: string) {
@@ -42,15 +56,26 @@ export class WorkerCrashError extends Error {
 interface PoolWorker {
   worker: Worker;
   busy: boolean;
+  /** Set once worker-entry.ts has said it listens for jobs. */
+  ready: boolean;
+  /** Set once the thread has exited: its 'exit' event will not come again. */
+  exitCode: number | undefined;
 }
+
+/** Why a job's worker never started; the pool retries such a job once on a fresh worker. */
+class WorkerStartupError extends WorkerCrashError {}
 
 export class WorkerPool {
   private readonly idle: PoolWorker[] = [];
   private readonly all = new Set<PoolWorker>();
   private closed = false;
 
-  /** @param resourceLimits optional per-worker heap limits (MB). */
-  constructor(private readonly opts: { resourceLimits?: { maxOldGenerationSizeMb?: number } } = {}) {}
+  /**
+   * @param opts.resourceLimits optional per-worker heap limits (MB).
+   * @param opts.startupTimeoutMs how long a new worker may take to start listening for jobs before it
+   *   is terminated (default {@link DEFAULT_WORKER_STARTUP_TIMEOUT_MS}).
+   */
+  constructor(private readonly opts: { resourceLimits?: { maxOldGenerationSizeMb?: number }; startupTimeoutMs?: number } = {}) {}
 
   /** Workers alive right now (idle or busy). */
   get size(): number {
@@ -59,12 +84,20 @@ export class WorkerPool {
 
   /**
    * Runs `moduleUrl#exportName(data, ctx)` in a worker.
+   * A worker that does not start within the start-up timeout is terminated and the job is tried once
+   * more on a fresh worker, so the returned promise always settles.
    * @throws MotifError re-created from the processor's MotifError; an Error from the processor
-   *   (message and stack kept); WorkerCrashError when the thread died.
+   *   (message and stack kept); WorkerCrashError when the thread died or twice did not start.
    */
-  run(jobId: string, moduleUrl: string, exportName: string, data: unknown, opts: WorkerRunOptions): Promise<unknown> {
-    if (this.closed) return Promise.reject(new Error('WorkerPool is closed'));
-    return this.runOn(this.idle.pop() ?? this.spawn(), jobId, moduleUrl, exportName, data, opts);
+  async run(jobId: string, moduleUrl: string, exportName: string, data: unknown, opts: WorkerRunOptions): Promise<unknown> {
+    if (this.closed) throw new Error('WorkerPool is closed');
+    try {
+      return await this.runOn(this.idle.pop() ?? this.spawn(), jobId, moduleUrl, exportName, data, opts);
+    } catch (error) {
+      if (!(error instanceof WorkerStartupError) || this.closed || opts.signal.aborted) throw error;
+      opts.onLog(`${error.message}; retrying on a new worker`);
+      return await this.runOn(this.spawn(), jobId, moduleUrl, exportName, data, opts);
+    }
   }
 
   /**
@@ -87,12 +120,14 @@ export class WorkerPool {
     worker.ref();
     return new Promise<unknown>((resolve, reject) => {
       let graceTimer: NodeJS.Timeout | undefined;
+      let startupTimer: NodeJS.Timeout | undefined;
       const cleanup = (): void => {
         worker.off('message', onMessage);
         worker.off('error', onError);
         worker.off('exit', onExit);
         opts.signal.removeEventListener('abort', onAbort);
         if (graceTimer) clearTimeout(graceTimer);
+        if (startupTimer) clearTimeout(startupTimer);
       };
       const release = (): void => {
         cleanup();
@@ -101,7 +136,11 @@ export class WorkerPool {
         if (this.closed) void this.discard(slot);
         else this.idle.push(slot);
       };
-      const onMessage = (message: WorkerToHost): void => {
+      const onMessage = (message: WorkerToHost | WorkerReady): void => {
+        if (message.type === 'ready') {
+          if (startupTimer) clearTimeout(startupTimer);
+          return;
+        }
         if (message.jobId !== jobId) return;
         if (message.type === 'progress') opts.onProgress(message.progress);
         else if (message.type === 'log') opts.onLog(message.message);
@@ -129,12 +168,33 @@ export class WorkerPool {
         graceTimer = setTimeout(() => void this.discard(slot), opts.abortGraceMs ?? 3000);
         graceTimer.unref();
       };
+      // The thread died while idle: its 'exit' event is gone, so waiting for one would hang the job.
+      if (slot.exitCode !== undefined) {
+        slot.busy = false;
+        reject(new WorkerCrashError(`worker exited with code ${slot.exitCode} before the job started`));
+        return;
+      }
       worker.on('message', onMessage);
       worker.on('error', onError);
       worker.on('exit', onExit);
+      if (!slot.ready) {
+        const startupTimeoutMs = this.opts.startupTimeoutMs ?? DEFAULT_WORKER_STARTUP_TIMEOUT_MS;
+        startupTimer = setTimeout(() => {
+          cleanup();
+          void this.discard(slot);
+          reject(new WorkerStartupError(`worker did not start within ${startupTimeoutMs} ms (stuck loading tsx or worker-entry)`));
+        }, startupTimeoutMs);
+      }
       if (opts.signal.aborted) onAbort();
       else opts.signal.addEventListener('abort', onAbort, { once: true });
-      worker.postMessage({ type: 'run', jobId, moduleUrl, exportName, data } satisfies HostToWorker);
+      try {
+        // Queued by the port until worker-entry.ts listens, so it is safe before 'ready'.
+        worker.postMessage({ type: 'run', jobId, moduleUrl, exportName, data } satisfies HostToWorker);
+      } catch (error) {
+        // e.g. data that cannot be cloned: the worker is fine, the job is not.
+        release();
+        reject(error);
+      }
     });
   }
 
@@ -155,9 +215,15 @@ export class WorkerPool {
       : new Worker(ENTRY_URL, { resourceLimits: this.opts.resourceLimits });
     // An idle worker must not keep the process alive on shutdown.
     worker.unref();
-    const slot: PoolWorker = { worker, busy: false };
+    const slot: PoolWorker = { worker, busy: false, ready: false, exitCode: undefined };
     this.all.add(slot);
-    worker.once('exit', () => this.forget(slot));
+    worker.on('message', (message: { type?: string }) => {
+      if (message.type === 'ready') slot.ready = true;
+    });
+    worker.once('exit', (code) => {
+      slot.exitCode = code;
+      this.forget(slot);
+    });
     // An 'error' with no job attached must not become an uncaught exception in the bot.
     worker.on('error', () => this.forget(slot));
     return slot;
@@ -171,7 +237,14 @@ export class WorkerPool {
 
   private async discard(slot: PoolWorker): Promise<void> {
     this.forget(slot);
-    await slot.worker.terminate().catch(() => undefined);
+    // A thread stuck inside a native wait may not stop promptly; close() must still return.
+    let timer: NodeJS.Timeout | undefined;
+    const giveUp = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, TERMINATE_WAIT_MS);
+      timer.unref();
+    });
+    await Promise.race([slot.worker.terminate().catch(() => undefined), giveUp]);
+    clearTimeout(timer);
   }
 }
 

@@ -187,7 +187,7 @@ describe('fake Discord server with a bare discord.js client', () => {
     expect(server.gateway.resumeCount).toBe(1);
     expect(server.gateway.identifyCount).toBe(identifiesBefore);
     expect(server.gateway.connectionUrls.at(-1)).toBe('/gateway/resume?v=10&encoding=json');
-    expect(server.gateway.heartbeatCount).toBeGreaterThan(0);
+    await server.gateway.waitForHeartbeat();
   });
 
   it('GIVEN @discordjs/voice joining and playing Opus THEN the voice endpoint decrypts every packet in order', async () => {

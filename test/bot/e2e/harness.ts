@@ -18,8 +18,10 @@ export interface Harness {
   bot: BotHandle;
   config: BotConfig;
   dataDir: string;
-  /** Lines the bot logged (warn and above), to find incident ids. */
+  /** Lines the bot logged (info and above: job logs too), to find incident ids and explain failures. */
   logLines: string[];
+  /** What the bot and the fake Discord are in the middle of: print it when a test fails. */
+  describeState(): string;
   stop(): Promise<void>;
 }
 
@@ -39,7 +41,8 @@ export async function startHarness(
   });
   await deployCommands(config);
   const logLines: string[] = [];
-  const logger = createLogger('warn', (line) => logLines.push(line));
+  // Info, not warn: a job that hangs logs nothing at warn, and its progress lines show where it stopped.
+  const logger = createLogger('info', (line) => logLines.push(line));
   const bot = await startBot(config, { warmUp: false, logger, ...opts.deps });
   await server.waitForReady();
   return {
@@ -48,6 +51,13 @@ export async function startHarness(
     config,
     dataDir,
     logLines,
+    describeState: () =>
+      [
+        `jobs: ${JSON.stringify(bot.ctx.queue.list())}`,
+        `gateway: ${server.gateway.isReady ? 'ready' : 'NOT ready'}, ${server.gateway.identifyCount} identify, ${server.gateway.resumeCount} resume`,
+        `bot log:`,
+        ...logLines,
+      ].join('\n'),
     stop: async () => {
       await bot.stop();
       await server.close();

@@ -126,6 +126,15 @@ export class FakeGateway extends EventEmitter {
     await waitForEvent(this, ['ready', 'resumed'], timeoutMs, 'gateway READY/RESUMED');
   }
 
+  /**
+   * Resolves once the client has sent a heartbeat (at once if it already has). Its first beat comes a
+   * random 0–1 × the interval after HELLO, so a short test must wait rather than check the count.
+   */
+  async waitForHeartbeat(timeoutMs = 10_000): Promise<void> {
+    if (this.heartbeatCount > 0) return;
+    await waitForEvent(this, ['heartbeat'], timeoutMs, 'a gateway heartbeat');
+  }
+
   /** Resolves on the next RESUMED sent to the client. */
   async waitForResumed(timeoutMs = 10_000): Promise<void> {
     await waitForEvent(this, ['resumed'], timeoutMs, 'gateway RESUMED');
@@ -177,6 +186,7 @@ export class FakeGateway extends EventEmitter {
       case GatewayOp.Heartbeat:
         this.heartbeatCount += 1;
         this.send(socket, { op: GatewayOp.HeartbeatAck, d: null });
+        this.emit('heartbeat');
         return;
       case GatewayOp.Identify:
         this.identify(socket, d);

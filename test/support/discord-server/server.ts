@@ -442,7 +442,10 @@ function describeResponse(response: InteractionResponse): string {
     parts.push(`content ${JSON.stringify(message.content.slice(0, 200))}`);
     parts.push(`attachments [${message.attachments.map((a) => a.filename).join(', ')}]`);
     if (message.embeds.length > 0) parts.push(`embeds ${JSON.stringify(message.embeds).slice(0, 300)}`);
+    if (message.deleted) parts.push('reply deleted');
   }
+  // The bot reports failures in follow-ups: a wait that times out should say what they were.
+  for (const followUp of response.followUps) parts.push(`follow-up ${JSON.stringify(followUp.content.slice(0, 200))}`);
   return parts.join(', ');
 }
 
