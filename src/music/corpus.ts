@@ -78,6 +78,9 @@ async function listFiles(dir: string): Promise<string[]> {
     .sort();
 }
 
+/** Below this many pieces nothing is held out for testing (only one piece for validation). */
+const SMALL_CORPUS_PIECES = 10;
+
 export interface CorpusSplit {
   train: CorpusPiece[];
   /** Used for early stopping during training. */
@@ -102,7 +105,12 @@ export function splitCorpus(pieces: CorpusPiece[], heldOutFraction = 0.1): Corpu
     const u = hashUnit(piece.id);
     (u < heldOutFraction ? split.valid : u < 2 * heldOutFraction ? split.test : split.train).push(piece);
   }
-  // Tiny corpora (a guild's first uploads) still need something to validate on.
+  // A guild's first few uploads: a test split would starve training, and which pieces a hash
+  // holds out must not decide whether training can run at all.
+  if (pieces.length < SMALL_CORPUS_PIECES) {
+    split.train.push(...split.test);
+    split.test = [];
+  }
   if (split.valid.length === 0 && split.train.length > 1) split.valid.push(split.train.pop() as CorpusPiece);
   return split;
 }

@@ -71,7 +71,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
   const arch = opts.arch ?? 'lm';
   const randomSeed = opts.randomSeed ?? 1;
   const batchSize = opts.batchSize ?? 64;
-  const sequenceLength = opts.sequenceLength ?? 100;
+  let sequenceLength = opts.sequenceLength ?? 100;
 
   const corpus = await loadCorpus(opts.dataDirs);
   const split = splitCorpus(corpus.pieces);
@@ -110,6 +110,12 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
     const rng = createRng(randomSeed * 7_919 + epoch);
     return joinStreams(encodeAll(split.train, () => randomInt(rng, 2 * augment + 1) - augment));
   };
+  // Small uploads: shorten the LSTM's windows to the data rather than refuse to train (the
+  // tutorial network's window is part of its architecture and stays).
+  if (network instanceof LanguageModel && fixedTrain.ids.length <= sequenceLength) {
+    sequenceLength = Math.max(8, fixedTrain.ids.length - 1);
+    log(`training data is short: windows of ${sequenceLength} tokens`);
+  }
   const validStream = split.valid.length > 0 ? joinStreams(encodeAll(split.valid, () => 0)) : undefined;
   log(`tokens: ${fixedTrain.ids.length} train, ${validStream?.ids.length ?? 0} valid (encoding ${encoding}, vocabulary ${tokenizer.vocabSize})`);
 
