@@ -9,6 +9,7 @@
 import { basename, extname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { renderPiece } from '../audio/render-piece.js';
+import { loadCoreConfig } from '../config.js';
 import { listSoundfonts } from '../audio/soundfonts.js';
 import { assertHasNotes, readMidiFile } from '../music/midi-io.js';
 import { createProgressBar, reportCliError, writeJsonResult } from './progress.js';
@@ -16,8 +17,6 @@ import { createProgressBar, reportCliError, writeJsonResult } from './progress.j
 const USAGE =
   'usage: npm run render -- IN.mid --out DIR [--soundfont NAME] [--soundfont-dir DIR] [--ogg] [--json]\n' +
   '       npm run render -- --list-soundfonts [--soundfont-dir DIR]';
-/** Where user SoundFonts live unless --soundfont-dir says otherwise (relative to the working directory). */
-const DEFAULT_SOUNDFONT_DIR = 'soundfonts';
 
 async function main(): Promise<number> {
   let parsed;
@@ -39,7 +38,14 @@ async function main(): Promise<number> {
     return 2;
   }
   const { values, positionals } = parsed;
-  const soundfontDir = resolve(values['soundfont-dir'] ?? DEFAULT_SOUNDFONT_DIR);
+  // SOUNDFONTS_DIR and FFMPEG_PATH come from the one validated configuration, like every CLI's.
+  let config;
+  try {
+    config = loadCoreConfig();
+  } catch (error) {
+    return reportCliError(error);
+  }
+  const soundfontDir = values['soundfont-dir'] ? resolve(values['soundfont-dir']) : config.soundfontsDir;
   if (values['list-soundfonts']) {
     for (const f of listSoundfonts(soundfontDir)) process.stdout.write(`${f.name}\t${f.source}\t${f.path}\n`);
     return 0;
@@ -60,6 +66,7 @@ async function main(): Promise<number> {
       outDir: resolve(values.out),
       baseName: basename(input, extname(input)) || 'render',
       soundfontDir,
+      ffmpegPath: config.ffmpegPath,
       ...(values.soundfont !== undefined ? { soundfont: values.soundfont } : {}),
       ogg: values.ogg,
       onProgress: (p) => bar.update(p.fraction, p.stage),
