@@ -15,7 +15,7 @@ import { createProgressBar, reportCliError, writeJsonResult } from './progress.j
 
 const USAGE =
   'usage: npm run train -- --data DIR [--data DIR] --out DIR [--epochs N] [--arch lm|seed] [--encoding event|seed]\n' +
-  '         [--batch-size N] [--seq-len N] [--hidden N] [--embedding N] [--lr X] [--patience N] [--augment SEMITONES]\n' +
+  '         [--batch-size N] [--seq-len N] [--hidden N] [--embedding N] [--lr X] [--threads 1|2] [--patience N] [--augment SEMITONES]\n' +
   '         [--resume] [--from DIR] [--max-minutes M] [--max-pieces N] [--max-steps N] [--random-seed N] [--json]';
 
 async function main(): Promise<number> {
@@ -33,6 +33,7 @@ async function main(): Promise<number> {
         hidden: { type: 'string' },
         embedding: { type: 'string' },
         lr: { type: 'string' },
+        threads: { type: 'string' },
         patience: { type: 'string' },
         augment: { type: 'string' },
         resume: { type: 'boolean', default: false },
@@ -73,6 +74,7 @@ async function main(): Promise<number> {
     hiddenSize: num(values.hidden),
     embeddingSize: num(values.embedding),
     learningRate: num(values.lr),
+    trainingThreads: num(values.threads),
     patience: num(values.patience),
     augmentTransposeSemitones: num(values.augment),
     resume: values.resume,

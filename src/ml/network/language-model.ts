@@ -116,7 +116,10 @@ export class LanguageModel {
   private readonly prefix: string;
   private variables = new Map<string, tfjs.Variable>();
   private optimizer: tfjs.Optimizer;
-  private readonly dropoutRng: Rng;
+  /** Re-seeded from the update count before every step, so a resumed run draws the same masks. */
+  private dropoutRng: Rng;
+  /** Optimiser updates so far (restored with the optimiser state). */
+  private updates = 0;
   /** Bumped on every weight change; guards the inference caches. */
   private version = 0;
   private inference: { version: number; table: Float32Array; stacked: tfjs.Tensor2D[] } | undefined;
@@ -178,6 +181,7 @@ export class LanguageModel {
    * @returns mean cross-entropy (nats) per scored target token, measured before the update.
    */
   trainStep(inputIds: Int32Array, targetIds: Int32Array, batch: number, steps: number): number {
+    this.dropoutRng = createRng(this.config.seed * 7919 + 1 + this.updates * 1_000_003);
     const { loss, grads } =
       this.config.trainingThreads > 1 && batch >= 2
         ? this.parallelGradients(inputIds, targetIds, batch, steps)
@@ -188,14 +192,19 @@ export class LanguageModel {
       tf.tidy(() => tf.addN(names.map((n) => tf.sum(tf.square(grads[n]!)))).dataSync()[0]!),
     );
     const scale = this.config.clipNorm > 0 && norm > this.config.clipNorm ? this.config.clipNorm / norm : 1;
+    // Adam keeps its moments by position, not by name: always hand it the weights in one order
+    // (weightShapes'), so saved optimiser state lines up with the variables when restored.
     const named: Record<string, tfjs.Tensor> = {};
-    for (const n of names) named[this.variableName(n)] = scale === 1 ? grads[n]! : tf.mul(grads[n]!, scale);
+    for (const n of Object.keys(this.weightShapes())) {
+      if (grads[n]) named[this.variableName(n)] = scale === 1 ? grads[n] : tf.mul(grads[n], scale);
+    }
     this.optimizer.applyGradients(named);
     for (const n of names) {
       grads[n]!.dispose();
       named[this.variableName(n)]!.dispose();
     }
     this.version++;
+    this.updates++;
     return loss;
   }
 
@@ -437,6 +446,54 @@ export class LanguageModel {
       tf.tidy(() => this.variable(name).assign(tf.tensor(values, shape)));
     }
     this.version++;
+  }
+
+  /**
+   * Adam's state — its step count and both moments of every weight — so a checkpoint can resume
+   * the same optimisation rather than restart Adam's warm-up (empty before the first step).
+   */
+  async getOptimizerState(): Promise<NamedWeights> {
+    const saved = await this.optimizer.getWeights();
+    const out: NamedWeights = {};
+    if (saved.length <= 1) return out;
+    const names = Object.keys(this.weightShapes());
+    const [iterations, ...moments] = saved;
+    out.iterations = { shape: [], values: Float32Array.of(this.updates) };
+    // Adam lists every first moment, then every second moment, in the order trainStep gives them.
+    moments.forEach(({ name, tensor }, i) => {
+      const weight = names[i % names.length]!;
+      const kind = i < names.length ? 'm' : 'v';
+      if (name !== `${this.variableName(weight)}/${kind}`) throw new Error(`unexpected Adam state order: ${name}`);
+      out[`${weight}/${kind}`] = { shape: tensor.shape, values: tensor.dataSync() as Float32Array };
+    });
+    // The moments are Adam's live variables; only the step-count scalar is a fresh copy.
+    iterations!.tensor.dispose();
+    return out;
+  }
+
+  /**
+   * Restores {@link getOptimizerState}'s output (the weights themselves are set separately).
+   * @throws MotifError MODEL_MISMATCH when the state does not fit this model's weights.
+   */
+  async setOptimizerState(state: NamedWeights): Promise<void> {
+    const shapes = this.weightShapes();
+    const names = Object.keys(shapes);
+    const expected: Record<string, number[]> = { iterations: [] };
+    for (const kind of ['m', 'v']) for (const n of names) expected[`${n}/${kind}`] = shapes[n]!;
+    assertWeightShapes(state, expected);
+    const tf = this.tf;
+    const list: { name: string; tensor: tfjs.Tensor }[] = [{ name: 'iter', tensor: tf.scalar(state.iterations!.values[0]!) }];
+    for (const kind of ['m', 'v']) {
+      for (const n of names) {
+        const { values, shape } = state[`${n}/${kind}`]!;
+        list.push({ name: `${this.variableName(n)}/${kind}`, tensor: tf.tensor(values, shape) });
+      }
+    }
+    this.optimizer.dispose();
+    this.optimizer = tf.train.adam(this.config.learningRate);
+    await this.optimizer.setWeights(list);
+    for (const { tensor } of list) tensor.dispose();
+    this.updates = state.iterations!.values[0]!;
   }
 
   /**

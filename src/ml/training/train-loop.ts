@@ -18,6 +18,9 @@ export interface TrainableNetwork {
   evaluateBatch(batch: Batch): { nll: number; count: number };
   getWeights(): NamedWeights;
   setWeights(weights: NamedWeights): void;
+  /** The optimiser's state, checkpointed so --resume continues it (networks without one restart it). */
+  getOptimizerState?(): Promise<NamedWeights>;
+  setOptimizerState?(state: NamedWeights): Promise<void>;
 }
 
 export interface TrainProgress {
@@ -93,6 +96,7 @@ export async function trainLoop(
     if (resumed) {
       state = resumed.state;
       net.setWeights(resumed.weights);
+      if (resumed.optimizer && net.setOptimizerState) await net.setOptimizerState(resumed.optimizer);
       best = resumed.best ?? resumed.weights;
     }
   }
@@ -174,7 +178,7 @@ export async function trainLoop(
     } else {
       state.epochsWithoutImprovement++;
     }
-    if (opts.checkpointDir) await saveCheckpoint(opts.checkpointDir, state, net.getWeights(), best);
+    if (opts.checkpointDir) await saveCheckpoint(opts.checkpointDir, state, net.getWeights(), best, await net.getOptimizerState?.());
     if (state.epochsWithoutImprovement >= opts.patience) {
       stoppedEarly = true;
       break;
@@ -217,17 +221,22 @@ export function evaluateStream(
 // --- checkpoints: weights go through saveWeights (temp + rename); state.json is written last, so a
 // checkpoint is only visible once everything it points to is complete.
 
-async function saveCheckpoint(dir: string, state: CheckpointState, weights: NamedWeights, best?: NamedWeights): Promise<void> {
+async function saveCheckpoint(dir: string, state: CheckpointState, weights: NamedWeights, best?: NamedWeights, optimizer?: NamedWeights): Promise<void> {
   await saveWeights(join(dir, 'current'), weights);
   if (best) await saveWeights(join(dir, 'best'), best);
+  if (optimizer && Object.keys(optimizer).length > 0) await saveWeights(join(dir, 'optimizer'), optimizer);
   await writeFileAtomic(join(dir, 'state.json'), Buffer.from(JSON.stringify(state)));
 }
 
-async function loadCheckpoint(dir: string): Promise<{ state: CheckpointState; weights: NamedWeights; best?: NamedWeights } | undefined> {
+async function loadCheckpoint(
+  dir: string,
+): Promise<{ state: CheckpointState; weights: NamedWeights; best?: NamedWeights; optimizer?: NamedWeights } | undefined> {
   const stateText = await readFile(join(dir, 'state.json'), 'utf8').catch(() => undefined);
   if (!stateText) return undefined;
   const state = JSON.parse(stateText) as CheckpointState;
   const weights = await loadWeights(join(dir, 'current'));
   const best = await loadWeights(join(dir, 'best')).catch(() => undefined);
-  return { state, weights, best };
+  // Checkpoints from before optimiser state was saved still resume, with a fresh Adam.
+  const optimizer = await loadWeights(join(dir, 'optimizer')).catch(() => undefined);
+  return { state, weights, best, optimizer };
 }

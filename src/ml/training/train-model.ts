@@ -36,6 +36,11 @@ export interface TrainModelOptions {
   embeddingSize?: number;
   hiddenSize?: number;
   learningRate?: number;
+  /**
+   * Threads computing each batch's gradients (1 or 2; default-architecture models only). Two pay
+   * off only when a second core is idle: on a busy machine they are slower than one.
+   */
+  trainingThreads?: number;
   patience?: number;
   randomSeed?: number;
   /** Each epoch every training piece is transposed by a random shift in ±this many semitones. */
@@ -165,7 +170,8 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
     arch: effectiveArch,
     tokenizer: tokenizer.toJSON(),
     vocabSize: tokenizer.vocabSize,
-    network: network.config,
+    // Thread count is a property of this run, not of the model: a loaded model trains on one unless asked.
+    network: network instanceof LanguageModel ? { ...network.config, trainingThreads: 1 } : network.config,
     sequenceLength,
     training: {
       command: opts.command ?? '',
@@ -226,6 +232,7 @@ function networkConfig(
     embeddingSize: opts.embeddingSize ?? DEFAULT_LANGUAGE_MODEL_CONFIG.embeddingSize,
     hiddenSizes: [hidden, hidden],
     learningRate: opts.learningRate ?? DEFAULT_LANGUAGE_MODEL_CONFIG.learningRate,
+    trainingThreads: opts.trainingThreads ?? DEFAULT_LANGUAGE_MODEL_CONFIG.trainingThreads,
     seed,
   };
 }
