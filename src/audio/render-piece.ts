@@ -128,6 +128,11 @@ export async function renderPiece(seq: NoteSequence, opts: RenderPieceOptions): 
   const report = (stage: RenderStage, fraction: number): void => opts.onProgress?.({ stage, fraction: Math.min(1, fraction) });
 
   try {
+    // ffmpeg starts now and waits on stdin, so its process start-up overlaps synthesis.
+    encoders.push(startEncoder({ format: 'mp3', outPath: mp3Path, inputSampleRateHz: sampleRateHz, ffmpegPath: opts.ffmpegPath }));
+    if (oggPath) {
+      encoders.push(startEncoder({ format: 'ogg-opus', outPath: oggPath, inputSampleRateHz: sampleRateHz, ffmpegPath: opts.ffmpegPath }));
+    }
     let t = performance.now();
     if (pngPath && pngTemp) {
       const rollOptions = typeof opts.pianoRoll === 'object' ? opts.pianoRoll : {};
@@ -162,10 +167,6 @@ export async function renderPiece(seq: NoteSequence, opts: RenderPieceOptions): 
 
     // Pass 2: one gain, streamed to one ffmpeg per format.
     t = performance.now();
-    encoders.push(startEncoder({ format: 'mp3', outPath: mp3Path, inputSampleRateHz: sampleRateHz, ffmpegPath: opts.ffmpegPath }));
-    if (oggPath) {
-      encoders.push(startEncoder({ format: 'ogg-opus', outPath: oggPath, inputSampleRateHz: sampleRateHz, ffmpegPath: opts.ffmpegPath }));
-    }
     const synthesisPasses = buffered ? 1 : 2;
     const source: Iterable<PcmChunk> = buffered ? drain(buffered) : synthesizeChunks(seq, synthOptions);
     framesDone = 0;
