@@ -3,13 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scoreNoteOnsets, type TimedNote } from '../../src/audio/note-metrics.js';
-import { loadSoundfont } from '../../src/audio/soundfonts.js';
-import { synthesizeChunks } from '../../src/audio/synth.js';
 import { transcribeToMidiFile } from '../../src/audio/transcribe.js';
 import { readMidiFile } from '../../src/music/midi-io.js';
 import { emptySequence, normalizeSequence, stepToSeconds, type NoteSequence } from '../../src/music/note-sequence.js';
-
-const SR = 22_050;
+import { renderWav } from '../support/render-wav.js';
 
 /** A 16-note single-line piano melody in eighths at 120 qpm (4 steps per quarter), with one long note and a rest. */
 function melody(): NoteSequence {
@@ -23,34 +20,6 @@ function melody(): NoteSequence {
     return note;
   });
   return normalizeSequence({ ...seq, notes });
-}
-
-/** Mono mix of the project's renderer at 22,050 Hz, peak-normalised to 0.5, as 16-bit WAV bytes. */
-function renderWav(seq: NoteSequence): Uint8Array {
-  const chunks = [...synthesizeChunks(seq, { soundfont: loadSoundfont(), sampleRateHz: SR, reverb: false, tailSeconds: 0.5 })];
-  const total = chunks.reduce((n, c) => n + c.left.length, 0);
-  const mono = new Float32Array(total);
-  let at = 0;
-  for (const { left, right } of chunks) {
-    for (let i = 0; i < left.length; i++) mono[at + i] = ((left[i] as number) + (right[i] as number)) / 2;
-    at += left.length;
-  }
-  const peak = mono.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-  const pcm = Buffer.alloc(44 + total * 2);
-  pcm.write('RIFF', 0, 'ascii');
-  pcm.writeUInt32LE(36 + total * 2, 4);
-  pcm.write('WAVEfmt ', 8, 'ascii');
-  pcm.writeUInt32LE(16, 16);
-  pcm.writeUInt16LE(1, 20);
-  pcm.writeUInt16LE(1, 22);
-  pcm.writeUInt32LE(SR, 24);
-  pcm.writeUInt32LE(SR * 2, 28);
-  pcm.writeUInt16LE(2, 32);
-  pcm.writeUInt16LE(16, 34);
-  pcm.write('data', 36, 'ascii');
-  pcm.writeUInt32LE(total * 2, 40);
-  mono.forEach((v, i) => pcm.writeInt16LE(Math.round((v / peak) * 0.5 * 32767), 44 + i * 2));
-  return pcm;
 }
 
 function timed(seq: NoteSequence): TimedNote[] {

@@ -2,10 +2,15 @@
  * The bot's commands end to end without the compose pipeline: seeds, settings, corpus, queue,
  * permission refusals and error replies, through the real discord.js client.
  */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { SlashCommandBuilder } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../../commands/index.js';
 import type { Command } from '../../../src/bot/command.js';
+import { readMidi } from '../../../src/music/midi-io.js';
+import { guildPaths } from '../../../src/storage/guild-paths.js';
+import { renderWav } from '../../support/render-wav.js';
 import { MessageFlag, type InteractionResponse } from '../../support/discord-server/index.js';
 import { scaleMidi, startHarness, type Harness } from './harness.js';
 
@@ -115,6 +120,45 @@ describe('commands through the real client', () => {
     expect(removed.message?.content).toMatch(/Removed/);
     expect(await h.bot.ctx.storage.corpus.list(h.server.guild.id)).toEqual([]);
   });
+
+  it('GIVEN a WAV recording WHEN an admin adds it to the corpus THEN a worker transcribes it and the stored MIDI holds its notes', async () => {
+    const played = scaleMidi([60, 64, 67, 72, 67, 64, 60, 62]);
+    const wav = h.server.addAttachment(renderWav(readMidi(new Uint8Array(played))), 'recording.wav', 'audio/wav');
+    const added = await h.server.waitForInteractionResponse(
+      h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file: wav }, user: h.server.users.admin }),
+      (x) => /Added|couldn|could not|failed/i.test(x.message?.content ?? '') || x.followUps.length > 0,
+      120_000,
+    );
+    expect(added.followUps).toEqual([]);
+    const match = /Added `([0-9a-f]{8})` recording\.wav to the corpus \((\d+) notes, transcribed\)/.exec(added.message?.content ?? '');
+    expect(match, added.message?.content).not.toBeNull();
+    const [, id, notes] = match!;
+    const [entry] = await h.bot.ctx.storage.corpus.list(h.server.guild.id);
+    expect(entry).toMatchObject({ id, kind: 'audio', name: 'recording.wav', noteCount: Number(notes) });
+    const stored = readMidi(new Uint8Array(await readFile(join(guildPaths(h.dataDir, h.server.guild.id).corpusDir, `${id}.mid`))));
+    // Basic Pitch hears the eight played notes; pitch classes of the C-major arpeggio must be there.
+    expect(stored.notes.length).toBeGreaterThanOrEqual(6);
+    const heard = new Set(stored.notes.map((n) => n.pitch % 12));
+    for (const pc of [0, 4, 7]) expect(heard.has(pc)).toBe(true);
+    await h.server.waitForInteractionResponse(
+      h.server.sendSlashCommand({ name: 'corpus', subcommand: 'remove', options: { id: id! }, user: h.server.users.admin }),
+    );
+  }, 150_000);
+
+  it('GIVEN an audio file that is not audio WHEN added THEN the reply explains privately and nothing is stored', async () => {
+    const fake = h.server.addAttachment(Buffer.from('ID3 but really just some text, not an mp3 stream'.repeat(20)), 'song.mp3', 'audio/mpeg');
+    const r = await h.server.waitForInteractionResponse(
+      h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file: fake }, user: h.server.users.admin }),
+      (x) => x.callbackType === 4 || x.followUps.length > 0,
+      120_000,
+    );
+    const shown = r.followUps[0] ?? r.message;
+    expect(shown?.content).toMatch(/audio/i);
+    expect((shown?.flags ?? 0) & MessageFlag.Ephemeral).toBeTruthy();
+    expect(await h.bot.ctx.storage.corpus.list(h.server.guild.id)).toEqual([]);
+    const { corpusDir } = guildPaths(h.dataDir, h.server.guild.id);
+    expect((await readdir(corpusDir).catch(() => [])).filter((f) => !f.startsWith('.'))).toEqual([]);
+  }, 150_000);
 
   it('GIVEN bad /compose options WHEN sent THEN the reply is private and explains, and no job is queued', async () => {
     const tooLong = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'compose', options: { length: 5000 } }));

@@ -2,7 +2,7 @@
  * Starts the real bot (real discord.js client, real storage, real queue and workers) against the
  * local Discord-protocol server, with commands registered as `npm run deploy-commands` would.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type BotConfig, type Environment } from '../../../src/config.js';
@@ -73,9 +73,6 @@ export function scaleMidi(pitches = [60, 62, 64, 65, 67, 69, 71, 72]): Buffer {
   seq.totalSteps = pitches.length * 4;
   return Buffer.from(writeMidi(seq));
 }
-
-export const MODEL_READY = existsSync(join(process.cwd(), 'models', 'default'));
-export const TRAIN_READY = existsSync(join(process.cwd(), 'src', 'jobs', 'train.ts'));
 
 /** PNG files start with this signature; the IHDR chunk follows with width and height. */
 export function pngSize(data: Buffer): { width: number; height: number } | undefined {

@@ -10,9 +10,7 @@ import { loadCorpus, splitCorpus } from '../../../src/music/corpus.js';
 import { readMidi } from '../../../src/music/midi-io.js';
 import { guildPaths } from '../../../src/storage/guild-paths.js';
 import type { InteractionResponse, StoredMessage } from '../../support/discord-server/index.js';
-import { pngSize, scaleMidi, startHarness, TRAIN_READY, type Harness } from './harness.js';
-
-if (!TRAIN_READY) console.warn('SKIPPED: pipeline e2e tests — src/jobs/train.ts is not there yet.');
+import { pngSize, scaleMidi, startHarness, type Harness } from './harness.js';
 
 /**
  * Three real MIDI melodies (written by midi-io and re-read by the bot), each a 16-note phrase played
@@ -92,7 +90,7 @@ async function expectComposeReply(r: InteractionResponse): Promise<{ pitches: nu
 }
 
 let h: Harness;
-describe.skipIf(!TRAIN_READY)('the pipeline end to end', () => {
+describe('the pipeline end to end', () => {
   beforeAll(async () => {
     h = await startHarness({ env: { QUEUE_CONCURRENCY: '1' } });
   }, TEST_TIMEOUT_MS);
