@@ -7,6 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { transcribeToMidiFile, type TranscribeStage } from '../audio/transcribe.js';
+import { loadCoreConfig } from '../config.js';
 import { createProgressBar, reportCliError, writeJsonResult } from './progress.js';
 
 const USAGE = 'usage: npm run transcribe -- IN.mp3 --out DIR [--json] [--qpm 120] [--grid 4]';
@@ -41,10 +42,20 @@ async function main(): Promise<number> {
     return 2;
   }
 
+  // FFMPEG_PATH and the audio limits come from the one validated configuration, like every CLI's.
+  let config;
+  try {
+    config = loadCoreConfig();
+  } catch (error) {
+    return reportCliError(error);
+  }
   const started = performance.now();
   const bar = createProgressBar({ label: 'decoding' });
   try {
     const result = await transcribeToMidiFile(input, values.out, {
+      ffmpegPath: config.ffmpegPath,
+      maxBytes: config.maxAudioBytes,
+      maxDurationSeconds: config.maxAudioSeconds,
       ...(qpm !== undefined ? { qpm } : {}),
       ...(stepsPerQuarter !== undefined ? { stepsPerQuarter } : {}),
       onProgress: (stage, fraction) => bar.update(overallFraction(stage, fraction), STAGE_LABELS[stage]),

@@ -85,6 +85,12 @@ export async function composePiece(req: ComposeJobData, ctx: ComposeContext = {}
   if (req.qpm !== undefined && req.seed) sequence = { ...sequence, tempos: [{ step: 0, qpm: req.qpm }] };
   const sampleMs = performance.now() - sampleStart;
   throwIfAborted();
+  // The product's promise is that `length` counts notes-or-chords: check it before any file is written.
+  if (!req.seed && countNoteEvents(sequence) !== piece.generatedEvents) {
+    throw new MotifError('JOB_FAILED', 'The piece did not come out at the length you asked for. Please try again.', {
+      detail: `composed ${countNoteEvents(sequence)} note events but counted ${piece.generatedEvents}`,
+    });
+  }
 
   report('writing MIDI', 0.4);
   const baseName = req.baseName ?? `motif-${randomSeed}`;
@@ -136,9 +142,5 @@ export async function composePiece(req: ComposeJobData, ctx: ComposeContext = {}
     },
   };
   report('done', 1);
-  // Sanity: the promise of the product is "length counts notes-or-chords".
-  if (!req.seed && countNoteEvents(sequence) !== piece.generatedEvents) {
-    throw new Error(`internal: composed ${countNoteEvents(sequence)} events but counted ${piece.generatedEvents}`);
-  }
   return result;
 }

@@ -1,13 +1,11 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeMidi } from '../../src/music/midi-io.js';
+import { runCli } from '../support/run-cli.js';
 import { decodeStereo, smallPiece } from './render-helpers.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/render.ts', import.meta.url));
 let dir: string;
 
 beforeAll(async () => {
@@ -19,22 +17,10 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 describe('npm run render', () => {
   it('GIVEN a MIDI file and --json WHEN run THEN it writes <name>.mp3 and <name>.png and the last stdout line describes them', async () => {
     const out = join(dir, 'out');
-    const { code, stdout } = await runCli([join(dir, 'tune.mid'), '--out', out, '--json']);
+    const { code, stdout } = await runCli('render', [join(dir, 'tune.mid'), '--out', out, '--json']);
     expect(code).toBe(0);
     const summary = JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>;
     expect(summary).toMatchObject({ mp3Path: join(out, 'tune.mp3'), pngPath: join(out, 'tune.png'), noteCount: 10, soundfont: 'FluidR3Mono_GM' });
@@ -46,10 +32,10 @@ describe('npm run render', () => {
 
   it('GIVEN an unknown --soundfont or a file that is not MIDI WHEN run THEN exit 1 with a plain message and no output files', async () => {
     const out = join(dir, 'bad');
-    const unknown = await runCli([join(dir, 'tune.mid'), '--out', out, '--soundfont', 'NoSuchFont']);
+    const unknown = await runCli('render', [join(dir, 'tune.mid'), '--out', out, '--soundfont', 'NoSuchFont']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/There is no SoundFont called "NoSuchFont"\. Available: .*FluidR3Mono_GM/);
-    const notMidi = await runCli([join(dir, 'not-midi.mid'), '--out', out]);
+    const notMidi = await runCli('render', [join(dir, 'not-midi.mid'), '--out', out]);
     expect(notMidi.code).toBe(1);
     expect(notMidi.stderr).not.toMatch(/at .*\.ts:\d+/); // a message, not a stack trace
     expect(await readdir(out).catch(() => [])).toEqual([]);
