@@ -3,6 +3,7 @@
  * Runs wherever it is called; callers put it in a worker thread (see train-job.ts).
  */
 import { rm } from 'node:fs/promises';
+import { relative } from 'node:path';
 import { MotifError } from '../../errors.js';
 import { buildCopyIndex, copyIndexToJson } from '../../music/analysis/originality.js';
 import { loadCorpus, splitCorpus, type CorpusPiece } from '../../music/corpus.js';
@@ -178,7 +179,8 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
       data: opts.dataDirs.map((dir) => {
         const inDir = (id: string): boolean => id.startsWith(`${lastSegment(dir)}/`);
         const tokens = split.train.reduce((sum, p, i) => sum + (inDir(p.id) ? trainIds[i]!.length : 0), 0);
-        return { dir, pieces: split.train.filter((p) => inDir(p.id)).length, tokens };
+        // Relative to where the command ran, like the recorded command: the spec does not carry this machine's layout.
+        return { dir: relative(process.cwd(), dir) || '.', pieces: split.train.filter((p) => inDir(p.id)).length, tokens };
       }),
       skippedFiles: corpus.skipped.length,
       epochs: outcome.history.length,
