@@ -8,6 +8,8 @@ import type { ProcessorRef } from './processor.js';
 import type { GuildTrainRequest, GuildTrainResult } from './train.js';
 import type { JobQueue } from './queue.js';
 import type { TranscribeJobRequest, TranscribeJobResult, TranscribeProgress } from './transcribe-job.js';
+import type { VoiceAudioJobRequest } from './voice-audio-job.js';
+import type { VoiceAudio } from '../voice/voice-audio.js';
 
 export type { ComposeJobData } from './compose-contract.js';
 
@@ -26,6 +28,7 @@ export type MotifJobs = {
   compose: { data: ComposeJobData; result: ComposeResult; progress: ComposeProgress };
   train: { data: TrainJobRequest; result: TrainJobResult; progress: TrainProgress };
   transcribe: { data: TranscribeJobRequest; result: TranscribeJobResult; progress: TranscribeProgress };
+  'voice-audio': { data: VoiceAudioJobRequest; result: VoiceAudio; progress: never };
 };
 
 export type MotifQueue = JobQueue<MotifJobs>;
@@ -37,9 +40,10 @@ const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 /** Loads the model and SoundFont in each worker before the first job (see warm-up.ts). */
 export const WARM_UP_PROCESSOR = Object.freeze({ kind: 'worker' as const, moduleUrl: here(`./warm-up${ext}`), exportName: 'warmUp' });
 
-/** The production processors: compose.ts and train.ts (the pipeline), transcribe-job.ts. */
+/** The production processors: compose.ts and train.ts (the pipeline), transcribe-job.ts, voice-audio-job.ts. */
 export const MOTIF_PROCESSORS: { readonly [K in keyof MotifJobs]: ProcessorRef } = Object.freeze({
   compose: { kind: 'worker', moduleUrl: here(`./compose${ext}`), exportName: 'composePiece' },
   train: { kind: 'worker', moduleUrl: here(`./train${ext}`), exportName: 'trainGuildModel' },
   transcribe: { kind: 'worker', moduleUrl: here(`./transcribe-job${ext}`), exportName: 'transcribeJob' },
+  'voice-audio': { kind: 'worker', moduleUrl: here(`./voice-audio-job${ext}`), exportName: 'voiceAudioJob' },
 });

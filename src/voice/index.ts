@@ -5,15 +5,26 @@
  */
 import type { Client } from 'discord.js';
 import type { BotContext } from '../bot/context.js';
+import type { MotifQueue } from '../jobs/motif-jobs.js';
+import { findVoiceAudio } from './voice-audio.js';
 import { VoiceService, type VoiceServiceOptions } from './voice-service.js';
 
-export { VoiceService, callerVoiceChannel, assertBotCanPlayIn, trackTitle, type VoiceControls, type VoiceServiceOptions } from './voice-service.js';
+export {
+  VoiceService,
+  callerVoiceChannel,
+  assertBotCanPlayIn,
+  trackTitle,
+  type VoiceControls,
+  type VoiceRequester,
+  type VoiceServiceOptions,
+} from './voice-service.js';
 export type { Track, EnqueueResult, CloseReason } from './guild-player.js';
-export { ensureVoiceAudio, voiceAudioPath, type VoiceAudio, type VoiceAudioSource, type VoiceRenderSettings } from './voice-audio.js';
+export { ensureVoiceAudio, findVoiceAudio, voiceAudioPath, type VoiceAudio, type VoiceAudioSource, type VoiceRenderSettings } from './voice-audio.js';
 
 /**
  * The bot's VoiceService: idle time from VOICE_IDLE_SECONDS, rendering with the guild's SoundFont
- * (else the configured default) and the configured ffmpeg.
+ * (else the configured default) and the configured ffmpeg, in a queued worker job (with the
+ * requester's queue limits) when a result has no voice audio yet.
  */
 export function createVoiceService(client: Client, ctx: BotContext, overrides: Partial<VoiceServiceOptions> = {}): VoiceService {
   return new VoiceService(client, {
@@ -27,6 +38,30 @@ export function createVoiceService(client: Client, ctx: BotContext, overrides: P
         ffmpegPath: ctx.config.ffmpegPath,
       };
     },
+    prepareAudio: voiceAudioThroughQueue(ctx.queue, async (guildId) => (await ctx.storage.settings.get(guildId)).maxPerUser),
     ...overrides,
   });
+}
+
+/**
+ * Finds a result's voice audio, or renders it in a queued worker job owned by the requester (so
+ * their queue limits apply and synthesis stays off the gateway's thread).
+ * @param maxPerUser the guild's per-user queue limit, if it sets one.
+ */
+export function voiceAudioThroughQueue(
+  queue: MotifQueue,
+  maxPerUser: (guildId: string) => Promise<number | undefined>,
+): NonNullable<VoiceServiceOptions['prepareAudio']> {
+  return async (source, settings, requester) => {
+    const existing = await findVoiceAudio(source);
+    if (existing) return existing;
+    const limit = await maxPerUser(requester.guildId);
+    // Only what rendering needs crosses to the worker, not the whole stored result.
+    const job = queue.enqueue(
+      'voice-audio',
+      { source: { id: source.id, dir: source.dir, midiPath: source.midiPath, opusPath: source.opusPath, sequence: source.sequence }, settings },
+      { ...requester, label: 'voice audio for a result', ...(limit !== undefined ? { maxPerUser: limit } : {}) },
+    );
+    return job.result;
+  };
 }

@@ -54,15 +54,22 @@ const rendersInFlight = new Map<string, Promise<VoiceAudio>>();
  *   MIDI_LIMIT_EXCEEDED (piece too long), NOT_FOUND (the stored piece has no notes).
  */
 export async function ensureVoiceAudio(source: VoiceAudioSource, settings: VoiceRenderSettings): Promise<VoiceAudio> {
-  for (const candidate of [source.opusPath, voiceAudioPath(source)]) {
-    if (candidate && (await isPlayable(candidate))) return { oggPath: candidate, rendered: false };
-  }
+  const existing = await findVoiceAudio(source);
+  if (existing) return existing;
   const target = voiceAudioPath(source);
   const running = rendersInFlight.get(target);
   if (running) return running;
   const render = renderVoiceAudio(source, settings).finally(() => rendersInFlight.delete(target));
   rendersInFlight.set(target, render);
   return render;
+}
+
+/** The result's playable voice audio if it already has one (cheap: no rendering). */
+export async function findVoiceAudio(source: Pick<VoiceAudioSource, 'dir' | 'midiPath' | 'opusPath'>): Promise<VoiceAudio | undefined> {
+  for (const candidate of [source.opusPath, voiceAudioPath(source)]) {
+    if (candidate && (await isPlayable(candidate))) return { oggPath: candidate, rendered: false };
+  }
+  return undefined;
 }
 
 async function renderVoiceAudio(source: VoiceAudioSource, settings: VoiceRenderSettings): Promise<VoiceAudio> {

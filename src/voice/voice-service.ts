@@ -20,7 +20,7 @@ import { describeError, NO_MENTIONS } from '../bot/replies.js';
 import { MotifError } from '../errors.js';
 import type { ResultRecord } from '../storage/index.js';
 import { GuildPlayer, type CloseReason, type EnqueueResult, type Track } from './guild-player.js';
-import { ensureVoiceAudio, type VoiceRenderSettings } from './voice-audio.js';
+import { ensureVoiceAudio, type VoiceAudio, type VoiceAudioSource, type VoiceRenderSettings } from './voice-audio.js';
 
 export interface VoiceServiceOptions {
   /** Leave after this long with nothing playing, seconds (≥ 1). */
@@ -33,7 +33,19 @@ export interface VoiceServiceOptions {
   emptyChannelGraceMs?: number;
   /** How to render a result's voice audio when it has none yet (SoundFont, ffmpeg). */
   renderSettings?: (guildId: string) => Promise<VoiceRenderSettings> | VoiceRenderSettings;
+  /**
+   * Gets a result's voice audio, rendering it when missing. Default: {@link ensureVoiceAudio} in this
+   * thread; the bot passes one that renders in a queued worker job on behalf of `requester`.
+   */
+  prepareAudio?: (source: VoiceAudioSource, settings: VoiceRenderSettings, requester: VoiceRequester) => Promise<VoiceAudio>;
   logger?: Logger;
+}
+
+/** Who asked for a play, for queue limits and reports. */
+export interface VoiceRequester {
+  guildId: string;
+  userId: string;
+  channelId?: string;
 }
 
 /** The player controls /skip, /stop and /leave use, besides the bot's playResult hook. */
@@ -125,7 +137,8 @@ export class VoiceService implements VoiceControls {
       // Rendering (first play of an old result) and connecting can outlast Discord's 3 s.
       if (!answered) await interaction.deferReply();
       const settings = (await this.options.renderSettings?.(channel.guild.id)) ?? {};
-      const audio = await ensureVoiceAudio(result, settings);
+      const requester = { guildId: channel.guild.id, userId: interaction.user.id, ...(interaction.channelId ? { channelId: interaction.channelId } : {}) };
+      const audio = await (this.options.prepareAudio ?? ensureVoiceAudio)(result, settings, requester);
       const track: Track = {
         oggPath: audio.oggPath,
         title: trackTitle(result),

@@ -1,10 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { readdir, stat, writeFile } from 'node:fs/promises';
+import { readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MotifError } from '../../src/errors.js';
-import { ensureVoiceAudio, voiceAudioPath } from '../../src/voice/voice-audio.js';
+import { MOTIF_PROCESSORS, type MotifJobs, type MotifQueue } from '../../src/jobs/motif-jobs.js';
+import { InProcessQueue } from '../../src/jobs/queue.js';
+import { voiceAudioThroughQueue } from '../../src/voice/index.js';
+import { ensureVoiceAudio, voiceAudioPath, type VoiceAudio } from '../../src/voice/voice-audio.js';
 import { assertOggOpusFile, opusPacketDurationMs, readOggOpusPackets } from '../../src/voice/ogg-opus.js';
 import { decodeStereo } from '../audio/render-helpers.js';
 import { CLIP_TAIL_SECONDS, knownClip, renderClip } from './voice-fixtures.js';
@@ -62,6 +65,33 @@ describe('stored Ogg/Opus voice audio', () => {
     expect((error as MotifError).code).toBe('FFMPEG_FAILED');
     expect((error as MotifError).userMessage).toBe('The audio tool (ffmpeg) could not be found.');
     expect((await readdir(dir)).filter((f) => f.includes('voice'))).toEqual([]);
+  });
+
+  it('GIVEN a result without voice audio WHEN the bot prepares it THEN a queued worker job renders it, and the next play finds it without a job', async () => {
+    const dir = join(root, 'worker');
+    const clip = await renderClip(dir, 'motif-dd');
+    await rm(clip.oggPath);
+    const source = { id: 'dd', dir, midiPath: clip.midiPath, sequence: knownClip() };
+    const queue = new InProcessQueue<MotifJobs>(MOTIF_PROCESSORS, { concurrency: 1, maxPending: 4, maxPerUser: 2, maxPerGuild: 4 });
+    // The real queue, with a record of what was enqueued on it.
+    const jobsRun: string[] = [];
+    const recording: MotifQueue = Object.assign(Object.create(queue) as MotifQueue, {
+      enqueue: ((...args: Parameters<MotifQueue['enqueue']>) => {
+        jobsRun.push(args[0]);
+        return queue.enqueue(...args);
+      }) as MotifQueue['enqueue'],
+    });
+    const prepareInQueue = voiceAudioThroughQueue(recording, async () => undefined);
+    const prepare = (): Promise<VoiceAudio> => prepareInQueue(source, {}, { guildId: '1', userId: '2' });
+    try {
+      const first = await prepare();
+      expect(first).toEqual({ oggPath: voiceAudioPath(source), rendered: true });
+      expect((await readOggOpusPackets(first.oggPath)).packets.length).toBeGreaterThan(100);
+      expect(await prepare()).toEqual({ oggPath: first.oggPath, rendered: false });
+      expect(jobsRun).toEqual(['voice-audio']);
+    } finally {
+      await queue.close();
+    }
   });
 
   it('GIVEN a file that is not Ogg/Opus or is missing THEN AUDIO_INVALID and NOT_FOUND', async () => {
