@@ -7,13 +7,22 @@
  *   bot_compose_errors            the rest: a private error reply/follow-up, or no answer in time
  *   bot_compose_latency_ms_p50    send → files attached, answered requests only (queue wait included)
  *   bot_compose_latency_ms_p95
- *   bot_peak_rss_mb               peak RSS sampled every 100 ms: this process (main + worker threads)
- *                                 plus its ffmpeg child processes (encoders; Linux only, elsewhere excluded)
+ *   bot_peak_rss_mb               peak RSS sampled every 100 ms of a fresh process running the bot (main +
+ *                                 worker threads) and the fake Discord server, plus its ffmpeg children
+ *                                 (encoders; Linux only, elsewhere excluded)
+ *   bot_start_rss_mb              the same measure once the bot is warmed up and logged in, before any request
+ *   bot_fake_server_held_mb       what the fake Discord holds when the last answer is in: every uploaded file
+ *                                 (~0.9 MB per answer, mostly the .mp3), kept so tests can read attachments.
+ *                                 It is part of bot_peak_rss_mb but not the bot's.
+ *   bot_peak_rss_excl_fake_server_mb  peak of (sample − fake Discord's held uploads at that moment): the bot's share
  *   bot_queue_concurrency         jobs run at once (the bot's setting; 1 as shipped unless --concurrency)
  *
+ * The load runs in a child process: inside `npm run bench` this process has already run the train and
+ * sample benches, whose tfjs memory (~1.7 GB) is never given back and would be counted as the bot's.
  * The model is warmed up before the requests go out (as `npm start` does), so latency excludes model load.
  * Run alone: `npx tsx bench/bot-load.ts [--requests 5] [--concurrency 2]` (prints one JSON line).
  */
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { DiscordTestServer, InteractionResponse, SentInteraction } from '../test/support/discord-server/index.js';
@@ -28,6 +37,7 @@ const MAX_USERS = 10;
 /** Generous: on a busy 2-core machine one compose can take tens of seconds and they run one by one. */
 const PER_REQUEST_BUDGET_MS = 120_000;
 const RSS_SAMPLE_INTERVAL_MS = 100;
+const LOAD_CHILD_FLAG = '--bot-load-child';
 
 export interface BotLoadOptions {
   /** Concurrent `/compose` interactions (default 50). */
@@ -37,23 +47,40 @@ export interface BotLoadOptions {
 }
 
 /**
- * @returns the figures listed at the top of this file.
+ * @returns the figures listed at the top of this file, measured in a fresh child process.
  * @throws when the server or the bot cannot start (e.g. MODEL_NOT_FOUND); unanswered requests are counted, not thrown.
  */
 export async function benchBotLoad(opts: BotLoadOptions = {}): Promise<Record<string, number>> {
   const requests = Math.max(1, Math.floor(opts.requests ?? 50));
+  const args = [LOAD_CHILD_FLAG, '--requests', String(requests), ...(opts.concurrency ? ['--concurrency', String(opts.concurrency)] : [])];
+  return await new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const last = out.trim().split('\n').pop() ?? '';
+      if (code !== 0) reject(new Error(`bot-load child exited ${String(code)}: ${out.slice(-500)}`));
+      else resolve(JSON.parse(last) as Record<string, number>);
+    });
+  });
+}
+
+/** The measurement itself; its process must be fresh, or its earlier memory counts as the bot's. */
+async function measureInThisProcess(requests: number, concurrency: number | undefined): Promise<Record<string, number>> {
   // Sampling starts before the bot and stops after it, so model loading and teardown count too.
   const sampler = startRssSampler();
   try {
-    const figures = await runLoad(requests, opts.concurrency);
-    return { ...figures, bot_peak_rss_mb: sampler.stop() };
+    const figures = await runLoad(requests, concurrency, sampler);
+    const peak = sampler.stop();
+    return { ...figures, bot_peak_rss_mb: toMb(peak.total), bot_peak_rss_excl_fake_server_mb: toMb(peak.withoutFakeServer) };
   } finally {
     sampler.stop();
   }
 }
 
 /** Starts server + bot, sends the requests at once, waits for every answer, stops everything. */
-async function runLoad(requests: number, concurrency: number | undefined): Promise<Record<string, number>> {
+async function runLoad(requests: number, concurrency: number | undefined, sampler: RssSampler): Promise<Record<string, number>> {
   const userCount = Math.min(MAX_USERS, requests);
   const perUser = Math.ceil(requests / userCount);
   const h = await startHarness({
@@ -68,6 +95,8 @@ async function runLoad(requests: number, concurrency: number | undefined): Promi
     deps: { warmUp: true },
   });
   try {
+    sampler.setFakeServer(h.server);
+    const startRss = sampler.sampleNow();
     const users = Array.from({ length: userCount }, (_, i) => h.server.createUser(`load-${i}`));
     const timeoutMs = PER_REQUEST_BUDGET_MS * requests;
     const outcomes = await Promise.all(
@@ -77,6 +106,7 @@ async function runLoad(requests: number, concurrency: number | undefined): Promi
         return settle(h.server, sent, timeoutMs, started);
       }),
     );
+    const fakeServerHeld = fakeServerHeldBytes(h.server);
     const latencies = outcomes.filter((o) => o.answered).map((o) => o.latencyMs);
     const answered = latencies.length;
     if (answered < requests) {
@@ -90,6 +120,8 @@ async function runLoad(requests: number, concurrency: number | undefined): Promi
       bot_compose_errors: requests - answered,
       bot_compose_latency_ms_p50: Math.round(percentile(latencies, 50)),
       bot_compose_latency_ms_p95: Math.round(percentile(latencies, 95)),
+      bot_start_rss_mb: toMb(startRss),
+      bot_fake_server_held_mb: toMb(fakeServerHeld),
       bot_queue_concurrency: h.config.queueConcurrency,
     };
   } finally {
@@ -129,24 +161,58 @@ function percentile(values: number[], p: number): number {
 }
 
 interface RssSampler {
-  /** Stops sampling; returns the peak in MB. */
-  stop(): number;
+  /** From now on each sample also notes what this server holds, to report the peak without it. */
+  setFakeServer(server: DiscordTestServer): void;
+  /** Takes a sample now; returns it in bytes. */
+  sampleNow(): number;
+  /** Stops sampling; returns the peaks in bytes. */
+  stop(): { total: number; withoutFakeServer: number };
 }
 
 function startRssSampler(): RssSampler {
   let peakBytes = 0;
-  const sample = (): void => {
-    peakBytes = Math.max(peakBytes, process.memoryUsage.rss() + childrenRssBytes());
+  let peakWithoutServer = 0;
+  let server: DiscordTestServer | undefined;
+  const sample = (): number => {
+    const bytes = process.memoryUsage.rss() + childrenRssBytes();
+    peakBytes = Math.max(peakBytes, bytes);
+    peakWithoutServer = Math.max(peakWithoutServer, bytes - (server ? fakeServerHeldBytes(server) : 0));
+    return bytes;
   };
   sample();
   const timer = setInterval(sample, RSS_SAMPLE_INTERVAL_MS);
   return {
+    setFakeServer: (s) => {
+      server = s;
+    },
+    sampleNow: sample,
     stop: () => {
       clearInterval(timer);
       sample();
-      return Math.round(peakBytes / (1024 * 1024));
+      return { total: peakBytes, withoutFakeServer: peakWithoutServer };
     },
   };
+}
+
+/**
+ * Bytes of the files the bot uploaded that the fake Discord keeps (stored attachments; the recorded
+ * requests point at the same buffers, so each buffer counts once).
+ */
+function fakeServerHeldBytes(server: DiscordTestServer): number {
+  const seen = new Set<Buffer>();
+  let total = 0;
+  const add = (data: Buffer): void => {
+    if (seen.has(data)) return;
+    seen.add(data);
+    total += data.length;
+  };
+  for (const message of server.messages()) for (const attachment of message.attachments) add(attachment.data);
+  for (const request of server.requests) for (const file of request.files) add(file.data);
+  return total;
+}
+
+function toMb(bytes: number): number {
+  return Math.round(bytes / (1024 * 1024));
 }
 
 const PAGE_BYTES = 4096;
@@ -192,6 +258,9 @@ function numberFlag(args: string[], name: string): number | undefined {
 const invokedDirectly = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
 if (invokedDirectly) {
   const args = process.argv.slice(2);
-  const figures = await benchBotLoad({ requests: numberFlag(args, '--requests'), concurrency: numberFlag(args, '--concurrency') });
+  const opts = { requests: numberFlag(args, '--requests'), concurrency: numberFlag(args, '--concurrency') };
+  const figures = args.includes(LOAD_CHILD_FLAG)
+    ? await measureInThisProcess(Math.max(1, Math.floor(opts.requests ?? 50)), opts.concurrency)
+    : await benchBotLoad(opts);
   process.stdout.write(`${JSON.stringify(figures)}\n`);
 }
