@@ -14,6 +14,7 @@
  */
 import { MotifError } from '../../errors.js';
 import { emptySequence, type Note, type NoteSequence } from '../note-sequence.js';
+import { pitchName } from '../pitch-name.js';
 import type { DecodeOptions, EncodeOptions, EventCounter, EventTokenizerConfig, EventTokenizerSpec, Tokenizer } from './types.js';
 
 export const DEFAULT_EVENT_CONFIG: Readonly<EventTokenizerConfig> = Object.freeze({
@@ -206,6 +207,22 @@ export class EventTokenizer implements Tokenizer {
     };
   }
 
+  /**
+   * A user's file must fit the pitch range as it is: folding its notes by octaves would quietly
+   * change their music (training data may fold: onUnknown 'skip').
+   * @throws MotifError SEED_OUT_OF_VOCABULARY
+   */
+  private assertInRange(seq: NoteSequence): void {
+    const c = this.config;
+    const outside = seq.notes.filter((n) => !n.isDrum && (n.pitch < c.pitchMin || n.pitch > c.pitchMax)).length;
+    if (outside === 0) return;
+    throw new MotifError(
+      'SEED_OUT_OF_VOCABULARY',
+      `${outside} of this file’s notes lie outside the pitches the model knows (MIDI ${c.pitchMin}–${c.pitchMax}, ` +
+        `${pitchName(c.pitchMin)}–${pitchName(c.pitchMax)}). Transpose them into that range or remove them.`,
+    );
+  }
+
   /** Grid, range, bucket and velocity snapping plus duplicate merging — before same-pitch cuts. */
   private snapNotes(seq: NoteSequence, program: number): Note[] {
     const c = this.config;
@@ -238,6 +255,7 @@ export class EventTokenizer implements Tokenizer {
 
   encode(seq: NoteSequence, opts: EncodeOptions = {}): number[] {
     const c = this.config;
+    if ((opts.onUnknown ?? 'throw') === 'throw') this.assertInRange(seq);
     const notes = this.snapNotes(seq, 0);
     const meter = this.meterOf(seq);
     const barSteps = barLengthSteps(meter, c.stepsPerQuarter);

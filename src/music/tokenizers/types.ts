@@ -8,8 +8,9 @@ export type TokenizerName = 'seed' | 'event';
 
 export interface EncodeOptions {
   /**
-   * What to do with notes/chords the vocabulary cannot express (only the `seed` encoding has a
-   * closed, data-dependent vocabulary): 'throw' (default) raises SEED_OUT_OF_VOCABULARY, 'skip' drops them.
+   * What to do with notes/chords the vocabulary cannot express — chords a `seed` vocabulary never saw,
+   * pitches outside the `event` encoding's range: 'throw' (default, for users' files) raises
+   * SEED_OUT_OF_VOCABULARY; 'skip' (for corpora) drops unknown chords and folds pitches by octaves.
    */
   onUnknown?: 'throw' | 'skip';
   /** Event encoding: start with BOS + meter (default true). Ignored by `seed`. */
@@ -43,7 +44,7 @@ export interface Tokenizer {
   /** Number of ids; every id in [0, vocabSize) decodes without error. */
   readonly vocabSize: number;
   /**
-   * @throws MotifError SEED_OUT_OF_VOCABULARY (seed encoding, onUnknown 'throw') listing a few unknown tokens.
+   * @throws MotifError SEED_OUT_OF_VOCABULARY (onUnknown 'throw') naming what the vocabulary cannot express.
    */
   encode(seq: NoteSequence, opts?: EncodeOptions): number[];
   /** Never throws on any id sequence: unknown, out-of-range or ill-placed ids are skipped. */

@@ -88,10 +88,18 @@ describe('event encoding: grammar', () => {
     expect(names(tokenizer.encode(unknownMeter))).toEqual(['BOS', 'METER_4/4', 'NOTE_60', 'DUR_2', 'BAR', 'BAR', 'SHIFT_8', 'NOTE_62', 'DUR_2', 'EOS']);
   });
 
-  it('GIVEN pitches outside 21–108 and drums WHEN encoded THEN pitches fold by octaves and drums are dropped', () => {
+  it('GIVEN pitches outside 21–108 and drums WHEN encoded as corpus data THEN pitches fold by octaves and drums are dropped', () => {
     const seq = seqOf([[12, 0, 4], [120, 0, 4]]);
     seq.notes.push({ pitch: 36, startStep: 0, endStep: 1, velocity: 100, program: 0, isDrum: true, track: 1 });
-    expect(notesOf(tokenizer.decode(tokenizer.encode(seq))).map((n) => n[0])).toEqual([24, 108]);
+    expect(notesOf(tokenizer.decode(tokenizer.encode(seq, { onUnknown: 'skip' }))).map((n) => n[0])).toEqual([24, 108]);
+  });
+
+  it('GIVEN a user file with pitches outside 21–108 WHEN encoded THEN SEED_OUT_OF_VOCABULARY says how many and the range; drums alone are fine', () => {
+    const seq = seqOf([[12, 0, 4], [60, 0, 4], [120, 4, 8]]);
+    expect(() => tokenizer.encode(seq)).toThrow(expect.objectContaining({ code: 'SEED_OUT_OF_VOCABULARY', userMessage: expect.stringMatching(/^2 of this file’s notes .* \(MIDI 21–108, A0–C8\)/) }));
+    const withDrums = seqOf([[60, 0, 4]]);
+    withDrums.notes.push({ pitch: 10, startStep: 0, endStep: 1, velocity: 100, program: 0, isDrum: true, track: 1 });
+    expect(() => tokenizer.encode(withDrums)).not.toThrow();
   });
 
   it('GIVEN velocity bins WHEN encoded THEN VEL tokens appear only when the bin changes and decode to the bin centre', () => {
