@@ -33,8 +33,9 @@ describe('trainModel', () => {
     loaded.network.dispose();
   });
 
-  it('GIVEN an aborted run WHEN resumed THEN it continues from the checkpoint — weights, Adam state and dropout stream — as if never stopped', async () => {
+  it.each([1, 2])('GIVEN an aborted run on %i thread(s) WHEN resumed THEN it continues from the checkpoint — weights, Adam state and dropout streams — as if never stopped', async (threads) => {
     const corpus = await writeTinyCorpus();
+    const network = { ...TINY_NETWORK, trainingThreads: threads };
     const interruptedRun = async (opts: { dropOptimizerState: boolean }): Promise<{ dir: string; losses: number[]; resumedEpochs: number[] }> => {
       const outDir = await freshOut();
       const controller = new AbortController();
@@ -42,7 +43,7 @@ describe('trainModel', () => {
       const first = await trainModel({
         dataDirs: [corpus],
         outDir,
-        ...TINY_NETWORK,
+        ...network,
         epochs: 3,
         signal: controller.signal,
         onEpoch: (record) => {
@@ -53,12 +54,12 @@ describe('trainModel', () => {
       expect(existsSync(join(`${outDir}.checkpoint`, 'state.json'))).toBe(true);
       if (opts.dropOptimizerState) await rm(join(`${outDir}.checkpoint`, 'optimizer'), { recursive: true });
       const resumedEpochs: number[] = [];
-      const resumed = await trainModel({ dataDirs: [corpus], outDir, ...TINY_NETWORK, epochs: 3, resume: true, onEpoch: (r) => resumedEpochs.push(r.epoch) });
+      const resumed = await trainModel({ dataDirs: [corpus], outDir, ...network, epochs: 3, resume: true, onEpoch: (r) => resumedEpochs.push(r.epoch) });
       expect(resumed.spec.training.history.map((h) => h.epoch)).toEqual([1, 2, 3]);
       return { dir: outDir, losses: resumed.spec.training.history.map((h) => h.trainLoss), resumedEpochs };
     };
     const straightDir = await freshOut();
-    const straight = await trainModel({ dataDirs: [corpus], outDir: straightDir, ...TINY_NETWORK, epochs: 3 });
+    const straight = await trainModel({ dataDirs: [corpus], outDir: straightDir, ...network, epochs: 3 });
     const straightLosses = straight.spec.training.history.map((h) => h.trainLoss);
     const maxWeightDiff = async (dir: string): Promise<number> => {
       const [a, b] = await Promise.all([loadWeights(dir), loadWeights(straightDir)]);

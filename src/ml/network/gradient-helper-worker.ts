@@ -40,6 +40,7 @@ for (;;) {
     const batch = Atomics.load(control, HELPER_SLOTS.BATCH);
     const steps = Atomics.load(control, HELPER_SLOTS.STEPS);
     const n = batch * steps;
+    model.reseedDropout(Atomics.load(control, HELPER_SLOTS.UPDATE));
     const result = model.computeGradients(ids.slice(0, n), targets.slice(0, n), batch, steps, { training: true });
     for (const { name, offset } of layout.offsets) {
       const g = result.grads[name]!;

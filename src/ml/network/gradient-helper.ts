@@ -22,6 +22,8 @@ const BATCH = 2;
 const STEPS = 3;
 const WEIGHTS_VERSION = 4;
 const FAILED = 5;
+/** The owner's update number: the replica re-seeds its dropout from it, as the owner does. */
+const UPDATE = 6;
 const CONTROL_SLOTS = 8;
 /** DONE value meaning the worker never came up. */
 const START_FAILED = -2;
@@ -103,12 +105,13 @@ export class GradientHelper {
    * Starts the helper on [batch × steps] ids (row-major). When `weightsChanged`, `this.weights`
    * must already hold the current weights.
    */
-  start(inputIds: Int32Array, targetIds: Int32Array, batch: number, steps: number, weightsChanged: boolean): void {
+  start(inputIds: Int32Array, targetIds: Int32Array, batch: number, steps: number, weightsChanged: boolean, update: number): void {
     if (batch * steps > this.layout.maxTokens) throw new RangeError(`helper batch ${batch}×${steps} exceeds ${this.layout.maxTokens} tokens`);
     this.ids.set(inputIds);
     this.targets.set(targetIds);
     Atomics.store(this.control, BATCH, batch);
     Atomics.store(this.control, STEPS, steps);
+    Atomics.store(this.control, UPDATE, update);
     if (weightsChanged) Atomics.store(this.control, WEIGHTS_VERSION, ++this.weightsVersion);
     Atomics.store(this.control, REQUEST, ++this.sequence);
     Atomics.notify(this.control, REQUEST);
@@ -141,4 +144,4 @@ export class GradientHelper {
 }
 
 /** Worker side: exported for gradient-helper-worker.ts. */
-export const HELPER_SLOTS = { REQUEST, DONE, BATCH, STEPS, WEIGHTS_VERSION, FAILED } as const;
+export const HELPER_SLOTS = { REQUEST, DONE, BATCH, STEPS, WEIGHTS_VERSION, FAILED, UPDATE } as const;

@@ -181,7 +181,7 @@ export class LanguageModel {
    * @returns mean cross-entropy (nats) per scored target token, measured before the update.
    */
   trainStep(inputIds: Int32Array, targetIds: Int32Array, batch: number, steps: number): number {
-    this.dropoutRng = createRng(this.config.seed * 7919 + 1 + this.updates * 1_000_003);
+    this.reseedDropout(this.updates);
     const { loss, grads } =
       this.config.trainingThreads > 1 && batch >= 2
         ? this.parallelGradients(inputIds, targetIds, batch, steps)
@@ -222,7 +222,7 @@ export class LanguageModel {
     }
     const own = Math.ceil(batch / 2);
     const cut = own * steps;
-    helper.start(inputIds.subarray(cut), targetIds.subarray(cut), batch - own, steps, weightsChanged);
+    helper.start(inputIds.subarray(cut), targetIds.subarray(cut), batch - own, steps, weightsChanged, this.updates);
     let mine: GradientResult | undefined;
     let failure: unknown;
     try {
@@ -259,6 +259,14 @@ export class LanguageModel {
     this.helper = new GradientHelper(this.config, { offsets, totalValues: offset, maxTokens: tokens });
     this.helperWeightsVersion = -1;
     return this.helper;
+  }
+
+  /**
+   * Dropout masks depend only on the seed and the update number, so a resumed run (and the
+   * two-thread helper replica, with its own seed) draws the same masks as an uninterrupted one.
+   */
+  reseedDropout(update: number): void {
+    this.dropoutRng = createRng(this.config.seed * 7919 + 1 + update * 1_000_003);
   }
 
   /** {@link trainStep} for the training loop's batch shape. */
@@ -455,10 +463,16 @@ export class LanguageModel {
   async getOptimizerState(): Promise<NamedWeights> {
     const saved = await this.optimizer.getWeights();
     const out: NamedWeights = {};
-    if (saved.length <= 1) return out;
+    if (saved.length <= 1) {
+      for (const { tensor } of saved) tensor.dispose();
+      return out;
+    }
     const names = Object.keys(this.weightShapes());
     const [iterations, ...moments] = saved;
-    out.iterations = { shape: [], values: Float32Array.of(this.updates) };
+    out.iterations = { shape: [], values: Float32Array.of(iterations!.tensor.dataSync()[0]!) };
+    out.updates = { shape: [], values: Float32Array.of(this.updates) };
+    // The moments are Adam's live variables; only the step-count scalar is a fresh copy.
+    iterations!.tensor.dispose();
     // Adam lists every first moment, then every second moment, in the order trainStep gives them.
     moments.forEach(({ name, tensor }, i) => {
       const weight = names[i % names.length]!;
@@ -466,8 +480,6 @@ export class LanguageModel {
       if (name !== `${this.variableName(weight)}/${kind}`) throw new Error(`unexpected Adam state order: ${name}`);
       out[`${weight}/${kind}`] = { shape: tensor.shape, values: tensor.dataSync() as Float32Array };
     });
-    // The moments are Adam's live variables; only the step-count scalar is a fresh copy.
-    iterations!.tensor.dispose();
     return out;
   }
 
@@ -478,7 +490,7 @@ export class LanguageModel {
   async setOptimizerState(state: NamedWeights): Promise<void> {
     const shapes = this.weightShapes();
     const names = Object.keys(shapes);
-    const expected: Record<string, number[]> = { iterations: [] };
+    const expected: Record<string, number[]> = { iterations: [], updates: [] };
     for (const kind of ['m', 'v']) for (const n of names) expected[`${n}/${kind}`] = shapes[n]!;
     assertWeightShapes(state, expected);
     const tf = this.tf;
@@ -493,7 +505,7 @@ export class LanguageModel {
     this.optimizer = tf.train.adam(this.config.learningRate);
     await this.optimizer.setWeights(list);
     for (const { tensor } of list) tensor.dispose();
-    this.updates = state.iterations!.values[0]!;
+    this.updates = state.updates!.values[0]!;
   }
 
   /**
