@@ -60,8 +60,12 @@ export async function benchBotLoad(opts: BotLoadOptions = {}): Promise<Record<st
     child.on('error', reject);
     child.on('close', (code) => {
       const last = out.trim().split('\n').pop() ?? '';
-      if (code !== 0) reject(new Error(`bot-load child exited ${String(code)}: ${out.slice(-500)}`));
-      else resolve(JSON.parse(last) as Record<string, number>);
+      if (code !== 0) return reject(new Error(`bot-load child exited ${String(code)}: ${out.slice(-500)}`));
+      try {
+        resolve(JSON.parse(last) as Record<string, number>);
+      } catch {
+        reject(new Error(`bot-load child printed no JSON result: ${out.slice(-500)}`));
+      }
     });
   });
 }
@@ -263,4 +267,6 @@ if (invokedDirectly) {
     ? await measureInThisProcess(Math.max(1, Math.floor(opts.requests ?? 50)), opts.concurrency)
     : await benchBotLoad(opts);
   process.stdout.write(`${JSON.stringify(figures)}\n`);
+  // A handle left open by the bot or the fake server must not hang `npm run bench` (pipes write synchronously on Linux).
+  if (args.includes(LOAD_CHILD_FLAG)) process.exit(0);
 }

@@ -166,5 +166,6 @@ function formatMegabytes(bytes: number): string {
 }
 
 function formatMinutes(seconds: number): string {
-  return seconds >= 60 ? `${Math.round((seconds / 60) * 10) / 10} minutes` : `${seconds} seconds`;
+  if (seconds >= 60) return `${Math.round((seconds / 60) * 10) / 10} minutes`;
+  return seconds === 1 ? '1 second' : `${seconds} seconds`;
 }

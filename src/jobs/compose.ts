@@ -85,11 +85,10 @@ export async function composePiece(req: ComposeJobData, ctx: ComposeContext = {}
   if (req.qpm !== undefined && req.seed) sequence = { ...sequence, tempos: [{ step: 0, qpm: req.qpm }] };
   const sampleMs = performance.now() - sampleStart;
   throwIfAborted();
-  // The product's promise is that `length` counts notes-or-chords: check it before any file is written.
+  // The product's promise is that `length` counts notes-or-chords: check it before any file is
+  // written. A mismatch is a bug, so it stays a plain Error: logged as an incident, shown as JOB_FAILED.
   if (!req.seed && countNoteEvents(sequence) !== piece.generatedEvents) {
-    throw new MotifError('JOB_FAILED', 'The piece did not come out at the length you asked for. Please try again.', {
-      detail: `composed ${countNoteEvents(sequence)} note events but counted ${piece.generatedEvents}`,
-    });
+    throw new Error(`internal: composed ${countNoteEvents(sequence)} note events but counted ${piece.generatedEvents}`);
   }
 
   report('writing MIDI', 0.4);

@@ -11,6 +11,7 @@ export interface VoiceAudioJobRequest {
 }
 
 /** @throws MotifError FFMPEG_FAILED, SOUNDFONT_NOT_FOUND, MIDI_LIMIT_EXCEEDED, NOT_FOUND (see ensureVoiceAudio). */
-export async function voiceAudioJob(req: VoiceAudioJobRequest, _ctx: ProcessorContext<never>): Promise<VoiceAudio> {
-  return ensureVoiceAudio(req.source, req.settings);
+export async function voiceAudioJob(req: VoiceAudioJobRequest, ctx: ProcessorContext<never>): Promise<VoiceAudio> {
+  // The signal lets /queue cancel and shutdown stop ffmpeg and remove its temp files.
+  return ensureVoiceAudio(req.source, req.settings, ctx.signal);
 }

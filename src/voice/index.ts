@@ -57,11 +57,14 @@ export function voiceAudioThroughQueue(
     if (existing) return existing;
     const limit = await maxPerUser(requester.guildId);
     // Only what rendering needs crosses to the worker, not the whole stored result.
+    const { onWaiting, ...owner } = requester;
     const job = queue.enqueue(
       'voice-audio',
       { source: { id: source.id, dir: source.dir, midiPath: source.midiPath, opusPath: source.opusPath, sequence: source.sequence }, settings },
-      { ...requester, label: 'voice audio for a result', ...(limit !== undefined ? { maxPerUser: limit } : {}) },
+      { ...owner, label: 'voice audio for a result', ...(limit !== undefined ? { maxPerUser: limit } : {}) },
     );
+    // Position 1 = next to start: the jobs ahead are the running ones and those before it.
+    if (job.position() > 0) onWaiting?.(job.position());
     return job.result;
   };
 }

@@ -53,13 +53,13 @@ const rendersInFlight = new Map<string, Promise<VoiceAudio>>();
  * @throws MotifError FFMPEG_FAILED (ffmpeg missing or failing), SOUNDFONT_NOT_FOUND,
  *   MIDI_LIMIT_EXCEEDED (piece too long), NOT_FOUND (the stored piece has no notes).
  */
-export async function ensureVoiceAudio(source: VoiceAudioSource, settings: VoiceRenderSettings): Promise<VoiceAudio> {
+export async function ensureVoiceAudio(source: VoiceAudioSource, settings: VoiceRenderSettings, signal?: AbortSignal): Promise<VoiceAudio> {
   const existing = await findVoiceAudio(source);
   if (existing) return existing;
   const target = voiceAudioPath(source);
   const running = rendersInFlight.get(target);
   if (running) return running;
-  const render = renderVoiceAudio(source, settings).finally(() => rendersInFlight.delete(target));
+  const render = renderVoiceAudio(source, settings, signal).finally(() => rendersInFlight.delete(target));
   rendersInFlight.set(target, render);
   return render;
 }
@@ -72,7 +72,7 @@ export async function findVoiceAudio(source: Pick<VoiceAudioSource, 'dir' | 'mid
   return undefined;
 }
 
-async function renderVoiceAudio(source: VoiceAudioSource, settings: VoiceRenderSettings): Promise<VoiceAudio> {
+async function renderVoiceAudio(source: VoiceAudioSource, settings: VoiceRenderSettings, signal: AbortSignal | undefined): Promise<VoiceAudio> {
   if (source.sequence.notes.length === 0) {
     throw new MotifError('NOT_FOUND', 'This result has no notes left to play. Compose a new one.', { detail: source.id });
   }
@@ -85,6 +85,7 @@ async function renderVoiceAudio(source: VoiceAudioSource, settings: VoiceRenderS
     soundfont: settings.soundfont,
     soundfontDir: settings.soundfontDir,
     ffmpegPath: settings.ffmpegPath,
+    signal,
   });
   // renderPiece always writes an MP3 too; the result already has its own, so this one goes.
   await rm(rendered.mp3Path, { force: true });

@@ -46,6 +46,8 @@ export interface VoiceRequester {
   guildId: string;
   userId: string;
   channelId?: string;
+  /** Called once when the render has to wait in the job queue, with the jobs ahead of it. */
+  onWaiting?: (jobsAhead: number) => void;
 }
 
 /** The player controls /skip, /stop and /leave use, besides the bot's playResult hook. */
@@ -131,14 +133,31 @@ export class VoiceService implements VoiceControls {
   async playResult(interaction: ChatInputCommandInteraction | ButtonInteraction, result: ResultRecord): Promise<void> {
     const answered = interaction.deferred || interaction.replied;
     try {
+      const asked = callerVoiceChannel(interaction);
+      assertBotCanPlayIn(asked);
+      this.assertPlayerFree(asked);
+      // Rendering (first play of an old result) and connecting can outlast Discord's 3 s.
+      if (!answered) await interaction.deferReply();
+      const settings = (await this.options.renderSettings?.(asked.guild.id)) ?? {};
+      const requester: VoiceRequester = {
+        guildId: asked.guild.id,
+        userId: interaction.user.id,
+        ...(interaction.channelId ? { channelId: interaction.channelId } : {}),
+        // A render queued behind other jobs says so instead of "thinking…" with no end in sight.
+        onWaiting: (ahead) => {
+          const content = `Preparing the voice audio: ${ahead} job${ahead === 1 ? '' : 's'} ahead of it in the queue.`;
+          const shown = answered
+            ? interaction.followUp({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS })
+            : interaction.editReply({ content, allowedMentions: NO_MENTIONS });
+          shown.catch((error: unknown) => this.logger.debug('could not show the voice queue position', { error }));
+        },
+      };
+      const prepare = this.options.prepareAudio ?? ((source: VoiceAudioSource, renderSettings: VoiceRenderSettings) => ensureVoiceAudio(source, renderSettings));
+      const audio = await prepare(result, settings, requester);
+      // Preparing may have waited: play where the caller is now, or nowhere if they left.
       const channel = callerVoiceChannel(interaction);
       assertBotCanPlayIn(channel);
       this.assertPlayerFree(channel);
-      // Rendering (first play of an old result) and connecting can outlast Discord's 3 s.
-      if (!answered) await interaction.deferReply();
-      const settings = (await this.options.renderSettings?.(channel.guild.id)) ?? {};
-      const requester = { guildId: channel.guild.id, userId: interaction.user.id, ...(interaction.channelId ? { channelId: interaction.channelId } : {}) };
-      const audio = await (this.options.prepareAudio ?? ensureVoiceAudio)(result, settings, requester);
       const track: Track = {
         oggPath: audio.oggPath,
         title: trackTitle(result),

@@ -47,7 +47,7 @@ describe('npm run transcribe', () => {
     expect(noFfmpeg.stderr).toMatch(/ffmpeg\) could not be found/);
     const tooLong = await runCli('transcribe', [input, '--out', out], { MAX_AUDIO_SECONDS: '1' });
     expect(tooLong.code).toBe(1);
-    expect(tooLong.stderr).toMatch(/too long \(limit 1 second/);
+    expect(tooLong.stderr).toMatch(/too long \(limit 1 second\)/);
     const notAudio = await runCli('transcribe', [join(dir, 'noise.mp3'), '--out', out]);
     expect(notAudio.code).toBe(1);
     expect(notAudio.stderr).toMatch(/could not decode this file as audio/);

@@ -56,7 +56,7 @@ describe('npm run compose', () => {
       [['--temperature', '0'], /temperature/i],
       [['--model', join(dir, 'no-such-model')], /No model was found/],
       [['--seed', empty], /no pitched notes/],
-      [['--seed', subsonic], /4 of this file’s notes lie outside the pitches the model knows/],
+      [['--seed', subsonic], /4 of the seed’s notes lie outside the pitches the model knows/],
     ];
     for (const [args, message] of cases) {
       const { code, stderr } = await runCli('compose', [...args, '--out', out]);

@@ -89,6 +89,17 @@ describe('stored Ogg/Opus voice audio', () => {
       expect((await readOggOpusPackets(first.oggPath)).packets.length).toBeGreaterThan(100);
       expect(await prepare()).toEqual({ oggPath: first.oggPath, rendered: false });
       expect(jobsRun).toEqual(['voice-audio']);
+
+      // Two old results at once on a one-job queue: whichever is enqueued second is told it waits behind one job.
+      const others = await Promise.all(['ee', 'ff'].map(async (id) => {
+        const c = await renderClip(join(root, `worker-${id}`), `motif-${id}`);
+        await rm(c.oggPath);
+        return { id, dir: join(root, `worker-${id}`), midiPath: c.midiPath, sequence: knownClip() };
+      }));
+      const waits: number[][] = [[], []];
+      const both = await Promise.all(others.map((s, i) => prepareInQueue(s, {}, { guildId: '1', userId: `${i + 3}`, onWaiting: (ahead) => waits[i]!.push(ahead) })));
+      expect(both.map((a) => a.rendered)).toEqual([true, true]);
+      expect(waits.flat()).toEqual([1]);
     } finally {
       await queue.close();
     }

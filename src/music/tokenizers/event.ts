@@ -218,7 +218,7 @@ export class EventTokenizer implements Tokenizer {
     if (outside === 0) return;
     throw new MotifError(
       'SEED_OUT_OF_VOCABULARY',
-      `${outside} of this file’s notes lie outside the pitches the model knows (MIDI ${c.pitchMin}–${c.pitchMax}, ` +
+      `${outside} of the seed’s notes lie outside the pitches the model knows (MIDI ${c.pitchMin}–${c.pitchMax}, ` +
         `${pitchName(c.pitchMin)}–${pitchName(c.pitchMax)}). Transpose them into that range or remove them.`,
     );
   }

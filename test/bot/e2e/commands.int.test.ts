@@ -133,7 +133,7 @@ describe('commands through the real client', () => {
     const match = /Added `([0-9a-f]{8})` recording\.wav to the corpus \((\d+) notes, transcribed\)/.exec(added.message?.content ?? '');
     expect(match, added.message?.content).not.toBeNull();
     const [, id, notes] = match!;
-    const [entry] = await h.bot.ctx.storage.corpus.list(h.server.guild.id);
+    const entry = (await h.bot.ctx.storage.corpus.list(h.server.guild.id)).find((e) => e.id === id);
     expect(entry).toMatchObject({ id, kind: 'audio', name: 'recording.wav', noteCount: Number(notes) });
     const stored = readMidi(new Uint8Array(await readFile(join(guildPaths(h.dataDir, h.server.guild.id).corpusDir, `${id}.mid`))));
     // Basic Pitch hears the eight played notes; pitch classes of the C-major arpeggio must be there.

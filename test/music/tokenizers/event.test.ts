@@ -96,7 +96,7 @@ describe('event encoding: grammar', () => {
 
   it('GIVEN a user file with pitches outside 21–108 WHEN encoded THEN SEED_OUT_OF_VOCABULARY says how many and the range; drums alone are fine', () => {
     const seq = seqOf([[12, 0, 4], [60, 0, 4], [120, 4, 8]]);
-    expect(() => tokenizer.encode(seq)).toThrow(expect.objectContaining({ code: 'SEED_OUT_OF_VOCABULARY', userMessage: expect.stringMatching(/^2 of this file’s notes .* \(MIDI 21–108, A0–C8\)/) }));
+    expect(() => tokenizer.encode(seq)).toThrow(expect.objectContaining({ code: 'SEED_OUT_OF_VOCABULARY', userMessage: expect.stringMatching(/^2 of the seed’s notes .* \(MIDI 21–108, A0–C8\)/) }));
     const withDrums = seqOf([[60, 0, 4]]);
     withDrums.notes.push({ pitch: 10, startStep: 0, endStep: 1, velocity: 100, program: 0, isDrum: true, track: 1 });
     expect(() => tokenizer.encode(withDrums)).not.toThrow();
