@@ -5,7 +5,7 @@
  * or cancelled run leaves no folder behind.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AttachmentBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { MotifError } from '../errors.js';
@@ -39,6 +39,7 @@ export async function runTraining(interaction: ChatInputCommandInteraction, ctx:
     throw new MotifError('ALREADY_EXISTS', 'A training run is already queued on this server. See /queue, or /train cancel.');
   }
   const paths = guildPaths(ctx.config.dataDir, guildId);
+  await removeStaleModelDirs(paths.modelsDir, (await ctx.storage.models.get(guildId))?.modelDir);
   const outDir = join(paths.modelsDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(2).toString('hex')}`);
   await mkdir(paths.modelsDir, { recursive: true });
   const handle = ctx.queue.enqueue(
@@ -76,10 +77,21 @@ export async function runTraining(interaction: ChatInputCommandInteraction, ctx:
     return model;
   } catch (error) {
     await reporter.stop();
-    await rm(outDir, { recursive: true, force: true });
+    // A guild run is never resumed, so its epoch checkpoint goes with the half-made model.
+    await Promise.all([outDir, `${outDir}.checkpoint`].map((dir) => rm(dir, { recursive: true, force: true })));
     if (reporter.tokenAlive) throw error;
     // The token is gone, so the router could not answer: say it in the channel instead.
     await reporter.finish({ content: `Training did not finish: ${describeError(error, ctx.logger, { guildId, job: handle.id })}`, allowedMentions: NO_MENTIONS });
     return undefined;
   }
+}
+
+/**
+ * With no training of this guild queued, every model folder but the one in use is a leftover: a
+ * cancelled run's worker may finish writing its model or checkpoint after the flow has given up.
+ */
+async function removeStaleModelDirs(modelsDir: string, inUse: string | undefined): Promise<void> {
+  const names = await readdir(modelsDir).catch(() => [] as string[]);
+  const stale = names.map((name) => join(modelsDir, name)).filter((dir) => dir !== inUse);
+  await Promise.all(stale.map((dir) => rm(dir, { recursive: true, force: true })));
 }
