@@ -52,7 +52,9 @@ describe('trainModel', () => {
       });
       expect(first.aborted).toBe(true);
       expect(existsSync(join(`${outDir}.checkpoint`, 'state.json'))).toBe(true);
-      if (opts.dropOptimizerState) await rm(join(`${outDir}.checkpoint`, 'optimizer'), { recursive: true });
+      // One complete epoch folder, named by state.json (written last).
+      expect((await readdir(`${outDir}.checkpoint`)).sort()).toEqual(['epoch-1', 'state.json']);
+      if (opts.dropOptimizerState) await rm(join(`${outDir}.checkpoint`, 'epoch-1', 'optimizer'), { recursive: true });
       const resumedEpochs: number[] = [];
       const resumed = await trainModel({ dataDirs: [corpus], outDir, ...network, epochs: 3, resume: true, onEpoch: (r) => resumedEpochs.push(r.epoch) });
       expect(resumed.spec.training.history.map((h) => h.epoch)).toEqual([1, 2, 3]);

@@ -3,7 +3,7 @@
  * epoch, early stopping on validation loss, a checkpoint per epoch, resume and clean abort.
  * The network is behind a small interface so the tutorial baseline and our LSTM train the same way.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MotifError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
@@ -218,14 +218,18 @@ export function evaluateStream(
   return { nll, count, nllPerToken: count > 0 ? nll / count : Number.NaN };
 }
 
-// --- checkpoints: weights go through saveWeights (temp + rename); state.json is written last, so a
-// checkpoint is only visible once everything it points to is complete.
+// --- checkpoints: each epoch's files go to their own folder, and state.json — written last,
+// atomically — names that folder. A crash at any point leaves the previous checkpoint whole.
 
 async function saveCheckpoint(dir: string, state: CheckpointState, weights: NamedWeights, best?: NamedWeights, optimizer?: NamedWeights): Promise<void> {
-  await saveWeights(join(dir, 'current'), weights);
-  if (best) await saveWeights(join(dir, 'best'), best);
-  if (optimizer && Object.keys(optimizer).length > 0) await saveWeights(join(dir, 'optimizer'), optimizer);
-  await writeFileAtomic(join(dir, 'state.json'), Buffer.from(JSON.stringify(state)));
+  const files = `epoch-${state.epoch}`;
+  await rm(join(dir, files), { recursive: true, force: true });
+  await saveWeights(join(dir, files, 'current'), weights);
+  if (best) await saveWeights(join(dir, files, 'best'), best);
+  if (optimizer && Object.keys(optimizer).length > 0) await saveWeights(join(dir, files, 'optimizer'), optimizer);
+  await writeFileAtomic(join(dir, 'state.json'), Buffer.from(JSON.stringify({ ...state, files })));
+  const older = (await readdir(dir)).filter((name) => name.startsWith('epoch-') && name !== files);
+  await Promise.all(older.map((name) => rm(join(dir, name), { recursive: true, force: true })));
 }
 
 async function loadCheckpoint(
@@ -233,10 +237,11 @@ async function loadCheckpoint(
 ): Promise<{ state: CheckpointState; weights: NamedWeights; best?: NamedWeights; optimizer?: NamedWeights } | undefined> {
   const stateText = await readFile(join(dir, 'state.json'), 'utf8').catch(() => undefined);
   if (!stateText) return undefined;
-  const state = JSON.parse(stateText) as CheckpointState;
-  const weights = await loadWeights(join(dir, 'current'));
-  const best = await loadWeights(join(dir, 'best')).catch(() => undefined);
-  // Checkpoints from before optimiser state was saved still resume, with a fresh Adam.
-  const optimizer = await loadWeights(join(dir, 'optimizer')).catch(() => undefined);
+  const { files, ...state } = JSON.parse(stateText) as CheckpointState & { files?: string };
+  const at = files ? join(dir, files) : dir;
+  const weights = await loadWeights(join(at, 'current'));
+  const best = await loadWeights(join(at, 'best')).catch(() => undefined);
+  // Checkpoints without optimiser state still resume, with a fresh Adam.
+  const optimizer = await loadWeights(join(at, 'optimizer')).catch(() => undefined);
   return { state, weights, best, optimizer };
 }
