@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { decodeAudio } from '../src/audio/decode.js';
-import { sharedBasicPitchModel, transcribeAudio, transcribeSamples } from '../src/audio/transcribe.js';
+import { sharedBasicPitchModel, transcribeAudio, transcribeSamples } from '../src/jobs/transcription.js';
 
 const execFileAsync = promisify(execFile);
 const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');

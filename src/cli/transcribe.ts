@@ -6,7 +6,7 @@
  * message is printed), 2 on usage errors, 3 on a bug.
  */
 import { parseArgs } from 'node:util';
-import { transcribeToMidiFile, type TranscribeStage } from '../audio/transcribe.js';
+import { transcribeToMidiFile, type TranscribeStage } from '../jobs/transcription.js';
 import { loadCoreConfig } from '../config.js';
 import { createProgressBar, reportCliError, writeJsonResult } from './progress.js';
 

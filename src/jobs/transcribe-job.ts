@@ -2,7 +2,7 @@
  * The transcription processor: an uploaded audio file → a MIDI file (Basic Pitch). Plain data in
  * and out so it can run in a worker thread.
  */
-import { transcribeToMidiFile } from '../audio/transcribe.js';
+import { transcribeToMidiFile } from './transcription.js';
 import type { ProcessorContext } from './processor.js';
 
 export interface TranscribeJobRequest {

@@ -9,8 +9,8 @@ import { BasicPitchModel, BASIC_PITCH_SAMPLE_RATE_HZ } from '../ml/basic-pitch/m
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { writeMidi } from '../music/midi-io.js';
 import type { NoteSequence } from '../music/note-sequence.js';
-import { decodeAudio, type DecodeOptions } from './decode.js';
-import { activationsToNoteEvents, noteEventsToSequence, type NoteEvent, type NoteEventOptions, type ToSequenceOptions } from './note-events.js';
+import { decodeAudio, type DecodeOptions } from '../audio/decode.js';
+import { activationsToNoteEvents, noteEventsToSequence, type NoteEvent, type NoteEventOptions, type ToSequenceOptions } from '../audio/note-events.js';
 
 /** Peak below which audio counts as silence (−80 dBFS): no instrument is that quiet. */
 const SILENCE_PEAK = 1e-4;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scoreNoteOnsets, type TimedNote } from '../../src/audio/note-metrics.js';
-import { transcribeToMidiFile } from '../../src/audio/transcribe.js';
+import { transcribeToMidiFile } from '../../src/jobs/transcription.js';
 import { readMidiFile } from '../../src/music/midi-io.js';
 import { emptySequence, normalizeSequence, stepToSeconds, type NoteSequence } from '../../src/music/note-sequence.js';
 import { renderWav } from '../support/render-wav.js';

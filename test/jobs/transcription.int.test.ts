@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scoreNoteOnsets, type TimedNote } from '../../src/audio/note-metrics.js';
-import { transcribeAudio, transcribeToMidiFile } from '../../src/audio/transcribe.js';
+import { transcribeAudio, transcribeToMidiFile } from '../../src/jobs/transcription.js';
 import { readMidiFile } from '../../src/music/midi-io.js';
 
 const CLIP_DIR = join(import.meta.dirname, '../../../shared/datasets/audio-test-clips/salamander-derived-clip');
