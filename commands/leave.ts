@@ -3,7 +3,7 @@ import type { Command } from '../src/bot/command.js';
 import type { BotContext } from '../src/bot/context.js';
 import { guildIdOf } from '../src/bot/permissions.js';
 import { NO_MENTIONS } from '../src/bot/replies.js';
-import { requireVoiceControls } from '../src/voice/controls.js';
+import { requireVoiceControls } from '../src/bot/voice/controls.js';
 
 export const data = new SlashCommandBuilder().setName('leave').setDescription('Leave the voice channel');
 

@@ -5,7 +5,7 @@
 import { loadConfig, readEnvironment } from '../config.js';
 import { isMotifError } from '../errors.js';
 import { createLogger } from './logger.js';
-import { checkVoiceDependencies } from '../voice/dependencies.js';
+import { checkVoiceDependencies } from './voice/dependencies.js';
 import { startBot } from './start.js';
 
 const env = readEnvironment();
@@ -37,7 +37,7 @@ try {
   const voiceCheck = await checkVoiceDependencies({ ffmpegPath: config.ffmpegPath });
   if (voiceCheck.ok) logger.info(voiceCheck.report);
   else logger.warn(`voice is off: ${voiceCheck.report}`);
-  const createVoice = voiceCheck.ok ? (await import('../voice/index.js')).createVoiceService : undefined;
+  const createVoice = voiceCheck.ok ? (await import('./voice/index.js')).createVoiceService : undefined;
   const bot = await startBot(config, { logger, ...(createVoice ? { createVoice } : {}) });
   const shutdown = (signal: string): void => {
     logger.info(`${signal}: shutting down`);

@@ -9,7 +9,7 @@ import type { GuildTrainRequest, GuildTrainResult } from './train.js';
 import type { JobQueue } from './queue.js';
 import type { TranscribeJobRequest, TranscribeJobResult, TranscribeProgress } from './transcribe-job.js';
 import type { VoiceAudioJobRequest } from './voice-audio-job.js';
-import type { VoiceAudio } from '../voice/voice-audio.js';
+import type { VoiceAudio } from '../audio/voice-audio.js';
 
 export type { ComposeJobData } from './compose-contract.js';
 

@@ -2,7 +2,7 @@
  * The voice-audio processor: the first play of a result composed without voice audio renders its
  * Ogg/Opus file here, in a worker thread, so synthesis never competes with the gateway heartbeat.
  */
-import { ensureVoiceAudio, type VoiceAudio, type VoiceAudioSource, type VoiceRenderSettings } from '../voice/voice-audio.js';
+import { ensureVoiceAudio, type VoiceAudio, type VoiceAudioSource, type VoiceRenderSettings } from '../audio/voice-audio.js';
 import type { ProcessorContext } from './processor.js';
 
 export interface VoiceAudioJobRequest {

@@ -1,6 +1,6 @@
 import { generateDependencyReport } from '@discordjs/voice';
 import { describe, expect, it } from 'vitest';
-import { checkVoiceDependencies } from '../../src/voice/dependencies.js';
+import { checkVoiceDependencies } from '../../../src/bot/voice/dependencies.js';
 
 describe('checkVoiceDependencies', () => {
   it('GIVEN this npm install WHEN checked THEN voice is ready with DAVE, prism-media and native AES-GCM, and needs no Opus encoder', async () => {

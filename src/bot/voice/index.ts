@@ -4,9 +4,9 @@
  * @discordjs/voice, which needs @snazzah/davey at load time).
  */
 import type { Client } from 'discord.js';
-import type { BotContext } from '../bot/context.js';
-import type { MotifQueue } from '../jobs/motif-jobs.js';
-import { findVoiceAudio } from './voice-audio.js';
+import type { BotContext } from '../context.js';
+import type { MotifQueue } from '../../jobs/motif-jobs.js';
+import { findVoiceAudio } from '../../audio/voice-audio.js';
 import { VoiceService, type VoiceServiceOptions } from './voice-service.js';
 
 export {
@@ -19,7 +19,7 @@ export {
   type VoiceServiceOptions,
 } from './voice-service.js';
 export type { Track, EnqueueResult, CloseReason } from './guild-player.js';
-export { ensureVoiceAudio, findVoiceAudio, voiceAudioPath, type VoiceAudio, type VoiceAudioSource, type VoiceRenderSettings } from './voice-audio.js';
+export { ensureVoiceAudio, findVoiceAudio, voiceAudioPath, type VoiceAudio, type VoiceAudioSource, type VoiceRenderSettings } from '../../audio/voice-audio.js';
 
 /**
  * The bot's VoiceService: idle time from VOICE_IDLE_SECONDS, rendering with the guild's SoundFont

@@ -9,7 +9,7 @@ import { rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { MotifError, isMotifError } from '../errors.js';
 import type { NoteSequence } from '../music/note-sequence.js';
-import { renderPiece } from '../audio/render-piece.js';
+import { renderPiece } from './render-piece.js';
 import { assertOggOpusFile } from './ogg-opus.js';
 
 /** The part of a stored result that voice playback needs. */

@@ -22,7 +22,7 @@ import {
   type VoiceConnection,
   type VoiceConnectionState,
 } from '@discordjs/voice';
-import { MotifError } from '../errors.js';
+import { MotifError } from '../../errors.js';
 
 export interface Track {
   /** Stored Ogg/Opus file (48 kHz, 20 ms frames), streamed without re-encoding. */

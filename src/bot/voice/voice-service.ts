@@ -14,13 +14,13 @@ import {
   type VoiceBasedChannel,
   type VoiceState,
 } from 'discord.js';
-import type { VoiceService as BotVoiceService } from '../bot/context.js';
-import type { Logger } from '../bot/logger.js';
-import { describeError, NO_MENTIONS } from '../bot/replies.js';
-import { MotifError } from '../errors.js';
-import type { ResultRecord } from '../storage/index.js';
+import type { VoiceService as BotVoiceService } from '../context.js';
+import type { Logger } from '../logger.js';
+import { describeError, NO_MENTIONS } from '../replies.js';
+import { MotifError } from '../../errors.js';
+import type { ResultRecord } from '../../storage/index.js';
 import { GuildPlayer, type CloseReason, type EnqueueResult, type Track } from './guild-player.js';
-import { ensureVoiceAudio, type VoiceAudio, type VoiceAudioSource, type VoiceRenderSettings } from './voice-audio.js';
+import { ensureVoiceAudio, type VoiceAudio, type VoiceAudioSource, type VoiceRenderSettings } from '../../audio/voice-audio.js';
 
 export interface VoiceServiceOptions {
   /** Leave after this long with nothing playing, seconds (≥ 1). */

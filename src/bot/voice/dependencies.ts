@@ -13,8 +13,8 @@
  * Not needed: an Opus encoder (@discordjs/opus, opusscript), because audio is never re-encoded.
  */
 import { getCiphers } from 'node:crypto';
-import { isMotifError } from '../errors.js';
-import { resolveFfmpegPath } from '../audio/ffmpeg.js';
+import { isMotifError } from '../../errors.js';
+import { resolveFfmpegPath } from '../../audio/ffmpeg.js';
 
 export interface VoiceDependencyReport {
   /** True when voice playback can work. */

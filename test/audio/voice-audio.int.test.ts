@@ -6,11 +6,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MotifError } from '../../src/errors.js';
 import { MOTIF_PROCESSORS, type MotifJobs, type MotifQueue } from '../../src/jobs/motif-jobs.js';
 import { InProcessQueue } from '../../src/jobs/queue.js';
-import { voiceAudioThroughQueue } from '../../src/voice/index.js';
-import { ensureVoiceAudio, voiceAudioPath, type VoiceAudio } from '../../src/voice/voice-audio.js';
-import { assertOggOpusFile, opusPacketDurationMs, readOggOpusPackets } from '../../src/voice/ogg-opus.js';
-import { decodeStereo } from '../audio/render-helpers.js';
-import { CLIP_TAIL_SECONDS, knownClip, renderClip } from './voice-fixtures.js';
+import { voiceAudioThroughQueue } from '../../src/bot/voice/index.js';
+import { ensureVoiceAudio, voiceAudioPath, type VoiceAudio } from '../../src/audio/voice-audio.js';
+import { assertOggOpusFile, opusPacketDurationMs, readOggOpusPackets } from '../../src/audio/ogg-opus.js';
+import { decodeStereo } from './render-helpers.js';
+import { CLIP_TAIL_SECONDS, knownClip, renderClip } from '../support/voice-fixtures.js';
 
 const root = mkdtempSync(join(tmpdir(), 'motif-voice-audio-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

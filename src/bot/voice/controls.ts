@@ -1,6 +1,6 @@
 /** How commands reach the player controls through the bot context's voice hook. */
-import type { VoiceService as BotVoiceService } from '../bot/context.js';
-import { MotifError } from '../errors.js';
+import type { VoiceService as BotVoiceService } from '../context.js';
+import { MotifError } from '../../errors.js';
 import type { VoiceControls } from './voice-service.js';
 
 /**

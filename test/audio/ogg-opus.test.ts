@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isMotifError } from '../../src/errors.js';
-import { opusPacketDurationMs } from '../../src/voice/ogg-opus.js';
+import { opusPacketDurationMs } from '../../src/audio/ogg-opus.js';
 
 /** TOC byte = config << 3 | stereo << 2 | frame-count code (RFC 6716 §3.1). */
 const toc = (config: number, code: number, stereo = 1): number => (config << 3) | (stereo << 2) | code;
