@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scoreNoteOnsets, type TimedNote } from '../../src/audio/note-metrics.js';
 import { transcribeAudio, transcribeToMidiFile } from '../../src/jobs/transcription.js';
 import { readMidiFile } from '../../src/music/midi-io.js';
+import { wavBytes } from '../support/render-wav.js';
 
 const CLIP_DIR = join(import.meta.dirname, '../../../shared/datasets/audio-test-clips/salamander-derived-clip');
 const CLIP = join(CLIP_DIR, 'salamander-dim7-arpeggio-chord.flac');
@@ -20,25 +21,6 @@ async function readGroundTruth(): Promise<TimedNote[]> {
       const [pitch, onset] = line.split('\t');
       return { pitchMidi: Number(pitch), startSeconds: Number(onset) };
     });
-}
-
-/** 16-bit mono PCM WAV. */
-function wavBytes(samples: Float32Array, sampleRateHz: number): Uint8Array {
-  const buffer = Buffer.alloc(44 + samples.length * 2);
-  buffer.write('RIFF', 0, 'ascii');
-  buffer.writeUInt32LE(36 + samples.length * 2, 4);
-  buffer.write('WAVEfmt ', 8, 'ascii');
-  buffer.writeUInt32LE(16, 16);
-  buffer.writeUInt16LE(1, 20);
-  buffer.writeUInt16LE(1, 22);
-  buffer.writeUInt32LE(sampleRateHz, 24);
-  buffer.writeUInt32LE(sampleRateHz * 2, 28);
-  buffer.writeUInt16LE(2, 32);
-  buffer.writeUInt16LE(16, 34);
-  buffer.write('data', 36, 'ascii');
-  buffer.writeUInt32LE(samples.length * 2, 40);
-  samples.forEach((v, i) => buffer.writeInt16LE(Math.round(Math.max(-1, Math.min(1, v)) * 32767), 44 + i * 2));
-  return buffer;
 }
 
 describe('transcribeAudio', () => {

@@ -1,12 +1,31 @@
 /**
- * Test audio made by our own renderer: a NoteSequence played through the shipped SoundFont and
- * written as a mono 16-bit WAV, so transcription tests know exactly which notes are in the file.
+ * Test audio made by our own code: samples written as 16-bit mono WAV, and a NoteSequence played
+ * through the shipped SoundFont, so transcription tests know exactly which notes are in the file.
  */
 import { loadSoundfont } from '../../src/audio/soundfonts.js';
 import { synthesizeChunks } from '../../src/audio/synth.js';
 import type { NoteSequence } from '../../src/music/note-sequence.js';
 
-/** Mono mix at `sampleRateHz` (default 22,050), peak-normalised to 0.5, as WAV bytes. */
+/** 16-bit mono PCM WAV of `samples` (clipped to −1…1). */
+export function wavBytes(samples: Float32Array, sampleRateHz: number): Buffer {
+  const wav = Buffer.alloc(44 + samples.length * 2);
+  wav.write('RIFF', 0, 'ascii');
+  wav.writeUInt32LE(36 + samples.length * 2, 4);
+  wav.write('WAVEfmt ', 8, 'ascii');
+  wav.writeUInt32LE(16, 16); // fmt chunk size
+  wav.writeUInt16LE(1, 20); // PCM
+  wav.writeUInt16LE(1, 22); // mono
+  wav.writeUInt32LE(sampleRateHz, 24);
+  wav.writeUInt32LE(sampleRateHz * 2, 28); // bytes per second
+  wav.writeUInt16LE(2, 32); // block align
+  wav.writeUInt16LE(16, 34); // bits per sample
+  wav.write('data', 36, 'ascii');
+  wav.writeUInt32LE(samples.length * 2, 40);
+  samples.forEach((v, i) => wav.writeInt16LE(Math.round(Math.max(-1, Math.min(1, v)) * 32767), 44 + i * 2));
+  return wav;
+}
+
+/** `seq` rendered (no reverb, 0.5 s tail), mixed to mono at `sampleRateHz` (default 22,050), peak 0.5, as WAV bytes. */
 export function renderWav(seq: NoteSequence, sampleRateHz = 22_050): Buffer {
   const chunks = [...synthesizeChunks(seq, { soundfont: loadSoundfont(), sampleRateHz, reverb: false, tailSeconds: 0.5 })];
   const total = chunks.reduce((n, c) => n + c.left.length, 0);
@@ -17,19 +36,5 @@ export function renderWav(seq: NoteSequence, sampleRateHz = 22_050): Buffer {
     at += left.length;
   }
   const peak = mono.reduce((m, v) => Math.max(m, Math.abs(v)), 0) || 1;
-  const wav = Buffer.alloc(44 + total * 2);
-  wav.write('RIFF', 0, 'ascii');
-  wav.writeUInt32LE(36 + total * 2, 4);
-  wav.write('WAVEfmt ', 8, 'ascii');
-  wav.writeUInt32LE(16, 16); // fmt chunk size
-  wav.writeUInt16LE(1, 20); // PCM
-  wav.writeUInt16LE(1, 22); // mono
-  wav.writeUInt32LE(sampleRateHz, 24);
-  wav.writeUInt32LE(sampleRateHz * 2, 28); // bytes per second
-  wav.writeUInt16LE(2, 32); // block align
-  wav.writeUInt16LE(16, 34); // bits per sample
-  wav.write('data', 36, 'ascii');
-  wav.writeUInt32LE(total * 2, 40);
-  mono.forEach((v, i) => wav.writeInt16LE(Math.round((v / peak) * 0.5 * 32767), 44 + i * 2));
-  return wav;
+  return wavBytes(mono.map((v) => (v / peak) * 0.5), sampleRateHz);
 }
