@@ -86,6 +86,23 @@ describe('trainModel', () => {
     expect(restartedDiff).toBeGreaterThan(100 * Math.max(resumedDiff, 1e-7));
   });
 
+  it('GIVEN --threads out of range or with the tutorial network WHEN training starts THEN a clear error before any data is read; with --from two threads train and the saved model records one', async () => {
+    const missing = join(await mkdtemp(join(tmpdir(), 'motif-threads-')), 'no-such-data');
+    const outDir = await freshOut();
+    await expect(trainModel({ dataDirs: [missing], outDir, ...TINY_NETWORK, trainingThreads: 3 })).rejects.toMatchObject({ code: 'OPTION_OUT_OF_RANGE' });
+    await expect(trainModel({ dataDirs: [missing], outDir, ...TINY_NETWORK, arch: 'seed', trainingThreads: 2 })).rejects.toMatchObject({
+      code: 'OPTION_OUT_OF_RANGE',
+      userMessage: expect.stringMatching(/only for the default architecture/),
+    });
+    const corpus = await writeTinyCorpus();
+    const base = await freshOut();
+    await trainModel({ dataDirs: [corpus], outDir: base, ...TINY_NETWORK, epochs: 1 });
+    const tuned = await trainModel({ dataDirs: [corpus], outDir: await freshOut(), ...TINY_NETWORK, epochs: 1, fromDir: base, trainingThreads: 2 });
+    // The run used two threads; the saved model trains on one unless asked again.
+    expect(tuned.spec.network).toMatchObject({ trainingThreads: 1 });
+    expect(existsSync(outDir)).toBe(false);
+  });
+
   it('GIVEN an existing model WHEN fine-tuned with --from on seed-encoded data with new chords THEN the vocabulary grows and old ids keep their meaning', async () => {
     const corpus = await writeTinyCorpus();
     const base = await freshOut();

@@ -4,7 +4,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { relative } from 'node:path';
-import { MotifError } from '../../errors.js';
+import { assertInRange, MotifError } from '../../errors.js';
 import { buildCopyIndex, copyIndexToJson } from '../../music/analysis/originality.js';
 import { loadCorpus, splitCorpus, type CorpusPiece } from '../../music/corpus.js';
 import { createRng, randomInt } from '../../music/random.js';
@@ -78,6 +78,12 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
   const randomSeed = opts.randomSeed ?? 1;
   const batchSize = opts.batchSize ?? 64;
   let sequenceLength = opts.sequenceLength ?? 100;
+  const threads = opts.trainingThreads ?? 1;
+  // Checked before the corpus loads, which can take a while.
+  assertInRange('threads', threads, 1, 2, { integer: true });
+  const twoThreadsNeedLm = (): MotifError =>
+    new MotifError('OPTION_OUT_OF_RANGE', 'A second training thread is only for the default architecture (`--arch lm`), not the tutorial baseline.');
+  if (threads > 1 && arch === 'seed' && !opts.fromDir) throw twoThreadsNeedLm();
 
   const corpus = await loadCorpus(opts.dataDirs);
   const split = splitCorpus(corpus.pieces);
@@ -93,6 +99,11 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
   let network: Network;
   if (base) {
     network = base.network;
+    if (network instanceof LanguageModel) network.config.trainingThreads = threads;
+    else if (threads > 1) {
+      network.dispose();
+      throw twoThreadsNeedLm();
+    }
     if (tokenizer.vocabSize > base.tokenizer.vocabSize) {
       if (!(network instanceof LanguageModel)) {
         throw new MotifError('TRAINING_FAILED', 'The tutorial baseline cannot grow its vocabulary; fine-tune a default-architecture model instead.');
