@@ -11,7 +11,7 @@ import { evaluateModel } from '../ml/evaluation/evaluate.js';
 import { createProgressBar, reportCliError, writeJsonResult } from './progress.js';
 
 const USAGE =
-  'usage: npm run eval -- --model DIR --data DIR [--data DIR] [--baseline DIR] [--baseline-tokens N] [--samples N] [--length N]\n' +
+  'usage: npm run eval -- --model DIR (--data DIR [--data DIR] | --test DIR [--data DIR]) [--baseline DIR] [--baseline-tokens N] [--samples N] [--length N]\n' +
   '         [--temperature T] [--random-seed N] [--json]';
 
 async function main(): Promise<number> {
@@ -21,6 +21,7 @@ async function main(): Promise<number> {
       options: {
         model: { type: 'string' },
         data: { type: 'string', multiple: true },
+        test: { type: 'string', multiple: true },
         baseline: { type: 'string' },
         'baseline-tokens': { type: 'string', default: '20000' },
         samples: { type: 'string', default: '100' },
@@ -35,7 +36,7 @@ async function main(): Promise<number> {
     process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
     return 2;
   }
-  if (values.help || !values.model || !values.data?.length) {
+  if (values.help || !values.model || (!values.data?.length && !values.test?.length)) {
     process.stderr.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
   }
@@ -43,7 +44,8 @@ async function main(): Promise<number> {
   try {
     const report = await evaluateModel({
       modelDir: resolve(values.model),
-      dataDirs: values.data.map((d) => resolve(d)),
+      dataDirs: (values.data ?? []).map((d) => resolve(d)),
+      testDirs: values.test?.map((d) => resolve(d)),
       baselineDir: values.baseline ? resolve(values.baseline) : undefined,
       maxBaselineTokens: Number(values['baseline-tokens']),
       samples: Number(values.samples),
@@ -55,6 +57,10 @@ async function main(): Promise<number> {
     bar.finish();
     const out = process.stderr;
     out.write(`\n${report.model} on ${report.testPieces} held-out pieces (${report.testTokens} ${report.encoding} tokens, ${report.testNotes} notes)\n\n`);
+    out.write(
+      `total NLL ${report.totalNll.toFixed(0)} nats over ${report.test16thSteps} 16th steps: ${report.nllPer16thStep.toFixed(4)} per 16th step, ` +
+        `${report.nllPerQuarterFrame.toFixed(3)} per quarter frame (each piece scored from its start, state carried through)\n\n`,
+    );
     out.write('model                                                          NLL/token  NLL/note  accuracy  tokens\n');
     for (const row of report.likelihood) {
       out.write(

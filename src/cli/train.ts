@@ -1,5 +1,5 @@
 /**
- * `npm run train -- --data DIR [--data DIR…] --out DIR [--epochs N] [--arch lm|seed] [--encoding event|seed]
+ * `npm run train -- --data DIR [--data DIR…] --out DIR [--epochs N] [--arch lm|seed] [--encoding event|seed|voices]
  *   [--resume] [--from DIR] [--max-minutes M] [--max-pieces N] [--random-seed N] [--json]`
  *
  * Trains in a worker thread (the CLI's own thread only draws progress and handles Ctrl-C, which
@@ -15,7 +15,7 @@ import { createProgressBar, reportCliError, writeJsonResult } from './progress.j
 
 const USAGE =
   'usage: npm run train -- --data DIR [--data DIR] --out DIR [--epochs N] [--arch lm|seed] [--encoding event|seed]\n' +
-  '         [--batch-size N] [--seq-len N] [--hidden N] [--embedding N] [--lr X] [--threads 1|2] [--patience N] [--augment SEMITONES]\n' +
+  '         [--batch-size N] [--seq-len N] [--hidden N] [--layers N] [--embedding N] [--lr X] [--threads 1|2] [--patience N] [--augment SEMITONES]\n' +
   '         [--resume] [--from DIR] [--max-minutes M] [--max-pieces N] [--max-steps N] [--random-seed N] [--json]';
 
 async function main(): Promise<number> {
@@ -31,6 +31,7 @@ async function main(): Promise<number> {
         'batch-size': { type: 'string' },
         'seq-len': { type: 'string' },
         hidden: { type: 'string' },
+        layers: { type: 'string' },
         embedding: { type: 'string' },
         lr: { type: 'string' },
         threads: { type: 'string' },
@@ -57,8 +58,8 @@ async function main(): Promise<number> {
   }
   const arch = values.arch;
   const encoding = values.encoding;
-  if ((arch !== 'lm' && arch !== 'seed') || (encoding !== undefined && encoding !== 'event' && encoding !== 'seed')) {
-    process.stderr.write(`--arch must be lm or seed, --encoding event or seed\n${USAGE}\n`);
+  if ((arch !== 'lm' && arch !== 'seed') || (encoding !== undefined && encoding !== 'event' && encoding !== 'seed' && encoding !== 'voices')) {
+    process.stderr.write(`--arch must be lm or seed, --encoding event, seed or voices\n${USAGE}\n`);
     return 2;
   }
   const num = (text: string | undefined): number | undefined => (text === undefined ? undefined : Number(text));
@@ -72,6 +73,7 @@ async function main(): Promise<number> {
     batchSize: num(values['batch-size']),
     sequenceLength: num(values['seq-len']),
     hiddenSize: num(values.hidden),
+    layers: num(values.layers),
     embeddingSize: num(values.embedding),
     learningRate: num(values.lr),
     trainingThreads: num(values.threads),

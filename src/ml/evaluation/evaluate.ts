@@ -16,11 +16,21 @@ import { generatePiece } from '../generate.js';
 import { loadModel, type LoadedModel } from '../model-dir.js';
 import { LanguageModel } from '../network/language-model.js';
 import type { TutorialModel } from '../network/tutorial-model.js';
-import { evaluationBatches, joinStreams, type TokenStream } from '../training/batches.js';
+import { joinStreams, type TokenStream } from '../training/batches.js';
 
 export interface EvaluateOptions {
   modelDir: string;
+  /**
+   * Corpora whose training split trains the baselines; without `testDirs`, their held-out test
+   * split is what is scored.
+   */
   dataDirs: string[];
+  /**
+   * Score every piece of these folders as held out, with no split (a folder with a published split,
+   * JSB, contributes its test split). `dataDirs` then only trains the baselines; without any, a
+   * published split's training part does.
+   */
+  testDirs?: string[];
   /** A model trained with `--arch seed` on the same data and encoding. */
   baselineDir?: string;
   /** Pieces to generate for the statistics (default 100). */
@@ -50,6 +60,16 @@ export interface EvaluationReport {
   testPieces: number;
   testTokens: number;
   testNotes: number;
+  /**
+   * Our model's NLL in nats summed over every predicted token of the test pieces, each scored from
+   * its start with the LSTM state carried through (no resets, no windows).
+   */
+  totalNll: number;
+  /** The test pieces' summed length in 16th notes, so per-step figures follow. */
+  test16thSteps: number;
+  /** totalNll / test16thSteps, and per quarter-note frame (×4), the units of the JSB literature. */
+  nllPer16thStep: number;
+  nllPerQuarterFrame: number;
   likelihood: LikelihoodRow[];
   overlap: OverlapRow[];
   originality: {
@@ -65,28 +85,31 @@ export interface EvaluationReport {
 export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationReport> {
   const progress = opts.onProgress ?? (() => undefined);
   const model = await loadModel(opts.modelDir);
-  const corpus = await loadCorpus(opts.dataDirs);
-  const split = splitCorpus(corpus.pieces);
-  const test = split.test.length > 0 ? split.test : split.valid;
-  if (test.length === 0) throw new MotifError('DATA_EMPTY', 'The evaluation data has no held-out pieces.');
+  const { test, train } = await evaluationPieces(opts);
   const encode = (pieces: CorpusPiece[]): number[][] => pieces.map((p) => model.tokenizer.encode(p.sequence, { onUnknown: 'skip' }));
   const testIds = encode(test);
   const testStream = joinStreams(testIds);
   const testNotes = test.reduce((sum, p) => sum + p.sequence.notes.filter((n) => !n.isDrum).length, 0);
 
+  const test16thSteps = test.reduce((sum, p) => sum + (p.sequence.totalSteps * 4) / p.sequence.stepsPerQuarter, 0);
+
   progress('likelihood', 0);
-  const likelihood: LikelihoodRow[] = [scoreModel(model, testStream, testNotes, opts.maxBaselineTokens ?? 20_000)];
-  progress('markov baseline', 0.2);
-  const markov = fitMarkov(encode(split.train), model.tokenizer.vocabSize);
-  const markovScore = markov.nllPerToken(testIds);
-  likelihood.push({
-    model: '3-gram Markov chain (same data, same encoding)',
-    arch: 'markov3',
-    encoding: model.tokenizer.name,
-    nllPerToken: markovScore.nllPerToken,
-    nllPerNote: (markovScore.nllPerToken * markovScore.tokens) / Math.max(1, testNotes),
-    tokens: markovScore.tokens,
-  });
+  const ours = scoreModel(model, testIds, testStream, testNotes, opts.maxBaselineTokens ?? 20_000);
+  const likelihood: LikelihoodRow[] = [ours];
+  const totalNll = ours.nllPerToken * ours.tokens;
+  if (train.length > 0) {
+    progress('markov baseline', 0.2);
+    const markov = fitMarkov(encode(train), model.tokenizer.vocabSize);
+    const markovScore = markov.nllPerToken(testIds);
+    likelihood.push({
+      model: '3-gram Markov chain (same data, same encoding)',
+      arch: 'markov3',
+      encoding: model.tokenizer.name,
+      nllPerToken: markovScore.nllPerToken,
+      nllPerNote: (markovScore.nllPerToken * markovScore.tokens) / Math.max(1, testNotes),
+      tokens: markovScore.tokens,
+    });
+  }
   if (opts.baselineDir) {
     progress('tutorial baseline', 0.3);
     const baseline = await loadModel(opts.baselineDir);
@@ -95,7 +118,7 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
     }
     // A seed-encoding vocabulary is data-dependent: re-encode with the baseline's own tokenizer.
     const baselineStream = joinStreams(test.map((p) => baseline.tokenizer.encode(p.sequence, { onUnknown: 'skip' })));
-    likelihood.push(scoreModel(baseline, baselineStream, testNotes, opts.maxBaselineTokens ?? 20_000));
+    likelihood.push(scoreModel(baseline, [], baselineStream, testNotes, opts.maxBaselineTokens ?? 20_000));
     baseline.network.dispose();
   }
 
@@ -134,6 +157,10 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
     testPieces: test.length,
     testTokens: testStream.ids.length,
     testNotes,
+    totalNll,
+    test16thSteps,
+    nllPer16thStep: totalNll / Math.max(1, test16thSteps),
+    nllPerQuarterFrame: (4 * totalNll) / Math.max(1, test16thSteps),
     likelihood,
     overlap,
     originality: originalityReport(copies),
@@ -146,18 +173,70 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
   };
 }
 
-function scoreModel(model: LoadedModel, stream: TokenStream, notes: number, maxWindowedTokens: number): LikelihoodRow {
+/**
+ * The pieces to score and the pieces that train the baselines.
+ * @throws MotifError DATA_EMPTY when nothing is held out.
+ */
+async function evaluationPieces(opts: EvaluateOptions): Promise<{ test: CorpusPiece[]; train: CorpusPiece[] }> {
+  const fromData = opts.dataDirs.length > 0 ? splitCorpus((await loadCorpus(opts.dataDirs)).pieces) : undefined;
+  if (!opts.testDirs?.length) {
+    const test = fromData && fromData.test.length > 0 ? fromData.test : (fromData?.valid ?? []);
+    if (test.length === 0) throw new MotifError('DATA_EMPTY', 'The evaluation data has no held-out pieces.');
+    return { test, train: fromData?.train ?? [] };
+  }
+  const pieces = (await loadCorpus(opts.testDirs)).pieces;
+  const published = splitCorpus(pieces.filter((p) => PUBLISHED_SPLIT.test(p.id)));
+  const test = [...published.test, ...pieces.filter((p) => !PUBLISHED_SPLIT.test(p.id))];
+  if (test.length === 0) throw new MotifError('DATA_EMPTY', 'The test folder has no pieces to score.');
+  return { test, train: fromData?.train ?? published.train };
+}
+
+/** Pieces of a dataset with a published train/valid/test split (JSB chorales). */
+const PUBLISHED_SPLIT = /#(train|valid|test)-\d+$/;
+
+/** At most this many tokens in one whole-piece scoring batch (bounds the forward pass's memory). */
+const SCORING_BATCH_TOKENS = 32_768;
+
+/**
+ * Scores each piece from its first token with the state carried to its last (what the literature
+ * reports), batching pieces of similar length; padding targets are skipped.
+ */
+function scorePieces(network: LanguageModel, pieces: readonly (readonly number[])[]): { nll: number; count: number; correct: number } {
+  const order = pieces.map((_, i) => i).filter((i) => pieces[i]!.length > 1).sort((a, b) => pieces[a]!.length - pieces[b]!.length);
+  const sums = { nll: 0, count: 0, correct: 0 };
+  let at = 0;
+  while (at < order.length) {
+    const longest = (end: number): number => pieces[order[end - 1]!]!.length - 1;
+    let end = at + 1;
+    while (end < order.length && (end + 1 - at) * longest(end + 1) <= SCORING_BATCH_TOKENS) end++;
+    const time = longest(end);
+    const batch = end - at;
+    const inputs = new Int32Array(batch * time);
+    const targets = new Int32Array(batch * time).fill(-1);
+    for (let row = 0; row < batch; row++) {
+      const ids = pieces[order[at + row]!]!;
+      inputs.set(ids.slice(0, -1), row * time);
+      targets.set(ids.slice(1), row * time);
+    }
+    const r = network.evaluate(inputs, targets, batch, time);
+    sums.nll += r.nll;
+    sums.count += r.count;
+    sums.correct += r.correct;
+    at = end;
+  }
+  return sums;
+}
+
+function scoreModel(
+  model: LoadedModel,
+  pieces: readonly (readonly number[])[],
+  stream: TokenStream,
+  notes: number,
+  maxWindowedTokens: number,
+): LikelihoodRow {
   const { network, spec } = model;
   if (network instanceof LanguageModel) {
-    let nll = 0;
-    let count = 0;
-    let correct = 0;
-    for (const batch of evaluationBatches(stream, 64, spec.sequenceLength)) {
-      const r = network.evaluate(batch.inputs, batch.targets, batch.batch, batch.time);
-      nll += r.nll;
-      count += r.count;
-      correct += r.correct;
-    }
+    const { nll, count, correct } = scorePieces(network, pieces);
     return {
       model: `${spec.name} (ours: embedding + 2×LSTM, target at every step)`,
       arch: 'lm',

@@ -12,6 +12,7 @@ import {
   buildSeedVocabulary,
   createEventTokenizer,
   createSeedTokenizer,
+  createVoicesTokenizer,
   growSeedVocabulary,
   type Tokenizer,
 } from '../../music/tokenizers/index.js';
@@ -24,7 +25,7 @@ import { joinStreams, type TokenStream } from './batches.js';
 import { evaluateStream, trainLoop, type EpochRecord, type TrainableNetwork, type TrainProgress } from './train-loop.js';
 import { tutorialTrainable } from './tutorial-network.js';
 
-export type Encoding = 'event' | 'seed';
+export type Encoding = 'event' | 'seed' | 'voices';
 
 export interface TrainModelOptions {
   dataDirs: string[];
@@ -36,6 +37,8 @@ export interface TrainModelOptions {
   sequenceLength?: number;
   embeddingSize?: number;
   hiddenSize?: number;
+  /** Stacked LSTM layers of `hiddenSize` units (1–4, default 2). */
+  layers?: number;
   learningRate?: number;
   /**
    * Threads computing each batch's gradients (1 or 2; default-architecture models only). Two pay
@@ -117,7 +120,8 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
   const trainable: TrainableNetwork = network instanceof LanguageModel ? network : tutorialTrainable(network as TutorialModel);
   const effectiveArch: Arch = network instanceof LanguageModel ? 'lm' : 'seed';
 
-  const augment = opts.augmentTransposeSemitones ?? (encoding === 'event' ? 5 : 0);
+  // voices: ±6 puts every chorale in all twelve keys over the epochs, and the range still fits.
+  const augment = opts.augmentTransposeSemitones ?? (encoding === 'event' ? 5 : encoding === 'voices' ? 6 : 0);
   const encodeAll = (pieces: CorpusPiece[], shift: (i: number) => number): number[][] =>
     pieces.map((p, i) => tokenizer.encode(transpose(p.sequence, shift(i)), { onUnknown: 'skip' }));
   const trainIds = encodeAll(split.train, () => 0);
@@ -221,6 +225,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
 
 function buildTokenizer(encoding: Encoding, train: CorpusPiece[], base?: Tokenizer): Tokenizer {
   if (encoding === 'event') return base ?? createEventTokenizer();
+  if (encoding === 'voices') return base ?? createVoicesTokenizer();
   const sequences = train.map((p) => p.sequence);
   if (!base) return createSeedTokenizer(buildSeedVocabulary(sequences));
   const spec = base.toJSON();
@@ -239,11 +244,13 @@ function networkConfig(
     return { ...DEFAULT_TUTORIAL_CONFIG, vocabSize, windowSize: sequenceLength, hiddenSize: opts.hiddenSize ?? 256, seed };
   }
   const hidden = opts.hiddenSize ?? 256;
+  const layers = opts.layers ?? 2;
+  assertInRange('layers', layers, 1, 4, { integer: true });
   return {
     ...DEFAULT_LANGUAGE_MODEL_CONFIG,
     vocabSize,
     embeddingSize: opts.embeddingSize ?? DEFAULT_LANGUAGE_MODEL_CONFIG.embeddingSize,
-    hiddenSizes: [hidden, hidden],
+    hiddenSizes: Array.from({ length: layers }, () => hidden),
     learningRate: opts.learningRate ?? DEFAULT_LANGUAGE_MODEL_CONFIG.learningRate,
     trainingThreads: opts.trainingThreads ?? DEFAULT_LANGUAGE_MODEL_CONFIG.trainingThreads,
     seed,

@@ -1,11 +1,13 @@
 /**
  * Tokenizers: pure NoteSequence ↔ id conversions (no tf). `seed` is the tutorial's encoding,
- * `event` (the default) keeps rhythm. See seed.ts and event.ts for the grammars.
+ * `event` (the default) keeps rhythm, `voices` spells four voices step by step (chorales). See
+ * seed.ts, event.ts and voices.ts for the grammars.
  */
 import { MotifError } from '../../errors.js';
 import { EventTokenizer, DEFAULT_EVENT_CONFIG } from './event.js';
 import { createSeedTokenizer } from './seed.js';
-import type { EventTokenizerConfig, Tokenizer, TokenizerSpec } from './types.js';
+import { DEFAULT_VOICES_CONFIG, VoicesTokenizer } from './voices.js';
+import type { EventTokenizerConfig, Tokenizer, TokenizerSpec, VoicesTokenizerConfig } from './types.js';
 
 export * from './types.js';
 export {
@@ -29,6 +31,7 @@ export {
   parseMusic21PitchName,
 } from './seed.js';
 export { growVocabulary } from './vocabulary.js';
+export { VoicesTokenizer, createVoicesTokenizer, DEFAULT_VOICES_CONFIG, voiceGrid } from './voices.js';
 
 /**
  * Rebuilds a tokenizer from the spec stored in a model directory.
@@ -51,6 +54,11 @@ export function tokenizerFromSpec(spec: unknown): Tokenizer {
     const config = (s as { config?: unknown }).config;
     if (!config || typeof config !== 'object') throw new MotifError('MODEL_CORRUPT', 'The model’s tokenizer settings are missing.');
     return new EventTokenizer({ ...DEFAULT_EVENT_CONFIG, ...(config as Partial<EventTokenizerConfig>) });
+  }
+  if (s && typeof s === 'object' && s.name === 'voices' && s.version === 1) {
+    const config = (s as { config?: unknown }).config;
+    if (!config || typeof config !== 'object') throw new MotifError('MODEL_CORRUPT', 'The model’s tokenizer settings are missing.');
+    return new VoicesTokenizer({ ...DEFAULT_VOICES_CONFIG, ...(config as Partial<VoicesTokenizerConfig>) });
   }
   throw new MotifError('MODEL_CORRUPT', 'The model uses an unknown note encoding.', { detail: JSON.stringify(s)?.slice(0, 200) });
 }

@@ -4,7 +4,7 @@
  */
 import type { NoteSequence } from '../note-sequence.js';
 
-export type TokenizerName = 'seed' | 'event';
+export type TokenizerName = 'seed' | 'event' | 'voices';
 
 export interface EncodeOptions {
   /**
@@ -74,7 +74,24 @@ export interface EventTokenizerSpec {
   config: EventTokenizerConfig;
 }
 
-export type TokenizerSpec = SeedTokenizerSpec | EventTokenizerSpec;
+export interface VoicesTokenizerSpec {
+  name: 'voices';
+  version: 1;
+  config: VoicesTokenizerConfig;
+}
+
+export type TokenizerSpec = SeedTokenizerSpec | EventTokenizerSpec | VoicesTokenizerSpec;
+
+/** The `voices` encoding (see voices.ts): four voices, one token each per grid step. */
+export interface VoicesTokenizerConfig {
+  /** Grid, steps per quarter note (4 = sixteenth notes). */
+  stepsPerQuarter: number;
+  /** Lowest/highest MIDI pitch with a token; a user's seed outside it is refused, corpora fold by octaves. */
+  pitchMin: number;
+  pitchMax: number;
+  /** Velocity of decoded notes (the encoding has no dynamics). */
+  defaultVelocity: number;
+}
 
 export interface EventTokenizerConfig {
   /** Grid of the encoding, steps per quarter note (4 = sixteenth notes). */

@@ -1,0 +1,299 @@
+/**
+ * The `voices` encoding: four voices on a sixteenth-note grid, one token per voice per step, in the
+ * order soprano, bass, alto, tenor (outer voices first, as TonicNet orders them: the bass is easier
+ * to predict once the melody is known, and the inner voices once both are).
+ *
+ *   sequence = BOS (S B A T)* EOS        each voice token is REST or a pitch
+ *
+ * It is the chorale style's encoding, and the one whose likelihood compares with the JSB Chorales
+ * literature: every 16th step costs exactly four predicted tokens, so `totalNll / 16th steps` is a
+ * per-step figure like the published piano-roll ones. It carries slightly more than a piano roll
+ * (which voice sings which note), so ours is an upper bound on a piano-roll NLL.
+ *
+ * Held or repeated? Like the JSB data, a voice that keeps its pitch from one step to the next holds
+ * the note; a repeated note is therefore spelled as a held one.
+ *
+ * Voices of an arbitrary piece (a user's seed): a piece with at most four monophonic tracks keeps
+ * its tracks as voices (highest mean pitch = soprano); anything else is voiced step by step (the
+ * highest sounding pitch is the soprano, the lowest the bass, inner voices follow the nearest
+ * pitches), dropping what a fifth voice would sing.
+ */
+import { MotifError } from '../../errors.js';
+import { DEFAULT_QPM, type Note, type NoteSequence } from '../note-sequence.js';
+import { pitchName } from '../pitch-name.js';
+import type { DecodeOptions, EncodeOptions, EventCounter, Tokenizer, VoicesTokenizerConfig, VoicesTokenizerSpec } from './types.js';
+
+export const VOICE_PAD_ID = 0;
+export const VOICE_BOS_ID = 1;
+export const VOICE_EOS_ID = 2;
+export const VOICE_REST_ID = 3;
+const FIRST_PITCH_ID = 4;
+const VOICE_COUNT = 4;
+/** Token position within a step → voice index (0 soprano … 3 bass). */
+const ORDER: readonly number[] = [0, 3, 1, 2];
+const VOICE_NAMES = ['Soprano', 'Alto', 'Tenor', 'Bass'] as const;
+
+export const DEFAULT_VOICES_CONFIG: Readonly<VoicesTokenizerConfig> = Object.freeze({
+  stepsPerQuarter: 4,
+  // JSB's voices span 36–81; ±6 semitones of transposition must still fit.
+  pitchMin: 28,
+  pitchMax: 96,
+  defaultVelocity: 80,
+});
+
+/** A voice's pitch at one step; 0 = silent. */
+type Grid = Int32Array[];
+
+export class VoicesTokenizer implements Tokenizer {
+  readonly name = 'voices' as const;
+  readonly vocabSize: number;
+
+  constructor(readonly config: VoicesTokenizerConfig) {
+    validateVoicesConfig(config);
+    this.vocabSize = FIRST_PITCH_ID + (config.pitchMax - config.pitchMin + 1);
+  }
+
+  /** Pitch of a pitch token, undefined for REST and control tokens. */
+  pitchOf(id: number): number | undefined {
+    if (!Number.isInteger(id) || id < FIRST_PITCH_ID || id >= this.vocabSize) return undefined;
+    return this.config.pitchMin + id - FIRST_PITCH_ID;
+  }
+
+  encode(seq: NoteSequence, opts: EncodeOptions = {}): number[] {
+    const grid = voiceGrid(seq, this.config.stepsPerQuarter);
+    const steps = grid[0]!.length;
+    const ids: number[] = [];
+    if (opts.bos !== false) ids.push(VOICE_BOS_ID);
+    for (let step = 0; step < steps; step++) {
+      for (const voice of ORDER) ids.push(this.pitchId(grid[voice]![step]!, opts.onUnknown ?? 'throw'));
+    }
+    if (opts.eos !== false) ids.push(VOICE_EOS_ID);
+    return ids;
+  }
+
+  private pitchId(pitch: number, onUnknown: 'throw' | 'skip'): number {
+    if (pitch === 0) return VOICE_REST_ID;
+    const { pitchMin, pitchMax } = this.config;
+    let p = pitch;
+    if (p < pitchMin || p > pitchMax) {
+      if (onUnknown === 'throw') {
+        throw new MotifError(
+          'SEED_OUT_OF_VOCABULARY',
+          `The seed has a note (${pitchName(pitch)}) outside this model’s range ${pitchName(pitchMin)}–${pitchName(pitchMax)}.`,
+        );
+      }
+      while (p < pitchMin) p += 12;
+      while (p > pitchMax) p -= 12;
+    }
+    return FIRST_PITCH_ID + p - pitchMin;
+  }
+
+  decode(ids: readonly number[], opts: DecodeOptions = {}): NoteSequence {
+    const program = opts.program ?? 0;
+    const velocity = this.config.defaultVelocity;
+    const notes: Note[] = [];
+    const open: ({ pitch: number; startStep: number } | undefined)[] = new Array(VOICE_COUNT).fill(undefined);
+    const close = (voice: number, endStep: number): void => {
+      const held = open[voice];
+      if (held) notes.push({ pitch: held.pitch, velocity, startStep: held.startStep, endStep, program, isDrum: false, track: voice });
+      open[voice] = undefined;
+    };
+    // BOS and PAD are not voice tokens (a prompt starts with BOS); every other id fills the next
+    // voice slot, out-of-range ids as rests. Nothing after EOS counts. A last, incomplete step
+    // keeps what it has; the voices it lacks end there.
+    let slot = 0;
+    for (const id of ids) {
+      if (id === VOICE_EOS_ID) break;
+      if (id === VOICE_BOS_ID || id === VOICE_PAD_ID) continue;
+      const step = Math.floor(slot / VOICE_COUNT);
+      const voice = ORDER[slot % VOICE_COUNT]!;
+      slot++;
+      const pitch = this.pitchOf(id) ?? 0;
+      if (open[voice]?.pitch === pitch) continue;
+      close(voice, step);
+      if (pitch > 0) open[voice] = { pitch, startStep: step };
+    }
+    const steps = Math.ceil(slot / VOICE_COUNT);
+    const filledInLastStep = slot % VOICE_COUNT;
+    if (filledInLastStep > 0) for (const voice of ORDER.slice(filledInLastStep)) close(voice, steps - 1);
+    for (let voice = 0; voice < VOICE_COUNT; voice++) close(voice, steps);
+    notes.sort((a, b) => a.startStep - b.startStep || a.pitch - b.pitch || a.track - b.track);
+    return {
+      stepsPerQuarter: this.config.stepsPerQuarter,
+      tempos: [{ step: 0, qpm: opts.qpm ?? DEFAULT_QPM }],
+      timeSignatures: [{ step: 0, numerator: 4, denominator: 4 }],
+      tracks: VOICE_NAMES.map((name) => ({ name, program, isDrum: false })),
+      notes,
+      totalSteps: steps,
+    };
+  }
+
+  tokenName(id: number): string {
+    if (id === VOICE_PAD_ID) return 'PAD';
+    if (id === VOICE_BOS_ID) return 'BOS';
+    if (id === VOICE_EOS_ID) return 'EOS';
+    if (id === VOICE_REST_ID) return 'REST';
+    const pitch = this.pitchOf(id);
+    return pitch === undefined ? `UNKNOWN_${id}` : `PITCH_${pitch}`;
+  }
+
+  tokenPitchClasses(id: number): readonly number[] | undefined {
+    const pitch = this.pitchOf(id);
+    return pitch === undefined ? undefined : [pitch % 12];
+  }
+
+  startIds(): number[] {
+    return [VOICE_BOS_ID];
+  }
+
+  createEventCounter(): EventCounter {
+    return new VoiceEventCounter(this);
+  }
+
+  toJSON(): VoicesTokenizerSpec {
+    return { name: 'voices', version: 1, config: { ...this.config } };
+  }
+}
+
+/**
+ * A note-or-chord starts at a step where some voice starts a new pitch; the first voice token of
+ * the step that does so is the one `push` reports.
+ */
+class VoiceEventCounter implements EventCounter {
+  count = 0;
+  ended = false;
+  private position = 0;
+  private stepCounted = false;
+  private readonly previous = new Int32Array(VOICE_COUNT);
+
+  constructor(private readonly tokenizer: VoicesTokenizer) {}
+
+  push(id: number): boolean {
+    if (this.ended) return false;
+    if (id === VOICE_EOS_ID) {
+      this.ended = true;
+      return false;
+    }
+    if (id === VOICE_BOS_ID || id === VOICE_PAD_ID) return false;
+    const voice = ORDER[this.position]!;
+    const pitch = this.tokenizer.pitchOf(id) ?? 0;
+    const onset = pitch > 0 && pitch !== this.previous[voice];
+    this.previous[voice] = pitch;
+    this.position = (this.position + 1) % VOICE_COUNT;
+    let starts = false;
+    if (onset && !this.stepCounted) {
+      this.stepCounted = true;
+      this.count++;
+      starts = true;
+    }
+    if (this.position === 0) this.stepCounted = false;
+    return starts;
+  }
+}
+
+/**
+ * Four voices (soprano first) × steps of the piece on a grid of `stepsPerQuarter`.
+ * Exported for tests.
+ */
+export function voiceGrid(seq: NoteSequence, stepsPerQuarter: number): Grid {
+  const scale = stepsPerQuarter / seq.stepsPerQuarter;
+  const pitched = seq.notes
+    .filter((n) => !n.isDrum)
+    .map((n) => {
+      const startStep = Math.round(n.startStep * scale);
+      return { ...n, startStep, endStep: Math.max(startStep + 1, Math.round(n.endStep * scale)) };
+    });
+  const steps = Math.max(Math.round(seq.totalSteps * scale), pitched.reduce((max, n) => Math.max(max, n.endStep), 0));
+  const grid: Grid = Array.from({ length: VOICE_COUNT }, () => new Int32Array(steps));
+  const byTrack = tracksAsVoices(pitched);
+  if (byTrack) {
+    byTrack.forEach((notes, voice) => {
+      for (const n of notes) grid[voice]!.fill(n.pitch, n.startStep, n.endStep);
+    });
+    return grid;
+  }
+  voiceStepByStep(pitched, steps, grid);
+  return grid;
+}
+
+/** At most four tracks, each one note at a time: voices ordered by mean pitch, highest first. */
+function tracksAsVoices(notes: Note[]): Note[][] | undefined {
+  const tracks = new Map<number, Note[]>();
+  for (const n of notes) {
+    const list = tracks.get(n.track) ?? [];
+    list.push(n);
+    tracks.set(n.track, list);
+  }
+  if (tracks.size === 0 || tracks.size > VOICE_COUNT) return undefined;
+  for (const list of tracks.values()) {
+    list.sort((a, b) => a.startStep - b.startStep);
+    for (let i = 1; i < list.length; i++) if (list[i]!.startStep < list[i - 1]!.endStep) return undefined;
+  }
+  const mean = (list: Note[]): number => list.reduce((s, n) => s + n.pitch, 0) / list.length;
+  const ordered = [...tracks.values()].sort((a, b) => mean(b) - mean(a));
+  // Fewer than four tracks: the outer voices come first (a melody and a bass are soprano and bass).
+  const slots: Note[][] = [[], [], [], []];
+  const placement = [[0], [0, 3], [0, 1, 3], [0, 1, 2, 3]][ordered.length - 1]!;
+  ordered.forEach((list, i) => (slots[placement[i]!] = list));
+  return slots;
+}
+
+function voiceStepByStep(notes: Note[], steps: number, grid: Grid): void {
+  const sounding: number[][] = Array.from({ length: steps }, () => []);
+  for (const n of notes) for (let s = n.startStep; s < n.endStep; s++) sounding[s]!.push(n.pitch);
+  const previous = [0, 0, 0, 0];
+  for (let step = 0; step < steps; step++) {
+    const pitches = [...new Set(sounding[step]!)].sort((a, b) => b - a);
+    const voiced = assignVoices(pitches, previous);
+    for (let voice = 0; voice < VOICE_COUNT; voice++) {
+      grid[voice]![step] = voiced[voice]!;
+      if (voiced[voice]! > 0) previous[voice] = voiced[voice]!;
+    }
+  }
+}
+
+/** Pitches (descending) onto four voices: outer voices take the extremes, inner ones the nearest of the rest. */
+function assignVoices(pitches: number[], previous: readonly number[]): number[] {
+  const out = [0, 0, 0, 0];
+  if (pitches.length === 0) return out;
+  if (pitches.length === 1) {
+    // One pitch: the voice that last sang nearest to it (soprano when nothing has sounded yet).
+    let best = 0;
+    for (let v = 1; v < VOICE_COUNT; v++) {
+      if (previous[v]! > 0 && Math.abs(previous[v]! - pitches[0]!) < Math.abs(previous[best]! - pitches[0]!)) best = v;
+    }
+    out[best] = pitches[0]!;
+    return out;
+  }
+  out[0] = pitches[0]!;
+  out[3] = pitches[pitches.length - 1]!;
+  const inner = pitches.slice(1, -1);
+  if (inner.length <= 2) {
+    if (inner.length === 2) [out[1], out[2]] = [inner[0]!, inner[1]!];
+    else if (inner.length === 1) {
+      const nearAlto = Math.abs((previous[1] || inner[0]!) - inner[0]!) <= Math.abs((previous[2] || inner[0]!) - inner[0]!);
+      out[nearAlto ? 1 : 2] = inner[0]!;
+    }
+    return out;
+  }
+  // More than four: alto and tenor keep the inner pitches nearest to where they were.
+  const nearest = (target: number, pool: number[]): number =>
+    pool.reduce((best, p) => (Math.abs(p - target) < Math.abs(best - target) ? p : best), pool[0]!);
+  out[1] = nearest(previous[1] || inner[0]!, inner);
+  out[2] = nearest(previous[2] || inner[inner.length - 1]!, inner.filter((p) => p < out[1]!).length > 0 ? inner.filter((p) => p < out[1]!) : inner);
+  return out;
+}
+
+/**
+ * @throws MotifError MODEL_CORRUPT when the config cannot describe a usable vocabulary.
+ */
+export function validateVoicesConfig(c: VoicesTokenizerConfig): void {
+  const int = (v: unknown, min: number, max: number): boolean => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+  const ok =
+    int(c.stepsPerQuarter, 1, 96) && int(c.pitchMin, 1, 127) && int(c.pitchMax, 1, 127) && c.pitchMax - c.pitchMin >= 11 && int(c.defaultVelocity, 1, 127);
+  if (!ok) throw new MotifError('MODEL_CORRUPT', 'The model’s tokenizer settings are invalid.', { detail: JSON.stringify(c).slice(0, 200) });
+}
+
+export function createVoicesTokenizer(config: Partial<VoicesTokenizerConfig> = {}): VoicesTokenizer {
+  return new VoicesTokenizer({ ...DEFAULT_VOICES_CONFIG, ...config });
+}

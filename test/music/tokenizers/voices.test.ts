@@ -1,0 +1,74 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { MotifError } from '../../../src/errors.js';
+import { loadJsbChorales } from '../../../src/music/jsb-chorales.js';
+import { countNoteEvents, emptySequence, type Note } from '../../../src/music/note-sequence.js';
+import { createRng } from '../../../src/music/random.js';
+import { countEvents, createVoicesTokenizer, tokenizerFromSpec, voiceGrid } from '../../../src/music/tokenizers/index.js';
+
+const JSB = fileURLToPath(new URL('../../../../shared/datasets/jsb-chorales', import.meta.url));
+
+describe('voices encoding', () => {
+  const tokenizer = createVoicesTokenizer();
+
+  it('GIVEN every JSB test chorale WHEN encoded THEN it is BOS, four tokens per 16th step, EOS, and decodes to the CSV grid', () => {
+    const files = readdirSync(join(JSB, 'csv/test')).filter((f) => f.endsWith('.csv')).sort();
+    const chorales = loadJsbChorales(JSB, 'test');
+    expect(chorales).toHaveLength(77);
+    let steps = 0;
+    chorales.forEach((chorale, i) => {
+      const rows = readFileSync(join(JSB, 'csv/test', files[i]!), 'utf8').trim().split('\n').slice(1).map((r) => r.split(',').map(Number));
+      const ids = tokenizer.encode(chorale);
+      expect(ids.length).toBe(2 + 4 * rows.length);
+      const grid = voiceGrid(tokenizer.decode(ids), 4);
+      rows.forEach((row, step) => expect([0, 1, 2, 3].map((v) => grid[v]![step])).toEqual(row));
+      steps += rows.length;
+    });
+    // The published test split's length in 16th steps (what per-step NLL figures divide by).
+    expect(steps).toBe(18_900);
+  });
+
+  it('GIVEN any id sequence WHEN decoded THEN it yields valid notes and the counter agrees with the decoded onsets', () => {
+    const random = createRng(7);
+    for (let trial = 0; trial < 200; trial++) {
+      const ids = [1, ...Array.from({ length: 4 * 20 }, () => Math.floor(random() * (tokenizer.vocabSize + 3)) - 1)];
+      const seq = tokenizer.decode(ids);
+      for (const n of seq.notes) {
+        expect(n.endStep).toBeGreaterThan(n.startStep);
+        expect(n.pitch).toBeGreaterThanOrEqual(tokenizer.config.pitchMin);
+      }
+      expect(countEvents(tokenizer, ids)).toBe(countNoteEvents(seq));
+    }
+  });
+
+  it('GIVEN a piano texture of five and more notes WHEN encoded THEN the outer voices keep the highest and lowest pitch', () => {
+    const seq = emptySequence();
+    const note = (pitch: number, startStep: number, endStep: number): Note => ({ pitch, startStep, endStep, velocity: 80, program: 0, isDrum: false, track: 0 });
+    seq.notes = [note(84, 0, 8), note(76, 0, 8), note(72, 0, 8), note(67, 0, 8), note(60, 0, 8), note(36, 0, 8), note(79, 8, 12)];
+    seq.totalSteps = 12;
+    const grid = voiceGrid(seq, 4);
+    expect(grid[0]![0]).toBe(84);
+    expect(grid[3]![0]).toBe(36);
+    expect(grid[1]![0]! > grid[2]![0]!).toBe(true);
+    expect([76, 72, 67, 60]).toContain(grid[2]![0]);
+    // A lone note goes on in the voice that sang nearest to it (the alto's 76 → 79).
+    expect([0, 1, 2, 3].map((v) => grid[v]![8])).toEqual([0, 79, 0, 0]);
+  });
+
+  it('GIVEN a seed note outside the range WHEN encoded for a user THEN SEED_OUT_OF_VOCABULARY; a corpus folds it', () => {
+    const seq = emptySequence();
+    seq.notes = [{ pitch: 108, startStep: 0, endStep: 4, velocity: 80, program: 0, isDrum: false, track: 0 }];
+    seq.totalSteps = 4;
+    expect(() => tokenizer.encode(seq)).toThrow(MotifError);
+    const folded = tokenizer.decode(tokenizer.encode(seq, { onUnknown: 'skip' }));
+    expect(folded.notes[0]!.pitch % 12).toBe(0);
+  });
+
+  it('GIVEN its spec WHEN rebuilt THEN the tokenizer is identical', () => {
+    const rebuilt = tokenizerFromSpec(JSON.parse(JSON.stringify(tokenizer.toJSON())));
+    expect(rebuilt.vocabSize).toBe(tokenizer.vocabSize);
+    expect(rebuilt.tokenName(10)).toBe(tokenizer.tokenName(10));
+  });
+});
