@@ -6,6 +6,7 @@
  */
 import type { Note, NoteSequence } from '../note-sequence.js';
 import { referenceScales } from './key.js';
+import { computeStructure } from './structure.js';
 
 export interface PieceFeatures {
   noteCount: number;
@@ -39,6 +40,12 @@ export interface PieceFeatures {
   distinctDurations: number;
   /** Distinct inter-onset intervals, in steps. */
   distinctIois: number;
+  /** Fraction of bars repeating an earlier bar up to transposition, 0–1 (see structure.ts). */
+  barRepetition: number;
+  /** Fraction of 4-bar windows in the piece's key, 0–1. */
+  keyStability: number;
+  /** 1 when the last onset's lowest note is the tonic, else 0. */
+  endsOnTonic: number;
 }
 
 /**
@@ -57,6 +64,9 @@ export const SCALAR_FEATURES = [
   'emptyBeatRate',
   'averageIoiQuarters',
   'averageInterval',
+  'barRepetition',
+  'keyStability',
+  'endsOnTonic',
 ] as const;
 /** Histogram features (compared with Euclidean distance, as Yang & Lerch do). */
 export const HISTOGRAM_FEATURES = ['pitchClassHistogram', 'noteLengthHistogram', 'ioiHistogram'] as const;
@@ -164,5 +174,6 @@ export function computeFeatures(seq: NoteSequence): PieceFeatures {
     distinctPitches: pitchSet.size,
     distinctDurations: new Set(notes.map((n) => n.endStep - n.startStep)).size,
     distinctIois: new Set(iois).size,
+    ...computeStructure(seq),
   };
 }

@@ -56,7 +56,7 @@ describe('Yang & Lerch overlap area', () => {
     const alikeTable = overlapTable(real, alike);
     const wideTable = overlapTable(real, wide);
     const row = (set: PieceFeatures[], name: string) => (set === alike ? alikeTable : wideTable).find((r) => r.feature === name)!;
-    expect(alikeTable).toHaveLength(11);
+    expect(alikeTable).toHaveLength(14);
     expect(row(alike, 'pitchRange').overlapArea).toBeGreaterThan(0.7);
     expect(row(wide, 'pitchRange').overlapArea).toBeLessThan(0.3);
     expect(row(wide, 'averageInterval').overlapArea).toBeLessThan(row(alike, 'averageInterval').overlapArea);
