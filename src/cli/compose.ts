@@ -10,12 +10,13 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCoreConfig } from '../config.js';
 import { composePiece } from '../jobs/compose.js';
+import { DEFAULT_STYLE, parseStyle, styleModelDir, STYLE_NAMES } from '../jobs/styles.js';
 import { readMidiFile } from '../music/midi-io.js';
 import { createProgressBar, reportCliError, writeJsonResult } from './progress.js';
 
 const USAGE =
   'usage: npm run compose -- --length N [--seed IN.mid] [--temperature T] [--top-p P] [--key "A minor"]\n' +
-  '         [--instrument 0-127] [--tempo QPM] [--model DIR] [--soundfont NAME] [--soundfont-dir DIR]\n' +
+  '         [--style ' + STYLE_NAMES.join('|') + '] [--instrument 0-127] [--tempo QPM] [--model DIR] [--soundfont NAME] [--soundfont-dir DIR]\n' +
   '         [--out DIR] [--name BASE] [--random-seed N] [--ogg] [--json]';
 
 async function main(): Promise<number> {
@@ -31,6 +32,7 @@ async function main(): Promise<number> {
         instrument: { type: 'string' },
         tempo: { type: 'string' },
         model: { type: 'string' },
+        style: { type: 'string' },
         soundfont: { type: 'string' },
         'soundfont-dir': { type: 'string' },
         out: { type: 'string', default: 'out' },
@@ -54,17 +56,20 @@ async function main(): Promise<number> {
   try {
     // Defaults (model folder, SoundFonts, ffmpeg) come from .env / the environment, validated once.
     const config = loadCoreConfig();
+    // A style picks the model and the sampling defaults; --model (a folder of your own) overrides the model.
+    const style = parseStyle(values.style ?? DEFAULT_STYLE);
     const seed = values.seed ? await readMidiFile(values.seed, { stepsPerQuarter: 4 }) : undefined;
     const result = await composePiece(
       {
         length: Number(values.length),
-        temperature: num(values.temperature),
-        topP: num(values['top-p']),
+        temperature: num(values.temperature) ?? style.temperature,
+        topP: num(values['top-p']) ?? style.topP,
         key: values.key,
-        program: num(values.instrument),
-        qpm: num(values.tempo),
+        program: num(values.instrument) ?? (seed ? undefined : style.program),
+        qpm: num(values.tempo) ?? (seed ? undefined : style.qpm),
         seed,
-        modelDir: values.model ? resolve(values.model) : config.defaultModelDir,
+        style: values.model ? undefined : style.name,
+        modelDir: values.model ? resolve(values.model) : styleModelDir(config.modelsDir, style),
         soundfont: values.soundfont ?? config.defaultSoundfont,
         randomSeed: num(values['random-seed']),
         outDir: resolve(values.out),
@@ -80,7 +85,7 @@ async function main(): Promise<number> {
     process.stderr.write(
       `wrote ${result.midiPath}, ${result.mp3Path} and ${result.pngPath}: ${result.generatedEvents} notes-or-chords ` +
         `(${result.noteCount} notes, ${result.durationSeconds.toFixed(1)} s, ${result.keyGuess}, ${result.qpm} qpm) ` +
-        `from ${result.modelName}, random seed ${result.randomSeed}` +
+        `from ${result.modelName}${result.style ? ` (${result.style})` : ''}, random seed ${result.randomSeed}` +
         (result.longestCopiedRun !== undefined ? `, longest run copied from training data: ${result.longestCopiedRun} notes` : '') +
         ` in ${result.timingsMs.total} ms\n`,
     );

@@ -12,7 +12,7 @@ import { createProgressBar, reportCliError, writeJsonResult } from './progress.j
 
 const USAGE =
   'usage: npm run eval -- --model DIR (--data DIR [--data DIR] | --test DIR [--data DIR]) [--baseline DIR] [--baseline-tokens N] [--samples N] [--length N]\n' +
-  '         [--temperature T] [--random-seed N] [--json]';
+  '         [--temperature T] [--top-p P] [--no-cache] [--no-cadence] [--random-seed N] [--json]';
 
 async function main(): Promise<number> {
   let values;
@@ -27,6 +27,9 @@ async function main(): Promise<number> {
         samples: { type: 'string', default: '100' },
         length: { type: 'string', default: '100' },
         temperature: { type: 'string', default: '1' },
+        'top-p': { type: 'string', default: '1' },
+        'no-cache': { type: 'boolean', default: false },
+        'no-cadence': { type: 'boolean', default: false },
         'random-seed': { type: 'string', default: '1' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -51,6 +54,9 @@ async function main(): Promise<number> {
       samples: Number(values.samples),
       sampleLength: Number(values.length),
       temperature: Number(values.temperature),
+      topP: Number(values['top-p']),
+      noCache: values['no-cache'],
+      cadence: !values['no-cadence'],
       randomSeed: Number(values['random-seed']),
       onProgress: (stage, fraction) => bar.update(fraction, stage),
     });

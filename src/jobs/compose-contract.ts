@@ -21,6 +21,8 @@ export interface ComposeRequest {
   key?: string;
   /** Model directory (default models/default). */
   modelDir?: string;
+  /** The style composed in (see styles.ts), carried into the result for captions and buttons. */
+  style?: string;
   /** SoundFont name from soundfonts/ or the bundled default. */
   soundfont?: string;
   /** Deterministic sampling when set. */
@@ -46,6 +48,8 @@ export interface ComposeResult {
   program: number;
   keyGuess: string;
   modelName: string;
+  /** The request's style, when it named one. */
+  style?: string;
   /** Longest run of (pitch, duration) events copied verbatim from the model's training data, if known. */
   longestCopiedRun?: number;
   randomSeed: number;

@@ -80,6 +80,7 @@ export async function composePiece(req: ComposeJobData, ctx: ComposeContext = {}
     seed: req.seed,
     qpm: req.qpm ?? (req.seed ? initialQpm(req.seed) : 120),
     program: req.program,
+    copyCache: model.copyCache,
   });
   let sequence = piece.sequence;
   if (req.qpm !== undefined && req.seed) sequence = { ...sequence, tempos: [{ step: 0, qpm: req.qpm }] };
@@ -128,6 +129,7 @@ export async function composePiece(req: ComposeJobData, ctx: ComposeContext = {}
     program: req.program ?? 0,
     keyGuess: key.name,
     modelName: model.spec.name,
+    ...(req.style ? { style: req.style } : {}),
     ...(model.copyIndex ? { longestCopiedRun: longestCopiedRun(model.copyIndex, sequence) } : {}),
     randomSeed,
     sequence,

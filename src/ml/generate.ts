@@ -5,10 +5,12 @@
  */
 import { MotifError } from '../errors.js';
 import { computeFeatures } from '../music/analysis/features.js';
-import { scalePitchClasses } from '../music/analysis/key.js';
+import { guessKey, scalePitchClasses, parseKey } from '../music/analysis/key.js';
 import { countNoteEvents, type NoteSequence } from '../music/note-sequence.js';
 import { createRng, type Rng } from '../music/random.js';
 import { allowedTokenMask, type Tokenizer } from '../music/tokenizers/index.js';
+import { cadenceCoda, cadenceFilter, type CadenceKey } from './cadence.js';
+import { MatchFinder, mixLogits, type CopyCacheConfig } from './copy-cache.js';
 import type { Network } from './model-dir.js';
 import { LanguageModel } from './network/language-model.js';
 import type { TutorialModel } from './network/tutorial-model.js';
@@ -19,7 +21,27 @@ export interface Stepper {
   push(id: number): Float32Array;
 }
 
-export function createStepper(network: Network): Stepper {
+/**
+ * A stepper over the network, mixed with the copy cache when one is given (see copy-cache.ts).
+ * `maxCopyTokens` switches the cache off while the current match is that long, so a piece repeats
+ * phrases rather than looping one passage for ever.
+ */
+export function createStepper(network: Network, cache?: { config: CopyCacheConfig; maxCopyTokens?: number }): Stepper {
+  const inner = createNetworkStepper(network);
+  if (!cache) return inner;
+  const finder = new MatchFinder(cache.config.minMatch, cache.config.maxMatch);
+  const maxCopy = cache.maxCopyTokens ?? Infinity;
+  return {
+    push(id: number): Float32Array {
+      finder.push(id);
+      const logits = inner.push(id);
+      const prediction = finder.predict();
+      return prediction && prediction.length < maxCopy ? mixLogits(logits, prediction, cache.config) : logits;
+    },
+  };
+}
+
+function createNetworkStepper(network: Network): Stepper {
   if (network instanceof LanguageModel) {
     let state = network.initState(1);
     return {
@@ -61,6 +83,11 @@ export interface ContinuationOptions {
   pitchClasses?: readonly number[];
   /** Safety cap on sampled tokens (default 24 per requested event + 64). */
   maxTokens?: number;
+  /**
+   * End on the tonic (see cadence.ts): the key given, or the one guessed from what was generated
+   * when the last note-or-chord approaches. Undefined = no cadence.
+   */
+  cadence?: { key?: CadenceKey };
 }
 
 /**
@@ -97,13 +124,33 @@ export function sampleContinuation(
     ids.push(first);
     logits = stepper.push(first);
   }
+  const isVoiceSlot = (id: number): boolean => !CONTROL_TOKEN.test(tokenizer.tokenName(id));
+  let voiceSlots = prompt.filter(isVoiceSlot).length;
+  let finalStart = -1;
+  let cadenceKey = opts.cadence?.key;
   while (ids.length < maxTokens) {
-    const id = sampleToken(logits, { temperature: opts.temperature, topP: opts.topP, random: opts.random, allowed });
+    const events = counter.count - baseCount;
+    let filter = allowed;
+    if (opts.cadence && events >= opts.length - 1) {
+      cadenceKey ??= guessKey(tokenizer.decode([...prompt, ...ids]));
+      const extra = cadenceFilter(tokenizer, cadenceKey, {
+        events,
+        length: opts.length,
+        sinceFinalStart: finalStart < 0 ? [] : ids.slice(finalStart),
+        history: [...prompt, ...ids],
+        voiceSlot: voiceSlots % 4,
+      });
+      if (extra) filter = (id) => allowed(id) && extra(id);
+    }
+    const id = sampleToken(logits, { temperature: opts.temperature, topP: opts.topP, random: opts.random, allowed: filter });
     const starts = counter.push(id);
     if (starts && counter.count - baseCount > opts.length) break;
+    if (starts && counter.count - baseCount === opts.length) finalStart = ids.length;
     ids.push(id);
+    if (isVoiceSlot(id)) voiceSlots++;
     logits = stepper.push(id);
   }
+  if (opts.cadence && finalStart >= 0) ids.push(...cadenceCoda(tokenizer, ids, prompt));
   return { ids, events: Math.min(counter.count - baseCount, opts.length) };
 }
 
@@ -120,6 +167,12 @@ export interface GenerateOptions {
   program?: number;
   /** Resample when the output is degenerate (≤ 2 distinct pitches, or one rhythm only). Default 3 tries. */
   maxAttempts?: number;
+  /** The model's copy cache (LoadedModel.copyCache); undefined = the LSTM alone. */
+  copyCache?: CopyCacheConfig;
+  /** With a cache: no copying while the current match is this many tokens long (default 96). */
+  maxCopyTokens?: number;
+  /** End on the tonic of `key` (or of the guessed key). Default true. */
+  cadence?: boolean;
 }
 
 export interface GeneratedPiece {
@@ -144,13 +197,14 @@ export function generatePiece(network: Network, tokenizer: Tokenizer, opts: Gene
 
   let best: GeneratedPiece | undefined;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const stepper = createStepper(network);
+    const stepper = createStepper(network, opts.copyCache && { config: opts.copyCache, maxCopyTokens: opts.maxCopyTokens ?? DEFAULT_MAX_COPY_TOKENS });
     const { ids } = sampleContinuation(stepper, tokenizer, prompt, {
       length: opts.length,
       temperature: opts.temperature ?? 1,
       topP: opts.topP ?? 1,
       random,
       pitchClasses,
+      cadence: opts.cadence === false ? undefined : { key: opts.key ? cadenceKeyOf(opts.key) : undefined },
     });
     const continuation = extractContinuation(tokenizer, prompt, ids, { qpm, program });
     const sequence = opts.seed ? appendToSeed(opts.seed, continuation) : continuation;
@@ -160,6 +214,14 @@ export function generatePiece(network: Network, tokenizer: Tokenizer, opts: Gene
     if (generatedEvents === opts.length && !isDegenerate(continuation)) return piece;
   }
   return best!;
+}
+
+/** Tokens a generated passage may copy from the piece's own past before the cache lets go. */
+export const DEFAULT_MAX_COPY_TOKENS = 96;
+
+function cadenceKeyOf(key: string): CadenceKey {
+  const parsed = parseKey(key);
+  return { tonicPitchClass: parsed.tonicPitchClass, mode: parsed.mode };
 }
 
 /** Output a listener would call broken: almost no pitches, or a single repeated rhythm. */

@@ -12,6 +12,9 @@ import { copyIndexFromJson, type CopyIndex, type CopyIndexJson } from '../music/
 import { tokenizerFromSpec, type Tokenizer, type TokenizerSpec } from '../music/tokenizers/index.js';
 import { LanguageModel, type LanguageModelConfig } from './network/language-model.js';
 import { TutorialModel, type TutorialModelConfig } from './network/tutorial-model.js';
+import { z } from 'zod';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import type { CopyCacheConfig } from './copy-cache.js';
 import { loadWeights, saveWeights, type NamedWeights } from './weights.js';
 
 export const SPEC_FILE = 'spec.json';
@@ -46,8 +49,19 @@ export interface ModelSpec {
     fromModel?: string;
   };
   metrics: Record<string, number>;
+  /** The copy cache mixed into scoring and sampling (see copy-cache.ts); absent = the LSTM alone. */
+  copyCache?: CopyCacheConfig;
   createdAt: string;
 }
+
+const copyCacheSchema = z
+  .object({
+    minMatch: z.number().int().min(1).max(1024),
+    maxMatch: z.number().int().min(1).max(4096),
+    bucketEdges: z.array(z.number().int().min(1)).min(1).max(64),
+    lambdas: z.array(z.number().min(0).max(1)).min(1).max(64),
+  })
+  .refine((c) => c.lambdas.length === c.bucketEdges.length && c.maxMatch >= c.minMatch);
 
 export type Network = LanguageModel | TutorialModel;
 
@@ -57,6 +71,8 @@ export interface LoadedModel {
   tokenizer: Tokenizer;
   network: Network;
   copyIndex?: CopyIndex;
+  /** Validated copy-cache settings from the spec (undefined when absent or damaged). */
+  copyCache?: CopyCacheConfig;
 }
 
 /** Builds an untrained network for a spec's architecture. */
@@ -102,7 +118,14 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
       copyIndex = undefined;
     }
   }
-  return { dir, spec, tokenizer, network, copyIndex };
+  // Like the copy index, the cache only improves a model: damaged settings are dropped, not fatal.
+  const cache = copyCacheSchema.safeParse(spec.copyCache);
+  return { dir, spec, tokenizer, network, copyIndex, copyCache: cache.success ? cache.data : undefined };
+}
+
+/** Replaces a model's spec.json in place (atomically); weights and other files stay. */
+export async function rewriteSpec(dir: string, spec: ModelSpec): Promise<void> {
+  await writeFileAtomic(join(dir, SPEC_FILE), `${JSON.stringify(spec, null, 2)}\n`);
 }
 
 function parseSpec(text: string, dir: string): ModelSpec {

@@ -17,6 +17,7 @@ import { loadModel, type LoadedModel } from '../model-dir.js';
 import { LanguageModel } from '../network/language-model.js';
 import type { TutorialModel } from '../network/tutorial-model.js';
 import { joinStreams, type TokenStream } from '../training/batches.js';
+import { scoreWholePieces, totalNll as piecesNll } from './piece-scoring.js';
 
 export interface EvaluateOptions {
   modelDir: string;
@@ -38,6 +39,12 @@ export interface EvaluateOptions {
   /** Notes-or-chords per generated piece (default 100). */
   sampleLength?: number;
   temperature?: number;
+  /** Nucleus sampling for the generated samples (default 1 = off). */
+  topP?: number;
+  /** Generate with the LSTM alone even when the model has a copy cache. */
+  noCache?: boolean;
+  /** End samples on the tonic (default true, as compose does). */
+  cadence?: boolean;
   randomSeed?: number;
   /** Cap on held-out tokens scored by the (slow, windowed) tutorial baseline. Default 20,000. */
   maxBaselineTokens?: number;
@@ -65,6 +72,8 @@ export interface EvaluationReport {
    * its start with the LSTM state carried through (no resets, no windows).
    */
   totalNll: number;
+  /** The same for the LSTM alone, without the copy cache (equal when the model has none). */
+  totalNllLstmOnly: number;
   /** The test pieces' summed length in 16th notes, so per-step figures follow. */
   test16thSteps: number;
   /** totalNll / test16thSteps, and per quarter-note frame (×4), the units of the JSB literature. */
@@ -96,7 +105,21 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
   progress('likelihood', 0);
   const ours = scoreModel(model, testIds, testStream, testNotes, opts.maxBaselineTokens ?? 20_000);
   const likelihood: LikelihoodRow[] = [ours];
-  const totalNll = ours.nllPerToken * ours.tokens;
+  let totalNll = ours.nllPerToken * ours.tokens;
+  const lstmOnlyNll = totalNll;
+  if (model.copyCache && model.network instanceof LanguageModel) {
+    // The model as it composes: LSTM mixed with the copy cache (λ fitted on validation pieces).
+    const withCache = piecesNll(testIds, scoreWholePieces(model.network, testIds), model.copyCache);
+    totalNll = withCache.nll;
+    likelihood.unshift({
+      model: `${model.spec.name} + copy cache (as shipped)`,
+      arch: 'lm',
+      encoding: model.tokenizer.name,
+      nllPerToken: withCache.nll / withCache.count,
+      nllPerNote: withCache.nll / Math.max(1, testNotes),
+      tokens: withCache.count,
+    });
+  }
   if (train.length > 0) {
     progress('markov baseline', 0.2);
     const markov = fitMarkov(encode(train), model.tokenizer.vocabSize);
@@ -132,6 +155,9 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
       length: opts.sampleLength ?? 100,
       temperature: opts.temperature ?? 1,
       randomSeed: (opts.randomSeed ?? 1) * 10_007 + i,
+      topP: opts.topP,
+      copyCache: opts.noCache ? undefined : model.copyCache,
+      cadence: opts.cadence,
     });
     degenerateResamples += piece.attempts - 1;
     generated.push(piece);
@@ -158,6 +184,7 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
     testTokens: testStream.ids.length,
     testNotes,
     totalNll,
+    totalNllLstmOnly: lstmOnlyNll,
     test16thSteps,
     nllPer16thStep: totalNll / Math.max(1, test16thSteps),
     nllPerQuarterFrame: (4 * totalNll) / Math.max(1, test16thSteps),
@@ -194,39 +221,6 @@ async function evaluationPieces(opts: EvaluateOptions): Promise<{ test: CorpusPi
 /** Pieces of a dataset with a published train/valid/test split (JSB chorales). */
 const PUBLISHED_SPLIT = /#(train|valid|test)-\d+$/;
 
-/** At most this many tokens in one whole-piece scoring batch (bounds the forward pass's memory). */
-const SCORING_BATCH_TOKENS = 32_768;
-
-/**
- * Scores each piece from its first token with the state carried to its last (what the literature
- * reports), batching pieces of similar length; padding targets are skipped.
- */
-function scorePieces(network: LanguageModel, pieces: readonly (readonly number[])[]): { nll: number; count: number; correct: number } {
-  const order = pieces.map((_, i) => i).filter((i) => pieces[i]!.length > 1).sort((a, b) => pieces[a]!.length - pieces[b]!.length);
-  const sums = { nll: 0, count: 0, correct: 0 };
-  let at = 0;
-  while (at < order.length) {
-    const longest = (end: number): number => pieces[order[end - 1]!]!.length - 1;
-    let end = at + 1;
-    while (end < order.length && (end + 1 - at) * longest(end + 1) <= SCORING_BATCH_TOKENS) end++;
-    const time = longest(end);
-    const batch = end - at;
-    const inputs = new Int32Array(batch * time);
-    const targets = new Int32Array(batch * time).fill(-1);
-    for (let row = 0; row < batch; row++) {
-      const ids = pieces[order[at + row]!]!;
-      inputs.set(ids.slice(0, -1), row * time);
-      targets.set(ids.slice(1), row * time);
-    }
-    const r = network.evaluate(inputs, targets, batch, time);
-    sums.nll += r.nll;
-    sums.count += r.count;
-    sums.correct += r.correct;
-    at = end;
-  }
-  return sums;
-}
-
 function scoreModel(
   model: LoadedModel,
   pieces: readonly (readonly number[])[],
@@ -236,7 +230,9 @@ function scoreModel(
 ): LikelihoodRow {
   const { network, spec } = model;
   if (network instanceof LanguageModel) {
-    const { nll, count, correct } = scorePieces(network, pieces);
+    const scores = scoreWholePieces(network, pieces);
+    const { nll, count } = piecesNll(pieces, scores);
+    const correct = scores.correct;
     return {
       model: `${spec.name} (ours: embedding + 2×LSTM, target at every step)`,
       arch: 'lm',

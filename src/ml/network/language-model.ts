@@ -281,6 +281,29 @@ export class LanguageModel {
     return softmaxCrossEntropy(pass.logits, targets, this.config.vocabSize, undefined);
   }
 
+  /**
+   * log p(target) of every position, batch-major like the inputs (NaN where the target is < 0):
+   * what a mixture with another predictor (the copy cache) needs.
+   */
+  targetLogProbabilities(inputIds: Int32Array, targetIds: Int32Array, batch: number, steps: number): Float32Array {
+    const vocab = this.config.vocabSize;
+    const pass = this.forward(inputIds, batch, steps, false);
+    const targets = toTimeMajor(targetIds, batch, steps, vocab, true);
+    const out = new Float32Array(batch * steps).fill(Number.NaN);
+    for (let r = 0; r < targets.length; r++) {
+      const target = targets[r]!;
+      if (target < 0) continue;
+      const base = r * vocab;
+      let max = -Infinity;
+      for (let i = base; i < base + vocab; i++) max = Math.max(max, pass.logits[i]!);
+      let sum = 0;
+      for (let i = base; i < base + vocab; i++) sum += Math.exp(pass.logits[i]! - max);
+      const t = Math.floor(r / batch);
+      out[(r % batch) * steps + t] = pass.logits[base + target]! - max - Math.log(sum);
+    }
+    return out;
+  }
+
   /** {@link evaluate} for the training loop's batch shape. */
   evaluateBatch(batch: TokenBatch): { nll: number; count: number } {
     const { nll, count } = this.evaluate(batch.inputs, batch.targets, batch.batch, batch.time);

@@ -3,15 +3,18 @@
  * order soprano, bass, alto, tenor (outer voices first, as TonicNet orders them: the bass is easier
  * to predict once the melody is known, and the inner voices once both are).
  *
- *   sequence = BOS (S B A T)* EOS        each voice token is REST or a pitch
+ *   sequence = BOS (S B A T)* EOS        each voice token is REST, HOLD or a pitch
  *
  * It is the chorale style's encoding, and the one whose likelihood compares with the JSB Chorales
  * literature: every 16th step costs exactly four predicted tokens, so `totalNll / 16th steps` is a
  * per-step figure like the published piano-roll ones. It carries slightly more than a piano roll
  * (which voice sings which note), so ours is an upper bound on a piano-roll NLL.
  *
- * Held or repeated? Like the JSB data, a voice that keeps its pitch from one step to the next holds
- * the note; a repeated note is therefore spelled as a held one.
+ * HOLD continues the voice's sounding note: most tokens of a chorale are holds, and one HOLD class
+ * (rather than "the pitch I sang four tokens ago") is what lets a small LSTM learn that in its first
+ * epoch. A pitch token always starts a note, also at the pitch already sounding (a repeated note).
+ * Like the JSB data, we read a voice that keeps its pitch from one step to the next as holding it, so
+ * corpora encode no repeated notes; the model may still sample one.
  *
  * Voices of an arbitrary piece (a user's seed): a piece with at most four monophonic tracks keeps
  * its tracks as voices (highest mean pitch = soprano); anything else is voiced step by step (the
@@ -27,7 +30,8 @@ export const VOICE_PAD_ID = 0;
 export const VOICE_BOS_ID = 1;
 export const VOICE_EOS_ID = 2;
 export const VOICE_REST_ID = 3;
-const FIRST_PITCH_ID = 4;
+export const VOICE_HOLD_ID = 4;
+const FIRST_PITCH_ID = 5;
 const VOICE_COUNT = 4;
 /** Token position within a step → voice index (0 soprano … 3 bass). */
 const ORDER: readonly number[] = [0, 3, 1, 2];
@@ -65,7 +69,11 @@ export class VoicesTokenizer implements Tokenizer {
     const ids: number[] = [];
     if (opts.bos !== false) ids.push(VOICE_BOS_ID);
     for (let step = 0; step < steps; step++) {
-      for (const voice of ORDER) ids.push(this.pitchId(grid[voice]![step]!, opts.onUnknown ?? 'throw'));
+      for (const voice of ORDER) {
+        const pitch = grid[voice]![step]!;
+        const held = step > 0 && pitch > 0 && grid[voice]![step - 1] === pitch;
+        ids.push(held ? VOICE_HOLD_ID : this.pitchId(pitch, opts.onUnknown ?? 'throw'));
+      }
     }
     if (opts.eos !== false) ids.push(VOICE_EOS_ID);
     return ids;
@@ -108,8 +116,8 @@ export class VoicesTokenizer implements Tokenizer {
       const step = Math.floor(slot / VOICE_COUNT);
       const voice = ORDER[slot % VOICE_COUNT]!;
       slot++;
+      if (id === VOICE_HOLD_ID) continue; // holds what sounds; over silence it is a rest
       const pitch = this.pitchOf(id) ?? 0;
-      if (open[voice]?.pitch === pitch) continue;
       close(voice, step);
       if (pitch > 0) open[voice] = { pitch, startStep: step };
     }
@@ -133,6 +141,7 @@ export class VoicesTokenizer implements Tokenizer {
     if (id === VOICE_BOS_ID) return 'BOS';
     if (id === VOICE_EOS_ID) return 'EOS';
     if (id === VOICE_REST_ID) return 'REST';
+    if (id === VOICE_HOLD_ID) return 'HOLD';
     const pitch = this.pitchOf(id);
     return pitch === undefined ? `UNKNOWN_${id}` : `PITCH_${pitch}`;
   }
@@ -164,7 +173,6 @@ class VoiceEventCounter implements EventCounter {
   ended = false;
   private position = 0;
   private stepCounted = false;
-  private readonly previous = new Int32Array(VOICE_COUNT);
 
   constructor(private readonly tokenizer: VoicesTokenizer) {}
 
@@ -175,10 +183,7 @@ class VoiceEventCounter implements EventCounter {
       return false;
     }
     if (id === VOICE_BOS_ID || id === VOICE_PAD_ID) return false;
-    const voice = ORDER[this.position]!;
-    const pitch = this.tokenizer.pitchOf(id) ?? 0;
-    const onset = pitch > 0 && pitch !== this.previous[voice];
-    this.previous[voice] = pitch;
+    const onset = this.tokenizer.pitchOf(id) !== undefined;
     this.position = (this.position + 1) % VOICE_COUNT;
     let starts = false;
     if (onset && !this.stepCounted) {
@@ -190,6 +195,29 @@ class VoiceEventCounter implements EventCounter {
     return starts;
   }
 }
+
+/**
+ * What sounds after `ids`: each voice's pitch (0 = silent) and the slot (0–3, in token order) the
+ * next voice token fills. For guides that constrain the next token by what the voices sing.
+ */
+export function voicesStateAfter(tokenizer: VoicesTokenizer, ids: readonly number[]): { sounding: number[]; slot: number; stepPitches: (number | undefined)[] } {
+  const sounding = [0, 0, 0, 0];
+  let slot = 0;
+  let stepPitches: (number | undefined)[] = [];
+  for (const id of ids) {
+    if (id === VOICE_EOS_ID) break;
+    if (id === VOICE_BOS_ID || id === VOICE_PAD_ID) continue;
+    const voice = ORDER[slot % VOICE_COUNT]!;
+    if (slot % VOICE_COUNT === 0) stepPitches = [];
+    if (id !== VOICE_HOLD_ID) sounding[voice] = tokenizer.pitchOf(id) ?? 0;
+    stepPitches.push(sounding[voice] || undefined);
+    slot++;
+  }
+  return { sounding, slot: slot % VOICE_COUNT, stepPitches: slot % VOICE_COUNT === 0 ? [] : stepPitches };
+}
+
+/** Token position within a step → voice index (0 soprano … 3 bass), for guides. */
+export const VOICE_ORDER: readonly number[] = ORDER;
 
 /**
  * Four voices (soprano first) × steps of the piece on a grid of `stepsPerQuarter`.

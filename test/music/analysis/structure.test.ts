@@ -30,13 +30,14 @@ describe('structure features', () => {
 
   it('GIVEN a C major tune ending on C, or on D WHEN measured THEN endsOnTonic is 1, then 0', () => {
     const cadence: [number, number, number][] = [[67, 0, 4], [71, 4, 4], [74, 8, 4], [67, 12, 4]];
-    const body = [C_MAJOR_RUN, cadence, C_MAJOR_RUN, [[64, 0, 4], [65, 4, 4], [67, 8, 8]]];
+    const body: [number, number, number][][] = [C_MAJOR_RUN, cadence, C_MAJOR_RUN, [[64, 0, 4], [65, 4, 4], [67, 8, 8]]];
     expect(computeStructure(piece([...body, [[60, 0, 16]]])).endsOnTonic).toBe(1);
     expect(computeStructure(piece([...body, [[62, 0, 16]]])).endsOnTonic).toBe(0);
   });
 
   it('GIVEN 8 bars in C then 8 bars moved to F# WHEN measured THEN key stability is about half', () => {
-    const phrase = [C_MAJOR_RUN, [[67, 0, 4], [64, 4, 4], [62, 8, 4], [60, 12, 4]], up(C_MAJOR_RUN, 7), [[60, 0, 8], [67, 8, 8]]] as [number, number, number][][];
+    type Bar = [number, number, number][];
+    const phrase: Bar[] = [C_MAJOR_RUN, [[67, 0, 4], [64, 4, 4], [62, 8, 4], [60, 12, 4]], up(C_MAJOR_RUN, 7), [[60, 0, 8], [67, 8, 8]]];
     const inC = [...phrase, ...phrase];
     const f = computeStructure(piece([...inC, ...inC.map((b) => up(b, 6))]));
     expect(f.keyStability).toBeGreaterThan(0.3);

@@ -1,0 +1,56 @@
+/**
+ * The composing styles: one model per style, each trained on one corpus, with its own sampling
+ * defaults. One model per style rather than one conditioned model, because the styles do not share
+ * an encoding (chorales are scored and sampled voice by voice, `voices`; piano and folk use `event`)
+ * and because a per-style model is what beat the mixed model on every style's held-out pieces (see
+ * each model card). Nothing here knows Discord; the CLI and the bot both read this table.
+ */
+import { join } from 'node:path';
+import { MotifError } from '../errors.js';
+
+export const STYLE_NAMES = ['piano', 'chorale', 'folk'] as const;
+export type StyleName = (typeof STYLE_NAMES)[number];
+
+/** What a new user gets without choosing: solo piano, the broadest of the three. */
+export const DEFAULT_STYLE: StyleName = 'piano';
+
+export interface Style {
+  name: StyleName;
+  /** Shown to users, e.g. in the result message and the /compose choices. */
+  label: string;
+  /** Folder under MODELS_DIR. */
+  modelFolder: string;
+  /** Sampling defaults, chosen by measurement (see the model cards). */
+  temperature: number;
+  topP: number;
+  /** Tempo and General MIDI program of a piece composed from scratch. */
+  qpm: number;
+  program: number;
+}
+
+export const STYLES: Readonly<Record<StyleName, Style>> = Object.freeze({
+  piano: { name: 'piano', label: 'Piano (Mutopia public-domain piano music)', modelFolder: 'piano', temperature: 0.9, topP: 0.95, qpm: 96, program: 0 },
+  // Four voices; the JSB data has no tempo, 80 quarter notes a minute is a usual chorale pace.
+  chorale: { name: 'chorale', label: 'Chorale (Bach, four voices)', modelFolder: 'chorale', temperature: 0.9, topP: 0.95, qpm: 80, program: 19 },
+  // The median tempo of the CRÉ tunes is 180 quarter notes a minute; a flute carries the melody.
+  folk: { name: 'folk', label: 'Folk (Irish dance tunes)', modelFolder: 'folk', temperature: 0.9, topP: 0.95, qpm: 180, program: 73 },
+});
+
+export function isStyleName(text: string): text is StyleName {
+  return (STYLE_NAMES as readonly string[]).includes(text);
+}
+
+/**
+ * @throws MotifError OPTION_OUT_OF_RANGE naming the styles there are.
+ */
+export function parseStyle(text: string): Style {
+  const name = text.trim().toLowerCase();
+  if (!isStyleName(name)) {
+    throw new MotifError('OPTION_OUT_OF_RANGE', `There is no style “${text.slice(0, 40)}”. Choose one of: ${STYLE_NAMES.join(', ')}.`);
+  }
+  return STYLES[name];
+}
+
+export function styleModelDir(modelsDir: string, style: Style): string {
+  return join(modelsDir, style.modelFolder);
+}

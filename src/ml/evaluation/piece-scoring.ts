@@ -1,0 +1,78 @@
+/**
+ * Whole-piece scoring: each piece from its first token with the LSTM state carried to its last (no
+ * windows, no resets), which is how the literature reports likelihoods. Pieces of similar length
+ * share a batch; padding targets are skipped.
+ */
+import { DEFAULT_BUCKET_EDGES, fitLambdas, mixedLogProbability, observeCache, type CopyCacheConfig } from '../copy-cache.js';
+import type { LanguageModel } from '../network/language-model.js';
+
+/** At most this many tokens in one batch (bounds the forward pass's memory). */
+const BATCH_TOKENS = 32_768;
+
+export interface PieceScores {
+  /** Per piece, log p(ids[t+1] | ids[0..t]) for t = 0 … length−2. */
+  logProbabilities: Float32Array[];
+  /** Predicted tokens whose most likely id was the right one. */
+  correct: number;
+}
+
+export function scoreWholePieces(network: LanguageModel, pieces: readonly (readonly number[])[]): PieceScores {
+  const logProbabilities = pieces.map((ids) => new Float32Array(Math.max(0, ids.length - 1)));
+  const order = pieces
+    .map((_, i) => i)
+    .filter((i) => pieces[i]!.length > 1)
+    .sort((a, b) => pieces[a]!.length - pieces[b]!.length);
+  let correct = 0;
+  let at = 0;
+  while (at < order.length) {
+    const steps = (end: number): number => pieces[order[end - 1]!]!.length - 1;
+    let end = at + 1;
+    while (end < order.length && (end + 1 - at) * steps(end + 1) <= BATCH_TOKENS) end++;
+    const time = steps(end);
+    const batch = end - at;
+    const inputs = new Int32Array(batch * time);
+    const targets = new Int32Array(batch * time).fill(-1);
+    for (let row = 0; row < batch; row++) {
+      const ids = pieces[order[at + row]!]!;
+      inputs.set(ids.slice(0, -1), row * time);
+      targets.set(ids.slice(1), row * time);
+    }
+    const logs = network.targetLogProbabilities(inputs, targets, batch, time);
+    correct += network.evaluate(inputs, targets, batch, time).correct;
+    for (let row = 0; row < batch; row++) {
+      const out = logProbabilities[order[at + row]!]!;
+      out.set(logs.subarray(row * time, row * time + out.length));
+    }
+    at = end;
+  }
+  return { logProbabilities, correct };
+}
+
+/** Summed NLL of the scored pieces, with the copy cache mixed in when one is given. */
+export function totalNll(pieces: readonly (readonly number[])[], scores: PieceScores, cache?: CopyCacheConfig): { nll: number; count: number } {
+  let nll = 0;
+  let count = 0;
+  pieces.forEach((ids, i) => {
+    const logs = scores.logProbabilities[i]!;
+    if (!cache) {
+      for (const lp of logs) nll -= lp;
+      count += logs.length;
+      return;
+    }
+    for (const observation of observeCache(ids, logs, cache)) {
+      nll -= mixedLogProbability(observation, cache.lambdas);
+      count++;
+    }
+  });
+  return { nll, count };
+}
+
+/** Fits the cache's λ per match-length bucket on (validation) pieces scored by the network. */
+export function fitCopyCache(pieces: readonly (readonly number[])[], scores: PieceScores, opts: { minMatch?: number; maxMatch?: number } = {}): CopyCacheConfig {
+  const minMatch = opts.minMatch ?? DEFAULT_BUCKET_EDGES[0]!;
+  const maxMatch = opts.maxMatch ?? 128;
+  const bucketEdges = DEFAULT_BUCKET_EDGES.filter((edge) => edge >= minMatch && edge <= maxMatch);
+  const config = { minMatch, maxMatch, bucketEdges };
+  const observations = pieces.flatMap((ids, i) => observeCache(ids, scores.logProbabilities[i]!, config));
+  return { ...config, lambdas: fitLambdas(observations, bucketEdges.length) };
+}

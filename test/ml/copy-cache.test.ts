@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { bucketOf, fitLambdas, MatchFinder, mixedLogProbability, mixLogits, observeCache, type CopyCacheConfig } from '../../src/ml/copy-cache.js';
+
+describe('copy cache', () => {
+  it('GIVEN a phrase played twice WHEN the second time starts THEN the finder predicts each next token of the phrase, with a growing match', () => {
+    const phrase = [5, 9, 7, 3, 8, 2, 6, 4, 1, 9];
+    const finder = new MatchFinder(4, 64);
+    const predictions: ({ token: number; length: number } | undefined)[] = [];
+    for (const id of [...phrase, ...phrase]) {
+      finder.push(id);
+      predictions.push(finder.predict());
+    }
+    // Nothing repeats in the first playing.
+    expect(predictions.slice(0, 10).every((p) => p === undefined)).toBe(true);
+    // From the 4th token of the repeat on, the next token of the phrase is predicted.
+    for (let i = 13; i < 19; i++) expect(predictions[i]?.token).toBe(phrase[(i + 1) % 10]);
+    expect(predictions[18]!.length).toBeGreaterThan(predictions[13]!.length);
+  });
+
+  it('GIVEN observations where the cache is always right, or never WHEN λ is fitted THEN it is near 1, or 0', () => {
+    const right = Array.from({ length: 200 }, () => ({ logProbability: Math.log(0.2), bucket: 0, hit: true }));
+    const wrong = Array.from({ length: 200 }, () => ({ logProbability: Math.log(0.2), bucket: 1, hit: false }));
+    const lambdas = fitLambdas([...right, ...wrong], 2);
+    expect(lambdas[0]).toBeGreaterThan(0.95);
+    expect(lambdas[1]).toBe(0);
+    // Mixing never makes a right prediction less likely than the network alone.
+    expect(mixedLogProbability(right[0]!, lambdas)).toBeGreaterThan(Math.log(0.2));
+  });
+
+  it('GIVEN logits and a prediction WHEN mixed THEN the result is a distribution that favours the predicted token by λ', () => {
+    const config: CopyCacheConfig = { minMatch: 4, maxMatch: 64, bucketEdges: [4, 8], lambdas: [0.5, 0.9] };
+    const logits = Float32Array.from([0, 1, 2, 3]);
+    const mixed = mixLogits(logits, { token: 0, length: 10 }, config);
+    const probabilities = Array.from(mixed, Math.exp);
+    expect(probabilities.reduce((s, p) => s + p, 0)).toBeCloseTo(1, 6);
+    const p0 = Math.exp(0) / [0, 1, 2, 3].reduce((s, x) => s + Math.exp(x), 0);
+    expect(probabilities[0]).toBeCloseTo(0.1 * p0 + 0.9, 6);
+    expect(bucketOf(config.bucketEdges, 3)).toBe(-1);
+    // A short match below every bucket leaves the network's logits untouched.
+    expect(mixLogits(logits, { token: 0, length: 3 }, config)).toBe(logits);
+  });
+
+  it('GIVEN a piece WHEN observed THEN there is one observation per predicted token', () => {
+    const ids = [1, 2, 3, 4, 5, 1, 2, 3, 4, 5, 1, 2];
+    const observations = observeCache(ids, new Float32Array(ids.length - 1).fill(Math.log(0.1)), { minMatch: 4, maxMatch: 16, bucketEdges: [4] });
+    expect(observations).toHaveLength(ids.length - 1);
+    expect(observations.filter((o) => o.hit).length).toBeGreaterThan(0);
+  });
+});

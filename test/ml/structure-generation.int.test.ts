@@ -1,0 +1,93 @@
+/**
+ * Structure in generation and in scoring: the cadence guide, the copy cache fitted on validation
+ * pieces, and whole-piece scoring against the JSB published test split.
+ */
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { computeStructure } from '../../src/music/analysis/structure.js';
+import { countNoteEvents } from '../../src/music/note-sequence.js';
+import { evaluateModel } from '../../src/ml/evaluation/evaluate.js';
+import { generatePiece } from '../../src/ml/generate.js';
+import { loadModel, type LoadedModel } from '../../src/ml/model-dir.js';
+import { fitModelCopyCache } from '../../src/ml/training/fit-cache.js';
+import { trainTinyModel, writeTinyCorpus } from '../support/tiny-model.js';
+
+const JSB = fileURLToPath(new URL('../../../shared/datasets/jsb-chorales', import.meta.url));
+
+let modelDir: string;
+let corpus: string;
+let model: LoadedModel;
+
+describe('structure: cadence, copy cache, whole-piece scoring', () => {
+  beforeAll(async () => {
+    corpus = await writeTinyCorpus(undefined, 12);
+    modelDir = await trainTinyModel({ dataDirs: [corpus] });
+    model = await loadModel(modelDir);
+  });
+
+  it.each(['C major', 'A minor', 'Eb major'])('GIVEN key %s WHEN composed THEN the last onset’s lowest note is its tonic and the length is exact', (key) => {
+    const tonic = { 'C major': 0, 'A minor': 9, 'Eb major': 3 }[key]!;
+    for (const randomSeed of [1, 2, 3]) {
+      const piece = generatePiece(model.network, model.tokenizer, { length: 24, randomSeed, key, temperature: 1.3 });
+      expect(countNoteEvents(piece.sequence)).toBe(24);
+      const notes = piece.sequence.notes;
+      const last = Math.max(...notes.map((n) => n.startStep));
+      const lowest = Math.min(...notes.filter((n) => n.startStep === last).map((n) => n.pitch));
+      expect(lowest % 12).toBe(tonic);
+      // The final note-or-chord lasts at least a half note.
+      expect(Math.min(...notes.filter((n) => n.startStep === last).map((n) => n.endStep - n.startStep))).toBeGreaterThanOrEqual(8);
+    }
+  });
+
+  it('GIVEN cadence off WHEN composed without a key THEN pieces end wherever the model stops (the guide is what ends them on the tonic)', () => {
+    const endings = [1, 2, 3, 4, 5, 6, 7, 8].map((randomSeed) => {
+      const piece = generatePiece(model.network, model.tokenizer, { length: 20, randomSeed, temperature: 1.5, cadence: false });
+      return computeStructure(piece.sequence).endsOnTonic;
+    });
+    const guided = [1, 2, 3, 4, 5, 6, 7, 8].map((randomSeed) => {
+      const piece = generatePiece(model.network, model.tokenizer, { length: 20, randomSeed, temperature: 1.5 });
+      return computeStructure(piece.sequence).endsOnTonic;
+    });
+    expect(guided.reduce((s, x) => s + x, 0)).toBeGreaterThanOrEqual(7);
+    expect(guided.reduce((s, x) => s + x, 0)).toBeGreaterThanOrEqual(endings.reduce((s, x) => s + x, 0));
+  });
+
+  it('GIVEN a four-voice (voices encoding) model WHEN composed in G major THEN it ends on a held G major chord with G in the bass', async () => {
+    const voicesModel = await loadModel(await trainTinyModel({ dataDirs: [corpus], encoding: 'voices' }));
+    for (const randomSeed of [1, 2, 3]) {
+      const piece = generatePiece(voicesModel.network, voicesModel.tokenizer, { length: 16, randomSeed, key: 'G major', temperature: 1.2 });
+      expect(countNoteEvents(piece.sequence)).toBe(16);
+      const notes = piece.sequence.notes;
+      const last = Math.max(...notes.map((n) => n.startStep));
+      const sounding = notes.filter((n) => n.startStep <= last && n.endStep > last);
+      expect(Math.min(...sounding.map((n) => n.pitch)) % 12).toBe(7);
+      expect(sounding.every((n) => [7, 11, 2].includes(n.pitch % 12))).toBe(true);
+      expect(Math.min(...sounding.map((n) => n.endStep)) - last).toBeGreaterThanOrEqual(7);
+    }
+    voicesModel.network.dispose();
+  });
+
+  it('GIVEN a trained model WHEN its copy cache is fitted THEN the spec records it and validation NLL does not get worse', async () => {
+    const result = await fitModelCopyCache(modelDir, [corpus]);
+    expect(result.copyCache.lambdas.every((l) => l >= 0 && l <= 1)).toBe(true);
+    expect(result.validNllPerTokenWithCache).toBeLessThanOrEqual(result.validNllPerToken + 1e-9);
+    const reloaded = await loadModel(modelDir);
+    expect(reloaded.copyCache).toEqual(result.copyCache);
+    const piece = generatePiece(reloaded.network, reloaded.tokenizer, { length: 30, randomSeed: 4, copyCache: reloaded.copyCache });
+    expect(countNoteEvents(piece.sequence)).toBe(30);
+    reloaded.network.dispose();
+  });
+
+  it('GIVEN --test on the JSB folder WHEN evaluated THEN the 77 published test chorales are scored whole: 18,900 16th steps', async () => {
+    const report = await evaluateModel({ modelDir, dataDirs: [], testDirs: [JSB], samples: 0 });
+    expect(report.testPieces).toBe(77);
+    expect(report.test16thSteps).toBe(18_900);
+    expect(report.totalNll).toBeGreaterThan(0);
+    expect(report.nllPer16thStep).toBeCloseTo(report.totalNll / 18_900, 9);
+    // Every predicted token counts: all tokens but each piece's first.
+    const ours = report.likelihood.find((row) => row.arch === 'lm')!;
+    expect(ours.tokens).toBe(report.testTokens - 77);
+    // The baseline trains on the JSB training split when no --data is given.
+    expect(report.likelihood.some((row) => row.arch === 'markov3')).toBe(true);
+  });
+});
