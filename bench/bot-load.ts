@@ -158,13 +158,13 @@ function hasResultFiles(r: InteractionResponse): boolean {
 }
 
 /** Nearest-rank percentile; 0 for no values. */
-function percentile(values: number[], p: number): number {
+export function percentile(values: number[], p: number): number {
   if (values.length === 0) return 0;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 }
 
-interface RssSampler {
+export interface RssSampler {
   /** From now on each sample also notes what this server holds, to report the peak without it. */
   setFakeServer(server: DiscordTestServer): void;
   /** Takes a sample now; returns it in bytes. */
@@ -173,7 +173,7 @@ interface RssSampler {
   stop(): { total: number; withoutFakeServer: number };
 }
 
-function startRssSampler(): RssSampler {
+export function startRssSampler(): RssSampler {
   let peakBytes = 0;
   let peakWithoutServer = 0;
   let server: DiscordTestServer | undefined;
@@ -202,7 +202,7 @@ function startRssSampler(): RssSampler {
  * Bytes of the files the bot uploaded that the fake Discord keeps (stored attachments; the recorded
  * requests point at the same buffers, so each buffer counts once).
  */
-function fakeServerHeldBytes(server: DiscordTestServer): number {
+export function fakeServerHeldBytes(server: DiscordTestServer): number {
   const seen = new Set<Buffer>();
   let total = 0;
   const add = (data: Buffer): void => {
@@ -215,7 +215,7 @@ function fakeServerHeldBytes(server: DiscordTestServer): number {
   return total;
 }
 
-function toMb(bytes: number): number {
+export function toMb(bytes: number): number {
   return Math.round(bytes / (1024 * 1024));
 }
 

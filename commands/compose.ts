@@ -3,6 +3,7 @@ import { runCompose } from '../src/bot/compose-flow.js';
 import type { BotContext } from '../src/bot/context.js';
 import { INSTRUMENT_CHOICES } from '../src/bot/instruments.js';
 import { resolveSeed, seedAutocomplete } from '../src/bot/seeds.js';
+import { downloadUpload, precheckAttachment } from '../src/bot/uploads.js';
 import { assertInRange } from '../src/errors.js';
 import { guildIdOf } from '../src/bot/permissions.js';
 import type { Command } from '../src/bot/command.js';
@@ -19,26 +20,37 @@ export const data = new SlashCommandBuilder()
   .addBooleanOption((o) => o.setName('play').setDescription('Also play it in your voice channel'));
 
 export async function execute(interaction: Parameters<Command['execute']>[0], ctx: BotContext): Promise<void> {
-  const settings = await ctx.storage.settings.get(guildIdOf(interaction));
+  const guildId = guildIdOf(interaction);
+  const settings = await ctx.storage.settings.get(guildId);
   const length = interaction.options.getInteger('length') ?? settings.defaultLength ?? 100;
   assertInRange('length', length, 1, ctx.config.maxComposeLength, { integer: true });
   const temperature = interaction.options.getNumber('temperature') ?? undefined;
   if (temperature !== undefined) assertInRange('temperature', temperature, 0.1, 3);
   const qpm = interaction.options.getInteger('tempo') ?? undefined;
   if (qpm !== undefined) assertInRange('tempo', qpm, 20, 300, { integer: true });
-  const seed = await resolveSeed(interaction, ctx, {
-    seedName: interaction.options.getString('seed') ?? undefined,
-    attachment: interaction.options.getAttachment('midi') ?? undefined,
-  });
-  await runCompose(interaction, ctx, {
+  const attachment = interaction.options.getAttachment('midi') ?? undefined;
+  const options = {
     length,
     temperature,
     qpm,
     program: interaction.options.getInteger('instrument') ?? undefined,
-    seed: seed?.sequence,
-    seedName: seed?.name,
     playWhenReady: interaction.options.getBoolean('play') ?? false,
-  });
+  };
+  if (!attachment) {
+    const seed = await resolveSeed(interaction, ctx, { seedName: interaction.options.getString('seed') ?? undefined });
+    await runCompose(interaction, ctx, { ...options, seed: seed?.sequence, seedName: seed?.name });
+    return;
+  }
+  // An attachment wins over a seed name. Refusals that need no download come at once; then the
+  // interaction is acknowledged before a byte is fetched, and the job (a worker) reads the file.
+  precheckAttachment(ctx, attachment, ['midi']);
+  await interaction.deferReply();
+  const upload = await downloadUpload(ctx, guildId, attachment, ['midi']);
+  try {
+    await runCompose(interaction, ctx, { ...options, seedMidiPath: upload.path });
+  } finally {
+    await upload.discard();
+  }
 }
 
 export const autocomplete = seedAutocomplete;

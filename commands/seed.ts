@@ -4,6 +4,7 @@ import type { BotContext } from '../src/bot/context.js';
 import { guildIdOf } from '../src/bot/permissions.js';
 import { NO_MENTIONS } from '../src/bot/replies.js';
 import { readMidiAttachment, seedAutocomplete } from '../src/bot/seeds.js';
+import { precheckAttachment } from '../src/bot/uploads.js';
 import { MotifError } from '../src/errors.js';
 
 export const data = new SlashCommandBuilder()
@@ -28,7 +29,13 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
     const attachment = interaction.options.getAttachment('midi');
     const latest = attachment ? undefined : (await ctx.storage.results.recent(guildId)).find((r) => r.userId === interaction.user.id);
     if (!attachment && !latest) throw new MotifError('NOT_FOUND', 'Attach a MIDI file, or compose something first to save your latest result.');
-    const sequence = attachment ? await readMidiAttachment(attachment, ctx) : latest!.sequence;
+    if (attachment) {
+      // Refuse what needs no download at once; acknowledge before downloading and reading in a worker.
+      precheckAttachment(ctx, attachment, ['midi']);
+      await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    }
+    const owner = { guildId, userId: interaction.user.id, channelId: interaction.channelId };
+    const sequence = attachment ? await readMidiAttachment(ctx, owner, attachment) : latest!.sequence;
     const source = attachment ? attachment.name.slice(0, 100) : `result ${latest!.id}`;
     const name = interaction.options.getString('name', true);
     const saved = await ctx.storage.seeds.save(guildId, { name, sequence, source, createdBy: interaction.user.id, createdAt: new Date().toISOString() });
@@ -41,7 +48,8 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
     if (!(await ctx.storage.seeds.delete(guildId, name))) throw new MotifError('NOT_FOUND', `There is no seed called \`${name.slice(0, 32)}\`.`);
     content = `Deleted seed \`${name.trim().toLowerCase()}\`.`;
   }
-  await interaction.reply({ content, flags: sub === 'list' ? undefined : MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
+  if (interaction.deferred) await interaction.editReply({ content, allowedMentions: NO_MENTIONS });
+  else await interaction.reply({ content, flags: sub === 'list' ? undefined : MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
 }
 
 export const command: Command = { data, execute, autocomplete: seedAutocomplete };

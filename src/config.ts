@@ -57,6 +57,12 @@ const botShape = {
   QUEUE_MAX_PER_USER: positiveInt(2),
   QUEUE_MAX_PER_GUILD: positiveInt(10),
   VOICE_IDLE_SECONDS: positiveInt(300),
+  ATTACHMENT_HOSTS: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9.:\[\]-]+(,\s*[a-z0-9.:\[\]-]+)*$/i, 'must be a comma-separated list of host names (host or host:port)')
+    .default('cdn.discordapp.com,media.discordapp.net'),
+  DOWNLOAD_TIMEOUT_SECONDS: positiveInt(30, 600),
 };
 
 const coreSchema = z.object(coreShape);
@@ -99,6 +105,13 @@ export interface BotConfig extends CoreConfig {
   readonly queueMaxPerUser: number;
   readonly queueMaxPerGuild: number;
   readonly voiceIdleSeconds: number;
+  /**
+   * Hosts attachments may be downloaded from (lower case, `host` or `host:port`): Discord's CDN by
+   * default. Anything else is refused before a connection is made.
+   */
+  readonly attachmentHosts: readonly string[];
+  /** Longest an attachment download may take, start to last byte; a stall past it is refused. */
+  readonly downloadTimeoutMs: number;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -147,6 +160,8 @@ export function loadConfig(env: Environment = readEnvironment()): BotConfig {
     queueMaxPerUser: parsed.QUEUE_MAX_PER_USER,
     queueMaxPerGuild: parsed.QUEUE_MAX_PER_GUILD,
     voiceIdleSeconds: parsed.VOICE_IDLE_SECONDS,
+    attachmentHosts: Object.freeze(parsed.ATTACHMENT_HOSTS.split(',').map((h) => h.trim().toLowerCase())),
+    downloadTimeoutMs: parsed.DOWNLOAD_TIMEOUT_SECONDS * 1000,
   });
 }
 

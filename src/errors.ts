@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'AUDIO_TOO_LONG'
   | 'AUDIO_SILENT'
   | 'FILE_TYPE_UNSUPPORTED'
+  | 'DOWNLOAD_FAILED'
   // rendering / tools
   | 'SOUNDFONT_NOT_FOUND'
   | 'SOUNDFONT_INVALID'
@@ -37,7 +38,11 @@ export type ErrorCode =
   | 'NOT_IN_VOICE'
   | 'VOICE_UNAVAILABLE'
   | 'CHANNEL_NOT_ALLOWED'
-  | 'CONFIG_INVALID';
+  | 'RESULT_NOT_DELIVERED'
+  | 'CONFIG_INVALID'
+  // storage
+  | 'STORAGE_CORRUPT'
+  | 'STORAGE_MISSING';
 
 export class MotifError extends Error {
   readonly code: ErrorCode;

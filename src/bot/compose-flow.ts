@@ -1,12 +1,15 @@
 /**
  * The compose conversation shared by /compose and the Regenerate/Continue buttons: enqueue (a full
- * queue is refused before anything is shown), defer, show position and progress, then replace the
- * reply with the files and buttons. The result is stored only once its files exist.
+ * queue is refused before anything is shown, unless the caller already deferred to download an
+ * upload), defer, show position and progress, then replace the reply with the files and buttons.
+ * The result is recorded only after its files are posted: a post that fails leaves no record (so
+ * /seed save and the buttons cannot use a result whose files are gone) and no files.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ButtonInteraction, ChatInputCommandInteraction } from 'discord.js';
+import { MotifError } from '../errors.js';
 import type { ComposeJobData } from '../jobs/motif-jobs.js';
 import type { NoteSequence } from '../music/note-sequence.js';
 import { guildPaths, type ResultRecord } from '../storage/index.js';
@@ -22,6 +25,8 @@ export interface ComposeFlowOptions {
   program?: number;
   qpm?: number;
   seed?: NoteSequence;
+  /** A downloaded MIDI upload to continue; the compose job reads it in its worker. */
+  seedMidiPath?: string;
   seedName?: string;
   continuedFrom?: string;
   /** Start voice playback as soon as the result exists (needs a VoiceService). */
@@ -52,6 +57,8 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
     program: opts.program ?? settings.program,
     qpm: opts.qpm ?? settings.qpm,
     seed: opts.seed,
+    seedMidiPath: opts.seedMidiPath,
+    maxSeedBytes: ctx.config.maxMidiBytes,
     modelDir: await modelDirFor(ctx, guildId),
     soundfont: settings.soundfont ?? ctx.config.defaultSoundfont,
     randomSeed: randomInt(2 ** 31),
@@ -69,7 +76,7 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
     label: `compose length ${opts.length}`,
     maxPerUser: settings.maxPerUser,
   });
-  await interaction.deferReply();
+  if (!interaction.deferred) await interaction.deferReply();
   const reporter = new ProgressReporter(interaction, ctx.logger, ctx.tokenLifetimeMs);
   reporter.show(progressMessage(handle.id, positionText('Composing', handle.position())), { force: true });
   handle.onPosition((position) => reporter.show(progressMessage(handle.id, positionText('Composing', position)), { force: true }));
@@ -88,7 +95,7 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
         program: result.program,
         qpm: request.qpm,
         seedName: opts.seedName,
-        seedSteps: opts.seed?.totalSteps,
+        seedSteps: result.seedSteps ?? opts.seed?.totalSteps,
         continuedFrom: opts.continuedFrom,
       },
       dir: outDir,
@@ -104,11 +111,18 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
       randomSeed: result.randomSeed,
       sequence: result.sequence,
     };
+    try {
+      await reporter.finish(
+        resultMessage(record, { generatedEvents: result.generatedEvents, longestCopiedRun: result.longestCopiedRun, voice: ctx.voice !== undefined }),
+      );
+    } catch (cause) {
+      throw new MotifError('RESULT_NOT_DELIVERED', 'Your piece was composed, but Discord did not accept its files, so nothing was kept. Please try again.', {
+        cause,
+        detail: cause instanceof Error ? cause.message : String(cause),
+      });
+    }
     const evicted = await ctx.storage.results.add(record);
     await Promise.all(evicted.map((old) => rm(old.dir, { recursive: true, force: true })));
-    await reporter.finish(
-      resultMessage(record, { generatedEvents: result.generatedEvents, longestCopiedRun: result.longestCopiedRun, voice: ctx.voice !== undefined }),
-    );
     if (opts.playWhenReady && ctx.voice) await ctx.voice.playResult(interaction, record);
     return record;
   } catch (error) {

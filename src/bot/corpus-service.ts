@@ -1,20 +1,19 @@
 /**
- * Adding to and removing from a guild's corpus. MIDI is checked by parsing it; audio is
- * transcribed by a queued worker job. A file lands in the corpus folder (temp + rename) before its
+ * Adding to and removing from a guild's corpus. Uploads are streamed to a file (after the caller
+ * acknowledged the interaction); MIDI is checked by reading it in a worker job, audio is transcribed
+ * by one, so no untrusted file is parsed on the main thread. A file lands in the corpus folder (temp + rename) before its
  * metadata is stored, and is removed again if storing fails, so nothing is ever half-added.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Attachment } from 'discord.js';
 import { MotifError } from '../errors.js';
 import type { JobHandle } from '../jobs/queue.js';
 import type { TranscribeJobResult, TranscribeProgress } from '../jobs/transcribe-job.js';
-import { assertHasNotes, readMidi } from '../music/midi-io.js';
 import { assertFileId, guildPaths, type CorpusEntry } from '../storage/index.js';
-import { attachmentKind, downloadAttachment } from './attachments.js';
-import { formatBytes } from '../music/midi-limits.js';
 import type { BotContext } from './context.js';
+import { downloadUpload, precheckAttachment, readUploadedMidi } from './uploads.js';
 
 export interface CorpusAddRequest {
   guildId: string;
@@ -26,16 +25,12 @@ export interface CorpusAddRequest {
 }
 
 /**
- * The checks that need no download (type by name, declared size), so they can be answered before
- * the reply is deferred.
- * @throws MotifError FILE_TYPE_UNSUPPORTED, MIDI_TOO_LARGE, AUDIO_TOO_LARGE.
+ * The checks that need no download (type by name, declared size, host), so they can be answered
+ * before the reply is deferred.
+ * @throws MotifError FILE_TYPE_UNSUPPORTED, MIDI_TOO_LARGE, AUDIO_TOO_LARGE, DOWNLOAD_FAILED.
  */
-export function precheckUpload(ctx: BotContext, attachment: Pick<Attachment, 'name' | 'size'>): void {
-  const kind = attachmentKind(attachment.name, ['midi', 'audio']);
-  const maxBytes = kind === 'midi' ? ctx.config.maxMidiBytes : ctx.config.maxAudioBytes;
-  if (attachment.size > maxBytes) {
-    throw new MotifError(kind === 'midi' ? 'MIDI_TOO_LARGE' : 'AUDIO_TOO_LARGE', `\`${attachment.name.slice(0, 80)}\` is larger than the ${formatBytes(maxBytes)} limit.`);
-  }
+export function precheckUpload(ctx: BotContext, attachment: Pick<Attachment, 'url' | 'name' | 'size'>): void {
+  precheckAttachment(ctx, attachment, ['midi', 'audio']);
 }
 
 /**
@@ -43,32 +38,27 @@ export function precheckUpload(ctx: BotContext, attachment: Pick<Attachment, 'na
  */
 export async function addToCorpus(ctx: BotContext, req: CorpusAddRequest): Promise<CorpusEntry> {
   const { config } = ctx;
-  const kind = attachmentKind(req.attachment.name, ['midi', 'audio']);
   const paths = guildPaths(config.dataDir, req.guildId);
   const id = randomBytes(4).toString('hex');
   await mkdir(paths.corpusDir, { recursive: true });
-  await mkdir(paths.tmpDir, { recursive: true });
   const finalPath = join(paths.corpusDir, `${id}.mid`);
   const workDir = join(paths.tmpDir, `corpus-${id}`);
+  const upload = await downloadUpload(ctx, req.guildId, req.attachment, ['midi', 'audio']);
   try {
-    const bytes = await downloadAttachment(req.attachment, kind, kind === 'midi' ? config.maxMidiBytes : config.maxAudioBytes);
+    const settings = await ctx.storage.settings.get(req.guildId);
+    const owner = { guildId: req.guildId, userId: req.userId, channelId: req.channelId, maxPerUser: settings.maxPerUser };
     let noteCount: number;
     let midiTempPath: string;
     await mkdir(workDir, { recursive: true });
-    if (kind === 'midi') {
-      const sequence = readMidi(bytes, { limits: { maxBytes: config.maxMidiBytes } });
-      assertHasNotes(sequence);
-      noteCount = sequence.notes.length;
-      midiTempPath = join(workDir, 'upload.mid');
-      await writeFile(midiTempPath, bytes);
+    if (upload.kind === 'midi') {
+      const read = await readUploadedMidi(ctx, { ...owner, label: `read ${req.attachment.name.slice(0, 40)}` }, upload.path, { withSequence: false });
+      noteCount = read.noteCount;
+      midiTempPath = upload.path;
     } else {
-      const inputPath = join(workDir, `upload${extname(req.attachment.name).toLowerCase()}`);
-      await writeFile(inputPath, bytes);
-      const settings = await ctx.storage.settings.get(req.guildId);
       const handle = ctx.queue.enqueue(
         'transcribe',
-        { inputPath, outDir: workDir, ffmpegPath: config.ffmpegPath, maxBytes: config.maxAudioBytes, maxDurationSeconds: config.maxAudioSeconds },
-        { guildId: req.guildId, userId: req.userId, channelId: req.channelId, label: `transcribe ${req.attachment.name.slice(0, 40)}`, maxPerUser: settings.maxPerUser },
+        { inputPath: upload.path, outDir: workDir, ffmpegPath: config.ffmpegPath, maxBytes: config.maxAudioBytes, maxDurationSeconds: config.maxAudioSeconds },
+        { ...owner, label: `transcribe ${req.attachment.name.slice(0, 40)}` },
       );
       req.onQueued?.(handle);
       const result = await handle.result;
@@ -79,8 +69,8 @@ export async function addToCorpus(ctx: BotContext, req: CorpusAddRequest): Promi
     const entry: CorpusEntry = {
       id,
       name: req.attachment.name.slice(0, 100),
-      kind,
-      bytes: bytes.byteLength,
+      kind: upload.kind,
+      bytes: upload.bytes,
       noteCount,
       addedBy: req.userId,
       addedAt: new Date().toISOString(),
@@ -91,6 +81,7 @@ export async function addToCorpus(ctx: BotContext, req: CorpusAddRequest): Promi
     await rm(finalPath, { force: true });
     throw error;
   } finally {
+    await upload.discard();
     await rm(workDir, { recursive: true, force: true });
   }
 }

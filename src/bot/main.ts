@@ -46,6 +46,8 @@ try {
   process.once('SIGINT', () => shutdown('SIGINT'));
   process.once('SIGTERM', () => shutdown('SIGTERM'));
 } catch (error) {
-  logger.error(isMotifError(error) ? error.userMessage : 'start-up failed', { error });
+  // An expected problem (a damaged storage file, a missing model…) is one line saying what to do.
+  if (isMotifError(error)) logger.error(error.userMessage);
+  else logger.error('start-up failed', { error });
   process.exit(1);
 }

@@ -1,34 +1,35 @@
 /** Seeds from a saved name or an attached MIDI file, and seed-name autocomplete. */
-import type { Attachment, AutocompleteInteraction, Interaction } from 'discord.js';
+import type { AutocompleteInteraction, Interaction } from 'discord.js';
 import { MotifError } from '../errors.js';
-import { assertHasNotes, readMidi } from '../music/midi-io.js';
+import type { JobOwner } from '../jobs/queue.js';
 import type { NoteSequence } from '../music/note-sequence.js';
-import { attachmentKind, downloadAttachment } from './attachments.js';
+import type { AttachmentRef } from './attachments.js';
 import type { BotContext } from './context.js';
 import { guildIdOf } from './permissions.js';
+import { downloadUpload, readUploadedMidi } from './uploads.js';
 
 /**
- * Reads an attached MIDI file into a sequence (size-limited, parsed with MIDI limits).
- * @throws MotifError FILE_TYPE_UNSUPPORTED, MIDI_TOO_LARGE, MIDI_INVALID, MIDI_EMPTY, MIDI_LIMIT_EXCEEDED.
+ * Downloads an attached MIDI file and reads it in a worker (size-limited, MIDI limits). Call only
+ * after the interaction is acknowledged: the download may take up to DOWNLOAD_TIMEOUT_SECONDS.
+ * @throws MotifError FILE_TYPE_UNSUPPORTED, MIDI_TOO_LARGE, DOWNLOAD_FAILED, MIDI_INVALID, MIDI_EMPTY,
+ *   MIDI_LIMIT_EXCEEDED, QUEUE_FULL.
  */
-export async function readMidiAttachment(attachment: Pick<Attachment, 'url' | 'name' | 'size'>, ctx: BotContext): Promise<NoteSequence> {
-  attachmentKind(attachment.name, ['midi']);
-  const bytes = await downloadAttachment(attachment, 'midi', ctx.config.maxMidiBytes);
-  const sequence = readMidi(bytes, { limits: { maxBytes: ctx.config.maxMidiBytes } });
-  assertHasNotes(sequence);
-  return sequence;
+export async function readMidiAttachment(ctx: BotContext, owner: JobOwner & { maxPerUser?: number }, attachment: AttachmentRef): Promise<NoteSequence> {
+  const upload = await downloadUpload(ctx, owner.guildId, attachment, ['midi']);
+  try {
+    const read = await readUploadedMidi(ctx, { ...owner, label: `read ${attachment.name.slice(0, 40)}` }, upload.path, { withSequence: true });
+    if (!read.sequence) throw new Error('read-midi job returned no sequence');
+    return read.sequence;
+  } finally {
+    await upload.discard();
+  }
 }
 
 /**
- * The seed for /compose: an attachment wins over a name.
- * @throws MotifError NOT_FOUND for an unknown seed name, plus readMidiAttachment's errors.
+ * A saved seed by name (attachments are read by the compose job itself).
+ * @throws MotifError NOT_FOUND for an unknown seed name.
  */
-export async function resolveSeed(
-  interaction: Interaction,
-  ctx: BotContext,
-  opts: { seedName?: string; attachment?: Pick<Attachment, 'url' | 'name' | 'size'> },
-): Promise<{ name?: string; sequence: NoteSequence } | undefined> {
-  if (opts.attachment) return { sequence: await readMidiAttachment(opts.attachment, ctx) };
+export async function resolveSeed(interaction: Interaction, ctx: BotContext, opts: { seedName?: string }): Promise<{ name: string; sequence: NoteSequence } | undefined> {
   if (!opts.seedName) return undefined;
   const seed = await ctx.storage.seeds.get(guildIdOf(interaction), opts.seedName);
   if (!seed) throw new MotifError('NOT_FOUND', `There is no seed called \`${opts.seedName.slice(0, 32)}\` on this server. See /seed list.`);

@@ -17,6 +17,11 @@ export interface ComposeRequest {
   qpm?: number;
   /** A piece to continue: the result is this seed followed by `length` new events. */
   seed?: NoteSequence;
+  /**
+   * An uploaded MIDI file to continue instead of `seed`: read and checked inside the job (a worker
+   * thread), so untrusted bytes are never parsed where the Discord gateway runs.
+   */
+  seedMidiPath?: string;
   /** Restrict pitches to a key, e.g. "C major", "A minor". */
   key?: string;
   /** Model directory (default models/default). */
@@ -42,6 +47,8 @@ export interface ComposeResult {
   opusPath?: string;
   /** Notes-or-chords generated (excludes the seed). */
   generatedEvents: number;
+  /** Steps at the start of `sequence` that came from the seed (absent without a seed). */
+  seedSteps?: number;
   noteCount: number;
   durationSeconds: number;
   qpm: number;
@@ -68,6 +75,8 @@ export interface ComposeOperatorSettings {
   ffmpegPath?: string;
   /** Upper bound for `length` (MAX_COMPOSE_LENGTH, default 2000). */
   maxLength?: number;
+  /** Largest seed file read from `seedMidiPath` (MAX_MIDI_BYTES, default 8 MB). */
+  maxSeedBytes?: number;
 }
 
 export type ComposeJobData = ComposeRequest & ComposeOperatorSettings;

@@ -12,7 +12,7 @@ import { assertInRange, MotifError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { guessKey } from '../music/analysis/key.js';
 import { longestCopiedRun } from '../music/analysis/originality.js';
-import { writeMidi } from '../music/midi-io.js';
+import { assertHasNotes, readMidiFile, writeMidi } from '../music/midi-io.js';
 import { countNoteEvents, durationSeconds, initialQpm } from '../music/note-sequence.js';
 import { generatePiece } from '../ml/generate.js';
 import { loadModel, type LoadedModel } from '../ml/model-dir.js';
@@ -65,6 +65,13 @@ export async function composePiece(req: ComposeJobData, ctx: ComposeContext = {}
     if (ctx.signal?.aborted) throw new MotifError('JOB_CANCELLED', 'The composition was cancelled.');
   };
 
+  let seed = req.seed;
+  if (req.seedMidiPath !== undefined) {
+    report('reading the seed', 0);
+    seed = await readMidiFile(req.seedMidiPath, req.maxSeedBytes ? { limits: { maxBytes: req.maxSeedBytes } } : {});
+    assertHasNotes(seed);
+    throwIfAborted();
+  }
   report('loading model', 0);
   const model = await getModel(req.modelDir);
   throwIfAborted();
@@ -77,18 +84,18 @@ export async function composePiece(req: ComposeJobData, ctx: ComposeContext = {}
     topP: req.topP,
     randomSeed,
     key: req.key,
-    seed: req.seed,
-    qpm: req.qpm ?? (req.seed ? initialQpm(req.seed) : 120),
+    seed,
+    qpm: req.qpm ?? (seed ? initialQpm(seed) : 120),
     program: req.program,
     copyCache: model.copyCache,
   });
   let sequence = piece.sequence;
-  if (req.qpm !== undefined && req.seed) sequence = { ...sequence, tempos: [{ step: 0, qpm: req.qpm }] };
+  if (req.qpm !== undefined && seed) sequence = { ...sequence, tempos: [{ step: 0, qpm: req.qpm }] };
   const sampleMs = performance.now() - sampleStart;
   throwIfAborted();
   // The product's promise is that `length` counts notes-or-chords: check it before any file is
   // written. A mismatch is a bug, so it stays a plain Error: logged as an incident, shown as JOB_FAILED.
-  if (!req.seed && countNoteEvents(sequence) !== piece.generatedEvents) {
+  if (!seed && countNoteEvents(sequence) !== piece.generatedEvents) {
     throw new Error(`internal: composed ${countNoteEvents(sequence)} note events but counted ${piece.generatedEvents}`);
   }
 
@@ -123,6 +130,7 @@ export async function composePiece(req: ComposeJobData, ctx: ComposeContext = {}
     pngPath: rendered.pngPath ?? '',
     ...(rendered.oggPath ? { opusPath: rendered.oggPath } : {}),
     generatedEvents: piece.generatedEvents,
+    ...(seed ? { seedSteps: seed.totalSteps } : {}),
     noteCount: sequence.notes.length,
     durationSeconds: durationSeconds(sequence),
     qpm: initialQpm(sequence),

@@ -10,6 +10,7 @@ import type { JobQueue } from './queue.js';
 import type { TranscribeJobRequest, TranscribeJobResult, TranscribeProgress } from './transcribe-job.js';
 import type { VoiceAudioJobRequest } from './voice-audio-job.js';
 import type { VoiceAudio } from '../audio/voice-audio.js';
+import type { ReadMidiJobRequest, ReadMidiJobResult } from './read-midi-job.js';
 
 export type { ComposeJobData } from './compose-contract.js';
 
@@ -29,6 +30,7 @@ export type MotifJobs = {
   train: { data: TrainJobRequest; result: TrainJobResult; progress: TrainProgress };
   transcribe: { data: TranscribeJobRequest; result: TranscribeJobResult; progress: TranscribeProgress };
   'voice-audio': { data: VoiceAudioJobRequest; result: VoiceAudio; progress: never };
+  'read-midi': { data: ReadMidiJobRequest; result: ReadMidiJobResult; progress: never };
 };
 
 export type MotifQueue = JobQueue<MotifJobs>;
@@ -40,10 +42,12 @@ const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 /** Loads the model and SoundFont in each worker before the first job (see warm-up.ts). */
 export const WARM_UP_PROCESSOR = Object.freeze({ kind: 'worker' as const, moduleUrl: here(`./warm-up${ext}`), exportName: 'warmUp' });
 
-/** The production processors: compose.ts and train.ts (the pipeline), transcribe-job.ts, voice-audio-job.ts. */
+/** The production processors: compose.ts and train.ts (the pipeline), transcribe-job.ts, voice-audio-job.ts, read-midi-job.ts. */
 export const MOTIF_PROCESSORS: { readonly [K in keyof MotifJobs]: ProcessorRef } = Object.freeze({
   compose: { kind: 'worker', moduleUrl: here(`./compose${ext}`), exportName: 'composePiece' },
   train: { kind: 'worker', moduleUrl: here(`./train${ext}`), exportName: 'trainGuildModel' },
   transcribe: { kind: 'worker', moduleUrl: here(`./transcribe-job${ext}`), exportName: 'transcribeJob' },
   'voice-audio': { kind: 'worker', moduleUrl: here(`./voice-audio-job${ext}`), exportName: 'voiceAudioJob' },
+  // Uploaded MIDI is parsed here, never on the gateway thread.
+  'read-midi': { kind: 'worker', moduleUrl: here(`./read-midi-job${ext}`), exportName: 'readMidiJob' },
 });

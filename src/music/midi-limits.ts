@@ -18,6 +18,18 @@ export interface MidiLimits {
   minTempoQpm: number;
   /** Fastest accepted tempo, quarter notes per minute. */
   maxTempoQpm: number;
+  /**
+   * Most events of any kind (notes, controllers, meta, SysEx, stray system bytes) over the whole
+   * file: part of the work budget, so a file of millions of tiny events is refused in one pass.
+   */
+  maxEvents: number;
+  /**
+   * Bytes the reader may walk over the whole file (RIFF wrapper, chunks and events together).
+   * Every loop of the reader charges what it advanced, so a bug that stopped a loop from advancing
+   * ends in MIDI_LIMIT_EXCEEDED instead of a hang. Default: 2 × maxBytes + 64 KB, which a correct
+   * reader never reaches (it reads each byte at most twice: once unwrapping RMID, once scanning).
+   */
+  maxScanBytes: number;
 }
 
 export const DEFAULT_MIDI_LIMITS: Readonly<MidiLimits> = Object.freeze({
@@ -27,14 +39,24 @@ export const DEFAULT_MIDI_LIMITS: Readonly<MidiLimits> = Object.freeze({
   maxDurationSeconds: 2 * 60 * 60,
   minTempoQpm: 4,
   maxTempoQpm: 1500,
+  // An 8 MB file of 4-byte events (delta + running-status controller) holds ~2.1 million.
+  maxEvents: 2_500_000,
+  maxScanBytes: scanBudgetFor(8 * 1024 * 1024),
 });
+
+/** The byte budget that goes with a size limit (see MidiLimits.maxScanBytes). */
+export function scanBudgetFor(maxBytes: number): number {
+  return 2 * maxBytes + 64 * 1024;
+}
 
 /**
  * Fills in defaults and checks the caller's overrides.
  * @throws MotifError OPTION_OUT_OF_RANGE for non-positive or non-finite limits.
  */
 export function resolveMidiLimits(overrides: Partial<MidiLimits> = {}): MidiLimits {
-  const limits: MidiLimits = { ...DEFAULT_MIDI_LIMITS, ...overrides };
+  const maxBytes = overrides.maxBytes ?? DEFAULT_MIDI_LIMITS.maxBytes;
+  // A raised size limit raises the byte budget with it, unless the caller sets the budget itself.
+  const limits: MidiLimits = { ...DEFAULT_MIDI_LIMITS, maxScanBytes: scanBudgetFor(maxBytes), ...overrides };
   for (const [name, value] of Object.entries(limits)) {
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
       throw new MotifError('OPTION_OUT_OF_RANGE', `The MIDI limit \`${name}\` must be a positive number (got ${String(value)}).`);

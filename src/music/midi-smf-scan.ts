@@ -122,18 +122,63 @@ export function describeForeignBytes(bytes: Uint8Array): string {
   return `it starts with ${shown} instead of "MThd"`;
 }
 
-/** Returns the SMF inside an RMID (RIFF) wrapper, or the bytes unchanged. */
-function unwrapRiff(bytes: Uint8Array): Uint8Array {
+/**
+ * The whole file's work budget: every loop of the reader charges the bytes it advanced (at least
+ * one), and every event counts. A file that would need more work than the limits allow, or a
+ * reader bug that stopped a loop from advancing, ends in MIDI_LIMIT_EXCEEDED instead of a hang.
+ */
+class WorkBudget {
+  private scannedBytes = 0;
+  private events = 0;
+
+  constructor(private readonly limits: MidiLimits) {}
+
+  /** @throws MotifError MIDI_LIMIT_EXCEEDED past maxScanBytes; a plain Error when `bytes` < 1 (a loop that does not advance is a bug). */
+  advance(bytes: number): void {
+    if (!(bytes >= 1)) throw new Error(`internal: a MIDI reader loop advanced ${bytes} bytes`);
+    this.scannedBytes += bytes;
+    if (this.scannedBytes > this.limits.maxScanBytes) {
+      throw new MotifError('MIDI_LIMIT_EXCEEDED', 'This MIDI file needs more work to read than any MIDI file of its size should; it cannot be read.');
+    }
+  }
+
+  /** @throws MotifError MIDI_LIMIT_EXCEEDED past maxEvents. */
+  countEvent(): void {
+    if (++this.events > this.limits.maxEvents) {
+      throw new MotifError('MIDI_LIMIT_EXCEEDED', `This MIDI file has more than ${this.limits.maxEvents.toLocaleString('en-US')} events; that is the limit.`);
+    }
+  }
+}
+
+/** Little-endian unsigned 32-bit (RIFF sizes); `>>> 0` keeps 2^31 and above positive. */
+function readUint32LE(bytes: Uint8Array, offset: number): number {
+  return ((bytes[offset] ?? 0) | ((bytes[offset + 1] ?? 0) << 8) | ((bytes[offset + 2] ?? 0) << 16) | ((bytes[offset + 3] ?? 0) << 24)) >>> 0;
+}
+
+/**
+ * Returns the SMF inside an RMID (RIFF) wrapper, or the bytes unchanged. Sizes are unsigned and a
+ * chunk that claims to run past the end of the file ends the walk, so the position only moves
+ * forward: at least 8 bytes per chunk.
+ */
+function unwrapRiff(bytes: Uint8Array, budget: WorkBudget): Uint8Array {
   if (bytes.length < 12 || readAscii(bytes, 0, 4) !== 'RIFF' || readAscii(bytes, 8, 4) !== 'RMID') return bytes;
   let pos = 12;
+  budget.advance(12);
   while (pos + 8 <= bytes.length) {
     const id = readAscii(bytes, pos, 4);
-    const size = (bytes[pos + 4] ?? 0) | ((bytes[pos + 5] ?? 0) << 8) | ((bytes[pos + 6] ?? 0) << 16) | ((bytes[pos + 7] ?? 0) * 0x1000000);
+    const size = readUint32LE(bytes, pos + 4);
+    const end = pos + 8 + size;
     if (id === 'data') {
-      if (pos + 8 + size > bytes.length) throw invalid('This RMID file is cut off: its MIDI data is incomplete.');
-      return bytes.subarray(pos + 8, pos + 8 + size);
+      if (end > bytes.length) throw invalid('This RMID file is cut off: its MIDI data is incomplete.');
+      budget.advance(8);
+      return bytes.subarray(pos + 8, end);
     }
-    pos += 8 + size + (size % 2);
+    if (end > bytes.length) {
+      throw invalid(`This RMID file is broken: a "${id.replace(/[^\x20-\x7e]/g, '?')}" block says it is ${size.toLocaleString('en-US')} bytes long, past the end of the file, before any MIDI data.`);
+    }
+    const advanced = 8 + size + (size % 2);
+    budget.advance(advanced);
+    pos += advanced;
   }
   throw invalid('This RMID file holds no MIDI data.');
 }
@@ -253,6 +298,7 @@ function scanTrack(
   counters: ScanCounters,
   sink: ScanSink,
   limits: MidiLimits,
+  budget: WorkBudget,
 ): ScannedTrack {
   const reader = new TrackReader(bytes, start, end, trackNumber);
   const state: TrackScanState = { notes: [], sounding: new Map(), retriggeredAt: new Map(), programs: new Array<number>(16).fill(0) };
@@ -265,7 +311,13 @@ function scanTrack(
   let runningStatus = 0;
   let name: string | undefined;
 
+  let eventStart: number | undefined;
   while (!reader.atEnd) {
+    // The previous event is charged here because the body below has many exits; every event reads
+    // at least its delta time and status byte, so an event that advanced nothing would be a bug.
+    if (eventStart !== undefined) budget.advance(reader.pos - eventStart);
+    eventStart = reader.pos;
+    budget.countEvent();
     reader.tick += reader.vlq();
     const tick = reader.tick + tickOffset;
     let status = reader.byte();
@@ -334,6 +386,7 @@ function scanTrack(
     }
   }
 
+  if (eventStart !== undefined) budget.advance(reader.pos - eventStart);
   const endTick = reader.tick + tickOffset;
   for (const note of state.sounding.values()) {
     if (note.startTick < endTick) {
@@ -396,16 +449,19 @@ function secondsThroughTempoMap(sorted: ScannedTempo[], ticksPerQuarter: number,
 
 /**
  * Validates a Standard MIDI File and extracts the events Motif uses, enforcing `limits`.
- * Linear in the file size; allocates at most O(maxNotes) events.
+ * Linear in the file size, and bounded by a work budget (limits.maxScanBytes, maxEvents, maxNotes);
+ * allocates at most O(maxNotes) events.
  * @throws MotifError MIDI_TOO_LARGE, MIDI_INVALID (not an SMF, broken or cut-off chunks/events,
- *   MIDI 2.0 clip files) or MIDI_LIMIT_EXCEEDED (tracks, notes, tempo, duration).
+ *   broken RMID wrappers, MIDI 2.0 clip files) or MIDI_LIMIT_EXCEEDED (tracks, notes, events, work
+ *   budget, tempo, duration).
  */
 export function scanSmf(input: Uint8Array, limits: MidiLimits): SmfScan {
   if (input.length > limits.maxBytes) {
     throw new MotifError('MIDI_TOO_LARGE', `This MIDI file is ${formatBytes(input.length)}; the limit is ${formatBytes(limits.maxBytes)}.`);
   }
   if (input.length === 0) throw invalid('This file is empty (0 bytes), so it is not a MIDI file.');
-  const bytes = unwrapRiff(input);
+  const budget = new WorkBudget(limits);
+  const bytes = unwrapRiff(input, budget);
   if (readAscii(bytes, 0, 8) === 'SMF2CLIP') {
     throw invalid('This is a MIDI 2.0 clip file; only standard MIDI 1.0 files (.mid) can be read.');
   }
@@ -413,6 +469,7 @@ export function scanSmf(input: Uint8Array, limits: MidiLimits): SmfScan {
     throw invalid(`This file is not a MIDI file (${describeForeignBytes(bytes)}).`);
   }
   const header = readHeader(bytes, limits);
+  budget.advance(header.bodyOffset);
 
   const counters: ScanCounters = { notes: 0, metaEvents: 0 };
   const sink: ScanSink = { tempos: [], timeSignatures: [] };
@@ -440,11 +497,14 @@ export function scanSmf(input: Uint8Array, limits: MidiLimits): SmfScan {
       if (dataStart + length > bytes.length) {
         throw invalid(`This MIDI file is broken: a "${id}" block runs past the end of the file where track ${tracks.length + 1} should be.`);
       }
+      budget.advance(8 + length);
       pos = dataStart + length;
       continue;
     }
     if (dataStart + length > bytes.length) throw invalid(`The MIDI file is cut off in track ${tracks.length + 1}.`);
-    const track = scanTrack(bytes, dataStart, dataStart + length, tracks.length + 1, tickOffset, counters, sink, limits);
+    // The chunk header here; its body is charged event by event inside scanTrack.
+    budget.advance(8);
+    const track = scanTrack(bytes, dataStart, dataStart + length, tracks.length + 1, tickOffset, counters, sink, limits, budget);
     tracks.push(track);
     if (header.format === 2) tickOffset = track.endTick;
     pos = dataStart + length;

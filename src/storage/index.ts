@@ -3,12 +3,14 @@
  * prefixed by guild id, wrapped in typed repositories.
  */
 import type Keyv from 'keyv';
+import { MotifError } from '../errors.js';
 import { CorpusRepo } from './corpus-repo.js';
 import { GuildModelRepo } from './guild-model-repo.js';
 import { GuildSettingsRepo } from './guild-settings-repo.js';
 import { openKeyv, storageBackend, type StorageBackend } from './keyv-store.js';
 import { ResultRepo } from './result-repo.js';
 import { SeedRepo } from './seed-repo.js';
+import { checkSqliteFileBeforeOpen, checkSqliteIntegrity, sqliteFileOf } from './sqlite-file-check.js';
 
 export interface Storage {
   backend: StorageBackend;
@@ -26,19 +28,31 @@ export interface OpenStorageOptions {
   onError?: (error: unknown, namespace: string) => void;
   /** Prefix for namespaces, e.g. to isolate tests sharing one Redis. Default "motif". */
   namespacePrefix?: string;
+  /**
+   * DATA_DIR: with an SQLite file, guild folders here mean a database existed before, so a missing
+   * or 0-byte file is refused (STORAGE_MISSING) instead of silently starting empty.
+   */
+  dataDir?: string;
 }
 
 /**
  * Opens the stores and checks they answer (one read per namespace), so a wrong URL fails at start-up.
- * @throws the backend's connection error.
+ * An SQLite file is checked first (see sqlite-file-check.ts); errors while opening are held back so
+ * a damaged file gives one line, not a log of adapter errors.
+ * @throws MotifError STORAGE_CORRUPT / STORAGE_MISSING for the SQLite file; the backend's connection error otherwise.
  */
 export async function openStorage(url: string, opts: OpenStorageOptions = {}): Promise<Storage> {
   const backend = storageBackend(url);
+  const sqliteFile = sqliteFileOf(url);
+  if (sqliteFile) await checkSqliteFileBeforeOpen(sqliteFile, opts.dataDir);
   const prefix = opts.namespacePrefix ?? 'motif';
   const stores: Keyv[] = [];
+  let opening = true;
   const open = (concern: string): Keyv => {
     const namespace = `${prefix}-${concern}`;
-    const keyv = openKeyv(url, namespace, (error) => opts.onError?.(error, namespace));
+    const keyv = openKeyv(url, namespace, (error) => {
+      if (!opening) opts.onError?.(error, namespace);
+    });
     stores.push(keyv);
     return keyv;
   };
@@ -54,12 +68,24 @@ export async function openStorage(url: string, opts: OpenStorageOptions = {}): P
     },
   };
   try {
+    if (sqliteFile) {
+      const adapter = stores[0]?.store as { query?: (sql: string) => Promise<unknown> } | undefined;
+      if (adapter?.query) await checkSqliteIntegrity(sqliteFile, (sql) => adapter.query!(sql));
+    }
     await Promise.all(stores.map((s) => s.get('__ping__')));
   } catch (error) {
     await storage.close();
+    if (sqliteFile && !(error instanceof MotifError)) {
+      throw new MotifError('STORAGE_CORRUPT', `The storage file ${sqliteFile} cannot be read (${describe(error)}). Restore it from a backup, or move it away (mv "${sqliteFile}" "${sqliteFile}.damaged") to start with empty storage.`, { cause: error });
+    }
     throw error;
   }
+  opening = false;
   return storage;
+}
+
+function describe(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').slice(0, 120);
 }
 
 export { CorpusRepo, GuildModelRepo, GuildSettingsRepo, ResultRepo, SeedRepo };

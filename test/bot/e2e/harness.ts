@@ -37,6 +37,8 @@ export async function startHarness(
     DISCORD_API_URL: server.apiUrl,
     DATA_DIR: dataDir,
     LOG_LEVEL: 'warn',
+    // The local server's CDN is plain http on 127.0.0.1; production allows only Discord's CDN hosts.
+    ATTACHMENT_HOSTS: '127.0.0.1',
     ...opts.env,
   });
   await deployCommands(config);

@@ -66,6 +66,8 @@ export class FakeGateway extends EventEmitter {
   identifyCount = 0;
   resumeCount = 0;
   heartbeatCount = 0;
+  /** `performance.now()` of every heartbeat received, to check the client kept its rhythm under load. */
+  readonly heartbeatTimes: number[] = [];
 
   constructor(private readonly options: GatewayOptions) {
     super();
@@ -185,6 +187,7 @@ export class FakeGateway extends EventEmitter {
     switch (payload.op) {
       case GatewayOp.Heartbeat:
         this.heartbeatCount += 1;
+        this.heartbeatTimes.push(performance.now());
         this.send(socket, { op: GatewayOp.HeartbeatAck, d: null });
         this.emit('heartbeat');
         return;

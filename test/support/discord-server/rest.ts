@@ -100,7 +100,11 @@ async function handle(state: ServerState, routes: Route[], req: IncomingMessage,
     result = error(400, 50041, 'Invalid API version');
   } else {
     const match = matchRoute(routes, method, segments);
-    if (!match) result = notFound();
+    const fault = state.faults.find((f) => f.remaining > 0 && f.match({ method, path, files: files.length }));
+    if (fault) {
+      fault.remaining -= 1;
+      result = { status: fault.status, body: { message: `${fault.status}: injected failure`, code: 0 } };
+    } else if (!match) result = notFound();
     else if (match.route.auth && authorization !== `Bot ${state.token}`) result = error(401, 0, '401: Unauthorized');
     else {
       result = match.route.handler({
@@ -176,6 +180,14 @@ function serveAttachment(state: ServerState, pathname: string, method: string, r
   const attachment = id ? state.attachments.get(id) : undefined;
   if (!attachment || (method !== 'GET' && method !== 'HEAD')) {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found');
+    return;
+  }
+  state.cdnRequests.push({ attachmentId: attachment.id, afterRequests: state.requests.length, at: performance.now() });
+  state.changed();
+  if (state.stalledAttachments.has(attachment.id)) {
+    // Headers and the first bytes, then silence: the connection stays open until the server closes.
+    res.writeHead(200, { 'content-type': attachment.contentType, 'content-length': attachment.data.length });
+    res.write(attachment.data.subarray(0, Math.min(16, attachment.data.length)));
     return;
   }
   res.writeHead(200, { 'content-type': attachment.contentType, 'content-length': attachment.data.length });
@@ -361,6 +373,9 @@ function buildRoutes(state: ServerState): Route[] {
       }
       response.callbackType = type;
       response.acknowledged = true;
+      response.acknowledgedAt = performance.now();
+      // This request is recorded right after its handler returns, at the current end of the list.
+      response.acknowledgedRequestIndex = state.requests.length;
       state.changed();
       if (query.get('with_response') !== 'true') return { status: 204 };
       const message = response.message;

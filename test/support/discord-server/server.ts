@@ -13,7 +13,15 @@ import {
 import { BOT_PERMISSIONS } from './permissions.js';
 import { createRestHandler } from './rest.js';
 import { createSnowflakeGenerator } from './snowflake.js';
-import { ServerState, waitUntil, type InteractionResponse, type RecordedRequest, type SentInteraction } from './state.js';
+import {
+  ServerState,
+  waitUntil,
+  type CdnRequest,
+  type InteractionResponse,
+  type RecordedRequest,
+  type RequestFault,
+  type SentInteraction,
+} from './state.js';
 import { MessageFlag, messageJson, type StoredAttachment, type StoredMessage } from './store.js';
 import { readVoiceTls, trustLocalCertificate } from './tls-trust.js';
 import { FakeVoiceEndpoint, type VoiceEndpointOptions } from './voice-endpoint.js';
@@ -149,8 +157,23 @@ export class DiscordTestServer {
    * Stores a file on the fake CDN and returns the attachment (with an http://127.0.0.1 `url`) to pass as an
    * attachment option or check downloads against.
    */
-  addAttachment(data: Buffer, filename: string, contentType = 'application/octet-stream'): StoredAttachment {
-    return this.state.storeAttachment(data, filename, contentType);
+  addAttachment(data: Buffer, filename: string, contentType = 'application/octet-stream', options: { stall?: boolean } = {}): StoredAttachment {
+    const attachment = this.state.storeAttachment(data, filename, contentType);
+    if (options.stall) this.state.stalledAttachments.add(attachment.id);
+    return attachment;
+  }
+
+  /** Every download from the fake CDN, in order, with where it fell among the API requests. */
+  get cdnRequests(): readonly CdnRequest[] {
+    return this.state.cdnRequests;
+  }
+
+  /**
+   * Makes the next `times` API requests matching `match` fail with `status` (default 500) instead of
+   * being handled, e.g. the bot's upload of result files. The failed requests are still recorded.
+   */
+  failRequests(match: RequestFault['match'], times: number, status = 500): void {
+    this.state.faults.push({ match, remaining: times, status });
   }
 
   /** Adds a user to every guild (`admin: true` gives the Admin role with Manage Server). */
@@ -407,6 +430,9 @@ export class DiscordTestServer {
         modal: null,
         editCount: 0,
         expired: false,
+        dispatchedAt: performance.now(),
+        acknowledgedAt: null,
+        acknowledgedRequestIndex: null,
       },
       sourceMessage: message ?? null,
     };

@@ -58,6 +58,28 @@ export interface InteractionResponse {
   editCount: number;
   /** True once `expireInteraction` made the token invalid (Discord's 15-minute limit). */
   expired: boolean;
+  /** `performance.now()` when INTERACTION_CREATE was dispatched. */
+  dispatchedAt: number;
+  /** `performance.now()` when the bot's callback (reply, defer, …) arrived; null before. */
+  acknowledgedAt: number | null;
+  /** Index in `server.requests` of the callback request (to order it against CDN downloads); null before. */
+  acknowledgedRequestIndex: number | null;
+}
+
+/** A GET (or HEAD) of the fake CDN. */
+export interface CdnRequest {
+  attachmentId: string;
+  /** `server.requests.length` when it arrived: API requests before it have smaller indexes. */
+  afterRequests: number;
+  /** `performance.now()` when it arrived. */
+  at: number;
+}
+
+/** A planned failure: the next `remaining` API requests matching `match` get `status` instead of an answer. */
+export interface RequestFault {
+  match: (request: { method: string; path: string; files: number }) => boolean;
+  remaining: number;
+  status: number;
 }
 
 export interface InteractionRecord {
@@ -76,6 +98,10 @@ export class ServerState extends EventEmitter {
   readonly guildCommands = new Map<string, RegisteredCommand[]>();
   readonly requests: RecordedRequest[] = [];
   readonly voiceStateRequests: Json[] = [];
+  readonly cdnRequests: CdnRequest[] = [];
+  readonly faults: RequestFault[] = [];
+  /** Attachment ids whose download sends its headers and then nothing (until the server closes). */
+  readonly stalledAttachments = new Set<string>();
   baseUrl = '';
   gateway!: FakeGateway;
 
