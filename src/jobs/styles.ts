@@ -29,7 +29,7 @@ export interface Style {
 }
 
 export const STYLES: Readonly<Record<StyleName, Style>> = Object.freeze({
-  piano: { name: 'piano', label: 'Piano (Mutopia public-domain piano music)', modelFolder: 'piano', temperature: 0.9, topP: 0.95, qpm: 96, program: 0 },
+  piano: { name: 'piano', label: 'Piano (Mutopia public-domain piano music)', modelFolder: 'default', temperature: 0.9, topP: 0.95, qpm: 96, program: 0 },
   // Four voices; the JSB data has no tempo, 80 quarter notes a minute is a usual chorale pace.
   chorale: { name: 'chorale', label: 'Chorale (Bach, four voices)', modelFolder: 'chorale', temperature: 0.9, topP: 0.95, qpm: 80, program: 19 },
   // The median tempo of the CRÉ tunes is 180 quarter notes a minute; a flute carries the melody.
