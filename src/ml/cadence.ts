@@ -7,7 +7,7 @@
  * Token kinds are read from token names (`NOTE_60`, `DUR_8`, `PITCH_60`, `REST`), so the guide works
  * on any encoding that names its tokens that way; others (the tutorial's chord tokens) get no guide.
  */
-import { VOICE_ORDER, VOICE_HOLD_ID, VoicesTokenizer, voicesStateAfter, type Tokenizer } from '../music/tokenizers/index.js';
+import { VOICE_ORDER, VoicesTokenizer, voicesStateAfter, type Tokenizer } from '../music/tokenizers/index.js';
 
 export interface CadenceKey {
   tonicPitchClass: number;
@@ -101,7 +101,8 @@ export function cadenceFilter(tokenizer: Tokenizer, key: CadenceKey, state: Cade
  */
 export function cadenceCoda(tokenizer: Tokenizer, generated: readonly number[], prompt: readonly number[]): number[] {
   if (!(tokenizer instanceof VoicesTokenizer)) return [];
-  const { slot } = voicesStateAfter(tokenizer, [...prompt, ...generated]);
-  const completion = slot === 0 ? 0 : 4 - slot;
-  return new Array<number>(completion + 4 * (FINAL_MIN_STEPS - 1)).fill(VOICE_HOLD_ID);
+  const all = [...prompt, ...generated];
+  const slots = all.filter((id) => !['BOS', 'PAD', 'EOS'].includes(tokenizer.tokenName(id))).length;
+  const completion = slots % 4 === 0 ? 0 : 4 - (slots % 4);
+  return Array.from({ length: completion + 4 * (FINAL_MIN_STEPS - 1) }, (_, i) => tokenizer.holdIdAt(slots + i));
 }

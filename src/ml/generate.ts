@@ -128,25 +128,31 @@ export function sampleContinuation(
   let voiceSlots = prompt.filter(isVoiceSlot).length;
   let finalStart = -1;
   let cadenceKey = opts.cadence?.key;
+  const history = [...prompt, ...ids];
   while (ids.length < maxTokens) {
     const events = counter.count - baseCount;
-    let filter = allowed;
+    const grammar = tokenizer.nextTokenFilter?.(history);
+    let filter = grammar ? (id: number) => allowed(id) && grammar(id) : allowed;
     if (opts.cadence && events >= opts.length - 1) {
       cadenceKey ??= guessKey(tokenizer.decode([...prompt, ...ids]));
       const extra = cadenceFilter(tokenizer, cadenceKey, {
         events,
         length: opts.length,
         sinceFinalStart: finalStart < 0 ? [] : ids.slice(finalStart),
-        history: [...prompt, ...ids],
+        history,
         voiceSlot: voiceSlots % 4,
       });
-      if (extra) filter = (id) => allowed(id) && extra(id);
+      if (extra) {
+        const before = filter;
+        filter = (id) => before(id) && extra(id);
+      }
     }
     const id = sampleToken(logits, { temperature: opts.temperature, topP: opts.topP, random: opts.random, allowed: filter });
     const starts = counter.push(id);
     if (starts && counter.count - baseCount > opts.length) break;
     if (starts && counter.count - baseCount === opts.length) finalStart = ids.length;
     ids.push(id);
+    history.push(id);
     if (isVoiceSlot(id)) voiceSlots++;
     logits = stepper.push(id);
   }

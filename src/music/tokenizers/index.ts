@@ -31,7 +31,7 @@ export {
   parseMusic21PitchName,
 } from './seed.js';
 export { growVocabulary } from './vocabulary.js';
-export { VoicesTokenizer, createVoicesTokenizer, DEFAULT_VOICES_CONFIG, voiceGrid, voicesStateAfter, VOICE_ORDER, VOICE_HOLD_ID } from './voices.js';
+export { VoicesTokenizer, createVoicesTokenizer, DEFAULT_VOICES_CONFIG, voiceGrid, voicesStateAfter, VOICE_ORDER } from './voices.js';
 
 /**
  * Rebuilds a tokenizer from the spec stored in a model directory.

@@ -59,6 +59,11 @@ export interface Tokenizer {
   createEventCounter(): EventCounter;
   /** JSON-safe spec to store in the model directory; `tokenizerFromSpec` rebuilds an identical tokenizer. */
   toJSON(): TokenizerSpec;
+  /**
+   * Encodings whose grammar fixes part of the next token (the `voices` positions): a filter of the
+   * ids that may come next after `history`, or undefined when anything may.
+   */
+  nextTokenFilter?(history: readonly number[]): ((id: number) => boolean) | undefined;
 }
 
 export interface SeedTokenizerSpec {
@@ -91,6 +96,8 @@ export interface VoicesTokenizerConfig {
   pitchMax: number;
   /** Velocity of decoded notes (the encoding has no dynamics). */
   defaultVelocity: number;
+  /** 1, or 16: each token also says which voice and which 16th of the beat it is (see voices.ts). */
+  positions: number;
 }
 
 export interface EventTokenizerConfig {

@@ -29,9 +29,12 @@ import type { DecodeOptions, EncodeOptions, EventCounter, Tokenizer, VoicesToken
 export const VOICE_PAD_ID = 0;
 export const VOICE_BOS_ID = 1;
 export const VOICE_EOS_ID = 2;
-export const VOICE_REST_ID = 3;
-export const VOICE_HOLD_ID = 4;
-const FIRST_PITCH_ID = 5;
+/** First id of the (value, position) tokens; below are PAD, BOS, EOS. */
+const FIRST_VALUE_ID = 3;
+/** Values: REST, HOLD, then one per pitch. */
+const REST_VALUE = 0;
+const HOLD_VALUE = 1;
+const FIRST_PITCH_VALUE = 2;
 const VOICE_COUNT = 4;
 /** Token position within a step → voice index (0 soprano … 3 bass). */
 const ORDER: readonly number[] = [0, 3, 1, 2];
@@ -43,6 +46,7 @@ export const DEFAULT_VOICES_CONFIG: Readonly<VoicesTokenizerConfig> = Object.fre
   pitchMin: 28,
   pitchMax: 96,
   defaultVelocity: 80,
+  positions: 16,
 });
 
 /** A voice's pitch at one step; 0 = silent. */
@@ -52,15 +56,58 @@ export class VoicesTokenizer implements Tokenizer {
   readonly name = 'voices' as const;
   readonly vocabSize: number;
 
+  /** Values per position: REST, HOLD and the pitches. */
+  private readonly values: number;
+
   constructor(readonly config: VoicesTokenizerConfig) {
     validateVoicesConfig(config);
-    this.vocabSize = FIRST_PITCH_ID + (config.pitchMax - config.pitchMin + 1);
+    this.values = FIRST_PITCH_VALUE + (config.pitchMax - config.pitchMin + 1);
+    this.vocabSize = FIRST_VALUE_ID + this.values * config.positions;
   }
 
-  /** Pitch of a pitch token, undefined for REST and control tokens. */
+  /** REST 0, HOLD 1, pitches from 2; undefined for control and out-of-range ids. */
+  private valueOf(id: number): number | undefined {
+    if (!Number.isInteger(id) || id < FIRST_VALUE_ID || id >= this.vocabSize) return undefined;
+    return (id - FIRST_VALUE_ID) % this.values;
+  }
+
+  /** Pitch of a pitch token, undefined for REST, HOLD and control tokens. */
   pitchOf(id: number): number | undefined {
-    if (!Number.isInteger(id) || id < FIRST_PITCH_ID || id >= this.vocabSize) return undefined;
-    return this.config.pitchMin + id - FIRST_PITCH_ID;
+    const value = this.valueOf(id);
+    return value === undefined || value < FIRST_PITCH_VALUE ? undefined : this.config.pitchMin + value - FIRST_PITCH_VALUE;
+  }
+
+  isHold(id: number): boolean {
+    return this.valueOf(id) === HOLD_VALUE;
+  }
+
+  /**
+   * The position class of the `slot`-th voice token of a piece (0-based, BOS not counted): with 16
+   * positions, which voice (4) × which 16th of the beat (4). Spelling the position into the token
+   * tells the network where it is in the beat, which it would otherwise have to count out; the
+   * position is fixed by the slot, so sampling is restricted to it (nextTokenFilter).
+   */
+  positionOfSlot(slot: number): number {
+    if (this.config.positions === 1) return 0;
+    return (slot % VOICE_COUNT) + VOICE_COUNT * (Math.floor(slot / VOICE_COUNT) % 4);
+  }
+
+  private idOf(value: number, slot: number): number {
+    return FIRST_VALUE_ID + this.positionOfSlot(slot) * this.values + value;
+  }
+
+  /** HOLD at the given slot. */
+  holdIdAt(slot: number): number {
+    return this.idOf(HOLD_VALUE, slot);
+  }
+
+  /** Only ids of the position the next voice token must have (control ids pass; the sampler masks them). */
+  nextTokenFilter(history: readonly number[]): ((id: number) => boolean) | undefined {
+    if (this.config.positions === 1) return undefined;
+    let slot = 0;
+    for (const id of history) if (id !== VOICE_PAD_ID && id !== VOICE_BOS_ID && id !== VOICE_EOS_ID) slot++;
+    const position = this.positionOfSlot(slot);
+    return (id) => id < FIRST_VALUE_ID || Math.floor((id - FIRST_VALUE_ID) / this.values) === position;
   }
 
   encode(seq: NoteSequence, opts: EncodeOptions = {}): number[] {
@@ -68,19 +115,20 @@ export class VoicesTokenizer implements Tokenizer {
     const steps = grid[0]!.length;
     const ids: number[] = [];
     if (opts.bos !== false) ids.push(VOICE_BOS_ID);
+    let slot = 0;
     for (let step = 0; step < steps; step++) {
       for (const voice of ORDER) {
         const pitch = grid[voice]![step]!;
         const held = step > 0 && pitch > 0 && grid[voice]![step - 1] === pitch;
-        ids.push(held ? VOICE_HOLD_ID : this.pitchId(pitch, opts.onUnknown ?? 'throw'));
+        ids.push(this.idOf(held ? HOLD_VALUE : this.pitchValue(pitch, opts.onUnknown ?? 'throw'), slot++));
       }
     }
     if (opts.eos !== false) ids.push(VOICE_EOS_ID);
     return ids;
   }
 
-  private pitchId(pitch: number, onUnknown: 'throw' | 'skip'): number {
-    if (pitch === 0) return VOICE_REST_ID;
+  private pitchValue(pitch: number, onUnknown: 'throw' | 'skip'): number {
+    if (pitch === 0) return REST_VALUE;
     const { pitchMin, pitchMax } = this.config;
     let p = pitch;
     if (p < pitchMin || p > pitchMax) {
@@ -93,7 +141,7 @@ export class VoicesTokenizer implements Tokenizer {
       while (p < pitchMin) p += 12;
       while (p > pitchMax) p -= 12;
     }
-    return FIRST_PITCH_ID + p - pitchMin;
+    return FIRST_PITCH_VALUE + p - pitchMin;
   }
 
   decode(ids: readonly number[], opts: DecodeOptions = {}): NoteSequence {
@@ -116,7 +164,7 @@ export class VoicesTokenizer implements Tokenizer {
       const step = Math.floor(slot / VOICE_COUNT);
       const voice = ORDER[slot % VOICE_COUNT]!;
       slot++;
-      if (id === VOICE_HOLD_ID) continue; // holds what sounds; over silence it is a rest
+      if (this.isHold(id)) continue; // holds what sounds; over silence it is a rest
       const pitch = this.pitchOf(id) ?? 0;
       close(voice, step);
       if (pitch > 0) open[voice] = { pitch, startStep: step };
@@ -140,8 +188,9 @@ export class VoicesTokenizer implements Tokenizer {
     if (id === VOICE_PAD_ID) return 'PAD';
     if (id === VOICE_BOS_ID) return 'BOS';
     if (id === VOICE_EOS_ID) return 'EOS';
-    if (id === VOICE_REST_ID) return 'REST';
-    if (id === VOICE_HOLD_ID) return 'HOLD';
+    const value = this.valueOf(id);
+    if (value === REST_VALUE) return 'REST';
+    if (value === HOLD_VALUE) return 'HOLD';
     const pitch = this.pitchOf(id);
     return pitch === undefined ? `UNKNOWN_${id}` : `PITCH_${pitch}`;
   }
@@ -209,7 +258,7 @@ export function voicesStateAfter(tokenizer: VoicesTokenizer, ids: readonly numbe
     if (id === VOICE_BOS_ID || id === VOICE_PAD_ID) continue;
     const voice = ORDER[slot % VOICE_COUNT]!;
     if (slot % VOICE_COUNT === 0) stepPitches = [];
-    if (id !== VOICE_HOLD_ID) sounding[voice] = tokenizer.pitchOf(id) ?? 0;
+    if (!tokenizer.isHold(id)) sounding[voice] = tokenizer.pitchOf(id) ?? 0;
     stepPitches.push(sounding[voice] || undefined);
     slot++;
   }
@@ -318,7 +367,12 @@ function assignVoices(pitches: number[], previous: readonly number[]): number[] 
 export function validateVoicesConfig(c: VoicesTokenizerConfig): void {
   const int = (v: unknown, min: number, max: number): boolean => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
   const ok =
-    int(c.stepsPerQuarter, 1, 96) && int(c.pitchMin, 1, 127) && int(c.pitchMax, 1, 127) && c.pitchMax - c.pitchMin >= 11 && int(c.defaultVelocity, 1, 127);
+    int(c.stepsPerQuarter, 1, 96) &&
+    int(c.pitchMin, 1, 127) &&
+    int(c.pitchMax, 1, 127) &&
+    c.pitchMax - c.pitchMin >= 11 &&
+    int(c.defaultVelocity, 1, 127) &&
+    (c.positions === 1 || c.positions === 16);
   if (!ok) throw new MotifError('MODEL_CORRUPT', 'The model’s tokenizer settings are invalid.', { detail: JSON.stringify(c).slice(0, 200) });
 }
 

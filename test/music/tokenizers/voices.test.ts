@@ -66,6 +66,21 @@ describe('voices encoding', () => {
     expect(folded.notes[0]!.pitch % 12).toBe(0);
   });
 
+  it('GIVEN a chorale WHEN encoded THEN each token carries its voice and 16th-of-the-beat position, and the grammar filter expects exactly that', () => {
+    const chorale = loadJsbChorales(JSB, 'test')[0]!;
+    const ids = tokenizer.encode(chorale, { eos: false });
+    const byPosition = new Set<number>();
+    for (let k = 1; k < ids.length; k++) {
+      const filter = tokenizer.nextTokenFilter(ids.slice(0, k))!;
+      expect(filter(ids[k]!)).toBe(true);
+      // The same value at the next position is refused.
+      const other = ids[k]! + (k % 16 === 0 ? 71 : -71);
+      if (other > 2 && other < tokenizer.vocabSize) expect(filter(other)).toBe(false);
+      byPosition.add(tokenizer.positionOfSlot(k - 1));
+    }
+    expect(byPosition.size).toBe(16);
+  });
+
   it('GIVEN its spec WHEN rebuilt THEN the tokenizer is identical', () => {
     const rebuilt = tokenizerFromSpec(JSON.parse(JSON.stringify(tokenizer.toJSON())));
     expect(rebuilt.vocabSize).toBe(tokenizer.vocabSize);
