@@ -57,6 +57,7 @@ const botShape = {
   QUEUE_MAX_PER_USER: positiveInt(2),
   QUEUE_MAX_PER_GUILD: positiveInt(10),
   VOICE_IDLE_SECONDS: positiveInt(300),
+  RESULTS_MAX_BYTES_PER_GUILD: positiveInt(200 * MB),
 };
 
 const coreSchema = z.object(coreShape);
@@ -99,6 +100,8 @@ export interface BotConfig extends CoreConfig {
   readonly queueMaxPerUser: number;
   readonly queueMaxPerGuild: number;
   readonly voiceIdleSeconds: number;
+  /** Disk the guild's kept results may use (MIDI, audio, piano roll, voice audio); oldest go first. */
+  readonly resultsMaxBytesPerGuild: number;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -147,6 +150,7 @@ export function loadConfig(env: Environment = readEnvironment()): BotConfig {
     queueMaxPerUser: parsed.QUEUE_MAX_PER_USER,
     queueMaxPerGuild: parsed.QUEUE_MAX_PER_GUILD,
     voiceIdleSeconds: parsed.VOICE_IDLE_SECONDS,
+    resultsMaxBytesPerGuild: parsed.RESULTS_MAX_BYTES_PER_GUILD,
   });
 }
 

@@ -1,18 +1,23 @@
 /**
- * The compose conversation shared by /compose and the Regenerate/Continue buttons: enqueue (a full
- * queue is refused before anything is shown), defer, show position and progress, then replace the
- * reply with the files and buttons. The result is stored only once its files exist.
+ * The compose conversation shared by /compose and the Regenerate/Continue buttons: check the
+ * request against the limits and enqueue it weighted by its size (an over-limit seed or a full
+ * queue is refused before anything is shown), defer, show position and progress, post the MIDI
+ * and piano roll as soon as they exist, then add the audio (sized to this interaction's upload
+ * limit) and the buttons by editing the reply. The result is stored only once its files exist.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ButtonInteraction, ChatInputCommandInteraction } from 'discord.js';
+import type { Message } from 'discord.js';
+import { checkComposeRequest } from '../jobs/compose-limits.js';
 import type { ComposeJobData } from '../jobs/motif-jobs.js';
 import type { NoteSequence } from '../music/note-sequence.js';
 import { guildPaths, type ResultRecord } from '../storage/index.js';
+import { enforceResultsBudget } from '../storage/results-budget.js';
 import type { BotContext } from './context.js';
 import { guildIdOf } from './permissions.js';
-import { progressMessage, positionText, resultMessage } from './result-message.js';
+import { firstFilesMessage, progressMessage, positionText, resultMessage } from './result-message.js';
 import { ProgressReporter } from './progress-reporter.js';
 
 export interface ComposeFlowOptions {
@@ -57,12 +62,17 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
     randomSeed: randomInt(2 ** 31),
     outDir,
     baseName: `motif-${resultId}`,
-    withOpus: ctx.voice !== undefined,
+    // Voice audio is rendered when someone plays the result, except when playing is already asked for.
+    withOpus: ctx.voice !== undefined && opts.playWhenReady === true,
+    maxAudioBytes: attachmentLimitOf(interaction),
     soundfontDir: ctx.config.soundfontsDir,
     ffmpegPath: ctx.config.ffmpegPath,
     maxLength: ctx.config.maxComposeLength,
   };
+  // Refused here, before the queue or a reply: a seed that cannot fit never waits for a worker.
+  const estimate = checkComposeRequest(request);
   const handle = ctx.queue.enqueue('compose', request, {
+    cost: estimate.workSeconds,
     guildId,
     userId: interaction.user.id,
     channelId: interaction.channelId ?? undefined,
@@ -73,7 +83,11 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
   const reporter = new ProgressReporter(interaction, ctx.logger, ctx.tokenLifetimeMs);
   reporter.show(progressMessage(handle.id, positionText('Composing', handle.position())), { force: true });
   handle.onPosition((position) => reporter.show(progressMessage(handle.id, positionText('Composing', position)), { force: true }));
-  handle.onProgress((p) => reporter.show(progressMessage(handle.id, `Composing: ${p.stage} ${Math.round(p.fraction * 100)}%`)));
+  let firstPost: Promise<Message | undefined> | undefined;
+  handle.onProgress((p) => {
+    if (p.firstFiles) firstPost = reporter.post(firstFilesMessage(handle.id, p.firstFiles));
+    else reporter.show(progressMessage(handle.id, `Composing: ${p.stage} ${Math.round(p.fraction * 100)}%`));
+  });
   try {
     const result = await handle.result;
     const record: ResultRecord = {
@@ -106,8 +120,17 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
     };
     const evicted = await ctx.storage.results.add(record);
     await Promise.all(evicted.map((old) => rm(old.dir, { recursive: true, force: true })));
+    await enforceResultsBudget(ctx.storage.results, guildId, ctx.config.resultsMaxBytesPerGuild);
+    const posted = await firstPost;
     await reporter.finish(
-      resultMessage(record, { generatedEvents: result.generatedEvents, longestCopiedRun: result.longestCopiedRun, voice: ctx.voice !== undefined }),
+      resultMessage(record, {
+        generatedEvents: result.generatedEvents,
+        longestCopiedRun: result.longestCopiedRun,
+        voice: ctx.voice !== undefined,
+        audioSkipped: result.audioSkipped,
+        // Edit in the audio next to the files already posted; a fresh message (token expired) gets all.
+        ...(posted && reporter.tokenAlive ? { posted: [...posted.attachments.values()] } : {}),
+      }),
     );
     if (opts.playWhenReady && ctx.voice) await ctx.voice.playResult(interaction, record);
     return record;
@@ -117,6 +140,16 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
     throw error;
   }
 }
+
+/**
+ * The largest file this interaction may answer with: what Discord reports for it (it depends on the
+ * server's boost level), or Discord's smallest limit, 10 MiB, when the payload does not say.
+ */
+export function attachmentLimitOf(interaction: { attachmentSizeLimit?: number | null }): number {
+  const reported = interaction.attachmentSizeLimit;
+  return typeof reported === 'number' && Number.isFinite(reported) && reported > 0 ? reported : DEFAULT_ATTACHMENT_LIMIT_BYTES;
+}
+export const DEFAULT_ATTACHMENT_LIMIT_BYTES = 10 * 1024 * 1024;
 
 /** The seed part of a stored result: the notes that start before `seedSteps`. */
 export function seedPart(record: ResultRecord): NoteSequence | undefined {

@@ -1,6 +1,7 @@
 /** The message that shows a finished composition: summary, the three files, and the buttons. */
 import { basename } from 'node:path';
-import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, type InteractionEditReplyOptions } from 'discord.js';
+import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, type Attachment, type InteractionEditReplyOptions } from 'discord.js';
+import type { ComposeFirstFiles } from '../jobs/compose-contract.js';
 import type { ResultRecord } from '../storage/index.js';
 import { cancelJobButtonId, resultButtonId } from './custom-ids.js';
 import { instrumentName } from './instruments.js';
@@ -32,12 +33,44 @@ export function resultButtons(resultId: string, opts: { voice: boolean }): Actio
   return row;
 }
 
-export function resultMessage(record: ResultRecord, extra: { generatedEvents: number; longestCopiedRun?: number; voice: boolean }): InteractionEditReplyOptions {
+export interface ResultMessageExtra {
+  generatedEvents: number;
+  longestCopiedRun?: number;
+  voice: boolean;
+  /** Why there is no audio (too long for the upload limit), shown under the summary. */
+  audioSkipped?: string;
+  /**
+   * Attachments already on the reply (the MIDI and piano roll posted first): kept, and only the
+   * audio is uploaded. Without it every file is uploaded.
+   */
+  posted?: readonly Attachment[];
+}
+
+export function resultMessage(record: ResultRecord, extra: ResultMessageExtra): InteractionEditReplyOptions {
+  const all = [record.midiPath, record.mp3Path, record.pngPath].filter((path) => path !== '');
+  const postedNames = new Set((extra.posted ?? []).map((a) => a.name));
+  const kept = (extra.posted ?? []).filter((a) => all.some((path) => basename(path) === a.name));
+  const upload = all.filter((path) => !postedNames.has(basename(path)));
   return {
-    content: resultSummary(record, extra),
-    files: [record.midiPath, record.mp3Path, record.pngPath].map((path) => new AttachmentBuilder(path, { name: basename(path) })),
+    content: [resultSummary(record, extra), ...(extra.audioSkipped ? [extra.audioSkipped] : [])].join('\n'),
+    files: upload.map((path) => new AttachmentBuilder(path, { name: basename(path) })),
+    ...(extra.posted ? { attachments: [...kept] } : {}),
     components: [resultButtons(record.id, { voice: extra.voice })],
     allowedMentions: { parse: [] },
+  };
+}
+
+/**
+ * The first post of a compose, as soon as the MIDI and piano roll exist: both files, what the
+ * piece is, and that the audio follows (with Cancel, since the job still runs).
+ */
+export function firstFilesMessage(jobId: string, files: ComposeFirstFiles): InteractionEditReplyOptions {
+  return {
+    ...progressMessage(
+      jobId,
+      `**MIDI and piano roll ready** · ${formatDuration(files.durationSeconds)} · ${Math.round(files.qpm)} BPM · key guess ${files.keyGuess}\nRendering the audio…`,
+    ),
+    files: [files.midiPath, files.pngPath].map((path) => new AttachmentBuilder(path, { name: basename(path) })),
   };
 }
 
