@@ -14,7 +14,7 @@ import { ffmpegFailed, resolveFfmpegPath } from './ffmpeg.js';
 
 export type AudioFormat = 'mp3' | 'ogg-opus';
 
-/** MP3 for attachments when it fits: 192 kb/s CBR, 44.1 kHz stereo. */
+/** MP3 for attachments when it fits: 192 kb/s CBR, 32 kHz stereo (see MP3_SAMPLE_RATE_HZ). */
 export const MP3_BITRATE_KBPS = 192;
 /**
  * LAME -q 7 (`-compression_level 7`): psychoacoustic model on, noise shaping off. Measured on a
@@ -37,6 +37,14 @@ export const MP3_BITRATE_KBPS = 192;
  * The source has nothing above 15 kHz (−85 dB), so LAME's lowpass at lower rates removes nothing.
  */
 export const MP3_LAME_QUALITY = 7;
+/**
+ * MP3s are written at 32 kHz (ffmpeg resamples the 44.1 kHz synthesis). The rendered music has
+ * nothing above 15 kHz (−85 dB RMS with the bundled font), which 32 kHz keeps (Nyquist 16 kHz):
+ * same SNR (30.1 vs 30.0 dB) and the same 10–15 kHz band (−61.16 vs −61.17 dB), for 25% less
+ * encoder CPU (0.79 vs 1.06 s on the piece above). Synthesizing at 32 kHz directly would save
+ * synthesis time too, but spessasynth then rolls off the top octave audibly (−3.5 dB at 8–12 kHz).
+ */
+export const MP3_SAMPLE_RATE_HZ = 32_000;
 /**
  * Ogg/Opus for Discord voice: 48 kHz (Opus's native rate), stereo, 20 ms frames (what Discord
  * sends per packet), ~96 kb/s: `@discordjs/voice` can then demux it without re-encoding.
@@ -231,7 +239,7 @@ function outputArgs(opts: EncoderOptions): string[] {
       '-c:a', 'libmp3lame',
       '-b:a', `${opts.bitrateKbps ?? MP3_BITRATE_KBPS}k`,
       '-compression_level', String(MP3_LAME_QUALITY),
-      '-ar', String(opts.inputSampleRateHz),
+      '-ar', String(MP3_SAMPLE_RATE_HZ),
       '-ac', '2',
       '-f', 'mp3',
     ];

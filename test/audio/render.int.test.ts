@@ -34,7 +34,7 @@ describe('renderPiece', () => {
     expect(result.audioPath!).toBe(join(out, 'piece.mp3'));
     expect(result.noteCount).toBe(seq.notes.length);
     const audio = await decodeStereo(result.audioPath!);
-    expect(audio.streamInfo).toMatch(/mp3, 44100 Hz, stereo/);
+    expect(audio.streamInfo).toMatch(/mp3, 32000 Hz, stereo/); // 32 kHz: see MP3_SAMPLE_RATE_HZ
     expect(Math.abs(audio.durationSeconds - (durationSeconds(seq) + TAIL_SECONDS))).toBeLessThanOrEqual(0.3);
     const rms = rmsOf(audio.left, audio.right);
     expect(20 * Math.log10(rms)).toBeGreaterThan(-30); // stock synth output sits near −40 dBFS RMS
