@@ -10,6 +10,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ButtonInteraction, ChatInputCommandInteraction } from 'discord.js';
 import type { Message } from 'discord.js';
+import { MP3_BITRATE_KBPS } from '../audio/encode.js';
 import { checkComposeRequest } from '../jobs/compose-limits.js';
 import type { ComposeJobData } from '../jobs/motif-jobs.js';
 import type { NoteSequence } from '../music/note-sequence.js';
@@ -17,7 +18,7 @@ import { guildPaths, type ResultRecord } from '../storage/index.js';
 import { enforceResultsBudget } from '../storage/results-budget.js';
 import type { BotContext } from './context.js';
 import { guildIdOf } from './permissions.js';
-import { firstFilesMessage, progressMessage, positionText, resultMessage } from './result-message.js';
+import { audioNote, firstFilesMessage, progressMessage, positionText, resultMessage } from './result-message.js';
 import { ProgressReporter } from './progress-reporter.js';
 
 export interface ComposeFlowOptions {
@@ -127,7 +128,7 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
         generatedEvents: result.generatedEvents,
         longestCopiedRun: result.longestCopiedRun,
         voice: ctx.voice !== undefined,
-        audioSkipped: result.audioSkipped,
+        audioNote: audioNote(result, request.maxAudioBytes ?? DEFAULT_ATTACHMENT_LIMIT_BYTES, MP3_BITRATE_KBPS),
         // Edit in the audio next to the files already posted; a fresh message (token expired) gets all.
         ...(posted && reporter.tokenAlive ? { posted: [...posted.attachments.values()] } : {}),
       }),

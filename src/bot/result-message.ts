@@ -2,6 +2,7 @@
 import { basename } from 'node:path';
 import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, type Attachment, type InteractionEditReplyOptions } from 'discord.js';
 import type { ComposeFirstFiles } from '../jobs/compose-contract.js';
+import { formatBytes } from '../music/midi-limits.js';
 import type { ResultRecord } from '../storage/index.js';
 import { cancelJobButtonId, resultButtonId } from './custom-ids.js';
 import { instrumentName } from './instruments.js';
@@ -37,8 +38,8 @@ export interface ResultMessageExtra {
   generatedEvents: number;
   longestCopiedRun?: number;
   voice: boolean;
-  /** Why there is no audio (too long for the upload limit), shown under the summary. */
-  audioSkipped?: string;
+  /** About the audio, shown under the summary: why there is none, or why it is compressed harder. */
+  audioNote?: string;
   /**
    * Attachments already on the reply (the MIDI and piano roll posted first): kept, and only the
    * audio is uploaded. Without it every file is uploaded.
@@ -52,12 +53,28 @@ export function resultMessage(record: ResultRecord, extra: ResultMessageExtra): 
   const kept = (extra.posted ?? []).filter((a) => all.some((path) => basename(path) === a.name));
   const upload = all.filter((path) => !postedNames.has(basename(path)));
   return {
-    content: [resultSummary(record, extra), ...(extra.audioSkipped ? [extra.audioSkipped] : [])].join('\n'),
+    content: [resultSummary(record, extra), ...(extra.audioNote ? [extra.audioNote] : [])].join('\n'),
     files: upload.map((path) => new AttachmentBuilder(path, { name: basename(path) })),
     ...(extra.posted ? { attachments: [...kept] } : {}),
     components: [resultButtons(record.id, { voice: extra.voice })],
     allowedMentions: { parse: [] },
   };
+}
+
+/**
+ * The line about the audio: why there is none, or, when it had to be compressed below MP3 192 kb/s
+ * to fit the upload limit, which format and bitrate it got. Undefined for the usual MP3.
+ */
+export function audioNote(
+  result: { audio?: { format: 'mp3' | 'ogg-opus'; bitrateKbps: number }; audioSkipped?: string },
+  limitBytes: number,
+  bestKbps: number,
+): string | undefined {
+  if (result.audioSkipped) return result.audioSkipped;
+  const audio = result.audio;
+  if (!audio || (audio.format === 'mp3' && audio.bitrateKbps >= bestKbps)) return undefined;
+  const format = audio.format === 'mp3' ? 'MP3' : 'Ogg/Opus';
+  return `Audio: ${format} at ${audio.bitrateKbps} kb/s, so that it fits this server's ${formatBytes(limitBytes)} upload limit.`;
 }
 
 /**

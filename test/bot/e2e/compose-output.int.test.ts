@@ -60,6 +60,7 @@ describe('/compose output', () => {
     // The MIDI and piano roll were kept, not uploaded again: one upload of them, one of the MP3.
     const uploads = h.server.requests.filter((q) => q.files.length > 0 && q.path.includes(r.interaction.token)).map((q) => q.files.map((f) => f.filename.slice(-4)).sort());
     expect(uploads).toEqual([['.mid', '.png'], ['.mp3']]);
+    expect(r.message!.content).not.toMatch(/Audio:|No audio/); // full-quality MP3 needs no note
     const png = r.message!.attachments.find((a) => a.filename.endsWith('.png'))!;
     expect(pngSize(png.data)).toEqual({ width: 1200, height: 480 });
     const mp3 = r.message!.attachments.find((a) => a.filename.endsWith('.mp3'))!;
@@ -68,13 +69,14 @@ describe('/compose output', () => {
 
   it('GIVEN a server with a small upload limit WHEN /compose runs THEN the audio is compressed to fit it and Discord accepts every upload', async () => {
     onTestFailed(() => console.error(h.describeState()));
-    const limit = 512 * 1024; // ~55 s of music: 192 kb/s MP3 would need 1.3 MB
+    const limit = 512 * 1024; // at tempo 60, 60 notes-or-chords last ~40 s: 192 kb/s MP3 would need ~1 MB
     h.server.attachmentSizeLimit = limit;
-    const r = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'compose', options: { length: 60 } }), finished, JOB_WAIT_MS);
+    const r = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'compose', options: { length: 60, tempo: 60 } }), finished, JOB_WAIT_MS);
     expect(r.followUps, said(r)).toEqual([]);
     const audio = r.message!.attachments.find((a) => /\.(mp3|ogg)$/.test(a.filename));
     expect(audio, said(r)).toBeDefined();
     expect(audio!.data.length).toBeLessThanOrEqual(limit);
+    expect(r.message!.content).toMatch(/\nAudio: (MP3|Ogg\/Opus) at \d+ kb\/s, so that it fits this server's 512 KB upload limit\.$/);
     const decoded = await decodeAudio(new Uint8Array(audio!.data));
     expect(decoded.samples.length / decoded.sampleRateHz).toBeGreaterThan(5); // real music, not a stub
     expect(h.server.requests.filter((q) => q.status === 413)).toEqual([]);
@@ -83,7 +85,7 @@ describe('/compose output', () => {
   it('GIVEN an upload limit no audio can fit WHEN /compose runs THEN the reply says what was too long and still has the MIDI and piano roll', async () => {
     onTestFailed(() => console.error(h.describeState()));
     h.server.attachmentSizeLimit = 60 * 1024; // room for the MIDI and the piano roll (~30 KB), not for ~20 s of audio
-    const r = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'compose', options: { length: 40 } }), finished, JOB_WAIT_MS);
+    const r = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'compose', options: { length: 40, tempo: 60 } }), finished, JOB_WAIT_MS);
     expect(r.followUps, said(r)).toEqual([]);
     expect(r.message!.content).toMatch(/No audio: at .* it would not fit this server's 60 KB upload limit even compressed .*Here are the MIDI and the piano roll\./);
     expect(r.message!.attachments.map((a) => a.filename.slice(-4)).sort()).toEqual(['.mid', '.png']);
