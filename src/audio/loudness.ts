@@ -192,57 +192,70 @@ export class PeakLimiter {
    */
   process(left: Float32Array, right: Float32Array, gain: number): Float32Array {
     const out = new Float32Array(left.length * 2);
-    let o = 0;
-    for (let i = 0; i < left.length; i++) o = this.push(left[i]! * gain, right[i]! * gain, out, o);
-    return out.subarray(0, o);
+    const written = this.run(left, right, gain, left.length, out, Number.POSITIVE_INFINITY);
+    return out.subarray(0, written);
   }
 
   /** Flushes the look-ahead: the last frames, interleaved. */
   finish(): Float32Array {
     const pending = this.written - this.emitted;
     const out = new Float32Array(pending * 2);
-    let o = 0;
-    const total = this.written;
-    while (this.emitted < total) o = this.push(0, 0, out, o, total);
-    return out.subarray(0, o);
+    // Silence pushes the last real frames out; nothing past the input's end is emitted.
+    const written = this.run(undefined, undefined, 0, this.lookahead - 1, out, this.written);
+    return out.subarray(0, written);
   }
 
-  private push(l: number, r: number, out: Float32Array, o: number, limit = Number.POSITIVE_INFINITY): number {
-    const i = this.written++;
-    const slot = i & this.mask;
-    this.inL[slot] = l;
-    this.inR[slot] = r;
-    const level = Math.max(l < 0 ? -l : l, r < 0 ? -r : r);
-    const need = level > this.ceiling ? this.ceiling / level : 1;
-    this.need[slot] = need;
-    // Monotonic deque of indices whose `need` increases: its head is the window minimum.
-    while (this.dequeTail > this.dequeHead && this.need[this.deque[(this.dequeTail - 1) & this.mask]! & this.mask]! >= need) this.dequeTail--;
-    this.deque[this.dequeTail++ & this.mask] = i;
-    const n = i - (this.lookahead - 1);
-    if (n < 0 || n >= limit) return o;
-    while (this.deque[this.dequeHead & this.mask]! < n) this.dequeHead++;
-    const windowMin = this.need[this.deque[this.dequeHead & this.mask]! & this.mask]!;
-    const recovered = 1 - (1 - this.released) * this.releaseCoef;
-    this.released = windowMin < recovered ? windowMin : recovered;
-    const nSlot = n & this.mask;
-    // Box average over the last L released gains (the ring holds 1s before the first frame).
-    const oldSlot = (n - this.lookahead) & this.mask;
-    this.boxSum += this.released - this.smooth[oldSlot]!;
-    this.smooth[nSlot] = this.released;
-    let g = this.boxSum / this.lookahead;
-    if (g > 1) g = 1;
-    if (g < this.minGain) this.minGain = g;
-    const c = this.ceiling;
-    let yl = this.inL[nSlot]! * g;
-    let yr = this.inR[nSlot]! * g;
-    // Rounding in the running sum can leave a hair over the ceiling; never let it through.
-    if (yl > c) yl = c;
-    else if (yl < -c) yl = -c;
-    if (yr > c) yr = c;
-    else if (yr < -c) yr = -c;
-    out[o] = yl;
-    out[o + 1] = yr;
-    this.emitted++;
-    return o + 2;
+  /**
+   * The per-frame loop, with state in locals (it runs ~90,000 times per second of audio). Only
+   * frames that need a gain below 1 enter the min-deque: a window without any has minimum 1.
+   * @returns floats written to `out`.
+   */
+  private run(left: Float32Array | undefined, right: Float32Array | undefined, gain: number, frames: number, out: Float32Array, emitLimit: number): number {
+    const { mask, inL, inR, need, smooth, deque, lookahead, releaseCoef, ceiling } = this;
+    let { dequeHead, dequeTail, written, emitted, released, boxSum, minGain } = this;
+    let o = 0;
+    for (let k = 0; k < frames; k++) {
+      const l = left ? left[k]! * gain : 0;
+      const r = right ? right[k]! * gain : 0;
+      const i = written++;
+      const slot = i & mask;
+      inL[slot] = l;
+      inR[slot] = r;
+      const al = l < 0 ? -l : l;
+      const ar = r < 0 ? -r : r;
+      const level = al > ar ? al : ar;
+      if (level > ceiling) {
+        const v = ceiling / level;
+        need[slot] = v;
+        // Monotonic deque (increasing need): its head is the smallest need in the window.
+        while (dequeTail > dequeHead && need[deque[(dequeTail - 1) & mask]! & mask]! >= v) dequeTail--;
+        deque[dequeTail++ & mask] = i;
+      }
+      const n = i - (lookahead - 1);
+      if (n < 0 || n >= emitLimit) continue;
+      while (dequeTail > dequeHead && deque[dequeHead & mask]! < n) dequeHead++;
+      const windowMin = dequeTail > dequeHead ? need[deque[dequeHead & mask]! & mask]! : 1;
+      const recovered = 1 - (1 - released) * releaseCoef;
+      released = windowMin < recovered ? windowMin : recovered;
+      const nSlot = n & mask;
+      // Box average over the last L released gains (the ring holds 1s before the first frame).
+      boxSum += released - smooth[(n - lookahead) & mask]!;
+      smooth[nSlot] = released;
+      let g = boxSum / lookahead;
+      if (g > 1) g = 1;
+      if (g < minGain) minGain = g;
+      let yl = inL[nSlot]! * g;
+      let yr = inR[nSlot]! * g;
+      // Rounding in the running sum can leave a hair over the ceiling; never let it through.
+      if (yl > ceiling) yl = ceiling;
+      else if (yl < -ceiling) yl = -ceiling;
+      if (yr > ceiling) yr = ceiling;
+      else if (yr < -ceiling) yr = -ceiling;
+      out[o++] = yl;
+      out[o++] = yr;
+      emitted++;
+    }
+    Object.assign(this, { dequeHead, dequeTail, written, emitted, released, boxSum, minGain });
+    return o;
   }
 }
