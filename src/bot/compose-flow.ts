@@ -12,13 +12,14 @@ import type { ButtonInteraction, ChatInputCommandInteraction } from 'discord.js'
 import type { Message } from 'discord.js';
 import { MP3_BITRATE_KBPS } from '../audio/encode.js';
 import { checkComposeRequest } from '../jobs/compose-limits.js';
+import type { ComposeFirstFiles } from '../jobs/compose-contract.js';
 import type { ComposeJobData } from '../jobs/motif-jobs.js';
 import type { NoteSequence } from '../music/note-sequence.js';
 import { guildPaths, type ResultRecord } from '../storage/index.js';
 import { enforceResultsBudget } from '../storage/results-budget.js';
 import type { BotContext } from './context.js';
 import { guildIdOf } from './permissions.js';
-import { audioNote, firstFilesMessage, progressMessage, positionText, resultMessage } from './result-message.js';
+import { audioNote, firstFilesMessage, firstFilesText, progressMessage, positionText, resultMessage } from './result-message.js';
 import { ProgressReporter } from './progress-reporter.js';
 
 export interface ComposeFlowOptions {
@@ -85,8 +86,12 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
   reporter.show(progressMessage(handle.id, positionText('Composing', handle.position())), { force: true });
   handle.onPosition((position) => reporter.show(progressMessage(handle.id, positionText('Composing', position)), { force: true }));
   let firstPost: Promise<Message | undefined> | undefined;
+  let firstFiles: ComposeFirstFiles | undefined;
   handle.onProgress((p) => {
-    if (p.firstFiles) firstPost = reporter.post(firstFilesMessage(handle.id, p.firstFiles));
+    if (p.firstFiles) {
+      firstFiles = p.firstFiles;
+      firstPost = reporter.post(firstFilesMessage(handle.id, p.firstFiles));
+    } else if (firstFiles) reporter.show(progressMessage(handle.id, firstFilesText(firstFiles, Math.round(p.fraction * 100))));
     else reporter.show(progressMessage(handle.id, `Composing: ${p.stage} ${Math.round(p.fraction * 100)}%`));
   });
   try {

@@ -83,12 +83,14 @@ export function audioNote(
  */
 export function firstFilesMessage(jobId: string, files: ComposeFirstFiles): InteractionEditReplyOptions {
   return {
-    ...progressMessage(
-      jobId,
-      `**MIDI and piano roll ready** · ${formatDuration(files.durationSeconds)} · ${Math.round(files.qpm)} BPM · key guess ${files.keyGuess}\nRendering the audio…`,
-    ),
+    ...progressMessage(jobId, firstFilesText(files)),
     files: [files.midiPath, files.pngPath].map((path) => new AttachmentBuilder(path, { name: basename(path) })),
   };
+}
+
+/** The first post's text; later progress edits repeat it with the audio's percentage. */
+export function firstFilesText(files: ComposeFirstFiles, percent?: number): string {
+  return `**MIDI and piano roll ready** · ${formatDuration(files.durationSeconds)} · ${Math.round(files.qpm)} BPM · key guess ${files.keyGuess}\nRendering the audio…${percent === undefined ? '' : ` ${percent}%`}`;
 }
 
 /** While waiting or running: where the job is, with a Cancel button. */
