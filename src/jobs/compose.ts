@@ -130,7 +130,9 @@ export async function composePiece(req: ComposeJobData, ctx: ComposeContext = {}
       firstFiles: { midiPath, pngPath, durationSeconds: pieceSeconds, qpm, keyGuess: key.name },
     });
     const plan = req.maxAudioBytes === undefined ? undefined : planAttachmentAudio(pieceSeconds, req.maxAudioBytes);
-    rendered = await renderPiece(sequence, {
+    const withOgg = (req.withOpus ?? false) && plan?.encoding?.format !== 'ogg-opus';
+    // No attachment audio and no voice audio wanted: nothing to synthesize at all.
+    rendered = plan && !plan.encoding && !withOgg ? undefined : await renderPiece(sequence, {
       outDir: req.outDir,
       baseName,
       audio: plan ? (plan.encoding ?? false) : undefined,
@@ -138,12 +140,12 @@ export async function composePiece(req: ComposeJobData, ctx: ComposeContext = {}
       soundfont: req.soundfont,
       soundfontDir: req.soundfontDir,
       ffmpegPath: req.ffmpegPath,
-      ogg: (req.withOpus ?? false) && plan?.encoding?.format !== 'ogg-opus',
+      ogg: withOgg,
       signal: ctx.signal,
       onProgress: (p) => report(p.stage === 'synthesizing' ? 'rendering audio' : 'encoding audio', 0.45 + 0.55 * p.fraction),
     });
     if (plan && !plan.encoding) audioSkipped = plan.reason;
-    if (req.maxAudioBytes !== undefined && rendered.audioPath && (rendered.audioBytes ?? 0) > req.maxAudioBytes) {
+    if (rendered && req.maxAudioBytes !== undefined && rendered.audioPath && (rendered.audioBytes ?? 0) > req.maxAudioBytes) {
       // The size prediction has a margin, so this is only a safety net: never hand Discord a file it refuses.
       await rm(rendered.audioPath, { force: true });
       audioSkipped = `No audio: the encoded file came out larger than this server's ${formatBytes(req.maxAudioBytes)} upload limit. Here are the MIDI and the piano roll.`;
@@ -155,11 +157,11 @@ export async function composePiece(req: ComposeJobData, ctx: ComposeContext = {}
   }
   const result: ComposeResult = {
     midiPath,
-    mp3Path: rendered.audioPath ?? '',
-    ...(rendered.audioPath && rendered.audio ? { audio: { ...rendered.audio, bytes: rendered.audioBytes ?? 0 } } : {}),
+    mp3Path: rendered?.audioPath ?? '',
+    ...(rendered?.audioPath && rendered.audio ? { audio: { ...rendered.audio, bytes: rendered.audioBytes ?? 0 } } : {}),
     ...(audioSkipped ? { audioSkipped } : {}),
     pngPath,
-    ...(rendered.oggPath ? { opusPath: rendered.oggPath } : {}),
+    ...(rendered?.oggPath ? { opusPath: rendered.oggPath } : {}),
     generatedEvents: piece.generatedEvents,
     noteCount: sequence.notes.length,
     durationSeconds: pieceSeconds,
@@ -173,8 +175,8 @@ export async function composePiece(req: ComposeJobData, ctx: ComposeContext = {}
     timingsMs: {
       sample: Math.round(sampleMs),
       midi: Math.round(midiMs),
-      render: rendered.timingsMs.synthesize,
-      encode: rendered.timingsMs.encode,
+      render: rendered?.timingsMs.synthesize ?? 0,
+      encode: rendered?.timingsMs.encode ?? 0,
       pianoRoll: Math.round(pianoRollMs),
       firstFiles: Math.round(firstFilesMs),
       total: Math.round(performance.now() - started),
