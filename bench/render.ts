@@ -1,11 +1,14 @@
 /**
  * Rendering benchmark.
  *
- *   render_x_realtime            audio seconds per wall second, synthesis + MP3 encode (+ loudness
- *                                pass), warm (second run, bank parsed), on a real 97 s piano piece
- *   render_synth_x_realtime      synthesis pass alone, same run
- *   render_encode_x_realtime     normalise + MP3 encode pass alone, same run
- *   render_with_ogg_x_realtime   same piece, MP3 + Ogg/Opus (what the bot stores per result)
+ *   render_x_realtime            audio seconds per wall second, synthesis + MP3 encode in one pass
+ *                                (gain from the notes, limiter), warm (second run, bank parsed), on a
+ *                                real 97 s piano piece
+ *   render_synth_x_realtime      the one pass: synthesis while ffmpeg encodes alongside (it waits for
+ *                                ffmpeg when ffmpeg falls behind), same run
+ *   render_encode_x_realtime     audio seconds per second spent waiting for ffmpeg to finish after the
+ *                                last sample (the part of encoding that synthesis did not hide)
+ *   render_with_ogg_x_realtime   same piece, MP3 + Ogg/Opus (what a result with voice audio costs)
  *   render_10min_peak_rss_mb     peak RSS of a fresh process rendering a 10-minute, 4-instrument
  *                                piece to MP3 + Ogg/Opus + PNG (limit: 600 MB)
  *   render_10min_wall_s          wall time of that render

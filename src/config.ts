@@ -63,6 +63,7 @@ const botShape = {
     .regex(/^[a-z0-9.:\[\]-]+(,\s*[a-z0-9.:\[\]-]+)*$/i, 'must be a comma-separated list of host names (host or host:port)')
     .default('cdn.discordapp.com,media.discordapp.net'),
   DOWNLOAD_TIMEOUT_SECONDS: positiveInt(30, 600),
+  RESULTS_MAX_BYTES_PER_GUILD: positiveInt(200 * MB),
 };
 
 const coreSchema = z.object(coreShape);
@@ -112,6 +113,8 @@ export interface BotConfig extends CoreConfig {
   readonly attachmentHosts: readonly string[];
   /** Longest an attachment download may take, start to last byte; a stall past it is refused. */
   readonly downloadTimeoutMs: number;
+  /** Disk the guild's kept results may use (MIDI, audio, piano roll, voice audio); oldest go first. */
+  readonly resultsMaxBytesPerGuild: number;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -162,6 +165,7 @@ export function loadConfig(env: Environment = readEnvironment()): BotConfig {
     voiceIdleSeconds: parsed.VOICE_IDLE_SECONDS,
     attachmentHosts: Object.freeze(parsed.ATTACHMENT_HOSTS.split(',').map((h) => h.trim().toLowerCase())),
     downloadTimeoutMs: parsed.DOWNLOAD_TIMEOUT_SECONDS * 1000,
+    resultsMaxBytesPerGuild: parsed.RESULTS_MAX_BYTES_PER_GUILD,
   });
 }
 

@@ -4,7 +4,8 @@
  * Sized for Discord's inline preview (default 1200×480, shown at roughly 550 px wide): the pitch
  * range is trimmed to the notes used, bar lines are strong and beat lines faint, and both thin out
  * when they would be closer than a few pixels. Colour is by track; with a single track it is by
- * velocity (brighter = louder).
+ * velocity (brighter = louder). Below the plot a time axis numbers the bars; above it an optional
+ * caption names the key, tempo and style.
  */
 import { createCanvas, type SKRSContext2D } from '@napi-rs/canvas';
 import { assertInRange } from '../errors.js';
@@ -17,6 +18,17 @@ export interface PianoRollOptions {
   heightPx?: number;
   /** Empty semitones kept above and below the notes used (default 2). */
   pitchMarginSemitones?: number;
+  /** One line above the plot: key, tempo and (when known) style. */
+  caption?: PianoRollCaption;
+}
+
+export interface PianoRollCaption {
+  /** e.g. "A minor". */
+  keyName?: string;
+  /** Quarter notes per minute. */
+  qpm?: number;
+  /** Style name; absent until styles exist. */
+  style?: string;
 }
 
 export const PIANO_ROLL_BACKGROUND = '#1e1f24';
@@ -27,6 +39,12 @@ const OCTAVE_LINE = 'rgba(255,255,255,0.12)';
 const LABEL = '#b5bac1';
 const AXIS_WIDTH_PX = 34;
 const PAD_PX = 6;
+/** Room under the plot for bar numbers. */
+const TIME_AXIS_HEIGHT_PX = 16;
+/** Room above the plot for the caption. */
+const CAPTION_HEIGHT_PX = 22;
+/** Bar numbers closer than this are thinned (every 2nd, 4th, 8th … bar). */
+const MIN_BAR_LABEL_SPACING_PX = 36;
 /** Fewer visible semitones than this look like blown-up blocks; widen around the notes instead. */
 const MIN_PITCH_SPAN = 24;
 /** Distinct, readable on dark grey; drums get their own neutral colour. */
@@ -53,15 +71,17 @@ export function renderPianoRoll(seq: NoteSequence, opts: PianoRollOptions = {}):
 
   const [lowPitch, highPitch] = pitchRange(seq, margin);
   const rows = highPitch - lowPitch + 1;
-  const plot = { x: AXIS_WIDTH_PX, y: PAD_PX, w: width - AXIS_WIDTH_PX - PAD_PX, h: height - 2 * PAD_PX };
+  const plot = pianoRollPlot(width, height, { caption: opts.caption !== undefined });
   const rowH = plot.h / rows;
   const totalSteps = Math.max(1, seq.totalSteps, ...seq.notes.map((n) => n.endStep));
   const xOf = (step: number): number => plot.x + (step / totalSteps) * plot.w;
   const yOf = (pitch: number): number => plot.y + (highPitch - pitch) * rowH;
 
   drawKeyRows(ctx, plot, lowPitch, highPitch, rowH, yOf);
-  drawTimeGrid(ctx, seq, totalSteps, plot, xOf);
+  const bars = drawTimeGrid(ctx, seq, totalSteps, plot, xOf);
   drawPitchAxis(ctx, lowPitch, highPitch, rowH, yOf);
+  drawTimeAxis(ctx, bars, plot, xOf);
+  if (opts.caption) drawCaption(ctx, captionText(opts.caption), width);
 
   const singleTrack = new Set(seq.notes.map((n) => n.track)).size <= 1;
   for (const note of seq.notes) {
@@ -75,6 +95,21 @@ export function renderPianoRoll(seq: NoteSequence, opts: PianoRollOptions = {}):
     ctx.fillRect(x, yOf(note.pitch) + (rowH - h) / 2, w, h);
   }
   return canvas.toBuffer('image/png');
+}
+
+/** Where the notes are drawn (pitch axis left, caption above when given, bar numbers below). */
+export function pianoRollPlot(widthPx: number, heightPx: number, opts: { caption?: boolean } = {}): Rect {
+  const top = opts.caption ? CAPTION_HEIGHT_PX : PAD_PX;
+  return { x: AXIS_WIDTH_PX, y: top, w: widthPx - AXIS_WIDTH_PX - PAD_PX, h: heightPx - top - TIME_AXIS_HEIGHT_PX };
+}
+
+/** "A minor · 120 BPM · style: chorale" (parts that are unknown are left out). */
+export function captionText(caption: PianoRollCaption): string {
+  const parts: string[] = [];
+  if (caption.keyName) parts.push(caption.keyName);
+  if (caption.qpm !== undefined && Number.isFinite(caption.qpm)) parts.push(`${Math.round(caption.qpm)} BPM`);
+  if (caption.style) parts.push(`style: ${caption.style.slice(0, 40)}`);
+  return parts.join(' · ');
 }
 
 /** [low, high] MIDI pitches shown: the notes used ± margin, at least two octaves, within 0–127. */
@@ -104,7 +139,7 @@ export function pitchRange(seq: NoteSequence, marginSemitones = 2): [number, num
   return [low, high];
 }
 
-interface Rect {
+export interface Rect {
   x: number;
   y: number;
   w: number;
@@ -125,8 +160,11 @@ function drawKeyRows(ctx: SKRSContext2D, plot: Rect, low: number, high: number, 
   }
 }
 
-/** Bar and beat lines, following time-signature changes; thinned when closer than a few pixels. */
-function drawTimeGrid(ctx: SKRSContext2D, seq: NoteSequence, totalSteps: number, plot: Rect, xOf: (s: number) => number): void {
+/**
+ * Bar and beat lines, following time-signature changes; thinned when closer than a few pixels.
+ * @returns the start step of every bar (bar 1 first).
+ */
+function drawTimeGrid(ctx: SKRSContext2D, seq: NoteSequence, totalSteps: number, plot: Rect, xOf: (s: number) => number): number[] {
   const pxPerStep = plot.w / totalSteps;
   const signatures = seq.timeSignatures.length > 0 ? seq.timeSignatures : [{ step: 0, numerator: 4, denominator: 4 }];
   const bars: number[] = [];
@@ -160,6 +198,37 @@ function drawTimeGrid(ctx: SKRSContext2D, seq: NoteSequence, totalSteps: number,
     const x = Math.round(xOf(s)) + 0.5;
     line(ctx, x, plot.y, x, plot.y + plot.h);
   });
+  return bars;
+}
+
+/** Bar numbers under the plot, every 1st, 2nd, 4th … bar so labels never crowd. */
+function drawTimeAxis(ctx: SKRSContext2D, bars: number[], plot: Rect, xOf: (s: number) => number): void {
+  if (bars.length === 0) return;
+  const barPx = plot.w / bars.length;
+  let every = 1;
+  while (barPx * every < MIN_BAR_LABEL_SPACING_PX) every *= 2;
+  ctx.fillStyle = LABEL;
+  ctx.font = '11px sans-serif';
+  ctx.textAlign = 'left';
+  ctx.textBaseline = 'top';
+  const y = plot.y + plot.h + 3;
+  ctx.fillText('bar', 4, y);
+  bars.forEach((step, i) => {
+    const number = i + 1;
+    if ((number - 1) % every !== 0) return;
+    const x = xOf(step);
+    if (x > plot.x + plot.w - 12) return;
+    ctx.fillText(String(number), x + 2, y);
+  });
+}
+
+function drawCaption(ctx: SKRSContext2D, text: string, width: number): void {
+  if (!text) return;
+  ctx.fillStyle = LABEL;
+  ctx.font = 'bold 13px sans-serif';
+  ctx.textAlign = 'left';
+  ctx.textBaseline = 'middle';
+  ctx.fillText(text, AXIS_WIDTH_PX, CAPTION_HEIGHT_PX / 2, width - AXIS_WIDTH_PX - PAD_PX);
 }
 
 /** "C4" = MIDI 60. Labels every C, or every other C when octaves are tightly packed. */

@@ -5,7 +5,6 @@
  * /compose writes it when voice is enabled (`opusPath`). Results made without it are rendered on
  * first play into a fixed name in the result's folder, so every later play finds the file there.
  */
-import { rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { MotifError, isMotifError } from '../errors.js';
 import type { NoteSequence } from '../music/note-sequence.js';
@@ -80,6 +79,7 @@ async function renderVoiceAudio(source: VoiceAudioSource, settings: VoiceRenderS
   const rendered = await renderPiece(source.sequence, {
     outDir: source.dir,
     baseName,
+    audio: false,
     ogg: true,
     pianoRoll: false,
     soundfont: settings.soundfont,
@@ -87,8 +87,6 @@ async function renderVoiceAudio(source: VoiceAudioSource, settings: VoiceRenderS
     ffmpegPath: settings.ffmpegPath,
     signal,
   });
-  // renderPiece always writes an MP3 too; the result already has its own, so this one goes.
-  await rm(rendered.mp3Path, { force: true });
   if (!rendered.oggPath) throw new MotifError('FFMPEG_FAILED', 'The voice audio could not be made.', { detail: 'renderPiece wrote no ogg' });
   return { oggPath: rendered.oggPath, rendered: true };
 }

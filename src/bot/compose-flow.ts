@@ -1,21 +1,28 @@
 /**
- * The compose conversation shared by /compose and the Regenerate/Continue buttons: enqueue (a full
+ * The compose conversation shared by /compose and the Regenerate/Continue buttons: check the
+ * request against the limits and enqueue it weighted by its size (an over-limit seed or a full
  * queue is refused before anything is shown, unless the caller already deferred to download an
- * upload), defer, show position and progress, then replace the reply with the files and buttons.
- * The result is recorded only after its files are posted: a post that fails leaves no record (so
- * /seed save and the buttons cannot use a result whose files are gone) and no files.
+ * upload), defer, show position and progress, post the MIDI and piano roll as soon as they exist,
+ * then add the audio (sized to this interaction's upload limit) and the buttons by editing the
+ * reply. The result is recorded only after its files are posted: a post that fails leaves no
+ * record (so /seed save and the buttons cannot use a result whose files are gone) and no files.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ButtonInteraction, ChatInputCommandInteraction } from 'discord.js';
 import { MotifError } from '../errors.js';
+import type { Message } from 'discord.js';
+import { MP3_BITRATE_KBPS } from '../audio/encode.js';
+import { checkComposeRequest } from '../jobs/compose-limits.js';
+import type { ComposeFirstFiles } from '../jobs/compose-contract.js';
 import type { ComposeJobData } from '../jobs/motif-jobs.js';
 import type { NoteSequence } from '../music/note-sequence.js';
 import { guildPaths, type ResultRecord } from '../storage/index.js';
+import { enforceResultsBudget } from '../storage/results-budget.js';
 import type { BotContext } from './context.js';
 import { guildIdOf } from './permissions.js';
-import { progressMessage, positionText, resultMessage } from './result-message.js';
+import { audioNote, firstFilesMessage, firstFilesText, progressMessage, positionText, resultMessage } from './result-message.js';
 import { ProgressReporter } from './progress-reporter.js';
 
 export interface ComposeFlowOptions {
@@ -64,12 +71,17 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
     randomSeed: randomInt(2 ** 31),
     outDir,
     baseName: `motif-${resultId}`,
-    withOpus: ctx.voice !== undefined,
+    // Voice audio is rendered when someone plays the result, except when playing is already asked for.
+    withOpus: ctx.voice !== undefined && opts.playWhenReady === true,
+    maxAudioBytes: attachmentLimitOf(interaction),
     soundfontDir: ctx.config.soundfontsDir,
     ffmpegPath: ctx.config.ffmpegPath,
     maxLength: ctx.config.maxComposeLength,
   };
+  // Refused here, before the queue or a reply: a seed that cannot fit never waits for a worker.
+  const estimate = checkComposeRequest(request);
   const handle = ctx.queue.enqueue('compose', request, {
+    cost: estimate.workSeconds,
     guildId,
     userId: interaction.user.id,
     channelId: interaction.channelId ?? undefined,
@@ -80,7 +92,15 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
   const reporter = new ProgressReporter(interaction, ctx.logger, ctx.tokenLifetimeMs);
   reporter.show(progressMessage(handle.id, positionText('Composing', handle.position())), { force: true });
   handle.onPosition((position) => reporter.show(progressMessage(handle.id, positionText('Composing', position)), { force: true }));
-  handle.onProgress((p) => reporter.show(progressMessage(handle.id, `Composing: ${p.stage} ${Math.round(p.fraction * 100)}%`)));
+  let firstPost: Promise<Message | undefined> | undefined;
+  let firstFiles: ComposeFirstFiles | undefined;
+  handle.onProgress((p) => {
+    if (p.firstFiles) {
+      firstFiles = p.firstFiles;
+      firstPost = reporter.post(firstFilesMessage(handle.id, p.firstFiles));
+    } else if (firstFiles) reporter.show(progressMessage(handle.id, firstFilesText(firstFiles, Math.round(p.fraction * 100))));
+    else reporter.show(progressMessage(handle.id, `Composing: ${p.stage} ${Math.round(p.fraction * 100)}%`));
+  });
   try {
     const result = await handle.result;
     const record: ResultRecord = {
@@ -112,8 +132,16 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
       sequence: result.sequence,
     };
     try {
+      const posted = await firstPost;
       await reporter.finish(
-        resultMessage(record, { generatedEvents: result.generatedEvents, longestCopiedRun: result.longestCopiedRun, voice: ctx.voice !== undefined }),
+        resultMessage(record, {
+          generatedEvents: result.generatedEvents,
+          longestCopiedRun: result.longestCopiedRun,
+          voice: ctx.voice !== undefined,
+          audioNote: audioNote(result, request.maxAudioBytes ?? DEFAULT_ATTACHMENT_LIMIT_BYTES, MP3_BITRATE_KBPS),
+          // Edit in the audio next to the files already posted; a fresh message (token expired) gets all.
+          ...(posted && reporter.tokenAlive ? { posted: [...posted.attachments.values()] } : {}),
+        }),
       );
     } catch (cause) {
       throw new MotifError('RESULT_NOT_DELIVERED', 'Your piece was composed, but Discord did not accept its files, so nothing was kept. Please try again.', {
@@ -123,6 +151,7 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
     }
     const evicted = await ctx.storage.results.add(record);
     await Promise.all(evicted.map((old) => rm(old.dir, { recursive: true, force: true })));
+    await enforceResultsBudget(ctx.storage.results, guildId, ctx.config.resultsMaxBytesPerGuild);
     if (opts.playWhenReady && ctx.voice) await ctx.voice.playResult(interaction, record);
     return record;
   } catch (error) {
@@ -131,6 +160,16 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
     throw error;
   }
 }
+
+/**
+ * The largest file this interaction may answer with: what Discord reports for it (it depends on the
+ * server's boost level), or Discord's smallest limit, 10 MiB, when the payload does not say.
+ */
+export function attachmentLimitOf(interaction: { attachmentSizeLimit?: number | null }): number {
+  const reported = interaction.attachmentSizeLimit;
+  return typeof reported === 'number' && Number.isFinite(reported) && reported > 0 ? reported : DEFAULT_ATTACHMENT_LIMIT_BYTES;
+}
+export const DEFAULT_ATTACHMENT_LIMIT_BYTES = 10 * 1024 * 1024;
 
 /** The seed part of a stored result: the notes that start before `seedSteps`. */
 export function seedPart(record: ResultRecord): NoteSequence | undefined {

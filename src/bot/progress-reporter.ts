@@ -2,7 +2,7 @@
  * Edits one interaction reply with progress, in order and at a bounded rate (Discord rate-limits
  * edits), and stops using the token before it expires.
  */
-import type { InteractionEditReplyOptions, RepliableInteraction } from 'discord.js';
+import type { InteractionEditReplyOptions, Message, RepliableInteraction } from 'discord.js';
 import type { Logger } from './logger.js';
 
 /** Edits closer together than this are coalesced (the latest wins). */
@@ -36,6 +36,28 @@ export class ProgressReporter {
     const wait = opts.force ? 0 : this.lastEditAt + MIN_EDIT_INTERVAL_MS - Date.now();
     if (wait <= 0) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), wait);
+  }
+
+  /**
+   * Edits the reply now (after edits in flight, ignoring the rate limit) and returns the edited
+   * message, e.g. to post the first files while work goes on; later progress edits keep its
+   * attachments. Undefined when the edit failed (logged) or the token is gone.
+   */
+  async post(message: InteractionEditReplyOptions): Promise<Message | undefined> {
+    if (this.stopped || !this.tokenAlive) return undefined;
+    this.pending = undefined;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.lastEditAt = Date.now();
+    const edited = this.chain.then(async () => {
+      if (this.stopped) return undefined;
+      return await this.interaction.editReply(message).catch((error: unknown) => {
+        this.logger.warn('posting files failed', { error });
+        return undefined;
+      });
+    });
+    this.chain = edited.then(() => undefined);
+    return edited;
   }
 
   /**

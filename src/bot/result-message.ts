@@ -1,6 +1,8 @@
 /** The message that shows a finished composition: summary, the three files, and the buttons. */
 import { basename } from 'node:path';
-import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, type InteractionEditReplyOptions } from 'discord.js';
+import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, type Attachment, type InteractionEditReplyOptions } from 'discord.js';
+import type { ComposeFirstFiles } from '../jobs/compose-contract.js';
+import { formatBytes } from '../music/midi-limits.js';
 import type { ResultRecord } from '../storage/index.js';
 import { cancelJobButtonId, resultButtonId } from './custom-ids.js';
 import { instrumentName } from './instruments.js';
@@ -32,13 +34,63 @@ export function resultButtons(resultId: string, opts: { voice: boolean }): Actio
   return row;
 }
 
-export function resultMessage(record: ResultRecord, extra: { generatedEvents: number; longestCopiedRun?: number; voice: boolean }): InteractionEditReplyOptions {
+export interface ResultMessageExtra {
+  generatedEvents: number;
+  longestCopiedRun?: number;
+  voice: boolean;
+  /** About the audio, shown under the summary: why there is none, or why it is compressed harder. */
+  audioNote?: string;
+  /**
+   * Attachments already on the reply (the MIDI and piano roll posted first): kept, and only the
+   * audio is uploaded. Without it every file is uploaded.
+   */
+  posted?: readonly Attachment[];
+}
+
+export function resultMessage(record: ResultRecord, extra: ResultMessageExtra): InteractionEditReplyOptions {
+  const all = [record.midiPath, record.mp3Path, record.pngPath].filter((path) => path !== '');
+  const postedNames = new Set((extra.posted ?? []).map((a) => a.name));
+  const kept = (extra.posted ?? []).filter((a) => all.some((path) => basename(path) === a.name));
+  const upload = all.filter((path) => !postedNames.has(basename(path)));
   return {
-    content: resultSummary(record, extra),
-    files: [record.midiPath, record.mp3Path, record.pngPath].map((path) => new AttachmentBuilder(path, { name: basename(path) })),
+    content: [resultSummary(record, extra), ...(extra.audioNote ? [extra.audioNote] : [])].join('\n'),
+    files: upload.map((path) => new AttachmentBuilder(path, { name: basename(path) })),
+    ...(extra.posted ? { attachments: [...kept] } : {}),
     components: [resultButtons(record.id, { voice: extra.voice })],
     allowedMentions: { parse: [] },
   };
+}
+
+/**
+ * The line about the audio: why there is none, or, when it had to be compressed below MP3 192 kb/s
+ * to fit the upload limit, which format and bitrate it got. Undefined for the usual MP3.
+ */
+export function audioNote(
+  result: { audio?: { format: 'mp3' | 'ogg-opus'; bitrateKbps: number }; audioSkipped?: string },
+  limitBytes: number,
+  bestKbps: number,
+): string | undefined {
+  if (result.audioSkipped) return result.audioSkipped;
+  const audio = result.audio;
+  if (!audio || (audio.format === 'mp3' && audio.bitrateKbps >= bestKbps)) return undefined;
+  const format = audio.format === 'mp3' ? 'MP3' : 'Ogg/Opus';
+  return `Audio: ${format} at ${audio.bitrateKbps} kb/s, so that it fits this server's ${formatBytes(limitBytes)} upload limit.`;
+}
+
+/**
+ * The first post of a compose, as soon as the MIDI and piano roll exist: both files, what the
+ * piece is, and that the audio follows (with Cancel, since the job still runs).
+ */
+export function firstFilesMessage(jobId: string, files: ComposeFirstFiles): InteractionEditReplyOptions {
+  return {
+    ...progressMessage(jobId, firstFilesText(files)),
+    files: [files.midiPath, files.pngPath].map((path) => new AttachmentBuilder(path, { name: basename(path) })),
+  };
+}
+
+/** The first post's text; later progress edits repeat it with the audio's percentage. */
+export function firstFilesText(files: ComposeFirstFiles, percent?: number): string {
+  return `**MIDI and piano roll ready** · ${formatDuration(files.durationSeconds)} · ${Math.round(files.qpm)} BPM · key guess ${files.keyGuess}\nRendering the audio…${percent === undefined ? '' : ` ${percent}%`}`;
 }
 
 /** While waiting or running: where the job is, with a Cancel button. */

@@ -80,12 +80,12 @@ async function main(): Promise<number> {
       total: Math.round(performance.now() - started),
     };
     process.stderr.write(
-      `wrote ${result.mp3Path}${result.oggPath ? `, ${result.oggPath}` : ''} and ${result.pngPath ?? ''}: ` +
+      `wrote ${result.audioPath}${result.oggPath ? `, ${result.oggPath}` : ''} and ${result.pngPath ?? ''}: ` +
         `${result.noteCount} notes, ${result.durationSeconds.toFixed(1)} s of audio (${result.soundfont}) in ${(timingsMs.total / 1000).toFixed(1)} s\n`,
     );
     if (values.json) {
       writeJsonResult({
-        mp3Path: result.mp3Path,
+        mp3Path: result.audioPath,
         pngPath: result.pngPath,
         ...(result.oggPath ? { oggPath: result.oggPath } : {}),
         noteCount: result.noteCount,

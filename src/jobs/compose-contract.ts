@@ -36,13 +36,33 @@ export interface ComposeRequest {
   outDir: string;
   /** Base file name without extension. */
   baseName?: string;
-  /** Also write Ogg/Opus for voice playback. */
+  /** Also write Ogg/Opus for voice playback (the bot renders it on first play instead). */
   withOpus?: boolean;
+  /**
+   * Largest the audio attachment may be, bytes (Discord's `attachment_size_limit` for the
+   * interaction). The format and bitrate are chosen to fit; when nothing fits there is no audio
+   * and `audioSkipped` says why. Unset: no limit, MP3 192 kb/s.
+   */
+  maxAudioBytes?: number;
+}
+
+/** Sent as progress once the MIDI and the piano roll exist, before any audio is made. */
+export interface ComposeFirstFiles {
+  midiPath: string;
+  pngPath: string;
+  durationSeconds: number;
+  qpm: number;
+  keyGuess: string;
 }
 
 export interface ComposeResult {
   midiPath: string;
+  /** The audio attachment: MP3, or Ogg/Opus when only that fits `maxAudioBytes`; '' when none fits. */
   mp3Path: string;
+  /** Format, bitrate and size of `mp3Path` when there is audio. */
+  audio?: { format: 'mp3' | 'ogg-opus'; bitrateKbps: number; bytes: number };
+  /** Why there is no audio (for the user), when there is none. */
+  audioSkipped?: string;
   pngPath: string;
   opusPath?: string;
   /** Notes-or-chords generated (excludes the seed). */
@@ -61,7 +81,16 @@ export interface ComposeResult {
   longestCopiedRun?: number;
   randomSeed: number;
   sequence: NoteSequence;
-  timingsMs: { sample: number; midi: number; render: number; encode: number; pianoRoll: number; total: number };
+  timingsMs: {
+    sample: number;
+    midi: number;
+    render: number;
+    encode: number;
+    pianoRoll: number;
+    /** From the start of the job until the MIDI and the piano roll existed (the first post). */
+    firstFiles: number;
+    total: number;
+  };
 }
 
 /**

@@ -1,23 +1,28 @@
 /**
- * The compose pipeline shared by the CLI and the bot: sample → MIDI → render (mp3, optional
- * Ogg/Opus) → piano roll. Plain data in and out, so it runs the same inline or in a worker thread.
- * Models are loaded once per process and kept (a worker keeps its copy between jobs).
+ * The compose pipeline shared by the CLI and the bot: check the request against the limits →
+ * sample → MIDI + piano roll (reported as `firstFiles`, so the bot can post them at once) → audio
+ * in the format that fits the attachment limit (optional Ogg/Opus for voice). Plain data in and
+ * out, so it runs the same inline or in a worker thread. Models are loaded once per process and
+ * kept (a worker keeps its copy between jobs).
  */
 import { randomInt as cryptoRandomInt } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { renderPianoRoll } from '../audio/piano-roll.js';
 import { renderPiece } from '../audio/render-piece.js';
 import { assertInRange, MotifError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { guessKey } from '../music/analysis/key.js';
 import { longestCopiedRun } from '../music/analysis/originality.js';
 import { assertHasNotes, readMidiFile, writeMidi } from '../music/midi-io.js';
+import { formatBytes } from '../music/midi-limits.js';
 import { countNoteEvents, durationSeconds, initialQpm } from '../music/note-sequence.js';
 import { generatePiece } from '../ml/generate.js';
 import { loadModel, type LoadedModel } from '../ml/model-dir.js';
 import { validateSamplingOptions } from '../ml/sampling.js';
-import type { ComposeJobData, ComposeResult } from './compose-contract.js';
+import type { ComposeFirstFiles, ComposeJobData, ComposeResult } from './compose-contract.js';
+import { checkComposeRequest, planAttachmentAudio } from './compose-limits.js';
 
 /** The shipped model, found relative to this file so any working directory works. */
 export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../models/default', import.meta.url));
@@ -47,12 +52,13 @@ export function forgetModel(dir: string): void {
 
 export interface ComposeContext {
   signal?: AbortSignal;
-  reportProgress?: (progress: { stage: string; fraction: number }) => void;
+  reportProgress?: (progress: { stage: string; fraction: number; firstFiles?: ComposeFirstFiles }) => void;
 }
 
 /**
- * @throws MotifError OPTION_OUT_OF_RANGE, MODEL_*, SEED_OUT_OF_VOCABULARY, MIDI_EMPTY,
- *   SOUNDFONT_NOT_FOUND, FFMPEG_FAILED, JOB_CANCELLED. Nothing is left in outDir on failure.
+ * @throws MotifError OPTION_OUT_OF_RANGE, MIDI_LIMIT_EXCEEDED (before any work), MODEL_*,
+ *   SEED_OUT_OF_VOCABULARY, MIDI_EMPTY, SOUNDFONT_NOT_FOUND, FFMPEG_FAILED, JOB_CANCELLED.
+ *   Nothing is left in outDir on failure.
  */
 export async function composePiece(req: ComposeJobData, ctx: ComposeContext = {}): Promise<ComposeResult> {
   const started = performance.now();
@@ -60,6 +66,9 @@ export async function composePiece(req: ComposeJobData, ctx: ComposeContext = {}
   validateSamplingOptions(req);
   if (req.program !== undefined) assertInRange('instrument', req.program, 0, 127, { integer: true });
   if (req.qpm !== undefined) assertInRange('tempo', req.qpm, 20, 300, { integer: true });
+  if (req.maxAudioBytes !== undefined) assertInRange('maxAudioBytes', req.maxAudioBytes, 1, Number.MAX_SAFE_INTEGER, { integer: true });
+  // Before the model loads: a seed that cannot fit is refused in milliseconds, not after sampling.
+  checkComposeRequest(req);
   const report = (stage: string, fraction: number): void => ctx.reportProgress?.({ stage, fraction });
   const throwIfAborted = (): void => {
     if (ctx.signal?.aborted) throw new MotifError('JOB_CANCELLED', 'The composition was cancelled.');
@@ -70,6 +79,8 @@ export async function composePiece(req: ComposeJobData, ctx: ComposeContext = {}
     report('reading the seed', 0);
     seed = await readMidiFile(req.seedMidiPath, req.maxSeedBytes ? { limits: { maxBytes: req.maxSeedBytes } } : {});
     assertHasNotes(seed);
+    // An uploaded seed is only known here, in the worker: the same early check, still before the model loads.
+    checkComposeRequest({ ...req, seed });
     throwIfAborted();
   }
   report('loading model', 0);
@@ -104,36 +115,68 @@ export async function composePiece(req: ComposeJobData, ctx: ComposeContext = {}
   await mkdir(req.outDir, { recursive: true });
   const midiStart = performance.now();
   const midiPath = join(req.outDir, `${baseName}.mid`);
+  const pngPath = join(req.outDir, `${baseName}.png`);
   await writeFileAtomic(midiPath, writeMidi(sequence));
   const midiMs = performance.now() - midiStart;
+  const key = guessKey(sequence);
+  const qpm = initialQpm(sequence);
+  const pieceSeconds = durationSeconds(sequence);
 
   let rendered;
+  let audioSkipped: string | undefined;
+  let pianoRollMs = 0;
+  let firstFilesMs = 0;
   try {
-    rendered = await renderPiece(sequence, {
+    const rollStart = performance.now();
+    const caption = { keyName: key.name, qpm, ...(req.style ? { style: req.style } : {}) };
+    await writeFileAtomic(pngPath, renderPianoRoll(sequence, { caption }));
+    pianoRollMs = performance.now() - rollStart;
+    firstFilesMs = performance.now() - started;
+    throwIfAborted();
+    // The bot posts these now; the audio follows by editing the reply.
+    ctx.reportProgress?.({
+      stage: 'rendering audio',
+      fraction: 0.45,
+      firstFiles: { midiPath, pngPath, durationSeconds: pieceSeconds, qpm, keyGuess: key.name },
+    });
+    const plan = req.maxAudioBytes === undefined ? undefined : planAttachmentAudio(pieceSeconds, req.maxAudioBytes);
+    const withOgg = (req.withOpus ?? false) && plan?.encoding?.format !== 'ogg-opus';
+    // No attachment audio and no voice audio wanted: nothing to synthesize at all.
+    rendered = plan && !plan.encoding && !withOgg ? undefined : await renderPiece(sequence, {
       outDir: req.outDir,
       baseName,
+      audio: plan ? (plan.encoding ?? false) : undefined,
+      pianoRoll: false,
       soundfont: req.soundfont,
       soundfontDir: req.soundfontDir,
       ffmpegPath: req.ffmpegPath,
-      ogg: req.withOpus ?? false,
+      ogg: withOgg,
       signal: ctx.signal,
       onProgress: (p) => report(p.stage === 'synthesizing' ? 'rendering audio' : 'encoding audio', 0.45 + 0.55 * p.fraction),
     });
+    if (plan && !plan.encoding) audioSkipped = plan.reason;
+    if (rendered && req.maxAudioBytes !== undefined && rendered.audioPath && (rendered.audioBytes ?? 0) > req.maxAudioBytes) {
+      // The size prediction has a margin, so this is only a safety net: never hand Discord a file it refuses.
+      await rm(rendered.audioPath, { force: true });
+      audioSkipped = `No audio: the encoded file came out larger than this server's ${formatBytes(req.maxAudioBytes)} upload limit. Here are the MIDI and the piano roll.`;
+      rendered = { ...rendered, audioPath: undefined, audio: undefined, audioBytes: undefined };
+    }
   } catch (error) {
-    await rm(midiPath, { force: true });
+    await Promise.all([midiPath, pngPath].map((p) => rm(p, { force: true })));
     throw error;
   }
-  const key = guessKey(sequence);
   const result: ComposeResult = {
     midiPath,
-    mp3Path: rendered.mp3Path,
-    pngPath: rendered.pngPath ?? '',
-    ...(rendered.oggPath ? { opusPath: rendered.oggPath } : {}),
+    mp3Path: rendered?.audioPath ?? '',
+    ...(rendered?.audioPath && rendered.audio ? { audio: { ...rendered.audio, bytes: rendered.audioBytes ?? 0 } } : {}),
+    ...(audioSkipped ? { audioSkipped } : {}),
+    pngPath,
+    ...(rendered?.oggPath ? { opusPath: rendered.oggPath } : {}),
     generatedEvents: piece.generatedEvents,
     ...(seed ? { seedSteps: seed.totalSteps } : {}),
     noteCount: sequence.notes.length,
-    durationSeconds: durationSeconds(sequence),
-    qpm: initialQpm(sequence),
+    durationSeconds: pieceSeconds,
+    qpm,
     program: req.program ?? 0,
     keyGuess: key.name,
     modelName: model.spec.name,
@@ -144,9 +187,10 @@ export async function composePiece(req: ComposeJobData, ctx: ComposeContext = {}
     timingsMs: {
       sample: Math.round(sampleMs),
       midi: Math.round(midiMs),
-      render: rendered.timingsMs.synthesize,
-      encode: rendered.timingsMs.encode,
-      pianoRoll: rendered.timingsMs.pianoRoll,
+      render: rendered?.timingsMs.synthesize ?? 0,
+      encode: rendered?.timingsMs.encode ?? 0,
+      pianoRoll: Math.round(pianoRollMs),
+      firstFiles: Math.round(firstFilesMs),
       total: Math.round(performance.now() - started),
     },
   };

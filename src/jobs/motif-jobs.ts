@@ -2,7 +2,7 @@
  * Motif's job kinds, their types, and where their processors run. Every kind is CPU-heavy, so
  * each runs in a worker thread.
  */
-import type { ComposeJobData, ComposeResult } from './compose-contract.js';
+import type { ComposeFirstFiles, ComposeJobData, ComposeResult } from './compose-contract.js';
 import type { TrainProgress } from '../ml/training/train-loop.js';
 import type { ProcessorRef } from './processor.js';
 import type { GuildTrainRequest, GuildTrainResult } from './train.js';
@@ -18,6 +18,8 @@ export interface ComposeProgress {
   stage: string;
   /** 0–1 within the whole job. */
   fraction: number;
+  /** Present once: the MIDI and the piano roll exist and can be posted while the audio renders. */
+  firstFiles?: ComposeFirstFiles;
 }
 
 /** The /train job: its request, progress and result are the training pipeline's own types. */

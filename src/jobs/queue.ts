@@ -3,7 +3,17 @@
  * handle; processors are plain functions (see processor.ts) run inline or in worker threads.
  *
  * `JobQueue` is the interface commands see; `InProcessQueue` is the in-process implementation (a
- * FIFO with a concurrency limit). A Redis-backed queue (BullMQ) can implement the same interface.
+ * weighted fair queue with a concurrency limit). A Redis-backed queue (BullMQ) can implement the
+ * same interface.
+ *
+ * Order: not plain FIFO, because one person's heavy seeds (a minute of worker time each) would
+ * then hold the worker while everyone else waits. Each waiting job scores
+ *   (its owner's recent worker time + the expected cost of the owner's running jobs)
+ *   + its own expected cost − (seconds waited × {@link DEFAULT_AGING_PER_SECOND})
+ * and the lowest score starts next. So a light job overtakes heavy ones, a user who just used the
+ * worker for minutes goes behind those who did not, and waiting always wins eventually (no job
+ * starves). Recent worker time halves every {@link DEFAULT_USAGE_HALF_LIFE_MS}. Equal costs and
+ * owners keep FIFO order.
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
@@ -24,6 +34,8 @@ export interface JobOwner {
 export interface EnqueueOptions extends JobOwner {
   /** Shown in /queue, e.g. "compose length 100". */
   label: string;
+  /** Expected worker time, seconds (default 1): heavier jobs let lighter ones go first. */
+  cost?: number;
   /** Overrides the queue's per-user limit for this guild (guild setting). */
   maxPerUser?: number;
 }
@@ -76,6 +88,18 @@ export interface JobQueue<M extends JobTypeMap> {
   close(): Promise<void>;
 }
 
+/** Recent worker time per user halves every 10 minutes. */
+export const DEFAULT_USAGE_HALF_LIFE_MS = 10 * 60 * 1000;
+/** A waiting job gains 0.5 s of priority per second waited: a 60 s job waits at most ~2 min behind light ones. */
+export const DEFAULT_AGING_PER_SECOND = 0.5;
+
+export interface FairnessOptions {
+  usageHalfLifeMs?: number;
+  agingPerSecond?: number;
+  /** Clock in ms (tests pass their own). */
+  now?: () => number;
+}
+
 export interface QueueLimits {
   /** Jobs running at once. */
   concurrency: number;
@@ -87,6 +111,10 @@ export interface QueueLimits {
 
 interface Job {
   info: JobInfo;
+  /** Expected worker seconds. */
+  cost: number;
+  /** Clock time the job started, for its owner's usage. */
+  startedAt?: number;
   ref: ProcessorRef;
   data: unknown;
   controller: AbortController;
@@ -101,6 +129,11 @@ export class InProcessQueue<M extends JobTypeMap> extends EventEmitter implement
   private readonly running = new Set<Job>();
   private readonly pool: WorkerPool;
   private closed = false;
+  /** Worker seconds per owner (`guild:user`), decayed from `at`. */
+  private readonly usage = new Map<string, { seconds: number; at: number }>();
+  private readonly now: () => number;
+  private readonly halfLifeMs: number;
+  private readonly agingPerSecond: number;
 
   constructor(
     private readonly processors: { [K in keyof M]: ProcessorRef },
@@ -110,9 +143,13 @@ export class InProcessQueue<M extends JobTypeMap> extends EventEmitter implement
       warn: () => undefined,
     },
     pool?: WorkerPool,
+    fairness: FairnessOptions = {},
   ) {
     super();
     this.pool = pool ?? new WorkerPool();
+    this.now = fairness.now ?? Date.now;
+    this.halfLifeMs = fairness.usageHalfLifeMs ?? DEFAULT_USAGE_HALF_LIFE_MS;
+    this.agingPerSecond = fairness.agingPerSecond ?? DEFAULT_AGING_PER_SECOND;
   }
 
   enqueue<K extends keyof M & string>(kind: K, data: M[K]['data'], opts: EnqueueOptions): JobHandle<M[K]['result'], M[K]['progress']> {
@@ -132,8 +169,9 @@ export class InProcessQueue<M extends JobTypeMap> extends EventEmitter implement
         userId: opts.userId,
         state: 'waiting',
         position: 0,
-        enqueuedAt: Date.now(),
+        enqueuedAt: this.now(),
       },
+      cost: Number.isFinite(opts.cost) && (opts.cost ?? 0) > 0 ? opts.cost! : 1,
       ref,
       data,
       controller: new AbortController(),
@@ -199,13 +237,49 @@ export class InProcessQueue<M extends JobTypeMap> extends EventEmitter implement
 
   private pump(): void {
     while (!this.closed && this.running.size < this.limits.concurrency && this.waiting.length > 0) {
+      this.orderWaiting();
       const job = this.waiting.shift()!;
       this.running.add(job);
       job.info.state = 'running';
+      job.startedAt = this.now();
       this.setPosition(job, 0);
       void this.execute(job);
     }
+    this.orderWaiting();
     this.waiting.forEach((job, index) => this.setPosition(job, index + 1));
+  }
+
+  /** Sorts `waiting` by score (see the file comment); stable, so ties keep arrival order. */
+  private orderWaiting(): void {
+    const now = this.now();
+    const ownerLoad = new Map<string, number>();
+    const load = (job: Job): number => {
+      const key = ownerKey(job.info);
+      let value = ownerLoad.get(key);
+      if (value === undefined) {
+        value = this.recentUsage(key, now);
+        for (const r of this.running) if (ownerKey(r.info) === key) value += r.cost;
+        ownerLoad.set(key, value);
+      }
+      return value;
+    };
+    const score = new Map(this.waiting.map((job) => [job, load(job) + job.cost - ((now - job.info.enqueuedAt) / 1000) * this.agingPerSecond]));
+    this.waiting.sort((a, b) => score.get(a)! - score.get(b)!);
+  }
+
+  private recentUsage(key: string, now: number): number {
+    const entry = this.usage.get(key);
+    return entry ? entry.seconds * 0.5 ** ((now - entry.at) / this.halfLifeMs) : 0;
+  }
+
+  private recordUsage(job: Job): void {
+    if (job.startedAt === undefined) return;
+    const now = this.now();
+    const key = ownerKey(job.info);
+    this.usage.set(key, { seconds: this.recentUsage(key, now) + Math.max(0, now - job.startedAt) / 1000, at: now });
+    if (this.usage.size > 1000) {
+      for (const [k] of this.usage) if (this.recentUsage(k, now) < 0.01) this.usage.delete(k);
+    }
   }
 
   private async execute(job: Job): Promise<void> {
@@ -225,6 +299,7 @@ export class InProcessQueue<M extends JobTypeMap> extends EventEmitter implement
       this.finish(job, { error });
     } finally {
       this.running.delete(job);
+      this.recordUsage(job);
       this.pump();
     }
   }
@@ -272,6 +347,10 @@ export class InProcessQueue<M extends JobTypeMap> extends EventEmitter implement
     job.info.position = position;
     job.position.forEach((listener) => safeCall(listener, position));
   }
+}
+
+function ownerKey(info: Pick<JobInfo, 'guildId' | 'userId'>): string {
+  return `${info.guildId}:${info.userId}`;
 }
 
 function subscribe<T>(set: Set<(value: T) => void>, listener: (value: T) => void): () => void {

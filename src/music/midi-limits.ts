@@ -5,6 +5,18 @@
  */
 import { MotifError } from '../errors.js';
 
+/**
+ * The longest piece anything accepts: reading a MIDI file, a /compose seed plus its continuation,
+ * and rendering audio all check against this one number, so nothing accepted at the door is
+ * refused after minutes of work further on.
+ */
+export const MAX_PIECE_SECONDS = 30 * 60;
+/**
+ * Most notes in a /compose seed. The LSTM reads every seed token before it samples (up to three
+ * attempts), ~3 tokens per note at ~5,000 tokens/s: 20,000 notes is ~12 s per attempt already.
+ */
+export const MAX_SEED_NOTES = 20_000;
+
 export interface MidiLimits {
   /** Largest accepted file, in bytes. */
   maxBytes: number;
@@ -36,7 +48,7 @@ export const DEFAULT_MIDI_LIMITS: Readonly<MidiLimits> = Object.freeze({
   maxBytes: 8 * 1024 * 1024,
   maxTracks: 256,
   maxNotes: 200_000,
-  maxDurationSeconds: 2 * 60 * 60,
+  maxDurationSeconds: MAX_PIECE_SECONDS,
   minTempoQpm: 4,
   maxTempoQpm: 1500,
   // An 8 MB file of 4-byte events (delta + running-status controller) holds ~2.1 million.

@@ -92,6 +92,17 @@ export class ResultRepo {
       return evicted;
     });
   }
+
+  /** Forgets the given results of a guild (their files are the caller's to delete). */
+  async remove(guildId: string, ids: readonly string[]): Promise<void> {
+    assertGuildId(guildId);
+    if (ids.length === 0) return;
+    await this.lock.run(guildId, async () => {
+      const gone = new Set(ids);
+      await this.keyv.set(indexKey(guildId), (await this.recentIds(guildId)).filter((id) => !gone.has(id)));
+      for (const id of ids) await this.keyv.delete(resultKey(guildId, id));
+    });
+  }
 }
 
 const indexKey = (guildId: string): string => `${guildId}:index`;

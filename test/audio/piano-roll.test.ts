@@ -1,6 +1,6 @@
 import { createCanvas, loadImage } from '@napi-rs/canvas';
 import { describe, expect, it } from 'vitest';
-import { PIANO_ROLL_BACKGROUND, pitchRange, renderPianoRoll } from '../../src/audio/piano-roll.js';
+import { PIANO_ROLL_BACKGROUND, captionText, pianoRollPlot, pitchRange, renderPianoRoll } from '../../src/audio/piano-roll.js';
 import { emptySequence, normalizeSequence, type Note, type NoteSequence } from '../../src/music/note-sequence.js';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -52,10 +52,11 @@ describe('renderPianoRoll', () => {
     const [low, high] = pitchRange(seq);
     expect([low, high]).toEqual([46, 74]);
     const img = await pixels(renderPianoRoll(seq));
-    const plotX = 34;
-    const plotW = 1200 - 34 - 6;
-    const rowH = (480 - 12) / (high - low + 1);
-    const yMid = 6 + (high - 60) * rowH + rowH / 2;
+    const plot = pianoRollPlot(1200, 480);
+    const plotX = plot.x;
+    const plotW = plot.w;
+    const rowH = plot.h / (high - low + 1);
+    const yMid = plot.y + (high - 60) * rowH + rowH / 2;
     const xMid = plotX + (8 / 16) * plotW; // middle of steps 4–12
     expect(img.at(xMid, yMid)).not.toEqual(bg);
     expect(brightness(img.at(xMid, yMid))).toBeGreaterThan(brightness(bg as [number, number, number]) + 100);
@@ -68,20 +69,20 @@ describe('renderPianoRoll', () => {
     const seq = piece([note(60, 0, 8, { velocity: 20 }), note(60, 8, 16, { velocity: 127 })], 16);
     const [, high] = pitchRange(seq);
     const img = await pixels(renderPianoRoll(seq));
-    const rowH = (480 - 12) / (pitchRange(seq)[1] - pitchRange(seq)[0] + 1);
-    const y = 6 + (high - 60) * rowH + rowH / 2;
-    const plotW = 1200 - 40;
-    expect(brightness(img.at(34 + 0.25 * plotW, y))).toBeLessThan(brightness(img.at(34 + 0.75 * plotW, y)));
+    const plot = pianoRollPlot(1200, 480);
+    const rowH = plot.h / (pitchRange(seq)[1] - pitchRange(seq)[0] + 1);
+    const y = plot.y + (high - 60) * rowH + rowH / 2;
+    expect(brightness(img.at(plot.x + 0.25 * plot.w, y))).toBeLessThan(brightness(img.at(plot.x + 0.75 * plot.w, y)));
   });
 
   it('GIVEN two tracks WHEN drawn THEN their notes get different colours', async () => {
     const seq = piece([note(60, 0, 8, { track: 0 }), note(60, 8, 16, { track: 1 })], 16, 2);
     const [low, high] = pitchRange(seq);
     const img = await pixels(renderPianoRoll(seq));
-    const rowH = (480 - 12) / (high - low + 1);
-    const y = 6 + (high - 60) * rowH + rowH / 2;
-    const plotW = 1200 - 40;
-    expect(img.at(34 + 0.25 * plotW, y)).not.toEqual(img.at(34 + 0.75 * plotW, y));
+    const plot = pianoRollPlot(1200, 480);
+    const rowH = plot.h / (high - low + 1);
+    const y = plot.y + (high - 60) * rowH + rowH / 2;
+    expect(img.at(plot.x + 0.25 * plot.w, y)).not.toEqual(img.at(plot.x + 0.75 * plot.w, y));
   });
 
   it('GIVEN notes at the extremes WHEN the range is chosen THEN it stays within 0–127 and keeps the margin', () => {
@@ -96,5 +97,28 @@ describe('renderPianoRoll', () => {
 
   it('GIVEN a bad size WHEN drawn THEN OPTION_OUT_OF_RANGE', () => {
     expect(() => renderPianoRoll(emptySequence(), { widthPx: 10 })).toThrowError(expect.objectContaining({ code: 'OPTION_OUT_OF_RANGE' }) as Error);
+  });
+
+  it('GIVEN a caption WHEN drawn THEN key, tempo and style are written above the plot, and bar numbers sit under it', async () => {
+    expect(captionText({ keyName: 'A minor', qpm: 96.4, style: 'chorale' })).toBe('A minor · 96 BPM · style: chorale');
+    expect(captionText({ keyName: 'C major', qpm: 120 })).toBe('C major · 120 BPM');
+    const seq = piece([note(60, 0, 64)], 64); // 4 bars of 4/4
+    const withCaption = await pixels(renderPianoRoll(seq, { caption: { keyName: 'C major', qpm: 120 } }));
+    const without = await pixels(renderPianoRoll(seq));
+    const inked = (img: Awaited<ReturnType<typeof pixels>>, x0: number, x1: number, y0: number, y1: number): number => {
+      let count = 0;
+      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) if (brightness(img.at(x, y)) > brightness([0x1e, 0x1f, 0x24]) + 150) count++;
+      return count;
+    };
+    const capPlot = pianoRollPlot(1200, 480, { caption: true });
+    // Caption text above the plot only when asked for.
+    expect(inked(withCaption, capPlot.x + 3, capPlot.x + 200, 2, capPlot.y - 2)).toBeGreaterThan(20);
+    expect(inked(without, capPlot.x + 3, capPlot.x + 200, 2, capPlot.y - 2)).toBe(0);
+    // Bar numbers "1".."4" under the plot, at each bar line.
+    const plot = pianoRollPlot(1200, 480);
+    for (let bar = 0; bar < 4; bar++) {
+      const x = plot.x + (bar / 4) * plot.w;
+      expect(inked(without, x + 1, x + 12, plot.y + plot.h + 2, 480)).toBeGreaterThan(3);
+    }
   });
 });

@@ -54,7 +54,7 @@ describe('SoundFont selection', () => {
     const out = join(dir, 'custom');
     const result = await renderPiece(smallPiece(1), { outDir: out, baseName: 'custom', soundfont: 'myfont', soundfontDir: fontDir, pianoRoll: false });
     expect(result.soundfont).toBe('MyFont');
-    const audio = await decodeStereo(result.mp3Path);
+    const audio = await decodeStereo(result.audioPath!);
     expect(20 * Math.log10(rmsOf(audio.left, audio.right))).toBeGreaterThan(-30);
 
     // The custom bank (TimGM6mb samples) really sounds different from the default bank.

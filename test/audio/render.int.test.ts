@@ -31,10 +31,10 @@ describe('renderPiece', () => {
     const out = await freshDir('basic');
     const result = await renderPiece(seq, { outDir: out, baseName: 'piece' });
 
-    expect(result.mp3Path).toBe(join(out, 'piece.mp3'));
+    expect(result.audioPath!).toBe(join(out, 'piece.mp3'));
     expect(result.noteCount).toBe(seq.notes.length);
-    const audio = await decodeStereo(result.mp3Path);
-    expect(audio.streamInfo).toMatch(/mp3, 44100 Hz, stereo/);
+    const audio = await decodeStereo(result.audioPath!);
+    expect(audio.streamInfo).toMatch(/mp3, 32000 Hz, stereo/); // 32 kHz: see MP3_SAMPLE_RATE_HZ
     expect(Math.abs(audio.durationSeconds - (durationSeconds(seq) + TAIL_SECONDS))).toBeLessThanOrEqual(0.3);
     const rms = rmsOf(audio.left, audio.right);
     expect(20 * Math.log10(rms)).toBeGreaterThan(-30); // stock synth output sits near −40 dBFS RMS
@@ -50,7 +50,7 @@ describe('renderPiece', () => {
     const out = await freshDir('silent');
     const result = await renderPiece(seq, { outDir: out, baseName: 'rests' });
     expect(result.gain).toBe(1);
-    const audio = await decodeStereo(result.mp3Path);
+    const audio = await decodeStereo(result.audioPath!);
     expect(Math.abs(audio.durationSeconds - (2 + TAIL_SECONDS))).toBeLessThanOrEqual(0.3);
     expect(peakOf(audio.left, audio.right)).toBeLessThan(1e-3);
   });
@@ -69,17 +69,20 @@ describe('renderPiece', () => {
     expect(20 * Math.log10(rmsOf(audio.left, audio.right))).toBeGreaterThan(-30);
     expect(peakOf(audio.left, audio.right)).toBeLessThanOrEqual(0.99);
     expect((await readdir(out)).sort()).toEqual(['voice.mp3', 'voice.ogg']);
+
+    const voiceOnly = await freshDir('ogg-only');
+    const only = await renderPiece(seq, { outDir: voiceOnly, baseName: 'voice', audio: false, ogg: true, pianoRoll: false });
+    expect(only.audioPath).toBeUndefined();
+    expect(await readdir(voiceOnly)).toEqual(['voice.ogg']);
   });
 
-  it('GIVEN a budget too small to buffer WHEN rendered THEN it synthesizes twice and writes the identical mp3', async () => {
+  it('GIVEN the same piece twice WHEN rendered THEN the mp3 files are identical (the gain comes from the notes, not from timing)', async () => {
     const seq = smallPiece(2);
-    const out = await freshDir('two-pass');
-    const once = await renderPiece(seq, { outDir: out, baseName: 'buffered', pianoRoll: false });
-    const twice = await renderPiece(seq, { outDir: out, baseName: 'streamed', pianoRoll: false, maxBufferedBytes: 0 });
-    expect(once.synthesisPasses).toBe(1);
-    expect(twice.synthesisPasses).toBe(2);
+    const out = await freshDir('deterministic');
+    const once = await renderPiece(seq, { outDir: out, baseName: 'a', pianoRoll: false });
+    const twice = await renderPiece(seq, { outDir: out, baseName: 'b', pianoRoll: false });
     expect(twice.gain).toBe(once.gain);
-    expect(Buffer.compare(await readFile(once.mp3Path), await readFile(twice.mp3Path))).toBe(0);
+    expect(Buffer.compare(await readFile(once.audioPath!), await readFile(twice.audioPath!))).toBe(0);
   });
 
   it('GIVEN a piece longer than the limit WHEN rendered THEN MIDI_LIMIT_EXCEEDED and nothing is written', async () => {

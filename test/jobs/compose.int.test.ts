@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +39,30 @@ describe('composePiece (sample → MIDI → mp3 + png)', () => {
     const png = await readFile(result.pngPath);
     expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
     expect((await readdir(outDir)).sort()).toEqual(['piece.mid', 'piece.mp3', 'piece.png']);
+  });
+
+  it('GIVEN a compose WHEN it runs THEN the MIDI and piano roll are reported (and exist) before any audio, and the audio comes last', async () => {
+    const outDir = await mkdtemp(join(tmpdir(), 'motif-compose-first-'));
+    const seen: Array<{ stage: string; files: string[]; first: boolean }> = [];
+    const result = await composePiece(
+      { length: 40, modelDir, outDir, randomSeed: 5, baseName: 'p', maxAudioBytes: 10 * 1024 * 1024 },
+      { reportProgress: (p) => seen.push({ stage: p.stage, files: existsSync(outDir) ? readdirSync(outDir).filter((f) => !f.startsWith('.')).sort() : [], first: p.firstFiles !== undefined }) },
+    );
+    const first = seen.filter((s) => s.first);
+    expect(first).toHaveLength(1);
+    expect(first[0]!.files).toEqual(['p.mid', 'p.png']);
+    expect(result.timingsMs.firstFiles).toBeLessThan(result.timingsMs.total);
+    expect(result.audio).toMatchObject({ format: 'mp3', bitrateKbps: 192 });
+    expect((await readdir(outDir)).sort()).toEqual(['p.mid', 'p.mp3', 'p.png']);
+  });
+
+  it('GIVEN an attachment limit too small for any audio THEN MIDI and piano roll are still written and audioSkipped says why', async () => {
+    const outDir = await mkdtemp(join(tmpdir(), 'motif-compose-small-'));
+    const result = await composePiece({ length: 40, modelDir, outDir, randomSeed: 5, baseName: 'p', maxAudioBytes: 20_000 });
+    expect(result.mp3Path).toBe('');
+    expect(result.audio).toBeUndefined();
+    expect(result.audioSkipped).toMatch(/^No audio: at .* it would not fit this server's 20 KB upload limit/);
+    expect((await readdir(outDir)).sort()).toEqual(['p.mid', 'p.png']);
   });
 
   it('GIVEN a seed THEN the written MIDI holds the seed and the continuation', async () => {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MotifError } from '../../src/errors.js';
 import type { ProcessorContext, ProcessorRef } from '../../src/jobs/processor.js';
-import { InProcessQueue, type JobInfo, type QueueLimits } from '../../src/jobs/queue.js';
+import { InProcessQueue, type FairnessOptions, type JobInfo, type QueueLimits } from '../../src/jobs/queue.js';
 
 const FIXTURES = new URL('./fixtures/processors.ts', import.meta.url).href;
 const inWorker = (exportName: string): ProcessorRef => ({ kind: 'worker', moduleUrl: FIXTURES, exportName });
@@ -33,7 +33,7 @@ type Jobs = {
 };
 
 const queues: InProcessQueue<Jobs>[] = [];
-function makeQueue(limits: Partial<QueueLimits> = {}, g = gate()): InProcessQueue<Jobs> {
+function makeQueue(limits: Partial<QueueLimits> = {}, g = gate(), fairness: FairnessOptions = {}): InProcessQueue<Jobs> {
   const queue = new InProcessQueue<Jobs>(
     {
       gated: g.ref,
@@ -45,6 +45,9 @@ function makeQueue(limits: Partial<QueueLimits> = {}, g = gate()): InProcessQueu
       blockFor: inWorker('blockFor'),
     },
     { concurrency: 1, maxPending: 10, maxPerUser: 10, maxPerGuild: 10, ...limits },
+    undefined,
+    undefined,
+    fairness,
   );
   queues.push(queue);
   return queue;
@@ -170,5 +173,80 @@ describe('InProcessQueue', () => {
     await queue.close();
     await expect(waiting.result).rejects.toMatchObject({ code: 'JOB_CANCELLED' });
     expect(() => queue.enqueue('gated', { name: 'y' }, owner())).toThrow(MotifError);
+  });
+
+  describe('weighing jobs by size', () => {
+    /** A clock the test moves; queue order then depends on nothing but the scores. */
+    function clock(): { now: () => number; advance: (ms: number) => void } {
+      let t = 1_000_000;
+      return { now: () => t, advance: (ms) => (t += ms) };
+    }
+
+    it('GIVEN one user\'s heavy seeds holding the worker WHEN another user sends a light job THEN it runs next, before the heavy ones', async () => {
+      const g = gate();
+      const c = clock();
+      const queue = makeQueue({}, g, { now: c.now });
+      const heavy = ['heavy-1', 'heavy-2', 'heavy-3'].map((name) => queue.enqueue('gated', { name }, { ...owner('alice'), cost: 60 }));
+      const light = queue.enqueue('gated', { name: 'light' }, { ...owner('bob'), cost: 1 });
+      expect(g.started).toEqual(['heavy-1']);
+      expect(light.position()).toBe(1); // shown as next in line at once
+      expect(heavy[1]!.position()).toBe(2);
+      c.advance(55_000); // heavy-1 held the worker for 55 s
+      g.open('heavy-1');
+      await heavy[0]!.result;
+      await vi.waitFor(() => expect(g.started).toEqual(['heavy-1', 'light']));
+      g.open('light');
+      await light.result;
+      await vi.waitFor(() => expect(g.started).toEqual(['heavy-1', 'light', 'heavy-2']));
+      g.open('heavy-2');
+      await vi.waitFor(() => expect(g.started).toHaveLength(4));
+      g.open('heavy-3');
+      await Promise.all(heavy.map((h) => h.result));
+    });
+
+    it('GIVEN a user who just used the worker for minutes WHEN equal jobs wait THEN the other user goes first', async () => {
+      const g = gate();
+      const c = clock();
+      const queue = makeQueue({}, g, { now: c.now });
+      const first = queue.enqueue('gated', { name: 'a-1' }, { ...owner('alice'), cost: 5 });
+      const aliceAgain = queue.enqueue('gated', { name: 'a-2' }, { ...owner('alice'), cost: 5 });
+      const bob = queue.enqueue('gated', { name: 'b-1' }, { ...owner('bob'), cost: 5 });
+      c.advance(120_000);
+      g.open('a-1');
+      await first.result;
+      await vi.waitFor(() => expect(g.started).toEqual(['a-1', 'b-1']));
+      g.open('b-1');
+      await bob.result;
+      await vi.waitFor(() => expect(g.started).toEqual(['a-1', 'b-1', 'a-2']));
+      g.open('a-2');
+      await aliceAgain.result;
+    });
+
+    it('GIVEN a heavy job WHEN light jobs keep arriving THEN waiting ages it to the front (no starvation)', async () => {
+      const g = gate();
+      const c = clock();
+      const queue = makeQueue({ maxPerUser: 100, maxPerGuild: 100, maxPending: 100 }, g, { now: c.now });
+      const blocker = queue.enqueue('gated', { name: 'blocker' }, { ...owner('carol'), cost: 1 });
+      const heavy = queue.enqueue('gated', { name: 'heavy' }, { ...owner('alice'), cost: 60 });
+      let previous = 'blocker';
+      let previousHandle = blocker;
+      for (let i = 0; i < 10; i++) {
+        const name = `light-${i}`;
+        const handle = queue.enqueue('gated', { name }, { ...owner(`user-${i}`), cost: 1 });
+        c.advance(20_000); // each job takes 20 s; the heavy one has waited (i + 1) × 20 s
+        g.open(previous);
+        await previousHandle.result;
+        await vi.waitFor(() => expect(g.started.length).toBeGreaterThan(i + 1));
+        if (g.started.includes('heavy')) break;
+        previous = name;
+        previousHandle = handle;
+      }
+      // 60 s of cost is worth 120 s of waiting: after a few light jobs the heavy one starts.
+      const at = g.started.indexOf('heavy');
+      expect(at).toBeGreaterThan(1);
+      expect(at).toBeLessThan(8);
+      await queue.close();
+      await heavy.result.catch(() => undefined);
+    });
   });
 });

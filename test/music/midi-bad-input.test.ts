@@ -117,13 +117,13 @@ describe('limits', () => {
   it('GIVEN the largest possible delta time before a note WHEN read THEN MIDI_LIMIT_EXCEEDED says how long the file lasts', () => {
     const error = motifErrorOf(() => readMidi(smf([[...vlq(0x0fffffff), 0x90, 60, 100, 0, 0x80, 60, 0, ...END_OF_TRACK]])));
     expect(error.code).toBe('MIDI_LIMIT_EXCEEDED');
-    expect(error.userMessage).toMatch(/^This MIDI file lasts 388 hours 21 minutes; the limit is 2 hours\.$/);
+    expect(error.userMessage).toMatch(/^This MIDI file lasts 388 hours 21 minutes; the limit is 30 minutes\.$/);
   });
 
   it('GIVEN a 10-hour file WHEN read THEN it is refused; WHEN the limit is raised THEN it reads', () => {
     const tenHoursTicks = 10 * 3600 * 2 * 96; // 120 qpm, 96 ticks per quarter
     const bytes = smf([[0, 0x90, 60, 100, ...vlq(tenHoursTicks), 0x80, 60, 0, ...END_OF_TRACK]]);
-    expect(motifErrorOf(() => readMidi(bytes)).userMessage).toBe('This MIDI file lasts 10 hours; the limit is 2 hours.');
+    expect(motifErrorOf(() => readMidi(bytes)).userMessage).toBe('This MIDI file lasts 10 hours; the limit is 30 minutes.');
     expect(readMidi(bytes, { limits: { maxDurationSeconds: 11 * 3600 } }).notes).toHaveLength(1);
   });
 

@@ -67,6 +67,17 @@ async function onInteraction(interaction: Interaction): Promise<void> {
     if (interaction.channel?.isSendable()) await interaction.channel.send({ content: 'channel post' });
     return;
   }
+  if (interaction.commandName === 'upload') {
+    // Reports the limit discord.js read from the payload, then tries a file of `length` bytes.
+    await interaction.deferReply();
+    const bytes = interaction.options.getInteger('length') ?? 0;
+    try {
+      await interaction.editReply({ content: `limit=${interaction.attachmentSizeLimit}`, files: [{ attachment: Buffer.alloc(bytes), name: 'big.bin' }] });
+    } catch (error) {
+      await interaction.editReply({ content: `limit=${interaction.attachmentSizeLimit} refused: ${(error as DiscordAPIError).status} ${(error as DiscordAPIError).code}` });
+    }
+    return;
+  }
   if (interaction.commandName === 'twice') {
     await interaction.reply({ content: 'first', flags: MessageFlags.Ephemeral });
     try {
@@ -103,6 +114,10 @@ beforeAll(async () => {
       .addAttachmentOption((o) => o.setName('midi').setDescription('file'))
       .addStringOption((o) => o.setName('seed').setDescription('seed').setAutocomplete(true)),
     new SlashCommandBuilder().setName('twice').setDescription('replies twice'),
+    new SlashCommandBuilder()
+      .setName('upload')
+      .setDescription('uploads a file of some size')
+      .addIntegerOption((o) => o.setName('length').setDescription('bytes')),
   ];
   await client.application!.commands.set(commands.map((c) => c.toJSON()), server.guild.id);
 });
@@ -126,7 +141,7 @@ describe('fake Discord server with a bare discord.js client', () => {
 
   it('GIVEN commands registered per guild THEN the server stored them with ids', () => {
     const names = server.registeredCommands(server.guild.id).map((c) => c.name);
-    expect(names).toEqual(['echo', 'twice']);
+    expect(names).toEqual(['echo', 'twice', 'upload']);
     expect(server.registeredCommands()).toEqual([]);
   });
 
@@ -170,6 +185,20 @@ describe('fake Discord server with a bare discord.js client', () => {
     const response = await server.waitForInteractionResponse(interaction, (r) => r.followUps.length === 1);
     expect(response.ephemeral).toBe(true);
     expect(response.followUps[0]!.content).toBe('second reply refused: 40060');
+  });
+
+  it('GIVEN an upload limit THEN interactions report it (attachmentSizeLimit) and a bigger file is refused with 413 / 40005', async () => {
+    server.attachmentSizeLimit = 1000;
+    try {
+      const fits = await server.waitForInteractionResponse(server.sendSlashCommand({ name: 'upload', options: { length: 1000 } }));
+      expect(fits.message?.content).toBe('limit=1000');
+      expect(fits.message?.attachments.map((a) => a.data.length)).toEqual([1000]);
+      const tooBig = await server.waitForInteractionResponse(server.sendSlashCommand({ name: 'upload', options: { length: 1001 } }));
+      expect(tooBig.message?.content).toBe('limit=1000 refused: 413 40005');
+      expect(tooBig.message?.attachments).toEqual([]);
+    } finally {
+      server.attachmentSizeLimit = 10 * 1024 * 1024;
+    }
   });
 
   it('GIVEN an unknown route THEN the client gets a 404 DiscordAPIError', async () => {

@@ -31,7 +31,7 @@ export async function renderClip(dir: string, baseName: string, seq: NoteSequenc
   const rendered = await renderPiece(seq, { outDir: dir, baseName, ogg: true, pianoRoll: false, tailSeconds: CLIP_TAIL_SECONDS, reverb: false });
   const midiPath = join(dir, `${baseName}.mid`);
   await writeFile(midiPath, writeMidi(seq));
-  return { oggPath: rendered.oggPath!, midiPath, mp3Path: rendered.mp3Path, durationSeconds: rendered.durationSeconds };
+  return { oggPath: rendered.oggPath!, midiPath, mp3Path: rendered.audioPath!, durationSeconds: rendered.durationSeconds };
 }
 
 /** A stored result as the bot records it, pointing at real files. */

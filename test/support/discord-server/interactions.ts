@@ -119,6 +119,8 @@ export interface InteractionContext {
   /** Overrides the member's computed permissions (bitfield). */
   memberPermissions?: bigint;
   locale: string;
+  /** Largest upload the bot may answer with, bytes (`attachment_size_limit`). */
+  attachmentSizeLimit: number;
 }
 
 /** The INTERACTION_CREATE payload common to every interaction type. */
@@ -144,7 +146,7 @@ export function interactionPayload(ctx: InteractionContext, type: number, data: 
     entitlements: [],
     authorizing_integration_owners: { '0': ctx.guild.id },
     context: 0,
-    attachment_size_limit: 10 * 1024 * 1024,
+    attachment_size_limit: ctx.attachmentSizeLimit,
   };
   if (message) payload.message = message;
   return payload;

@@ -96,8 +96,12 @@ async function handle(state: ServerState, routes: Route[], req: IncomingMessage,
     status: 0,
   };
   let result: RestResult;
+  const oversized = files.find((f) => f.data.length > state.attachmentSizeLimit);
   if (apiMatch[1] !== undefined && apiMatch[1] !== '10' && apiMatch[1] !== '9') {
     result = error(400, 50041, 'Invalid API version');
+  } else if (oversized) {
+    // Discord refuses the whole request, before looking at the route, when one file is over the limit.
+    result = error(413, 40005, 'Request entity too large');
   } else {
     const match = matchRoute(routes, method, segments);
     const fault = state.faults.find((f) => f.remaining > 0 && f.match({ method, path, files: files.length }));

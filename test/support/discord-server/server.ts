@@ -55,6 +55,8 @@ export interface DiscordServerOptions {
    * bot running in the test process. Default true; a bot in a child process needs NODE_EXTRA_CA_CERTS instead.
    */
   trustVoiceCertificate?: boolean;
+  /** Upload limit in bytes (see `DiscordTestServer.attachmentSizeLimit`). Default 10 MiB. */
+  attachmentSizeLimit?: number;
 }
 
 /** Who sends an interaction and from where. */
@@ -105,6 +107,17 @@ export class DiscordTestServer {
   readonly voice: FakeVoiceEndpoint | null;
   /** Voice-server answers to op 4 can be turned off to test a bot whose voice join never completes. */
   answerVoiceStateUpdates = true;
+
+  /**
+   * The upload limit interactions report (`attachment_size_limit`) and uploads are held to (413,
+   * code 40005, above it), bytes. Default 10 MiB; set it to test a bot against a small limit.
+   */
+  get attachmentSizeLimit(): number {
+    return this.state.attachmentSizeLimit;
+  }
+  set attachmentSizeLimit(bytes: number) {
+    this.state.attachmentSizeLimit = bytes;
+  }
 
   private readonly state: ServerState;
   private readonly http: Server;
@@ -411,6 +424,7 @@ export class DiscordTestServer {
         botMember,
         memberPermissions: sender.memberPermissions,
         locale: sender.locale ?? 'en-US',
+        attachmentSizeLimit: this.state.attachmentSizeLimit,
       },
       type,
       data,
@@ -488,6 +502,7 @@ export async function startDiscordServer(options: DiscordServerOptions = {}): Pr
   });
   const token = options.token ?? 'motif-test-token';
   const state = new ServerState(world, token, nextId);
+  if (options.attachmentSizeLimit !== undefined) state.attachmentSizeLimit = options.attachmentSizeLimit;
   const http = createServer(createRestHandler(state));
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const port = (http.address() as AddressInfo).port;

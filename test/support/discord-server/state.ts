@@ -89,6 +89,9 @@ export interface InteractionRecord {
 }
 
 /** The mutable state shared by the REST router, the gateway and the test helpers. */
+/** Discord's upload limit for a server without boosts. */
+export const DEFAULT_ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024;
+
 export class ServerState extends EventEmitter {
   readonly attachments = new Map<string, StoredAttachment>();
   readonly messages = new Map<string, StoredMessage>();
@@ -104,6 +107,12 @@ export class ServerState extends EventEmitter {
   readonly stalledAttachments = new Set<string>();
   baseUrl = '';
   gateway!: FakeGateway;
+  /**
+   * Largest file the bot may upload, bytes: sent as `attachment_size_limit` on every interaction,
+   * and a bigger upload is refused with 413 / code 40005 as Discord does. Default 10 MiB (a server
+   * without boosts).
+   */
+  attachmentSizeLimit = DEFAULT_ATTACHMENT_SIZE_LIMIT;
 
   constructor(
     readonly world: World,
