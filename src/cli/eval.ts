@@ -6,50 +6,40 @@
  * the originality distribution; with --json the last stdout line is the whole report.
  */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { evaluateModel } from '../ml/evaluation/evaluate.js';
+import { defineCli, EXIT_CODES_NOTE } from './define-cli.js';
 import { createProgressBar, reportCliError, writeJsonResult } from './progress.js';
+import { isEntryPoint, runCliMain } from './run-cli.js';
 
-const USAGE =
-  'usage: npm run eval -- --model DIR --data DIR [--data DIR] [--baseline DIR] [--baseline-tokens N] [--samples N] [--length N]\n' +
-  '         [--temperature T] [--random-seed N] [--json]';
+export const EVAL_CLI = defineCli({
+  name: 'eval',
+  summary: 'Score a model on held-out pieces: likelihood vs baselines, musical statistics, originality.',
+  options: {
+    model: { type: 'string', placeholder: 'DIR', required: true, description: 'the model folder to evaluate' },
+    data: { type: 'string', placeholder: 'DIR', required: true, multiple: true, description: 'corpus folder(s); the held-out split is scored' },
+    baseline: { type: 'string', placeholder: 'DIR', description: 'another model folder to compare with (same encoding)' },
+    'baseline-tokens': { type: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, default: 20_000, description: 'tokens scored for slow baselines' },
+    samples: { type: 'int', min: 0, max: 10_000, default: 100, description: 'pieces to generate for the statistics (0: likelihood only)' },
+    length: { type: 'int', min: 1, max: 2000, default: 100, description: 'notes-or-chords per generated piece' },
+    temperature: { type: 'number', min: 0.05, max: 5, default: 1, description: 'sampling temperature for the generated pieces' },
+    'random-seed': { type: 'int', min: 0, max: 2 ** 31 - 1, default: 1, description: 'makes the samples reproducible' },
+    json: { type: 'boolean', description: 'print the whole report as one JSON object on the last line of stdout' },
+  },
+  notes: [EXIT_CODES_NOTE],
+});
 
-async function main(): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        model: { type: 'string' },
-        data: { type: 'string', multiple: true },
-        baseline: { type: 'string' },
-        'baseline-tokens': { type: 'string', default: '20000' },
-        samples: { type: 'string', default: '100' },
-        length: { type: 'string', default: '100' },
-        temperature: { type: 'string', default: '1' },
-        'random-seed': { type: 'string', default: '1' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help || !values.model || !values.data?.length) {
-    process.stderr.write(`${USAGE}\n`);
-    return values.help ? 0 : 2;
-  }
+if (isEntryPoint(import.meta.url)) process.exitCode = await runCliMain(EVAL_CLI, async ({ values }) => {
   const bar = createProgressBar({ label: 'evaluating' });
   try {
     const report = await evaluateModel({
       modelDir: resolve(values.model),
       dataDirs: values.data.map((d) => resolve(d)),
       baselineDir: values.baseline ? resolve(values.baseline) : undefined,
-      maxBaselineTokens: Number(values['baseline-tokens']),
-      samples: Number(values.samples),
-      sampleLength: Number(values.length),
-      temperature: Number(values.temperature),
-      randomSeed: Number(values['random-seed']),
+      maxBaselineTokens: values['baseline-tokens'],
+      samples: values.samples,
+      sampleLength: values.length,
+      temperature: values.temperature,
+      randomSeed: values['random-seed'],
       onProgress: (stage, fraction) => bar.update(fraction, stage),
     });
     bar.finish();
@@ -80,6 +70,4 @@ async function main(): Promise<number> {
     bar.finish();
     return reportCliError(error);
   }
-}
-
-process.exitCode = await main();
+});
