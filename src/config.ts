@@ -57,6 +57,7 @@ const botShape = {
   QUEUE_MAX_PER_USER: positiveInt(2),
   QUEUE_MAX_PER_GUILD: positiveInt(10),
   VOICE_IDLE_SECONDS: positiveInt(300),
+  SHUTDOWN_GRACE_SECONDS: positiveInt(20, 3600),
 };
 
 const coreSchema = z.object(coreShape);
@@ -99,6 +100,8 @@ export interface BotConfig extends CoreConfig {
   readonly queueMaxPerUser: number;
   readonly queueMaxPerGuild: number;
   readonly voiceIdleSeconds: number;
+  /** On SIGTERM/SIGINT, how long running jobs may take to finish before their replies say the bot restarted. */
+  readonly shutdownGraceSeconds: number;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -130,9 +133,11 @@ export function loadConfig(env: Environment = readEnvironment()): BotConfig {
   const core = toCore(parsed);
   const clientId = parsed.DISCORD_CLIENT_ID ?? clientIdFromToken(parsed.DISCORD_TOKEN);
   if (!clientId) {
+    // Almost always a mistyped or placeholder token, not a missing client id: say so first.
     throw new MotifError(
       'CONFIG_INVALID',
-      'Invalid configuration:\n- DISCORD_CLIENT_ID: is required (the token does not reveal the application id)',
+      'Invalid configuration:\n- DISCORD_TOKEN: does not look like a bot token. Copy it again from the Discord Developer Portal ' +
+        '(your application → Bot → Reset Token); if it is right, also set DISCORD_CLIENT_ID to the Application ID.',
     );
   }
   return Object.freeze({
@@ -147,6 +152,7 @@ export function loadConfig(env: Environment = readEnvironment()): BotConfig {
     queueMaxPerUser: parsed.QUEUE_MAX_PER_USER,
     queueMaxPerGuild: parsed.QUEUE_MAX_PER_GUILD,
     voiceIdleSeconds: parsed.VOICE_IDLE_SECONDS,
+    shutdownGraceSeconds: parsed.SHUTDOWN_GRACE_SECONDS,
   });
 }
 

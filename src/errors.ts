@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'AUDIO_TOO_LARGE'
   | 'AUDIO_TOO_LONG'
   | 'AUDIO_SILENT'
+  | 'AUDIO_DECODE_TIMEOUT'
   | 'FILE_TYPE_UNSUPPORTED'
   // rendering / tools
   | 'SOUNDFONT_NOT_FOUND'
@@ -34,6 +35,7 @@ export type ErrorCode =
   | 'QUEUE_FULL'
   | 'JOB_CANCELLED'
   | 'JOB_FAILED'
+  | 'BOT_RESTARTED'
   | 'NOT_IN_VOICE'
   | 'VOICE_UNAVAILABLE'
   | 'CHANNEL_NOT_ALLOWED'
