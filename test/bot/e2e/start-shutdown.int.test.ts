@@ -116,3 +116,25 @@ describe('npm start', () => {
     }
   }, 400_000);
 });
+
+describe('graceful stop, in process', () => {
+  it('GIVEN a /compose running WHEN the bot stops with no grace left THEN its progress reply is edited to say the bot restarted, and a new command is told it is restarting', async () => {
+    const { startHarness } = await import('./harness.js');
+    const h = await startHarness();
+    try {
+      const compose = h.server.sendSlashCommand({ name: 'compose', options: { length: 2000 } });
+      await h.server.waitForInteractionResponse(compose, (r) => /Composing: /.test(r.message?.content ?? ''), 120_000);
+      const stopping = h.bot.stop({ graceMs: 0 });
+      const late = h.server.sendSlashCommand({ name: 'seed', subcommand: 'list' });
+      const cut = await h.server.waitForInteractionResponse(compose, (r) => /restarted/.test(r.message?.content ?? ''), 60_000);
+      expect(cut.message?.content).toBe('Motif restarted before this finished. Please run the command again.');
+      expect(cut.message?.attachments).toEqual([]);
+      expect(cut.followUps).toEqual([]);
+      const refused = await h.server.waitForInteractionResponse(late, (r) => r.message !== null || r.followUps.length > 0, 30_000);
+      expect(refused.message?.content ?? refused.followUps[0]?.content).toMatch(/restarting/);
+      await stopping;
+    } finally {
+      await h.stop();
+    }
+  }, 200_000);
+});
