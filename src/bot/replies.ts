@@ -39,7 +39,7 @@ export async function replyWithError(interaction: RepliableInteraction, error: u
   const text = describeError(error, logger, context);
   try {
     // A restart replaces the visible progress ("Composing 40%") in place, so nobody is left waiting on it.
-    if (isMotifError(error) && error.code === 'BOT_RESTARTED' && interaction.deferred && !interaction.replied) {
+    if (isMotifError(error) && error.code === 'BOT_RESTARTED' && interaction.deferred) {
       await interaction.editReply({ content: text, components: [], files: [], allowedMentions: NO_MENTIONS });
       return;
     }
