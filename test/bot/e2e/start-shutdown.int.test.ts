@@ -80,6 +80,15 @@ describe('npm start', () => {
     expect(bot.output()).not.toMatch(/model and SoundFont loaded|\n\s+at /);
   });
 
+  it('GIVEN a token Discord rejects WHEN deploy-commands runs THEN one line says how to reset it, exit 1 (not a 25-line API error)', async () => {
+    const deploy = run(process.execPath, ['--import', 'tsx', 'src/bot/deploy-commands.ts'], { DISCORD_TOKEN: `${TOKEN}x` });
+    expect(await deploy.exited).toBe(1);
+    expect(deploy.output().trim().split('\n')).toEqual([expect.stringMatching(/^Discord rejected DISCORD_TOKEN \(401 Unauthorized\)\. Reset it/)]);
+    const ok = run(process.execPath, ['--import', 'tsx', 'src/bot/deploy-commands.ts', '--json'], { DISCORD_TOKEN: TOKEN });
+    expect(await ok.exited, ok.output()).toBe(0);
+    expect(JSON.parse(ok.output().split('\n').find((l) => l.startsWith('{'))!)).toEqual({ count: 11, scope: `guild ${server.guild.id}` });
+  });
+
   it('GIVEN a /compose running WHEN npm start gets SIGTERM THEN the result is still delivered, npm exits 0 and no bot process is left', async () => {
     const marker = `--motif-e2e-${randomBytes(4).toString('hex')}`;
     // `npm start -- <marker>`: the marker lands on the bot's own command line, so we can find it.
