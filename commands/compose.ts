@@ -1,4 +1,4 @@
-import { SlashCommandBuilder } from 'discord.js';
+import { InteractionContextType, SlashCommandBuilder } from 'discord.js';
 import { runCompose } from '../src/bot/compose-flow.js';
 import type { BotContext } from '../src/bot/context.js';
 import { INSTRUMENT_CHOICES } from '../src/bot/instruments.js';
@@ -9,6 +9,7 @@ import { guildIdOf } from '../src/bot/permissions.js';
 import type { Command } from '../src/bot/command.js';
 
 export const data = new SlashCommandBuilder()
+  .setContexts(InteractionContextType.Guild)
   .setName('compose')
   .setDescription('Compose a piece (MIDI, MP3 and piano roll)')
   .addIntegerOption((o) => o.setName('length').setDescription('Notes-or-chords to generate (1–2000, default 100)').setMinValue(1).setMaxValue(2000))

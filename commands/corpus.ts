@@ -1,4 +1,4 @@
-import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { InteractionContextType, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import type { Command } from '../src/bot/command.js';
 import type { BotContext } from '../src/bot/context.js';
 import { addToCorpus, precheckUpload, removeFromCorpus } from '../src/bot/corpus-service.js';
@@ -7,6 +7,7 @@ import { NO_MENTIONS } from '../src/bot/replies.js';
 import { positionText } from '../src/bot/result-message.js';
 
 export const data = new SlashCommandBuilder()
+  .setContexts(InteractionContextType.Guild)
   .setName('corpus')
   .setDescription("This server's community uploads, used by /train")
   .addSubcommand((s) =>

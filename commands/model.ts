@@ -1,4 +1,4 @@
-import { MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { InteractionContextType, MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import type { Command } from '../src/bot/command.js';
 import type { BotContext } from '../src/bot/context.js';
 import { guildIdOf, requireManageGuild } from '../src/bot/permissions.js';
@@ -6,6 +6,7 @@ import { NO_MENTIONS } from '../src/bot/replies.js';
 import { MotifError } from '../src/errors.js';
 
 export const data = new SlashCommandBuilder()
+  .setContexts(InteractionContextType.Guild)
   .setName('model')
   .setDescription('Which model this server composes with')
   .addSubcommand((s) => s.setName('info').setDescription('Show the model in use'))

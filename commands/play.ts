@@ -1,10 +1,11 @@
-import { SlashCommandBuilder, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
+import { InteractionContextType, SlashCommandBuilder, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import type { Command } from '../src/bot/command.js';
 import type { BotContext } from '../src/bot/context.js';
 import { guildIdOf } from '../src/bot/permissions.js';
 import { MotifError } from '../src/errors.js';
 
 export const data = new SlashCommandBuilder()
+  .setContexts(InteractionContextType.Guild)
   .setName('play')
   .setDescription('Play a result in your voice channel (default: the latest)')
   .addStringOption((o) => o.setName('result').setDescription('One of the recent results').setAutocomplete(true).setMaxLength(32));

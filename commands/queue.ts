@@ -1,10 +1,11 @@
-import { MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { InteractionContextType, MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import type { Command } from '../src/bot/command.js';
 import type { BotContext } from '../src/bot/context.js';
 import { guildIdOf, hasManageGuild } from '../src/bot/permissions.js';
 import { NO_MENTIONS } from '../src/bot/replies.js';
 
 export const data = new SlashCommandBuilder()
+  .setContexts(InteractionContextType.Guild)
   .setName('queue')
   .setDescription("What this server's jobs are doing")
   .addSubcommand((s) => s.setName('list').setDescription('Jobs waiting and running'))

@@ -1,4 +1,4 @@
-import { MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { InteractionContextType, MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import type { Command } from '../src/bot/command.js';
 import type { BotContext } from '../src/bot/context.js';
 import { guildIdOf } from '../src/bot/permissions.js';
@@ -8,6 +8,7 @@ import { precheckAttachment } from '../src/bot/uploads.js';
 import { MotifError } from '../src/errors.js';
 
 export const data = new SlashCommandBuilder()
+  .setContexts(InteractionContextType.Guild)
   .setName('seed')
   .setDescription("This server's saved seeds")
   .addSubcommand((s) =>

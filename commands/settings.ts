@@ -1,4 +1,4 @@
-import { MessageFlags, PermissionFlagsBits, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { InteractionContextType, MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import type { Command } from '../src/bot/command.js';
 import type { BotContext } from '../src/bot/context.js';
 import { INSTRUMENT_CHOICES } from '../src/bot/instruments.js';
@@ -7,6 +7,7 @@ import { NO_MENTIONS } from '../src/bot/replies.js';
 import { formatSettings, settingsPatchFromOptions } from '../src/bot/settings-view.js';
 
 export const data = new SlashCommandBuilder()
+  .setContexts(InteractionContextType.Guild)
   .setName('settings')
   .setDescription("This server's Motif defaults")
   .addSubcommand((s) => s.setName('view').setDescription('Show the current settings'))
@@ -22,8 +23,9 @@ export const data = new SlashCommandBuilder()
       .addChannelOption((o) => o.setName('disallow_channel').setDescription('Stop answering in this channel'))
       .addRoleOption((o) => o.setName('corpus_role').setDescription('Role that may manage the corpus'))
       .addBooleanOption((o) => o.setName('reset').setDescription('Reset every setting to its default first')),
-  )
-  .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild);
+  );
+// No default_member_permissions: that would hide `/settings view` from members too. `set` checks
+// Manage Server in the handler instead (requireManageGuild below).
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   const guildId = guildIdOf(interaction);

@@ -1,11 +1,14 @@
-import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { InteractionContextType, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import type { Command } from '../src/bot/command.js';
 import type { BotContext } from '../src/bot/context.js';
 import { guildIdOf } from '../src/bot/permissions.js';
 import { NO_MENTIONS } from '../src/bot/replies.js';
 import { requireVoiceControls } from '../src/bot/voice/controls.js';
 
-export const data = new SlashCommandBuilder().setName('skip').setDescription('Skip the track playing in voice');
+export const data = new SlashCommandBuilder()
+  .setContexts(InteractionContextType.Guild)
+  .setName('skip')
+  .setDescription('Skip the track playing in voice');
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   const voice = requireVoiceControls(ctx.voice);

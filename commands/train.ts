@@ -1,4 +1,4 @@
-import { MessageFlags, PermissionFlagsBits, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { InteractionContextType, MessageFlags, PermissionFlagsBits, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import type { Command } from '../src/bot/command.js';
 import type { BotContext } from '../src/bot/context.js';
 import { guildIdOf, requireManageGuild } from '../src/bot/permissions.js';
@@ -7,6 +7,7 @@ import { runTraining } from '../src/bot/train-flow.js';
 import { MotifError } from '../src/errors.js';
 
 export const data = new SlashCommandBuilder()
+  .setContexts(InteractionContextType.Guild)
   .setName('train')
   .setDescription("Train this server's own model on its corpus (Manage Server)")
   .addSubcommand((s) =>

@@ -64,6 +64,7 @@ const botShape = {
     .default('cdn.discordapp.com,media.discordapp.net'),
   DOWNLOAD_TIMEOUT_SECONDS: positiveInt(30, 600),
   RESULTS_MAX_BYTES_PER_GUILD: positiveInt(200 * MB),
+  SHUTDOWN_GRACE_SECONDS: positiveInt(20, 3600),
 };
 
 const coreSchema = z.object(coreShape);
@@ -115,6 +116,8 @@ export interface BotConfig extends CoreConfig {
   readonly downloadTimeoutMs: number;
   /** Disk the guild's kept results may use (MIDI, audio, piano roll, voice audio); oldest go first. */
   readonly resultsMaxBytesPerGuild: number;
+  /** On SIGTERM/SIGINT, how long running jobs may take to finish before their replies say the bot restarted. */
+  readonly shutdownGraceSeconds: number;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -146,9 +149,11 @@ export function loadConfig(env: Environment = readEnvironment()): BotConfig {
   const core = toCore(parsed);
   const clientId = parsed.DISCORD_CLIENT_ID ?? clientIdFromToken(parsed.DISCORD_TOKEN);
   if (!clientId) {
+    // Almost always a mistyped or placeholder token, not a missing client id: say so first.
     throw new MotifError(
       'CONFIG_INVALID',
-      'Invalid configuration:\n- DISCORD_CLIENT_ID: is required (the token does not reveal the application id)',
+      'Invalid configuration:\n- DISCORD_TOKEN: does not look like a bot token. Copy it again from the Discord Developer Portal ' +
+        '(your application → Bot → Reset Token); if it is right, also set DISCORD_CLIENT_ID to the Application ID.',
     );
   }
   return Object.freeze({
@@ -166,6 +171,7 @@ export function loadConfig(env: Environment = readEnvironment()): BotConfig {
     attachmentHosts: Object.freeze(parsed.ATTACHMENT_HOSTS.split(',').map((h) => h.trim().toLowerCase())),
     downloadTimeoutMs: parsed.DOWNLOAD_TIMEOUT_SECONDS * 1000,
     resultsMaxBytesPerGuild: parsed.RESULTS_MAX_BYTES_PER_GUILD,
+    shutdownGraceSeconds: parsed.SHUTDOWN_GRACE_SECONDS,
   });
 }
 

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'AUDIO_TOO_LARGE'
   | 'AUDIO_TOO_LONG'
   | 'AUDIO_SILENT'
+  | 'AUDIO_DECODE_TIMEOUT'
   | 'FILE_TYPE_UNSUPPORTED'
   | 'DOWNLOAD_FAILED'
   // rendering / tools
@@ -35,6 +36,7 @@ export type ErrorCode =
   | 'QUEUE_FULL'
   | 'JOB_CANCELLED'
   | 'JOB_FAILED'
+  | 'BOT_RESTARTED'
   | 'NOT_IN_VOICE'
   | 'VOICE_UNAVAILABLE'
   | 'CHANNEL_NOT_ALLOWED'

@@ -40,6 +40,19 @@ describe('loadConfig', () => {
     }
   });
 
+  it('GIVEN DISCORD_TOKEN=bogus and no client id WHEN loaded THEN the message blames the token, not DISCORD_CLIENT_ID', () => {
+    expect(() => loadConfig({ DISCORD_TOKEN: 'bogus' })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', userMessage: expect.stringMatching(/- DISCORD_TOKEN: does not look like a bot token.*Reset Token/) }),
+    );
+    expect(() => loadConfig({ DISCORD_TOKEN: 'bogus' })).not.toThrow(/DISCORD_CLIENT_ID: is required/);
+  });
+
+  it('GIVEN SHUTDOWN_GRACE_SECONDS WHEN loaded THEN default 20, and it is validated', () => {
+    expect(loadConfig({ DISCORD_TOKEN: TOKEN }).shutdownGraceSeconds).toBe(20);
+    expect(loadConfig({ DISCORD_TOKEN: TOKEN, SHUTDOWN_GRACE_SECONDS: '45' }).shutdownGraceSeconds).toBe(45);
+    expect(() => loadConfig({ DISCORD_TOKEN: TOKEN, SHUTDOWN_GRACE_SECONDS: 'soon' })).toThrow(/SHUTDOWN_GRACE_SECONDS/);
+  });
+
   it('GIVEN empty values WHEN loaded THEN they fall back to defaults instead of failing', () => {
     const config = loadConfig({ DISCORD_TOKEN: TOKEN, DEV_GUILD_ID: '', QUEUE_CONCURRENCY: '  ', DISCORD_API_URL: 'http://127.0.0.1:9/api/' });
     expect(config.devGuildId).toBeUndefined();

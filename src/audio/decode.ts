@@ -3,6 +3,12 @@
  *
  * Decoding streams through ffmpeg's stdout, so memory is bounded by the duration limit
  * (10 min at 22,050 Hz ≈ 53 MB), and a 10-hour file is cut off as soon as it passes the limit.
+ *
+ * The input is an untrusted upload, so ffmpeg runs fenced in: the file is refused above a size
+ * limit before ffmpeg starts; only the audio container formats we accept are probed
+ * (`-format_whitelist`, so no playlist/concat demuxer can pull in other files) over the `file` and
+ * `pipe` protocols only; output stops one second past the duration limit; and a wall-clock limit
+ * kills ffmpeg when a crafted file makes it churn.
  */
 import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
@@ -12,6 +18,10 @@ import { ffmpegFailed, resolveFfmpegPath } from './ffmpeg.js';
 export const DEFAULT_MAX_AUDIO_SECONDS = 600;
 export const DEFAULT_MAX_AUDIO_BYTES = 25 * 1024 * 1024;
 export const DEFAULT_DECODE_SAMPLE_RATE_HZ = 22_050;
+/** ffmpeg decodes a 10-minute mp3 in a few seconds here; a minute means something is wrong. */
+export const DEFAULT_MAX_DECODE_MS = 60_000;
+/** ffmpeg demuxers for the upload types we accept: mp3, wav, ogg (Vorbis/Opus), flac. */
+const ACCEPTED_FORMATS = 'mp3,wav,ogg,flac';
 
 export interface DecodeOptions {
   /** ffmpeg binary; default: the one bundled with @ffmpeg-installer/ffmpeg. */
@@ -22,6 +32,8 @@ export interface DecodeOptions {
   maxBytes?: number;
   /** Output rate (default 22,050 Hz, what Basic Pitch expects). */
   sampleRateHz?: number;
+  /** Wall-clock limit for ffmpeg, ms (default 60,000); past it ffmpeg is killed. */
+  maxDecodeMs?: number;
   signal?: AbortSignal;
 }
 
@@ -36,7 +48,8 @@ export interface DecodedAudio {
  * Decodes a file (path) or in-memory bytes to mono PCM.
  * @throws MotifError AUDIO_TOO_LARGE (input over `maxBytes`), AUDIO_TOO_LONG (over
  *   `maxDurationSeconds`), AUDIO_INVALID (ffmpeg cannot decode it, or it holds no samples),
- *   FFMPEG_FAILED (ffmpeg missing or not startable), JOB_CANCELLED (signal aborted).
+ *   AUDIO_DECODE_TIMEOUT (ffmpeg ran past `maxDecodeMs`), FFMPEG_FAILED (ffmpeg missing or not
+ *   startable), JOB_CANCELLED (signal aborted).
  */
 export async function decodeAudio(input: string | Uint8Array, opts: DecodeOptions = {}): Promise<DecodedAudio> {
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_AUDIO_BYTES;
@@ -55,6 +68,8 @@ export async function decodeAudio(input: string | Uint8Array, opts: DecodeOption
   const args = [
     '-hide_banner',
     '-v', 'error',
+    '-protocol_whitelist', 'file,pipe',
+    '-format_whitelist', ACCEPTED_FORMATS,
     ...(typeof input === 'string' ? ['-nostdin', '-i', input] : ['-i', 'pipe:0']),
     '-map', '0:a:0',
     '-ac', '1',
@@ -68,6 +83,7 @@ export async function decodeAudio(input: string | Uint8Array, opts: DecodeOption
     // 50 ms of slack: resampling can add a few samples to audio that is exactly at the limit.
     maxOutputBytes: (maxSamples + Math.ceil(sampleRateHz * 0.05)) * 4,
     signal: opts.signal,
+    maxDecodeMs: opts.maxDecodeMs ?? DEFAULT_MAX_DECODE_MS,
   });
   if (tooLong) {
     throw new MotifError('AUDIO_TOO_LONG', `That audio is too long (limit ${formatMinutes(maxSeconds)}).`);
@@ -89,7 +105,7 @@ function runFfmpeg(
   ffmpegPath: string,
   args: string[],
   stdin: Uint8Array | undefined,
-  limits: { maxOutputBytes: number; signal: AbortSignal | undefined },
+  limits: { maxOutputBytes: number; signal: AbortSignal | undefined; maxDecodeMs: number },
 ): Promise<FfmpegRun> {
   return new Promise<FfmpegRun>((resolve, reject) => {
     if (limits.signal?.aborted) {
@@ -105,9 +121,15 @@ function runFfmpeg(
     const finish = (fn: () => void): void => {
       if (settled) return;
       settled = true;
+      clearTimeout(timer);
       limits.signal?.removeEventListener('abort', onAbort);
       fn();
     };
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      const seconds = Math.round(limits.maxDecodeMs / 100) / 10;
+      finish(() => reject(new MotifError('AUDIO_DECODE_TIMEOUT', `Decoding that audio file took longer than ${seconds} s, so it was stopped.`)));
+    }, limits.maxDecodeMs);
     const onAbort = (): void => {
       child.kill('SIGKILL');
       finish(() => reject(new MotifError('JOB_CANCELLED', 'The transcription was cancelled.')));

@@ -1,4 +1,11 @@
-/** A small leveled logger writing one line per event to stderr (JSON fields appended). */
+/**
+ * Structured logs with pino: one JSON object per line (NDJSON) by default, for journald, Docker and
+ * log shippers; human-readable (pino-pretty) when stderr is a terminal. Secrets given in
+ * `redact` (the bot token) are replaced in every line, wherever they appear: in a field, in an
+ * error message, in a stack.
+ */
+import { pino, stdSerializers, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import { prettyFactory } from 'pino-pretty';
 import type { LogLevel } from '../config.js';
 
 export interface Logger {
@@ -8,28 +15,50 @@ export interface Logger {
   error(message: string, fields?: object): void;
 }
 
-const ORDER: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
-
-export function createLogger(level: LogLevel, write: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Logger {
-  const log = (at: LogLevel) => (message: string, fields?: object) => {
-    if (ORDER[at] < ORDER[level]) return;
-    const extra = fields ? ` ${safeJson(fields)}` : '';
-    write(`${new Date().toISOString()} ${at.toUpperCase().padEnd(5)} ${message}${extra}`);
-  };
-  return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+export interface LoggerOptions {
+  /** Strings that must never reach a log line (e.g. the bot token); replaced by "[redacted]". */
+  redact?: readonly string[];
+  /** Force pretty (true) or NDJSON (false); default: pretty only when writing to a terminal's stderr. */
+  pretty?: boolean;
 }
 
-/** Errors become {name, message, stack}; cycles never throw. */
-function safeJson(fields: object): string {
-  const seen = new WeakSet<object>();
-  return JSON.stringify(fields, (_key, value: unknown) => {
-    if (value instanceof Error) {
-      return { name: value.name, message: value.message, stack: value.stack, cause: value.cause instanceof Error ? value.cause.message : value.cause };
-    }
-    if (typeof value === 'object' && value !== null) {
-      if (seen.has(value)) return '[circular]';
-      seen.add(value);
-    }
-    return value;
-  });
+const REDACTED = '[redacted]';
+
+/**
+ * @param write receives one complete line (no newline) — tests collect them; default stderr.
+ */
+export function createLogger(level: LogLevel, write?: (line: string) => void, opts: LoggerOptions = {}): Logger {
+  const secrets = (opts.redact ?? []).filter((s) => s.length >= 8);
+  const scrub = (text: string): string => secrets.reduce((out, secret) => out.split(secret).join(REDACTED), text);
+  const usePretty = opts.pretty ?? (write === undefined && Boolean(process.stderr.isTTY));
+  // Every line is NDJSON first (scrubbed there), then optionally prettified for a terminal.
+  const prettify = usePretty ? prettyFactory({ colorize: true, translateTime: 'SYS:HH:MM:ss' }) : undefined;
+  const out = write ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const destination: DestinationStream = {
+    write: (chunk: string) => {
+      for (const line of chunk.split('\n')) {
+        if (line === '') continue;
+        const clean = scrub(line);
+        out(prettify ? prettify(clean).trimEnd() : clean);
+      }
+    },
+  };
+  const base: PinoLogger = pino(
+    {
+      level,
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      // Our fields use `error`/`reason`/`replyError`; give them pino's error shape (type, message, stack, cause).
+      serializers: { error: stdSerializers.err, reason: stdSerializers.err, replyError: stdSerializers.err },
+      // Structured paths too, so a token in a field is redacted before it is even serialized.
+      redact: { paths: ['token', 'discordToken', '*.token', '*.discordToken', 'headers.authorization', '*.headers.authorization'], censor: REDACTED },
+    },
+    destination,
+  );
+  const log = (at: LogLevel) => (message: string, fields?: object): void => {
+    if (fields) base[at](fields, message);
+    else base[at](message);
+  };
+  return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 }

@@ -1,53 +1,72 @@
 /**
- * `npm start`: validate settings, load the model and SoundFont, log in. Exits 1 with a readable
- * message when something is missing; logs (never swallows) unhandled rejections.
+ * `npm start` (or `node --import tsx src/bot/main.ts`, what the Dockerfile runs): validate
+ * settings, check the token with one REST call, load the model and SoundFont, log in.
+ *
+ * Every start-up failure is one line on stderr and exit code 1. SIGTERM/SIGINT (from a process
+ * manager, Docker, or npm forwarding it) stop gracefully: no new work, running jobs get
+ * SHUTDOWN_GRACE_SECONDS to finish and post their results, the rest are told the bot restarted.
  */
 import { loadConfig, readEnvironment } from '../config.js';
 import { isMotifError } from '../errors.js';
 import { createLogger } from './logger.js';
 import { checkVoiceDependencies } from './voice/dependencies.js';
-import { startBot } from './start.js';
+import { startBot, type BotHandle } from './start.js';
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
 
 const env = readEnvironment();
 if (!env.DISCORD_TOKEN) {
-  console.error(
-    [
-      'DISCORD_TOKEN is not set, so the bot cannot log in.',
-      '  • Copy .env.example to .env and fill in DISCORD_TOKEN (README: "Discord setup").',
-      '  • To compose without Discord: npm run compose -- --length 100',
-    ].join('\n'),
-  );
-  process.exit(1);
+  fail('DISCORD_TOKEN is not set: copy .env.example to .env and fill it in (README: "Running the Discord bot"); to compose without Discord: npm run compose -- --length 100');
 }
 
 let config;
 try {
   config = loadConfig(env);
 } catch (error) {
-  console.error(isMotifError(error) ? error.userMessage : error);
-  process.exit(1);
+  fail(isMotifError(error) ? error.userMessage : String(error));
 }
 
-const logger = createLogger(config.logLevel);
+const logger = createLogger(config.logLevel, undefined, { redact: [config.discordToken] });
 process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { reason }));
 
+let bot: BotHandle | undefined;
+let signals = 0;
+const onSignal = (signal: NodeJS.Signals): void => {
+  signals++;
+  // A second signal (an impatient operator, or npm relaying the terminal's Ctrl-C twice) does not
+  // cut the grace period short; a third one does.
+  if (signals >= 3) process.exit(130);
+  if (signals > 1) return;
+  logger.info(`${signal}: shutting down`, { graceSeconds: config.shutdownGraceSeconds });
+  if (!bot) process.exit(0); // still starting: nothing to finish
+  void bot.stop().then(
+    () => {
+      logger.info('stopped');
+      process.exit(0);
+    },
+    (error: unknown) => {
+      logger.error('shutdown failed', { error });
+      process.exit(1);
+    },
+  );
+};
+process.on('SIGTERM', onSignal);
+process.on('SIGINT', onSignal);
+
 try {
-  // Start-up preloading (model + SoundFont in every worker) happens inside startBot (warmUp).
-  // Voice is optional: a missing voice package or ffmpeg turns it off with a clear report.
+  // Start-up preloading (model + SoundFont in every worker) happens inside startBot (warmUp),
+  // after the token check. Voice is optional: a missing package or ffmpeg turns it off.
   const voiceCheck = await checkVoiceDependencies({ ffmpegPath: config.ffmpegPath });
   if (voiceCheck.ok) logger.info(voiceCheck.report);
   else logger.warn(`voice is off: ${voiceCheck.report}`);
   const createVoice = voiceCheck.ok ? (await import('./voice/index.js')).createVoiceService : undefined;
-  const bot = await startBot(config, { logger, ...(createVoice ? { createVoice } : {}) });
-  const shutdown = (signal: string): void => {
-    logger.info(`${signal}: shutting down`);
-    void bot.stop().then(() => process.exit(0));
-  };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  bot = await startBot(config, { logger, ...(createVoice ? { createVoice } : {}) });
 } catch (error) {
-  // An expected problem (a damaged storage file, a missing model…) is one line saying what to do.
-  if (isMotifError(error)) logger.error(error.userMessage);
-  else logger.error('start-up failed', { error });
+  // An expected problem (a damaged storage file, a bad token, a missing model…) is one line saying what to do.
+  if (isMotifError(error)) fail(error.userMessage);
+  logger.error('start-up failed', { error });
   process.exit(1);
 }

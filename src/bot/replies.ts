@@ -38,6 +38,11 @@ export function describeError(error: unknown, logger: Logger, context: object): 
 export async function replyWithError(interaction: RepliableInteraction, error: unknown, logger: Logger, context: object): Promise<void> {
   const text = describeError(error, logger, context);
   try {
+    // A restart replaces the visible progress ("Composing 40%") in place, so nobody is left waiting on it.
+    if (isMotifError(error) && error.code === 'BOT_RESTARTED' && interaction.deferred) {
+      await interaction.editReply({ content: text, components: [], files: [], allowedMentions: NO_MENTIONS });
+      return;
+    }
     await replyPrivately(interaction, text);
   } catch (replyError) {
     logger.warn('could not send an error reply', { ...context, replyError });

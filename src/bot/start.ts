@@ -13,7 +13,9 @@ import { createClient } from './client.js';
 import type { Command } from './command.js';
 import type { BotContext, VoiceService } from './context.js';
 import { createLogger, type Logger } from './logger.js';
+import { replyPrivately } from './replies.js';
 import { commandMap, routeInteraction } from './router.js';
+import { checkDiscordToken } from './token-check.js';
 
 export interface BotDeps {
   logger?: Logger;
@@ -26,14 +28,20 @@ export interface BotDeps {
   createVoice?: (client: Client, ctx: BotContext) => VoiceService;
   /** Load the model and SoundFont in the workers before logging in (default true). */
   warmUp?: boolean;
+  /** Check the token with GET /users/@me before anything slow (default true). */
+  checkToken?: boolean;
   tokenLifetimeMs?: number;
 }
 
 export interface BotHandle {
   client: Client<true>;
   ctx: BotContext;
-  /** Waits for handlers in flight, cancels jobs, logs out, closes storage. Idempotent. */
-  stop(): Promise<void>;
+  /**
+   * Stops accepting interactions and jobs, lets jobs finish for up to `graceMs` (default
+   * SHUTDOWN_GRACE_SECONDS; 0 cancels at once), posts their results, tells the owners of jobs cut
+   * off that the bot restarted, then logs out and closes storage. Idempotent.
+   */
+  stop(opts?: { graceMs?: number }): Promise<void>;
 }
 
 /**
@@ -41,7 +49,12 @@ export interface BotHandle {
  *   or the login error (e.g. an invalid token).
  */
 export async function startBot(config: BotConfig, deps: BotDeps = {}): Promise<BotHandle> {
-  const logger = deps.logger ?? createLogger(config.logLevel);
+  const logger = deps.logger ?? createLogger(config.logLevel, undefined, { redact: [config.discordToken] });
+  // Seconds, not minutes: a wrong token must not wait for the model to load to be reported.
+  if (deps.checkToken ?? true) {
+    const me = await checkDiscordToken(config);
+    logger.info('token accepted', { botUserId: me.id, botName: me.username });
+  }
   const storage = deps.storage ?? (await openStorage(config.storageUrl, { dataDir: config.dataDir, onError: (error, ns) => logger.error('storage error', { ns, error }) }));
   const queue = new InProcessQueue<MotifJobs>(
     { ...MOTIF_PROCESSORS, ...deps.processors },
@@ -63,18 +76,27 @@ export async function startBot(config: BotConfig, deps: BotDeps = {}): Promise<B
   client.on(Events.Warn, (message) => logger.warn(`discord: ${message}`));
   client.on(Events.ShardDisconnect, (event, shardId) => logger.warn('gateway disconnected', { shardId, code: event.code }));
   client.on(Events.ShardResume, (shardId, replayed) => logger.info('gateway resumed', { shardId, replayed }));
+  let accepting = true;
   client.on(Events.InteractionCreate, (interaction) => {
+    if (!accepting) {
+      if (interaction.isRepliable()) void replyPrivately(interaction, 'Motif is restarting; try again in a minute.').catch(() => undefined);
+      return;
+    }
     const running = routeInteraction(interaction, ctx, commands);
     inFlight.add(running);
     void running.finally(() => inFlight.delete(running));
   });
 
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    await queue.close();
-    await Promise.allSettled([...inFlight]);
+  let stopping: Promise<void> | undefined;
+  const stop = (opts: { graceMs?: number } = {}): Promise<void> => (stopping ??= shutDown(opts.graceMs ?? config.shutdownGraceSeconds * 1000));
+  const shutDown = async (graceMs: number): Promise<void> => {
+    const deadline = Date.now() + graceMs;
+    accepting = false;
+    const { finished, cutOff } = await queue.shutdown(graceMs);
+    // Handlers still post finished results and edit cut-off replies ("restarted"): give them the
+    // rest of the grace period, and at least a few seconds for those last edits.
+    await settleWithin([...inFlight], Math.max(deadline - Date.now(), 5_000));
+    if (finished + cutOff > 0) logger.info('jobs at shutdown', { finished, cutOff });
     await ctx.voice?.destroy().catch((error: unknown) => logger.warn('voice shutdown failed', { error }));
     await client.destroy();
     await storage.close();
@@ -96,4 +118,11 @@ export async function startBot(config: BotConfig, deps: BotDeps = {}): Promise<B
   }
   logger.info(`logged in as ${client.user?.tag ?? '?'}`, { guilds: client.guilds.cache.size, storage: storage.backend });
   return { client: client as Client<true>, ctx, stop };
+}
+
+/** Waits for `promises` to settle, but no longer than `ms`. */
+async function settleWithin(promises: Promise<unknown>[], ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.allSettled(promises), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }

@@ -1,78 +1,69 @@
 /**
- * `npm run compose -- --length 100 [--seed IN.mid] [--temperature T] [--top-p P] [--key "A minor"]
- *   [--instrument PROGRAM] [--tempo QPM] [--model DIR] [--soundfont NAME] [--out DIR] [--name BASE]
- *   [--random-seed N] [--ogg] [--json]`
+ * `npm run compose -- --length 100 …` (options: COMPOSE_CLI below, or `--help`).
  *
  * Writes <out>/<name>.mid, .mp3 and .png (and .ogg with --ogg). `--length` counts notes-or-chords;
  * with --seed the result is the seed followed by `length` new ones.
  */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadCoreConfig } from '../config.js';
 import { composePiece } from '../jobs/compose.js';
-import { DEFAULT_STYLE, parseStyle, styleModelDir, STYLE_NAMES } from '../jobs/styles.js';
+import { DEFAULT_STYLE, STYLE_NAMES, STYLES, styleModelDir } from '../jobs/styles.js';
 import { readMidiFile } from '../music/midi-io.js';
+import { prepareOutDir } from './cli-fs.js';
+import { defineCli, EXIT_CODES_NOTE, UsageError } from './define-cli.js';
 import { createProgressBar, reportCliError, writeJsonResult } from './progress.js';
+import { isEntryPoint, runCliMain } from './run-cli.js';
 
-const USAGE =
-  'usage: npm run compose -- --length N [--seed IN.mid] [--temperature T] [--top-p P] [--key "A minor"]\n' +
-  '         [--style ' + STYLE_NAMES.join('|') + '] [--instrument 0-127] [--tempo QPM] [--model DIR] [--soundfont NAME] [--soundfont-dir DIR]\n' +
-  '         [--out DIR] [--name BASE] [--random-seed N] [--ogg] [--json]';
+export const COMPOSE_CLI = defineCli({
+  name: 'compose',
+  summary: 'Sample a piece from a model and write <out>/<name>.mid, .mp3 and .png (and .ogg with --ogg).',
+  options: {
+    length: { type: 'int', min: 1, max: 2000, default: 100, description: 'new notes-or-chords to sample (MAX_COMPOSE_LENGTH may lower the maximum)' },
+    seed: { type: 'string', placeholder: 'IN.mid', description: 'continue this MIDI file (the result is the seed plus --length new ones)' },
+    temperature: { type: 'number', min: 0.05, max: 5, description: 'sampling temperature; higher is wilder (default: the model’s)' },
+    'top-p': { type: 'number', min: 0.01, max: 1, placeholder: 'P', description: 'nucleus sampling: keep the most likely tokens up to this probability' },
+    key: { type: 'string', placeholder: '"A minor"', description: 'steer the piece towards this key' },
+    instrument: { type: 'int', min: 0, max: 127, placeholder: 'PROGRAM', description: 'General MIDI program to play it with' },
+    tempo: { type: 'int', min: 20, max: 300, placeholder: 'QPM', description: 'quarter notes per minute' },
+    style: { type: 'string', choices: STYLE_NAMES, default: DEFAULT_STYLE, description: 'what to compose: picks the model under MODELS_DIR and the sampling, tempo and instrument defaults' },
+    model: { type: 'string', placeholder: 'DIR', description: 'a model folder of your own instead of the style’s (the style’s sampling defaults still apply)' },
+    soundfont: { type: 'string', placeholder: 'NAME', description: 'SoundFont name (see npm run render -- --list-soundfonts)' },
+    'soundfont-dir': { type: 'string', placeholder: 'DIR', description: 'folder of extra SoundFonts (default: SOUNDFONTS_DIR)' },
+    out: { type: 'string', placeholder: 'DIR', default: 'out', description: 'output folder, created when missing' },
+    name: { type: 'string', placeholder: 'BASE', description: 'file name without extension (default motif-<random seed>)' },
+    'random-seed': { type: 'int', min: 0, max: 2 ** 31 - 1, description: 'makes the piece reproducible' },
+    ogg: { type: 'boolean', description: 'also write the Ogg/Opus voice file' },
+    json: { type: 'boolean', description: 'print one JSON object as the last line of stdout' },
+  },
+  notes: [EXIT_CODES_NOTE],
+});
 
-async function main(): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        length: { type: 'string', default: '100' },
-        seed: { type: 'string' },
-        temperature: { type: 'string' },
-        'top-p': { type: 'string' },
-        key: { type: 'string' },
-        instrument: { type: 'string' },
-        tempo: { type: 'string' },
-        model: { type: 'string' },
-        style: { type: 'string' },
-        soundfont: { type: 'string' },
-        'soundfont-dir': { type: 'string' },
-        out: { type: 'string', default: 'out' },
-        name: { type: 'string' },
-        'random-seed': { type: 'string' },
-        ogg: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
-    return 2;
+if (isEntryPoint(import.meta.url)) process.exitCode = await runCliMain(COMPOSE_CLI, async ({ values }) => {
+  // Defaults (model folder, SoundFonts, ffmpeg) come from .env / the environment, validated once.
+  const config = loadCoreConfig();
+  if (values.length > config.maxComposeLength) {
+    throw new UsageError(`--length must be a whole number from 1 to ${config.maxComposeLength} (MAX_COMPOSE_LENGTH; got ${values.length})`);
   }
-  if (values.help) {
-    process.stderr.write(`${USAGE}\n`);
-    return 0;
-  }
-  const num = (text: string | undefined): number | undefined => (text === undefined ? undefined : Number(text));
+  const outDir = prepareOutDir('--out', values.out);
   const bar = createProgressBar({ label: 'composing' });
   try {
-    // Defaults (model folder, SoundFonts, ffmpeg) come from .env / the environment, validated once.
-    const config = loadCoreConfig();
-    // A style picks the model and the sampling defaults; --model (a folder of your own) overrides the model.
-    const style = parseStyle(values.style ?? DEFAULT_STYLE);
     const seed = values.seed ? await readMidiFile(values.seed, { stepsPerQuarter: 4 }) : undefined;
+    const style = STYLES[values.style as keyof typeof STYLES];
     const result = await composePiece(
       {
-        length: Number(values.length),
-        temperature: num(values.temperature) ?? style.temperature,
-        topP: num(values['top-p']) ?? style.topP,
+        length: values.length,
+        temperature: values.temperature ?? style.temperature,
+        topP: values['top-p'] ?? style.topP,
         key: values.key,
-        program: num(values.instrument) ?? (seed ? undefined : style.program),
-        qpm: num(values.tempo) ?? (seed ? undefined : style.qpm),
+        // A seed keeps its own instrument and tempo unless asked; a piece from scratch gets the style's.
+        program: values.instrument ?? (seed ? undefined : style.program),
+        qpm: values.tempo ?? (seed ? undefined : style.qpm),
         seed,
         style: values.model ? undefined : style.name,
         modelDir: values.model ? resolve(values.model) : styleModelDir(config.modelsDir, style),
         soundfont: values.soundfont ?? config.defaultSoundfont,
-        randomSeed: num(values['random-seed']),
-        outDir: resolve(values.out),
+        randomSeed: values['random-seed'],
+        outDir,
         baseName: values.name,
         withOpus: values.ogg,
         soundfontDir: values['soundfont-dir'] ? resolve(values['soundfont-dir']) : config.soundfontsDir,
@@ -98,6 +89,4 @@ async function main(): Promise<number> {
     bar.finish();
     return reportCliError(error);
   }
-}
-
-process.exitCode = await main();
+});

@@ -1,48 +1,39 @@
 /**
- * `npm run eval -- --model DIR --data DIR [--data DIR] [--baseline DIR] [--samples N] [--length N]
+ * `npm run eval -- --model DIR (--data DIR… | --test DIR… [--data DIR…]) [--baseline DIR] [--samples N] [--length N]
  *   [--temperature T] [--random-seed N] [--json]`
  *
  * Prints the likelihood table (ours vs baselines, same encoding), the Yang & Lerch overlap table and
  * the originality distribution; with --json the last stdout line is the whole report.
  */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { evaluateModel } from '../ml/evaluation/evaluate.js';
+import { defineCli, EXIT_CODES_NOTE, UsageError } from './define-cli.js';
 import { createProgressBar, reportCliError, writeJsonResult } from './progress.js';
+import { isEntryPoint, runCliMain } from './run-cli.js';
 
-const USAGE =
-  'usage: npm run eval -- --model DIR (--data DIR [--data DIR] | --test DIR [--data DIR]) [--baseline DIR] [--baseline-tokens N] [--samples N] [--length N]\n' +
-  '         [--temperature T] [--top-p P] [--no-cache] [--no-cadence] [--random-seed N] [--json]';
+export const EVAL_CLI = defineCli({
+  name: 'eval',
+  summary: 'Score a model on held-out pieces: likelihood vs baselines, musical statistics, originality.',
+  options: {
+    model: { type: 'string', placeholder: 'DIR', required: true, description: 'the model folder to evaluate' },
+    data: { type: 'string', placeholder: 'DIR', multiple: true, description: 'corpus folder(s): the held-out split is scored, or with --test only the baselines train on them' },
+    test: { type: 'string', placeholder: 'DIR', multiple: true, description: 'score every piece of these folders as held out (the JSB folder: its published test split)' },
+    baseline: { type: 'string', placeholder: 'DIR', description: 'another model folder to compare with (same encoding)' },
+    'baseline-tokens': { type: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, default: 20_000, description: 'tokens scored for slow baselines' },
+    samples: { type: 'int', min: 0, max: 10_000, default: 100, description: 'pieces to generate for the statistics (0: likelihood only)' },
+    length: { type: 'int', min: 1, max: 2000, default: 100, description: 'notes-or-chords per generated piece' },
+    temperature: { type: 'number', min: 0.05, max: 5, default: 1, description: 'sampling temperature for the generated pieces' },
+    'top-p': { type: 'number', min: 0.01, max: 1, default: 1, placeholder: 'P', description: 'nucleus sampling for the generated pieces' },
+    'no-cache': { type: 'boolean', description: 'generate with the LSTM alone, without the model’s copy cache' },
+    'no-cadence': { type: 'boolean', description: 'do not guide the last note-or-chord to the tonic' },
+    'random-seed': { type: 'int', min: 0, max: 2 ** 31 - 1, default: 1, description: 'makes the samples reproducible' },
+    json: { type: 'boolean', description: 'print the whole report as one JSON object on the last line of stdout' },
+  },
+  notes: [EXIT_CODES_NOTE],
+});
 
-async function main(): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        model: { type: 'string' },
-        data: { type: 'string', multiple: true },
-        test: { type: 'string', multiple: true },
-        baseline: { type: 'string' },
-        'baseline-tokens': { type: 'string', default: '20000' },
-        samples: { type: 'string', default: '100' },
-        length: { type: 'string', default: '100' },
-        temperature: { type: 'string', default: '1' },
-        'top-p': { type: 'string', default: '1' },
-        'no-cache': { type: 'boolean', default: false },
-        'no-cadence': { type: 'boolean', default: false },
-        'random-seed': { type: 'string', default: '1' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help || !values.model || (!values.data?.length && !values.test?.length)) {
-    process.stderr.write(`${USAGE}\n`);
-    return values.help ? 0 : 2;
-  }
+if (isEntryPoint(import.meta.url)) process.exitCode = await runCliMain(EVAL_CLI, async ({ values }) => {
+  if (!values.data?.length && !values.test?.length) throw new UsageError('--data or --test is required: the pieces to score (see npm run eval -- --help)');
   const bar = createProgressBar({ label: 'evaluating' });
   try {
     const report = await evaluateModel({
@@ -50,14 +41,14 @@ async function main(): Promise<number> {
       dataDirs: (values.data ?? []).map((d) => resolve(d)),
       testDirs: values.test?.map((d) => resolve(d)),
       baselineDir: values.baseline ? resolve(values.baseline) : undefined,
-      maxBaselineTokens: Number(values['baseline-tokens']),
-      samples: Number(values.samples),
-      sampleLength: Number(values.length),
-      temperature: Number(values.temperature),
-      topP: Number(values['top-p']),
+      maxBaselineTokens: values['baseline-tokens'],
+      samples: values.samples,
+      sampleLength: values.length,
+      temperature: values.temperature,
+      topP: values['top-p'],
       noCache: values['no-cache'],
       cadence: !values['no-cadence'],
-      randomSeed: Number(values['random-seed']),
+      randomSeed: values['random-seed'],
       onProgress: (stage, fraction) => bar.update(fraction, stage),
     });
     bar.finish();
@@ -92,6 +83,4 @@ async function main(): Promise<number> {
     bar.finish();
     return reportCliError(error);
   }
-}
-
-process.exitCode = await main();
+});

@@ -3,9 +3,10 @@
  *
  * Conventions for every Motif CLI: human output goes to stderr; with `--json` the LAST line of
  * stdout is one JSON object (scripts read `tail -n 1`). Exit codes: 0 ok, 1 user error (a
- * MotifError: its userMessage is printed), 2 usage error, 3 bug (stack printed).
+ * MotifError or a filesystem error: one line), 2 bad option (see define-cli.ts), 3 bug (stack printed).
  */
 import { isMotifError } from '../errors.js';
+import { describeFsError, isFsError } from './cli-fs.js';
 
 export interface ProgressBar {
   /** @param fraction 0–1 (clamped); `label` replaces the current stage text. */
@@ -70,11 +71,16 @@ export function writeJsonResult(result: object, stream: NodeJS.WritableStream = 
 
 /**
  * Prints an error for a CLI user and returns the exit code: 1 with the userMessage for a
- * MotifError, 3 with the stack for anything else (a bug).
+ * MotifError, 1 with one line for a filesystem error (disk full, permission denied…), 3 with the
+ * stack for anything else (a bug).
  */
 export function reportCliError(error: unknown, stream: NodeJS.WritableStream = process.stderr): number {
   if (isMotifError(error)) {
     stream.write(`${error.userMessage}\n`);
+    return 1;
+  }
+  if (isFsError(error)) {
+    stream.write(`cannot ${error.syscall} ${error.path ?? ''}: ${describeFsError(error)}\n`);
     return 1;
   }
   stream.write(`unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -7,54 +7,41 @@
  * Exit codes: 0 ok, 1 user error (message printed), 2 usage, 3 bug.
  */
 import { basename, extname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { renderPiece } from '../audio/render-piece.js';
 import { loadCoreConfig } from '../config.js';
 import { listSoundfonts } from '../audio/soundfonts.js';
 import { assertHasNotes, readMidiFile } from '../music/midi-io.js';
+import { prepareOutDir } from './cli-fs.js';
+import { defineCli, EXIT_CODES_NOTE, UsageError } from './define-cli.js';
 import { createProgressBar, reportCliError, writeJsonResult } from './progress.js';
+import { isEntryPoint, runCliMain } from './run-cli.js';
 
-const USAGE =
-  'usage: npm run render -- IN.mid --out DIR [--soundfont NAME] [--soundfont-dir DIR] [--ogg] [--json]\n' +
-  '       npm run render -- --list-soundfonts [--soundfont-dir DIR]';
+export const RENDER_CLI = defineCli({
+  name: 'render',
+  summary: 'Render a MIDI file to <out>/<name>.mp3 and a piano-roll <name>.png (and .ogg with --ogg).',
+  positional: { name: 'IN.mid', description: 'the MIDI file to render (required unless --list-soundfonts)', optional: true },
+  options: {
+    out: { type: 'string', placeholder: 'DIR', description: 'output folder, created when missing (required unless --list-soundfonts)' },
+    soundfont: { type: 'string', placeholder: 'NAME', description: 'SoundFont name (default: DEFAULT_SOUNDFONT or the bundled one)' },
+    'soundfont-dir': { type: 'string', placeholder: 'DIR', description: 'folder of extra SoundFonts (default: SOUNDFONTS_DIR)' },
+    ogg: { type: 'boolean', description: 'also write the Ogg/Opus voice file' },
+    json: { type: 'boolean', description: 'print one JSON object as the last line of stdout' },
+    'list-soundfonts': { type: 'boolean', description: 'list the SoundFonts (name, source, path) and exit' },
+  },
+  notes: [EXIT_CODES_NOTE],
+});
 
-async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      allowPositionals: true,
-      options: {
-        out: { type: 'string' },
-        soundfont: { type: 'string' },
-        'soundfont-dir': { type: 'string' },
-        ogg: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        'list-soundfonts': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
+if (isEntryPoint(import.meta.url)) process.exitCode = await runCliMain(RENDER_CLI, async ({ values, input }) => {
   // SOUNDFONTS_DIR and FFMPEG_PATH come from the one validated configuration, like every CLI's.
-  let config;
-  try {
-    config = loadCoreConfig();
-  } catch (error) {
-    return reportCliError(error);
-  }
+  const config = loadCoreConfig();
   const soundfontDir = values['soundfont-dir'] ? resolve(values['soundfont-dir']) : config.soundfontsDir;
   if (values['list-soundfonts']) {
     for (const f of listSoundfonts(soundfontDir)) process.stdout.write(`${f.name}\t${f.source}\t${f.path}\n`);
     return 0;
   }
-  const input = positionals[0];
-  if (values.help || !input || !values.out || positionals.length > 1) {
-    process.stderr.write(`${USAGE}\n`);
-    return values.help ? 0 : 2;
-  }
+  if (input === undefined) throw new UsageError('IN.mid is required: the MIDI file to render');
+  if (values.out === undefined) throw new UsageError('--out is required: the output folder');
+  const outDir = prepareOutDir('--out', values.out);
 
   const started = performance.now();
   const bar = createProgressBar({ label: 'reading' });
@@ -63,7 +50,7 @@ async function main(): Promise<number> {
     assertHasNotes(seq);
     const readMs = performance.now() - started;
     const result = await renderPiece(seq, {
-      outDir: resolve(values.out),
+      outDir,
       baseName: basename(input, extname(input)) || 'render',
       soundfontDir,
       ffmpegPath: config.ffmpegPath,
@@ -100,6 +87,4 @@ async function main(): Promise<number> {
     bar.finish();
     return reportCliError(error);
   }
-}
-
-process.exitCode = await main();
+});

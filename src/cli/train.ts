@@ -1,99 +1,109 @@
 /**
- * `npm run train -- --data DIR [--data DIR…] --out DIR [--epochs N] [--arch lm|seed] [--encoding event|seed|voices]
- *   [--resume] [--from DIR] [--max-minutes M] [--max-pieces N] [--random-seed N] [--json]`
+ * `npm run train -- --data DIR --out DIR …` (options: TRAIN_CLI below, or `--help`).
  *
  * Trains in a worker thread (the CLI's own thread only draws progress and handles Ctrl-C, which
  * stops after the current step and keeps the last checkpoint for --resume).
  */
-import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadCoreConfig } from '../config.js';
 import { WorkerPool } from '../jobs/worker-host.js';
 import type { TrainJobData } from '../jobs/train.js';
 import type { TrainProgress } from '../ml/training/train-loop.js';
 import type { TrainModelResult } from '../ml/training/train-model.js';
+import { exists, isDirectory, isNonEmptyDir } from './cli-fs.js';
+import { defineCli, EXIT_CODES_NOTE, UsageError } from './define-cli.js';
 import { createProgressBar, reportCliError, writeJsonResult } from './progress.js';
+import { isEntryPoint, runCliMain } from './run-cli.js';
 
-const USAGE =
-  'usage: npm run train -- --data DIR [--data DIR] --out DIR [--epochs N] [--arch lm|seed] [--encoding event|seed]\n' +
-  '         [--batch-size N] [--seq-len N] [--hidden N] [--layers N] [--embedding N] [--lr X] [--threads 1|2] [--patience N] [--augment SEMITONES]\n' +
-  '         [--resume] [--from DIR] [--max-minutes M] [--max-pieces N] [--max-steps N] [--random-seed N] [--json]';
+const ANY = Number.MAX_SAFE_INTEGER;
 
-async function main(): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        data: { type: 'string', multiple: true },
-        out: { type: 'string' },
-        epochs: { type: 'string', default: '20' },
-        arch: { type: 'string', default: 'lm' },
-        encoding: { type: 'string' },
-        'batch-size': { type: 'string' },
-        'seq-len': { type: 'string' },
-        hidden: { type: 'string' },
-        layers: { type: 'string' },
-        embedding: { type: 'string' },
-        lr: { type: 'string' },
-        threads: { type: 'string' },
-        patience: { type: 'string' },
-        augment: { type: 'string' },
-        resume: { type: 'boolean', default: false },
-        from: { type: 'string' },
-        'max-minutes': { type: 'string' },
-        'max-pieces': { type: 'string' },
-        'max-steps': { type: 'string' },
-        'random-seed': { type: 'string' },
-        name: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
-    return 2;
+export const TRAIN_CLI = defineCli({
+  name: 'train',
+  summary: 'Train a model folder on MIDI corpora (in a worker thread; Ctrl-C stops after the step and keeps a checkpoint for --resume).',
+  options: {
+    data: { type: 'string', placeholder: 'DIR', required: true, multiple: true, description: 'corpus folder(s) of MIDI files' },
+    out: { type: 'string', placeholder: 'DIR', required: true, description: 'the model folder to write; must be new or empty (see --resume, --force)' },
+    epochs: { type: 'int', min: 1, max: 10_000, default: 20, description: 'passes over the training data' },
+    arch: { type: 'string', choices: ['lm', 'seed'], default: 'lm', description: 'network: lm (ours) or seed (the tutorial baseline)' },
+    encoding: { type: 'string', choices: ['event', 'seed', 'voices'], description: 'tokenizer (default: event for lm, seed for seed; voices: four voices per 16th step, for chorales)' },
+    'batch-size': { type: 'int', min: 1, max: 4096, description: 'sequences per batch (default 64)' },
+    'seq-len': { type: 'int', min: 2, max: 4096, description: 'tokens per training window (default 100)' },
+    hidden: { type: 'int', min: 1, max: 4096, description: 'LSTM units per layer' },
+    layers: { type: 'int', min: 1, max: 4, description: 'stacked LSTM layers (default 2)' },
+    embedding: { type: 'int', min: 1, max: 4096, description: 'token embedding size' },
+    lr: { type: 'number', min: 1e-7, max: 1, placeholder: 'X', description: 'learning rate' },
+    threads: { type: 'int', min: 1, max: 2, description: 'threads per batch (2 pays off only with an idle second core; lm only)' },
+    patience: { type: 'int', min: 1, max: 10_000, description: 'stop after this many epochs without a better validation loss (default 3)' },
+    augment: { type: 'int', min: 0, max: 12, placeholder: 'SEMITONES', description: 'random transposition per epoch, ± semitones (default 5 for event, 6 for voices)' },
+    resume: { type: 'boolean', description: 'continue the interrupted run that wrote <out>.checkpoint' },
+    from: { type: 'string', placeholder: 'DIR', description: 'fine-tune this model folder (into a new --out)' },
+    force: { type: 'boolean', description: 'replace a non-empty --out, even the shipped models/default' },
+    'max-minutes': { type: 'number', min: 0.01, max: ANY, placeholder: 'M', description: 'wall-clock budget; stops after the step that crosses it' },
+    'max-pieces': { type: 'int', min: 1, max: ANY, description: 'train on only the first N training pieces' },
+    'max-steps': { type: 'int', min: 1, max: ANY, description: 'at most this many steps per epoch' },
+    'random-seed': { type: 'int', min: 0, max: 2 ** 31 - 1, description: 'makes the run reproducible (default 1)' },
+    name: { type: 'string', description: 'model name recorded in the spec and card' },
+    json: { type: 'boolean', description: 'print one JSON object as the last line of stdout' },
+  },
+  notes: [EXIT_CODES_NOTE],
+});
+
+/** The model this repository ships: never replaced by accident, whatever MODELS_DIR says. */
+const SHIPPED_MODEL_DIR = fileURLToPath(new URL('../../models/default', import.meta.url));
+
+/**
+ * Refuses an output folder that would lose work: the shipped model, a non-empty folder (unless
+ * --resume or --force), a file, or --resume with nothing to resume.
+ * @throws UsageError naming --out / --resume.
+ */
+function checkTrainOutput(outDir: string, opts: { resume: boolean; force: boolean; protectedDirs: string[] }): void {
+  const fromCwd = relative(process.cwd(), outDir);
+  const shown = fromCwd === '' ? '.' : fromCwd.startsWith('..') ? outDir : fromCwd;
+  if (exists(outDir) && !isDirectory(outDir)) throw new UsageError(`--out must be a folder, but ${shown} is a file`);
+  if (!opts.force && opts.protectedDirs.includes(outDir)) {
+    throw new UsageError(`--out ${shown} is the shipped default model; train into a new folder (e.g. --out models/mine), or add --force to replace it`);
   }
-  if (values.help || !values.data?.length || !values.out) {
-    process.stderr.write(`${USAGE}\n`);
-    return values.help ? 0 : 2;
+  if (opts.resume) {
+    if (!existsSync(`${outDir}.checkpoint`)) throw new UsageError(`--resume: no interrupted run to continue (${shown}.checkpoint does not exist)`);
+    return;
   }
-  const arch = values.arch;
-  const encoding = values.encoding;
-  if ((arch !== 'lm' && arch !== 'seed') || (encoding !== undefined && encoding !== 'event' && encoding !== 'seed' && encoding !== 'voices')) {
-    process.stderr.write(`--arch must be lm or seed, --encoding event, seed or voices\n${USAGE}\n`);
-    return 2;
+  if (!opts.force && isNonEmptyDir(outDir)) {
+    throw new UsageError(`--out ${shown} is not empty; choose a new folder, continue an interrupted run with --resume, or add --force to replace it`);
   }
-  const num = (text: string | undefined): number | undefined => (text === undefined ? undefined : Number(text));
-  const maxMinutes = num(values['max-minutes']);
+}
+
+if (isEntryPoint(import.meta.url)) process.exitCode = await runCliMain(TRAIN_CLI, async ({ values }) => {
+  const config = loadCoreConfig();
+  const outDir = resolve(values.out);
+  checkTrainOutput(outDir, { resume: values.resume, force: values.force, protectedDirs: [SHIPPED_MODEL_DIR, config.defaultModelDir] });
+  if (values.from !== undefined && !exists(resolve(values.from))) throw new UsageError(`--from ${values.from}: no such model folder`);
+  const maxMinutes = values['max-minutes'];
   const data: TrainJobData = {
     dataDirs: values.data.map((d) => resolve(d)),
-    outDir: resolve(values.out),
-    arch,
-    encoding,
-    epochs: Number(values.epochs),
-    batchSize: num(values['batch-size']),
-    sequenceLength: num(values['seq-len']),
-    hiddenSize: num(values.hidden),
-    layers: num(values.layers),
-    embeddingSize: num(values.embedding),
-    learningRate: num(values.lr),
-    trainingThreads: num(values.threads),
-    patience: num(values.patience),
-    augmentTransposeSemitones: num(values.augment),
+    outDir,
+    arch: values.arch,
+    encoding: values.encoding,
+    epochs: values.epochs,
+    batchSize: values['batch-size'],
+    sequenceLength: values['seq-len'],
+    hiddenSize: values.hidden,
+    layers: values.layers,
+    embeddingSize: values.embedding,
+    learningRate: values.lr,
+    trainingThreads: values.threads,
+    patience: values.patience,
+    augmentTransposeSemitones: values.augment,
     resume: values.resume,
     fromDir: values.from ? resolve(values.from) : undefined,
     timeBudgetSeconds: maxMinutes === undefined ? undefined : maxMinutes * 60,
-    maxPieces: num(values['max-pieces']),
-    maxStepsPerEpoch: num(values['max-steps']),
-    randomSeed: num(values['random-seed']),
+    maxPieces: values['max-pieces'],
+    maxStepsPerEpoch: values['max-steps'],
+    randomSeed: values['random-seed'],
     name: values.name,
     command: `npm run train -- ${process.argv.slice(2).join(' ')}`,
   };
-  for (const [key, value] of Object.entries(data)) {
-    if (typeof value === 'number' && !Number.isFinite(value)) {
-      process.stderr.write(`--${key} must be a number\n${USAGE}\n`);
-      return 2;
-    }
-  }
 
   const pool = new WorkerPool();
   const controller = new AbortController();
@@ -159,6 +169,4 @@ async function main(): Promise<number> {
   } finally {
     await pool.close();
   }
-}
-
-process.exitCode = await main();
+});

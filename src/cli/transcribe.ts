@@ -5,54 +5,38 @@
  * object: { midiPath, noteCount, durationSeconds, timingsMs }. Exit code 1 on a user error (the
  * message is printed), 2 on usage errors, 3 on a bug.
  */
-import { parseArgs } from 'node:util';
 import { transcribeToMidiFile, type TranscribeStage } from '../jobs/transcription.js';
 import { loadCoreConfig } from '../config.js';
+import { prepareOutDir } from './cli-fs.js';
+import { defineCli, EXIT_CODES_NOTE } from './define-cli.js';
 import { createProgressBar, reportCliError, writeJsonResult } from './progress.js';
+import { isEntryPoint, runCliMain } from './run-cli.js';
 
-const USAGE = 'usage: npm run transcribe -- IN.mp3 --out DIR [--json] [--qpm 120] [--grid 4]';
+export const TRANSCRIBE_CLI = defineCli({
+  name: 'transcribe',
+  summary: 'Transcribe a recording (mp3/wav/ogg/flac) to <out>/<name>.mid with Basic Pitch.',
+  positional: { name: 'IN.mp3', description: 'the recording (mp3, wav, ogg or flac; limits: MAX_AUDIO_BYTES, MAX_AUDIO_SECONDS)' },
+  options: {
+    out: { type: 'string', placeholder: 'DIR', required: true, description: 'output folder, created when missing' },
+    json: { type: 'boolean', description: 'print one JSON object as the last line of stdout' },
+    qpm: { type: 'number', min: 20, max: 400, description: 'tempo of the MIDI grid, quarter notes per minute (default 120)' },
+    grid: { type: 'int', min: 1, max: 96, description: 'grid steps per quarter note (default 4)' },
+  },
+  notes: [EXIT_CODES_NOTE],
+});
 
-async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      allowPositionals: true,
-      options: {
-        out: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        qpm: { type: 'string' },
-        grid: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  const input = positionals[0];
-  if (values.help || !input || !values.out || positionals.length > 1) {
-    process.stderr.write(`${USAGE}\n`);
-    return values.help ? 0 : 2;
-  }
-  const qpm = values.qpm === undefined ? undefined : Number(values.qpm);
-  const stepsPerQuarter = values.grid === undefined ? undefined : Number(values.grid);
-  if ((qpm !== undefined && !(qpm >= 20 && qpm <= 400)) || (stepsPerQuarter !== undefined && !(Number.isInteger(stepsPerQuarter) && stepsPerQuarter >= 1 && stepsPerQuarter <= 96))) {
-    process.stderr.write(`--qpm must be 20–400 and --grid a whole number 1–96\n${USAGE}\n`);
-    return 2;
-  }
+const STAGE_LABELS: Record<TranscribeStage, string> = { decode: 'decoding', model: 'listening', notes: 'writing notes' };
 
+if (isEntryPoint(import.meta.url)) process.exitCode = await runCliMain(TRANSCRIBE_CLI, async ({ values, input }) => {
+  const qpm = values.qpm;
+  const stepsPerQuarter = values.grid;
   // FFMPEG_PATH and the audio limits come from the one validated configuration, like every CLI's.
-  let config;
-  try {
-    config = loadCoreConfig();
-  } catch (error) {
-    return reportCliError(error);
-  }
+  const config = loadCoreConfig();
+  const outDir = prepareOutDir('--out', values.out);
   const started = performance.now();
   const bar = createProgressBar({ label: 'decoding' });
   try {
-    const result = await transcribeToMidiFile(input, values.out, {
+    const result = await transcribeToMidiFile(input!, outDir, {
       ffmpegPath: config.ffmpegPath,
       maxBytes: config.maxAudioBytes,
       maxDurationSeconds: config.maxAudioSeconds,
@@ -84,9 +68,8 @@ async function main(): Promise<number> {
     bar.finish();
     return reportCliError(error);
   }
-}
+});
 
-const STAGE_LABELS: Record<TranscribeStage, string> = { decode: 'decoding', model: 'listening', notes: 'writing notes' };
 
 /** The model dominates the run time; decoding and note decoding are a few percent each. */
 function overallFraction(stage: TranscribeStage, fraction: number): number {
@@ -95,4 +78,3 @@ function overallFraction(stage: TranscribeStage, fraction: number): number {
   return 0.95 + 0.05 * fraction;
 }
 
-process.exitCode = await main();

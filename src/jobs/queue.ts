@@ -86,6 +86,12 @@ export interface JobQueue<M extends JobTypeMap> {
   on(event: 'error', listener: (error: unknown, job: JobInfo) => void): this;
   /** Stops accepting jobs, cancels waiting ones and terminates workers. */
   close(): Promise<void>;
+  /**
+   * Graceful stop: refuses new jobs at once, lets queued and running ones finish for up to
+   * `graceMs`, then settles whatever is left with BOT_RESTARTED and terminates the workers.
+   * @returns how many jobs finished during the grace period and how many were cut off.
+   */
+  shutdown(graceMs: number): Promise<{ finished: number; cutOff: number }>;
 }
 
 /** Recent worker time per user halves every 10 minutes. */
@@ -122,6 +128,8 @@ interface Job {
   position: Set<(p: number) => void>;
   settle: { resolve: (value: unknown) => void; reject: (error: unknown) => void };
   settled: boolean;
+  /** Settles with the job (what shutdown waits on). */
+  result: Promise<unknown>;
 }
 
 export class InProcessQueue<M extends JobTypeMap> extends EventEmitter implements JobQueue<M> {
@@ -134,6 +142,8 @@ export class InProcessQueue<M extends JobTypeMap> extends EventEmitter implement
   private readonly now: () => number;
   private readonly halfLifeMs: number;
   private readonly agingPerSecond: number;
+  /** Set by shutdown(): no new jobs, but queued ones may still start during the grace period. */
+  private draining = false;
 
   constructor(
     private readonly processors: { [K in keyof M]: ProcessorRef },
@@ -153,7 +163,7 @@ export class InProcessQueue<M extends JobTypeMap> extends EventEmitter implement
   }
 
   enqueue<K extends keyof M & string>(kind: K, data: M[K]['data'], opts: EnqueueOptions): JobHandle<M[K]['result'], M[K]['progress']> {
-    if (this.closed) throw new MotifError('QUEUE_FULL', 'The bot is shutting down; try again in a minute.');
+    if (this.closed || this.draining) throw new MotifError('BOT_RESTARTED', 'Motif is restarting; try again in a minute.');
     this.checkLimits(opts);
     const ref = this.processors[kind];
     let settle!: Job['settle'];
@@ -179,6 +189,7 @@ export class InProcessQueue<M extends JobTypeMap> extends EventEmitter implement
       position: new Set(),
       settle,
       settled: false,
+      result,
     };
     this.waiting.push(job);
     job.info.position = this.waiting.length;
@@ -213,6 +224,30 @@ export class InProcessQueue<M extends JobTypeMap> extends EventEmitter implement
       throw new MotifError('PERMISSION_DENIED', 'You can only cancel your own jobs.');
     }
     this.cancelJob(job);
+  }
+
+  async shutdown(graceMs: number): Promise<{ finished: number; cutOff: number }> {
+    this.draining = true;
+    const pending = [...this.waiting, ...this.running];
+    const allSettled = Promise.allSettled(pending.map((job) => job.result));
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([allSettled, graceOver]);
+    clearTimeout(timer);
+    this.closed = true;
+    let cutOff = 0;
+    for (const job of [...this.waiting, ...this.running]) {
+      if (job.settled) continue;
+      cutOff++;
+      const index = this.waiting.indexOf(job);
+      if (index >= 0) this.waiting.splice(index, 1);
+      job.controller.abort(new Error('restart'));
+      job.settled = true;
+      job.info.position = -1;
+      job.settle.reject(new MotifError('BOT_RESTARTED', 'Motif restarted before this finished. Please run the command again.'));
+    }
+    await this.pool.close();
+    return { finished: pending.length - cutOff, cutOff };
   }
 
   async close(): Promise<void> {

@@ -40,7 +40,7 @@ describe('npm run compose', () => {
     expect((await readdir(out)).length).toBe(3);
   }, 120_000);
 
-  it('GIVEN bad options, an unknown model or a seed without notes WHEN run THEN exit 1 with a plain message and nothing written', async () => {
+  it('GIVEN an unknown model or a seed without notes WHEN run THEN exit 1 with a plain message and nothing written', async () => {
     const out = join(dir, 'bad');
     const empty = join(dir, 'empty.mid');
     await writeFile(empty, writeMidi(emptySequence()));
@@ -51,9 +51,6 @@ describe('npm run compose', () => {
     low.totalSteps = 16;
     await writeFile(subsonic, writeMidi(low));
     const cases: [string[], RegExp][] = [
-      [['--length', '0'], /`length` must be a whole number from 1 to 2000/],
-      [['--length', '2001'], /`length` must be a whole number from 1 to 2000/],
-      [['--temperature', '0'], /temperature/i],
       [['--model', join(dir, 'no-such-model')], /No model was found/],
       [['--seed', empty], /no pitched notes/],
       [['--seed', subsonic], /4 of the seed’s notes lie outside the pitches the model knows/],

@@ -2,12 +2,14 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { datasetPath, withDatasets } from '../support/datasets.js';
 import { scoreNoteOnsets, type TimedNote } from '../../src/audio/note-metrics.js';
 import { transcribeAudio, transcribeToMidiFile } from '../../src/jobs/transcription.js';
 import { readMidiFile } from '../../src/music/midi-io.js';
 import { wavBytes } from '../support/render-wav.js';
 
-const CLIP_DIR = join(import.meta.dirname, '../../../shared/datasets/audio-test-clips/salamander-derived-clip');
+const CLIP_DIR = datasetPath('audio-test-clips/salamander-derived-clip');
+const { itData } = withDatasets(import.meta.url);
 const CLIP = join(CLIP_DIR, 'salamander-dim7-arpeggio-chord.flac');
 
 /** pitch, onset_s, offset_s, sample_file — header line first. */
@@ -32,7 +34,7 @@ describe('transcribeAudio', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('GIVEN the 4.5 s Salamander clip with exact ground truth WHEN transcribed THEN note-onset F1 (pitch exact, 50 ms) is at least 0.8', async () => {
+  itData('GIVEN the 4.5 s Salamander clip with exact ground truth WHEN transcribed THEN note-onset F1 (pitch exact, 50 ms) is at least 0.8', async () => {
     const result = await transcribeAudio(CLIP);
     const score = scoreNoteOnsets(await readGroundTruth(), result.events);
     console.info(`salamander clip: F1 ${score.f1.toFixed(3)} (P ${score.precision.toFixed(3)}, R ${score.recall.toFixed(3)}, ${score.matched}/${score.referenceCount} matched, ${score.estimateCount} found)`);
@@ -44,7 +46,7 @@ describe('transcribeAudio', () => {
     expect(starts).toEqual([...starts].sort((a, b) => a - b));
   });
 
-  it('GIVEN the clip as bytes WHEN transcribed to a .mid THEN the file re-reads with the same notes on the 120 qpm grid', async () => {
+  itData('GIVEN the clip as bytes WHEN transcribed to a .mid THEN the file re-reads with the same notes on the 120 qpm grid', async () => {
     const out = join(dir, 'mid');
     const result = await transcribeToMidiFile(CLIP, out);
     expect(result.midiPath).toBe(join(out, 'salamander-dim7-arpeggio-chord.mid'));
@@ -78,11 +80,11 @@ describe('transcribeAudio', () => {
     });
   });
 
-  it('GIVEN a 4.5 s clip and a 2 s limit WHEN transcribed THEN AUDIO_TOO_LONG', async () => {
+  itData('GIVEN a 4.5 s clip and a 2 s limit WHEN transcribed THEN AUDIO_TOO_LONG', async () => {
     await expect(transcribeAudio(CLIP, { maxDurationSeconds: 2 })).rejects.toMatchObject({ code: 'AUDIO_TOO_LONG' });
   });
 
-  it('GIVEN a file over the byte limit WHEN transcribed THEN AUDIO_TOO_LARGE before decoding', async () => {
+  itData('GIVEN a file over the byte limit WHEN transcribed THEN AUDIO_TOO_LARGE before decoding', async () => {
     await expect(transcribeAudio(CLIP, { maxBytes: 10_000 })).rejects.toMatchObject({ code: 'AUDIO_TOO_LARGE' });
   });
 

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { datasetPath, withDatasets } from '../support/datasets.js';
 import { MotifError } from '../../src/errors.js';
 import { loadJsbChorales, parseJsbChoraleCsv } from '../../src/music/jsb-chorales.js';
 import { readMidi, writeMidi } from '../../src/music/midi-io.js';
 
-const DIR = '/work/shared/datasets/jsb-chorales';
+const DIR = datasetPath('jsb-chorales');
+const { itData } = withDatasets(import.meta.url);
 
 describe('loadJsbChorales', () => {
-  it('GIVEN the shipped dataset WHEN each split is loaded THEN it has 229 / 76 / 77 four-voice chorales on a 16th grid', () => {
+  itData('GIVEN the shipped dataset WHEN each split is loaded THEN it has 229 / 76 / 77 four-voice chorales on a 16th grid', () => {
     const counts = (['train', 'valid', 'test'] as const).map((split) => loadJsbChorales(DIR, split).length);
     expect(counts).toEqual([229, 76, 77]);
     const [first] = loadJsbChorales(DIR, 'train');
@@ -15,7 +17,7 @@ describe('loadJsbChorales', () => {
     expect(first?.totalSteps).toBe(192); // chorale_000.csv has 192 rows
   });
 
-  it('GIVEN chorale_000 WHEN loaded THEN its first soprano note is D5 held for four 16ths, as in the CSV', () => {
+  itData('GIVEN chorale_000 WHEN loaded THEN its first soprano note is D5 held for four 16ths, as in the CSV', () => {
     const [first] = loadJsbChorales(DIR, 'train');
     const soprano = first?.notes.filter((n) => n.track === 0) ?? [];
     expect(soprano[0]).toMatchObject({ pitch: 74, startStep: 0, endStep: 4 });
@@ -27,7 +29,7 @@ describe('loadJsbChorales', () => {
     expect(seq.notes.map((n) => [n.track, n.pitch, n.startStep, n.endStep])).toEqual([[0, 60, 0, 2], [0, 62, 3, 5], [3, 48, 4, 5]]);
   });
 
-  it('GIVEN all chorales WHEN written to MIDI and read back THEN they are unchanged', () => {
+  itData('GIVEN all chorales WHEN written to MIDI and read back THEN they are unchanged', () => {
     for (const seq of loadJsbChorales(DIR, 'test')) expect(readMidi(writeMidi(seq))).toEqual(seq);
   });
 

@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { datasetPath, withDatasets } from '../support/datasets.js';
 import { MotifError } from '../../src/errors.js';
 import { readMidi } from '../../src/music/midi-io.js';
 import { END_OF_TRACK, chunk, header, scaleTrack, seededRandom, smf, tempoEvent, vlq } from './midi-craft.js';
 
-const REAL_FILE = '/work/shared/datasets/midi-edge-cases/tonejs-midi-fixtures/bach/bach_846.mid';
+const REAL_FILE = datasetPath('midi-edge-cases/tonejs-midi-fixtures/bach/bach_846.mid');
+const { itData } = withDatasets(import.meta.url);
 
 function motifErrorOf(fn: () => unknown): MotifError {
   try {
@@ -45,7 +47,7 @@ describe('bytes that are not a MIDI file', () => {
     }
   });
 
-  it('GIVEN a real piece with 200 random single-byte corruptions WHEN each is read THEN it reads or fails with a MotifError', () => {
+  itData('GIVEN a real piece with 200 random single-byte corruptions WHEN each is read THEN it reads or fails with a MotifError', () => {
     const original = readFileSync(REAL_FILE);
     const random = seededRandom(3);
     const outcomes = new Set<string>();
@@ -66,15 +68,15 @@ describe('bytes that are not a MIDI file', () => {
 });
 
 describe('broken structure', () => {
-  it('GIVEN a real piece cut in half WHEN read THEN MIDI_INVALID says which track is cut off', () => {
+  itData('GIVEN a real piece cut in half WHEN read THEN MIDI_INVALID says which track is cut off', () => {
     const original = readFileSync(REAL_FILE);
     const error = motifErrorOf(() => readMidi(original.subarray(0, Math.floor(original.length / 2))));
     expect(error.code).toBe('MIDI_INVALID');
     expect(error.userMessage).toMatch(/^The MIDI file is cut off in track \d+\.$/);
   });
 
-  it('GIVEN every prefix of a small real file WHEN read THEN each reads or fails with a MotifError', () => {
-    const original = readFileSync('/work/shared/datasets/midi-edge-cases/jazz-soft-test-midi-files/midi/test-c-major-scale.mid');
+  itData('GIVEN every prefix of a small real file WHEN read THEN each reads or fails with a MotifError', () => {
+    const original = readFileSync(datasetPath('midi-edge-cases/jazz-soft-test-midi-files/midi/test-c-major-scale.mid'));
     for (let length = 0; length < original.length; length++) readsOrRefuses(original.subarray(0, length));
   });
 

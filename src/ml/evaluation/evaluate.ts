@@ -11,7 +11,7 @@ import { fitMarkov } from '../../music/analysis/markov.js';
 import { longestCopiedRun } from '../../music/analysis/originality.js';
 import { overlapTable, type OverlapRow } from '../../music/analysis/overlap.js';
 import { loadCorpus, splitCorpus, type CorpusPiece } from '../../music/corpus.js';
-import { MotifError } from '../../errors.js';
+import { assertInRange, MotifError } from '../../errors.js';
 import { generatePiece } from '../generate.js';
 import { loadModel, type LoadedModel } from '../model-dir.js';
 import { LanguageModel } from '../network/language-model.js';
@@ -93,6 +93,8 @@ export interface EvaluationReport {
 
 export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationReport> {
   const progress = opts.onProgress ?? (() => undefined);
+  // A negative count printed empty tables and exited 0 (`--samples -1`): refuse before any work.
+  if (opts.samples !== undefined) assertInRange('samples', opts.samples, 0, 100_000, { integer: true });
   const model = await loadModel(opts.modelDir);
   const { test, train } = await evaluationPieces(opts);
   const encode = (pieces: CorpusPiece[]): number[][] => pieces.map((p) => model.tokenizer.encode(p.sequence, { onUnknown: 'skip' }));

@@ -82,7 +82,8 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
   const batchSize = opts.batchSize ?? 64;
   let sequenceLength = opts.sequenceLength ?? 100;
   const threads = opts.trainingThreads ?? 1;
-  // Checked before the corpus loads, which can take a while.
+  // Checked before the corpus loads, which can take a while. Zero epochs would save an untrained model.
+  assertInRange('epochs', opts.epochs, 1, 10_000, { integer: true });
   assertInRange('threads', threads, 1, 2, { integer: true });
   const twoThreadsNeedLm = (): MotifError =>
     new MotifError('OPTION_OUT_OF_RANGE', 'A second training thread is only for the default architecture (`--arch lm`), not the tutorial baseline.');

@@ -61,7 +61,7 @@ export async function startHarness(
         ...logLines,
       ].join('\n'),
     stop: async () => {
-      await bot.stop();
+      await bot.stop({ graceMs: 0 });
       await server.close();
       rmSync(dataDir, { recursive: true, force: true });
     },

@@ -1,12 +1,11 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { midiFilesIn, withDatasets } from '../../support/datasets.js';
 import { fitMarkov } from '../../../src/music/analysis/markov.js';
 import { readMidiFile } from '../../../src/music/midi-io.js';
 import { createRng, shuffled } from '../../../src/music/random.js';
 import { createEventTokenizer } from '../../../src/music/tokenizers/index.js';
 
-const NOTTINGHAM = '/work/shared/datasets/nottingham/MIDI';
+const { itData } = withDatasets(import.meta.url);
 
 describe('3-gram Markov baseline (interpolated Kneser–Ney)', () => {
   it('GIVEN a toy corpus WHEN fitted THEN every context gives a proper distribution over the whole vocabulary', () => {
@@ -24,10 +23,10 @@ describe('3-gram Markov baseline (interpolated Kneser–Ney)', () => {
     expect(model.prob(2, 0, 1)).toBeGreaterThan(10 * model.prob(5, 0, 1));
   });
 
-  it('GIVEN event tokens of real tunes WHEN scored THEN NLL on the training tokens is lower than on the same tokens shuffled', async () => {
+  itData('GIVEN event tokens of real tunes WHEN scored THEN NLL on the training tokens is lower than on the same tokens shuffled', async () => {
     const tokenizer = createEventTokenizer();
-    const files = readdirSync(NOTTINGHAM).filter((f) => f.endsWith('.mid')).sort().slice(0, 30);
-    const sequences = await Promise.all(files.map(async (f) => tokenizer.encode(await readMidiFile(join(NOTTINGHAM, f)))));
+    const files = midiFilesIn('nottingham/MIDI').slice(0, 30);
+    const sequences = await Promise.all(files.map(async (f) => tokenizer.encode(await readMidiFile(f))));
     const model = fitMarkov(sequences.slice(0, 25), tokenizer.vocabSize);
     const train = model.nllPerToken(sequences.slice(0, 25));
     const heldOut = model.nllPerToken(sequences.slice(25));

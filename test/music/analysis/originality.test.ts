@@ -1,6 +1,5 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { midiFilesIn, withDatasets } from '../../support/datasets.js';
 import {
   buildCopyIndex,
   copyEvents,
@@ -12,7 +11,7 @@ import { readMidiFile } from '../../../src/music/midi-io.js';
 import { emptySequence, type NoteSequence } from '../../../src/music/note-sequence.js';
 import { createRng } from '../../../src/music/random.js';
 
-const NOTTINGHAM = '/work/shared/datasets/nottingham/MIDI';
+const { itData } = withDatasets(import.meta.url);
 
 /** A monophonic piece from (pitch, duration-in-sixteenths) events. */
 function monophonic(events: [pitch: number, durationSteps: number][]): NoteSequence {
@@ -27,9 +26,9 @@ function monophonic(events: [pitch: number, durationSteps: number][]): NoteSeque
 }
 
 describe('originality: longest run copied from the training data', () => {
-  it('GIVEN real training tunes and a piece with 23 events lifted from one of them WHEN checked THEN exactly 23, also after a JSON round trip', async () => {
-    const files = readdirSync(NOTTINGHAM).filter((f) => f.endsWith('.mid')).sort().slice(0, 40);
-    const training = await Promise.all(files.map((f) => readMidiFile(join(NOTTINGHAM, f))));
+  itData('GIVEN real training tunes and a piece with 23 events lifted from one of them WHEN checked THEN exactly 23, also after a JSON round trip', async () => {
+    const files = midiFilesIn('nottingham/MIDI').slice(0, 40);
+    const training = await Promise.all(files.map((f) => readMidiFile(f)));
     const index = buildCopyIndex(training);
     expect(index.pieceCount).toBe(40);
 

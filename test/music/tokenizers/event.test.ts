@@ -1,6 +1,5 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { midiFilesIn, withDatasets } from '../../support/datasets.js';
 import { MotifError } from '../../../src/errors.js';
 import { readMidiFile } from '../../../src/music/midi-io.js';
 import { countNoteEvents, emptySequence, type Note, type NoteSequence } from '../../../src/music/note-sequence.js';
@@ -15,8 +14,7 @@ import {
   tokenizerFromSpec,
 } from '../../../src/music/tokenizers/index.js';
 
-const MUTOPIA = '/work/shared/datasets/mutopia-piano-pd/midi';
-const NOTTINGHAM = '/work/shared/datasets/nottingham/MIDI';
+const { describeData } = withDatasets(import.meta.url);
 
 function seqOf(notes: [pitch: number, startStep: number, endStep: number][], meter: [number, number] = [4, 4]): NoteSequence {
   const seq = emptySequence();
@@ -117,12 +115,9 @@ describe('event encoding: grammar', () => {
   });
 });
 
-describe('event encoding: round trips on real MIDI', () => {
+describeData('event encoding: round trips on real MIDI', () => {
   const tokenizer = createEventTokenizer();
-  const files = [
-    ...readdirSync(MUTOPIA).filter((f) => f.endsWith('.mid')).sort().slice(0, 5).map((f) => join(MUTOPIA, f)),
-    ...readdirSync(NOTTINGHAM).filter((f) => f.endsWith('.mid')).sort().slice(0, 5).map((f) => join(NOTTINGHAM, f)),
-  ];
+  const files = [...midiFilesIn('mutopia-piano-pd/midi').slice(0, 5), ...midiFilesIn('nottingham/MIDI').slice(0, 5)];
 
   it.each(files)('GIVEN %s on a finer grid WHEN encoded and decoded THEN notes match the canonical 16th-grid version exactly', async (file) => {
     const fine = await readMidiFile(file, { stepsPerQuarter: 12 });

@@ -1,6 +1,5 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { midiFilesIn, withDatasets } from '../../support/datasets.js';
 import { MotifError } from '../../../src/errors.js';
 import { readMidiFile } from '../../../src/music/midi-io.js';
 import { countNoteEvents, emptySequence, type Note, type NoteSequence } from '../../../src/music/note-sequence.js';
@@ -17,7 +16,7 @@ import {
   tokenizerFromSpec,
 } from '../../../src/music/tokenizers/index.js';
 
-const MUTOPIA = '/work/shared/datasets/mutopia-piano-pd/midi';
+const { itData } = withDatasets(import.meta.url);
 
 function seqOf(notes: [pitch: number, startStep: number, endStep: number][]): NoteSequence {
   const seq = emptySequence();
@@ -144,9 +143,9 @@ describe('seed encoding: tokens, vocabulary and decoding', () => {
     expect(() => tokenizerFromSpec({ name: 'midi-like' })).toThrow(MotifError);
   });
 
-  it('GIVEN real piano MIDI WHEN encoded THEN one token per onset and decoding gives as many notes-or-chords', async () => {
-    const files = readdirSync(MUTOPIA).filter((f) => f.endsWith('.mid')).sort().slice(0, 4);
-    const seqs = await Promise.all(files.map((f) => readMidiFile(join(MUTOPIA, f))));
+  itData('GIVEN real piano MIDI WHEN encoded THEN one token per onset and decoding gives as many notes-or-chords', async () => {
+    const files = midiFilesIn('mutopia-piano-pd/midi').slice(0, 4);
+    const seqs = await Promise.all(files.map((f) => readMidiFile(f)));
     const tokenizer = createSeedTokenizer(buildSeedVocabulary(seqs));
     for (const seq of seqs) {
       const ids = tokenizer.encode(seq);
