@@ -10,7 +10,7 @@ import type { Attachment } from 'discord.js';
 import { MotifError } from '../errors.js';
 import type { JobHandle } from '../jobs/queue.js';
 import type { TranscribeJobResult, TranscribeProgress } from '../jobs/transcribe-job.js';
-import { assertHasNotes, readMidi } from '../music/midi-io.js';
+import { readUploadedMidi } from '../music/midi-upload.js';
 import { assertFileId, guildPaths, type CorpusEntry } from '../storage/index.js';
 import { attachmentKind, downloadAttachment } from './attachments.js';
 import { formatBytes } from '../music/midi-limits.js';
@@ -56,8 +56,7 @@ export async function addToCorpus(ctx: BotContext, req: CorpusAddRequest): Promi
     let midiTempPath: string;
     await mkdir(workDir, { recursive: true });
     if (kind === 'midi') {
-      const sequence = readMidi(bytes, { limits: { maxBytes: config.maxMidiBytes } });
-      assertHasNotes(sequence);
+      const sequence = readUploadedMidi(bytes, { maxBytes: config.maxMidiBytes });
       noteCount = sequence.notes.length;
       midiTempPath = join(workDir, 'upload.mid');
       await writeFile(midiTempPath, bytes);

@@ -1,7 +1,7 @@
 /** Seeds from a saved name or an attached MIDI file, and seed-name autocomplete. */
 import type { Attachment, AutocompleteInteraction, Interaction } from 'discord.js';
 import { MotifError } from '../errors.js';
-import { assertHasNotes, readMidi } from '../music/midi-io.js';
+import { readUploadedMidi } from '../music/midi-upload.js';
 import type { NoteSequence } from '../music/note-sequence.js';
 import { attachmentKind, downloadAttachment } from './attachments.js';
 import type { BotContext } from './context.js';
@@ -14,9 +14,7 @@ import { guildIdOf } from './permissions.js';
 export async function readMidiAttachment(attachment: Pick<Attachment, 'url' | 'name' | 'size'>, ctx: BotContext): Promise<NoteSequence> {
   attachmentKind(attachment.name, ['midi']);
   const bytes = await downloadAttachment(attachment, 'midi', ctx.config.maxMidiBytes);
-  const sequence = readMidi(bytes, { limits: { maxBytes: ctx.config.maxMidiBytes } });
-  assertHasNotes(sequence);
-  return sequence;
+  return readUploadedMidi(bytes, { maxBytes: ctx.config.maxMidiBytes });
 }
 
 /**
