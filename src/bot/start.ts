@@ -42,7 +42,12 @@ export interface BotHandle {
  */
 export async function startBot(config: BotConfig, deps: BotDeps = {}): Promise<BotHandle> {
   const logger = deps.logger ?? createLogger(config.logLevel);
-  const storage = deps.storage ?? (await openStorage(config.storageUrl, { onError: (error, ns) => logger.error('storage error', { ns, error }) }));
+  const storage =
+    deps.storage ??
+    (await openStorage(config.storageUrl, {
+      onError: (error, ns) => logger.error('storage error', { ns, error }),
+      onCorrupt: (bad) => logger.warn('stored value refused, defaults used; raw value kept aside', { ...bad }),
+    }));
   const queue = new InProcessQueue<MotifJobs>(
     { ...MOTIF_PROCESSORS, ...deps.processors },
     {
