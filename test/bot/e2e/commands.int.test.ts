@@ -90,11 +90,11 @@ describe('commands through the real client', () => {
     const text = h.server.addAttachment(Buffer.from('hello'), 'notes.txt', 'text/plain');
     const corrupt = h.server.addAttachment(Buffer.from('MThd this is not really midi'), 'broken.mid', 'audio/midi');
     const big = h.server.addAttachment(Buffer.alloc(5000, 1), 'big.mid', 'audio/midi');
-    const byMember = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file: text } }));
+    const byMember = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file: text, confirm_rights: true, licence: 'own-work' } }));
     expectPrivateError(byMember, /Manage Server/);
     for (const [file, reason] of [[text, /not a file I can read/], [corrupt, /MIDI/], [big, /larger than the 4 KB limit/]] as const) {
       const r = await h.server.waitForInteractionResponse(
-        h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file }, user: admin }),
+        h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file, confirm_rights: true, licence: 'public-domain' }, user: admin }),
         // After a public defer the bot deletes "thinking…" and follows up privately.
         (x) => x.callbackType === 4 || x.followUps.length > 0 || Boolean(x.message?.content),
       );
@@ -108,7 +108,7 @@ describe('commands through the real client', () => {
   it('GIVEN a valid MIDI WHEN an admin adds it to the corpus THEN it is listed and removable', async () => {
     const file = h.server.addAttachment(scaleMidi(), 'tune.mid', 'audio/midi');
     const added = await h.server.waitForInteractionResponse(
-      h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file }, user: h.server.users.admin }),
+      h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file, confirm_rights: true, licence: 'public-domain' }, user: h.server.users.admin }),
     );
     expect(added.message?.content).toMatch(/Added `[0-9a-f]{8}` tune\.mid to the corpus \(8 notes\)/);
     const id = /`([0-9a-f]{8})`/.exec(added.message?.content ?? '')?.[1] ?? '';
@@ -125,7 +125,7 @@ describe('commands through the real client', () => {
     const played = scaleMidi([60, 64, 67, 72, 67, 64, 60, 62]);
     const wav = h.server.addAttachment(renderWav(readMidi(new Uint8Array(played))), 'recording.wav', 'audio/wav');
     const added = await h.server.waitForInteractionResponse(
-      h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file: wav }, user: h.server.users.admin }),
+      h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file: wav, confirm_rights: true, licence: 'own-work' }, user: h.server.users.admin }),
       (x) => /Added|couldn|could not|failed/i.test(x.message?.content ?? '') || x.followUps.length > 0,
       120_000,
     );
@@ -148,7 +148,7 @@ describe('commands through the real client', () => {
   it('GIVEN an audio file that is not audio WHEN added THEN the reply explains privately and nothing is stored', async () => {
     const fake = h.server.addAttachment(Buffer.from('ID3 but really just some text, not an mp3 stream'.repeat(20)), 'song.mp3', 'audio/mpeg');
     const r = await h.server.waitForInteractionResponse(
-      h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file: fake }, user: h.server.users.admin }),
+      h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file: fake, confirm_rights: true, licence: 'own-work' }, user: h.server.users.admin }),
       (x) => x.callbackType === 4 || x.followUps.length > 0,
       120_000,
     );

@@ -57,7 +57,7 @@ async function uploadCorpus(): Promise<void> {
   for (let i = 0; i < MELODIES.length + MAX_EXTRA_UPLOADS; i++) {
     if (i >= MELODIES.length && splitCorpus((await loadCorpus([corpusDir])).pieces).train.length > 0) return;
     const file = h.server.addAttachment(scaleMidi(MELODIES[i % MELODIES.length]), `melody-${i}.mid`, 'audio/midi');
-    const add = h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file }, user: h.server.users.admin });
+    const add = h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file, confirm_rights: true, licence: 'public-domain' }, user: h.server.users.admin });
     const r = await h.server.waitForInteractionResponse(add, orError((x) => /Added/.test(x.message?.content ?? '')));
     expect(said(r)).toMatch(/^Added/);
   }
