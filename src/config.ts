@@ -57,6 +57,8 @@ const botShape = {
   QUEUE_MAX_PER_USER: positiveInt(2),
   QUEUE_MAX_PER_GUILD: positiveInt(10),
   VOICE_IDLE_SECONDS: positiveInt(300),
+  RATE_USER_PER_MINUTE: positiveInt(30),
+  RATE_GUILD_PER_MINUTE: positiveInt(300),
 };
 
 const coreSchema = z.object(coreShape);
@@ -99,6 +101,10 @@ export interface BotConfig extends CoreConfig {
   readonly queueMaxPerUser: number;
   readonly queueMaxPerGuild: number;
   readonly voiceIdleSeconds: number;
+  /** Commands and button presses one user may send per minute. */
+  readonly rateUserPerMinute: number;
+  /** Commands and button presses one guild may send per minute. */
+  readonly rateGuildPerMinute: number;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -147,6 +153,8 @@ export function loadConfig(env: Environment = readEnvironment()): BotConfig {
     queueMaxPerUser: parsed.QUEUE_MAX_PER_USER,
     queueMaxPerGuild: parsed.QUEUE_MAX_PER_GUILD,
     voiceIdleSeconds: parsed.VOICE_IDLE_SECONDS,
+    rateUserPerMinute: parsed.RATE_USER_PER_MINUTE,
+    rateGuildPerMinute: parsed.RATE_GUILD_PER_MINUTE,
   });
 }
 

@@ -14,6 +14,7 @@ import type { Command } from './command.js';
 import type { BotContext, VoiceService } from './context.js';
 import { createLogger, type Logger } from './logger.js';
 import { commandMap, routeInteraction } from './router.js';
+import { RateLimiter } from './rate-limit.js';
 
 export interface BotDeps {
   logger?: Logger;
@@ -60,7 +61,14 @@ export async function startBot(config: BotConfig, deps: BotDeps = {}): Promise<B
   );
   queue.on('error', (error, job) => logger.error('job failed', { job, error }));
   const client = createClient(config);
-  const ctx: BotContext = { config, storage, queue, logger, tokenLifetimeMs: deps.tokenLifetimeMs };
+  const ctx: BotContext = {
+    config,
+    storage,
+    queue,
+    logger,
+    tokenLifetimeMs: deps.tokenLifetimeMs,
+    rateLimiter: new RateLimiter({ perUser: config.rateUserPerMinute, perGuild: config.rateGuildPerMinute }),
+  };
   const inFlight = new Set<Promise<void>>();
   const commands = commandMap(deps.commands ?? COMMANDS);
 
