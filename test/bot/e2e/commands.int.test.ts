@@ -12,6 +12,7 @@ import { readMidi } from '../../../src/music/midi-io.js';
 import { guildPaths } from '../../../src/storage/guild-paths.js';
 import { renderWav } from '../../support/render-wav.js';
 import { MessageFlag, type InteractionResponse } from '../../support/discord-server/index.js';
+import { findLeaks } from './leak-check.js';
 import { scaleMidi, startHarness, type Harness } from './harness.js';
 
 /** A command whose handler has a bug, to see what users get for unexpected errors. */
@@ -212,5 +213,9 @@ describe('commands through the real client', () => {
     expectPrivateError(refused, /answers only in/);
     const view = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'settings', subcommand: 'view', user: admin, ...where }));
     expect(view.message?.content).toMatch(/Channels: <#123456789012345678>/);
+  });
+
+  it('GIVEN everything above (errors, an incident, uploads) WHEN every reply and log line is searched THEN no token, stack trace or file-system path reached a user, and no token the log', () => {
+    expect(findLeaks(h)).toEqual([]);
   });
 });
