@@ -111,7 +111,7 @@ describe('commands through the real client', () => {
     const added = await h.server.waitForInteractionResponse(
       h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file, confirm_rights: true, licence: 'public-domain' }, user: h.server.users.admin }),
     );
-    expect(added.message?.content).toMatch(/Added `[0-9a-f]{8}` tune\.mid to the corpus \(8 notes\)/);
+    expect(added.message?.content).toMatch(/Added `[0-9a-f]{8}` tune\.mid to the corpus \(8 notes; public domain\)/);
     const id = /`([0-9a-f]{8})`/.exec(added.message?.content ?? '')?.[1] ?? '';
     const list = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'corpus', subcommand: 'list' }));
     expect(list.message?.content).toContain(`\`${id}\` tune.mid — midi, 8 notes`);
@@ -131,7 +131,7 @@ describe('commands through the real client', () => {
       120_000,
     );
     expect(added.followUps).toEqual([]);
-    const match = /Added `([0-9a-f]{8})` recording\.wav to the corpus \((\d+) notes, transcribed\)/.exec(added.message?.content ?? '');
+    const match = /Added `([0-9a-f]{8})` recording\.wav to the corpus \((\d+) notes, transcribed; own work, shared for training\)/.exec(added.message?.content ?? '');
     expect(match, added.message?.content).not.toBeNull();
     const [, id, notes] = match!;
     const entry = (await h.bot.ctx.storage.corpus.list(h.server.guild.id)).find((e) => e.id === id);
