@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
 import { createRng } from '../music/random.js';
 import type { CaseOutcome, RunnerToWorker, WorkerToRunner } from './case-worker.js';
 import { pickMutation, type Mutant, type MutationPool } from './mutations.js';
@@ -100,13 +101,30 @@ function rssOfMb(pid: number | undefined): number {
 
 type CaseReply = Extract<WorkerToRunner, { type: 'result' }>;
 
+/** Messages from a case process are checked like any data crossing a process boundary. */
+const workerMessageSchema: z.ZodType<WorkerToRunner> = z.union([
+  z.object({ type: z.literal('ready') }),
+  z.object({
+    type: z.literal('result'),
+    index: z.number().int().min(0),
+    outcome: z.enum(['ok', 'typed', 'crash']),
+    code: z.string().optional(),
+    notes: z.number().optional(),
+    error: z.string().optional(),
+    ms: z.number().min(0),
+    rssMb: z.number().min(0),
+  }),
+]);
+
 /** One case process. */
 class CaseChild {
   private pending?: (reply: CaseReply | { died: string }) => void;
 
   private constructor(private readonly child: ChildProcess) {
-    child.on('message', (message: WorkerToRunner) => {
-      if (message.type === 'result') this.settle(message);
+    child.on('message', (raw: unknown) => {
+      const parsed = workerMessageSchema.safeParse(raw);
+      if (!parsed.success) this.settle({ died: `case process sent a malformed message: ${JSON.stringify(raw).slice(0, 200)}` });
+      else if (parsed.data.type === 'result') this.settle(parsed.data);
     });
     child.once('exit', (code, signal) => this.settle({ died: `case process exited (${signal ?? `code ${String(code)}`})` }));
   }
