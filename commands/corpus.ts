@@ -1,7 +1,7 @@
 import { InteractionContextType, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import type { Command } from '../src/bot/command.js';
 import type { BotContext } from '../src/bot/context.js';
-import { addToCorpus, precheckUpload, removeFromCorpus } from '../src/bot/corpus-service.js';
+import { addToCorpus, checkRights, LICENCE_LABELS, precheckUpload, removeFromCorpus } from '../src/bot/corpus-service.js';
 import { guildIdOf, requireCorpusManager } from '../src/bot/permissions.js';
 import { NO_MENTIONS } from '../src/bot/replies.js';
 import { positionText } from '../src/bot/result-message.js';
@@ -12,7 +12,13 @@ export const data = new SlashCommandBuilder()
   .setDescription("This server's community uploads, used by /train")
   .addSubcommand((s) =>
     s.setName('add').setDescription('Add a MIDI or audio file (mp3/wav/ogg/flac, transcribed)')
-      .addAttachmentOption((o) => o.setName('file').setDescription('MIDI or audio file').setRequired(true)),
+      .addAttachmentOption((o) => o.setName('file').setDescription('MIDI or audio file').setRequired(true))
+      .addBooleanOption((o) => o.setName('confirm_rights').setDescription('I may share this for training: my own work, public domain, or a free licence').setRequired(true))
+      .addStringOption((o) =>
+        o.setName('licence').setDescription('Its licence').setRequired(true)
+          .addChoices(...Object.entries(LICENCE_LABELS).map(([value, name]) => ({ name, value }))),
+      )
+      .addStringOption((o) => o.setName('attribution').setDescription('Composer / author and source (required for CC BY, CC BY-SA)').setMaxLength(200)),
   )
   .addSubcommand((s) => s.setName('list').setDescription('List the corpus'))
   .addSubcommand((s) =>
@@ -24,16 +30,24 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   const sub = interaction.options.getSubcommand();
   if (sub === 'list') {
     const entries = await ctx.storage.corpus.list(guildId);
-    const lines = entries.map((e) => `• \`${e.id}\` ${e.name} — ${e.kind}, ${e.noteCount} notes`);
+    const lines = entries.map(
+      (e) => `• \`${e.id}\` ${e.name} — ${e.kind}, ${e.noteCount} notes, ${e.licence ? LICENCE_LABELS[e.licence] : 'licence not stated'}${e.attribution ? ` (${e.attribution})` : ''}, by <@${e.addedBy}>`,
+    );
     await interaction.reply({ content: lines.length ? `${entries.length} files:\n${lines.join('\n')}`.slice(0, 1900) : 'The corpus is empty. Add files with `/corpus add`.', allowedMentions: NO_MENTIONS });
     return;
   }
   requireCorpusManager(interaction, await ctx.storage.settings.get(guildId));
   if (sub === 'remove') {
-    const removed = await removeFromCorpus(ctx, guildId, interaction.options.getString('id', true));
-    await interaction.reply({ content: `Removed \`${removed.id}\` (${removed.name}) from the corpus.`, allowedMentions: NO_MENTIONS });
+    const { removed, modelTrainedOnIt } = await removeFromCorpus(ctx, guildId, interaction.options.getString('id', true));
+    const note = modelTrainedOnIt ? '\nThis server’s model was trained on it: its card now says so, and `/train start` makes a model without it.' : '';
+    await interaction.reply({ content: `Removed \`${removed.id}\` (${removed.name}) from the corpus.${note}`, allowedMentions: NO_MENTIONS });
     return;
   }
+  const rights = checkRights({
+    confirmed: interaction.options.getBoolean('confirm_rights'),
+    licence: interaction.options.getString('licence'),
+    attribution: interaction.options.getString('attribution'),
+  });
   const attachment = interaction.options.getAttachment('file', true);
   precheckUpload(ctx, attachment);
   await interaction.deferReply();
@@ -42,9 +56,13 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
     userId: interaction.user.id,
     channelId: interaction.channelId,
     attachment,
+    rights,
     onQueued: (handle) => void interaction.editReply({ content: positionText('Transcribing', handle.position()), allowedMentions: NO_MENTIONS }).catch(() => undefined),
   });
-  await interaction.editReply({ content: `Added \`${entry.id}\` ${entry.name} to the corpus (${entry.noteCount} notes${entry.kind === 'audio' ? ', transcribed' : ''}).`, allowedMentions: NO_MENTIONS });
+  await interaction.editReply({
+    content: `Added \`${entry.id}\` ${entry.name} to the corpus (${entry.noteCount} notes${entry.kind === 'audio' ? ', transcribed' : ''}; ${LICENCE_LABELS[rights.licence]}).`,
+    allowedMentions: NO_MENTIONS,
+  });
 }
 
 export const command: Command = { data, execute };

@@ -4,6 +4,7 @@ import type { BotContext } from '../src/bot/context.js';
 import { guildIdOf, requireManageGuild } from '../src/bot/permissions.js';
 import { NO_MENTIONS } from '../src/bot/replies.js';
 import { MotifError } from '../src/errors.js';
+import { modelCardText } from '../src/bot/model-card.js';
 
 export const data = new SlashCommandBuilder()
   .setContexts(InteractionContextType.Guild)
@@ -21,9 +22,9 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   if (interaction.options.getSubcommand() === 'info') {
     const settings = await ctx.storage.settings.get(guildId);
     const ownText = own
-      ? `This server's model: trained ${own.trainedAt.slice(0, 10)}, ${own.epochs} epochs from ${own.from}, ${own.corpusFiles} corpus files.\n${own.summary.slice(0, 1200)}`
+      ? `This server's model: trained ${own.trainedAt.slice(0, 10)}, ${own.epochs} epochs from ${own.from}, ${own.corpusFiles} corpus files.\n${modelCardText(own)}\n${own.summary.slice(0, 600)}`
       : 'This server has no model of its own yet (/train).';
-    await interaction.reply({ content: `In use: **${settings.model === 'guild' && own ? 'guild' : 'default'}**.\n${ownText}`, allowedMentions: NO_MENTIONS });
+    await interaction.reply({ content: `In use: **${settings.model === 'guild' && own ? 'guild' : 'default'}**.\n${ownText}`.slice(0, 1990), allowedMentions: NO_MENTIONS });
     return;
   }
   requireManageGuild(interaction, 'switch models');

@@ -65,6 +65,8 @@ const botShape = {
   DOWNLOAD_TIMEOUT_SECONDS: positiveInt(30, 600),
   RESULTS_MAX_BYTES_PER_GUILD: positiveInt(200 * MB),
   SHUTDOWN_GRACE_SECONDS: positiveInt(20, 3600),
+  RATE_USER_PER_MINUTE: positiveInt(30),
+  RATE_GUILD_PER_MINUTE: positiveInt(300),
 };
 
 const coreSchema = z.object(coreShape);
@@ -118,6 +120,10 @@ export interface BotConfig extends CoreConfig {
   readonly resultsMaxBytesPerGuild: number;
   /** On SIGTERM/SIGINT, how long running jobs may take to finish before their replies say the bot restarted. */
   readonly shutdownGraceSeconds: number;
+  /** Commands and button presses one user may send per minute. */
+  readonly rateUserPerMinute: number;
+  /** Commands and button presses one guild may send per minute. */
+  readonly rateGuildPerMinute: number;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -172,6 +178,8 @@ export function loadConfig(env: Environment = readEnvironment()): BotConfig {
     downloadTimeoutMs: parsed.DOWNLOAD_TIMEOUT_SECONDS * 1000,
     resultsMaxBytesPerGuild: parsed.RESULTS_MAX_BYTES_PER_GUILD,
     shutdownGraceSeconds: parsed.SHUTDOWN_GRACE_SECONDS,
+    rateUserPerMinute: parsed.RATE_USER_PER_MINUTE,
+    rateGuildPerMinute: parsed.RATE_GUILD_PER_MINUTE,
   });
 }
 

@@ -31,6 +31,8 @@ export type ErrorCode =
   | 'OPTION_OUT_OF_RANGE'
   | 'NOT_FOUND'
   | 'ALREADY_EXISTS'
+  | 'RIGHTS_NOT_CONFIRMED'
+  | 'RATE_LIMITED'
   // bot
   | 'PERMISSION_DENIED'
   | 'QUEUE_FULL'

@@ -7,6 +7,7 @@ import type { BotConfig } from '../config.js';
 import type { MotifQueue } from '../jobs/motif-jobs.js';
 import type { Storage, ResultRecord } from '../storage/index.js';
 import type { Logger } from './logger.js';
+import type { RateLimiter } from './rate-limit.js';
 
 /**
  * The hook for voice playback (the voice issue implements it). It answers the interaction itself.
@@ -24,6 +25,8 @@ export interface BotContext {
   queue: MotifQueue;
   logger: Logger;
   voice?: VoiceService;
+  /** Abuse limits per user and guild; absent = unlimited (unit tests of single handlers). */
+  rateLimiter?: RateLimiter;
   /** How long interaction tokens are trusted (default 14 minutes; tests shorten it). */
   tokenLifetimeMs?: number;
 }

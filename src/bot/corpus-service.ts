@@ -14,14 +14,58 @@ import type { TranscribeJobResult, TranscribeProgress } from '../jobs/transcribe
 import { assertFileId, guildPaths, type CorpusEntry } from '../storage/index.js';
 import type { BotContext } from './context.js';
 import { downloadUpload, precheckAttachment, readUploadedMidi } from './uploads.js';
+import { displayText } from './safe-text.js';
+import { LICENCES } from '../storage/schemas.js';
 
 export interface CorpusAddRequest {
   guildId: string;
   userId: string;
   channelId?: string;
   attachment: Pick<Attachment, 'url' | 'name' | 'size'>;
+  /** What the uploader stated about their right to share the file (see checkRights). */
+  rights: UploadRights;
   /** Called once when an audio file is queued for transcription. */
   onQueued?: (handle: JobHandle<TranscribeJobResult, TranscribeProgress>) => void;
+}
+
+export interface UploadRights {
+  licence: Licence;
+  /** Composer / author and source, as the uploader wrote it (required for CC BY and CC BY-SA). */
+  attribution?: string;
+}
+
+export type Licence = (typeof LICENCES)[number];
+
+/** How each licence choice reads in replies and on model cards. */
+export const LICENCE_LABELS: Readonly<Record<Licence, string>> = Object.freeze({
+  'own-work': 'own work, shared for training',
+  'public-domain': 'public domain',
+  cc0: 'CC0',
+  'cc-by': 'CC BY',
+  'cc-by-sa': 'CC BY-SA',
+  'other-free': 'other free licence',
+});
+
+/**
+ * The uploader must confirm they may share the piece for training, say under which terms, and
+ * credit the author where the licence requires it.
+ * @throws MotifError RIGHTS_NOT_CONFIRMED without the confirmation or with an unknown licence;
+ *   OPTION_OUT_OF_RANGE for a CC BY / BY-SA upload without a credit line.
+ */
+export function checkRights(opts: { confirmed: boolean | null; licence: string | null; attribution: string | null }): UploadRights {
+  if (opts.confirmed !== true) {
+    throw new MotifError(
+      'RIGHTS_NOT_CONFIRMED',
+      'Only add music you may share for training: your own work, public domain, or under a free licence. Set `confirm_rights` to True to confirm, and pick its `licence`.',
+    );
+  }
+  const licence = LICENCES.find((l) => l === opts.licence);
+  if (!licence) throw new MotifError('RIGHTS_NOT_CONFIRMED', 'Pick the piece’s `licence` (own work, public domain, CC0, CC BY, CC BY-SA or another free licence).');
+  const attribution = opts.attribution?.trim() ? displayText(opts.attribution, 200) : undefined;
+  if ((licence === 'cc-by' || licence === 'cc-by-sa') && !attribution) {
+    throw new MotifError('OPTION_OUT_OF_RANGE', `${LICENCE_LABELS[licence]} requires credit: fill in \`attribution\` (author and source).`);
+  }
+  return { licence, attribution };
 }
 
 /**
@@ -68,12 +112,15 @@ export async function addToCorpus(ctx: BotContext, req: CorpusAddRequest): Promi
     await rename(midiTempPath, finalPath);
     const entry: CorpusEntry = {
       id,
-      name: req.attachment.name.slice(0, 100),
+      name: displayText(req.attachment.name, 100),
       kind: upload.kind,
       bytes: upload.bytes,
       noteCount,
       addedBy: req.userId,
       addedAt: new Date().toISOString(),
+      licence: req.rights.licence,
+      rightsConfirmed: true,
+      attribution: req.rights.attribution,
     };
     await ctx.storage.corpus.add(req.guildId, entry);
     return entry;
@@ -86,11 +133,16 @@ export async function addToCorpus(ctx: BotContext, req: CorpusAddRequest): Promi
   }
 }
 
-/** @throws MotifError NOT_FOUND when the guild's corpus has no such entry. */
-export async function removeFromCorpus(ctx: BotContext, guildId: string, id: string): Promise<CorpusEntry> {
+/**
+ * Removes a file from the corpus; when the guild's model was trained on it, the model is marked
+ * (its card lists the piece as removed) so admins know to retrain.
+ * @throws MotifError NOT_FOUND when the guild's corpus has no such entry.
+ */
+export async function removeFromCorpus(ctx: BotContext, guildId: string, id: string): Promise<{ removed: CorpusEntry; modelTrainedOnIt: boolean }> {
   assertFileId(id);
   const removed = await ctx.storage.corpus.remove(guildId, id);
-  if (!removed) throw new MotifError('NOT_FOUND', `No corpus file with id \`${id}\` on this server. See /corpus list.`);
+  if (!removed) throw new MotifError('NOT_FOUND', `No corpus file with id \`${id.slice(0, 16)}\` on this server. See /corpus list.`);
   await rm(join(guildPaths(ctx.config.dataDir, guildId).corpusDir, `${id}.mid`), { force: true });
-  return removed;
+  const modelTrainedOnIt = await ctx.storage.models.markSourceRemoved(guildId, removed);
+  return { removed, modelTrainedOnIt };
 }

@@ -31,6 +31,8 @@ export async function routeInteraction(interaction: Interaction, ctx: BotContext
   if (!interaction.isRepliable()) return;
   const context = { ...where, what: describe(interaction) };
   try {
+    // Before any work, permission check or storage read: a flood costs one map lookup each.
+    ctx.rateLimiter?.take(interaction.user.id, interaction.guildId);
     if (interaction.isChatInputCommand()) {
       const command = commands.get(interaction.commandName);
       if (!command) throw new MotifError('NOT_FOUND', 'I do not know that command any more; an admin should run `npm run deploy-commands`.');

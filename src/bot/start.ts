@@ -16,6 +16,7 @@ import { createLogger, type Logger } from './logger.js';
 import { replyPrivately } from './replies.js';
 import { commandMap, routeInteraction } from './router.js';
 import { checkDiscordToken } from './token-check.js';
+import { RateLimiter } from './rate-limit.js';
 
 export interface BotDeps {
   logger?: Logger;
@@ -55,7 +56,13 @@ export async function startBot(config: BotConfig, deps: BotDeps = {}): Promise<B
     const me = await checkDiscordToken(config);
     logger.info('token accepted', { botUserId: me.id, botName: me.username });
   }
-  const storage = deps.storage ?? (await openStorage(config.storageUrl, { dataDir: config.dataDir, onError: (error, ns) => logger.error('storage error', { ns, error }) }));
+  const storage =
+    deps.storage ??
+    (await openStorage(config.storageUrl, {
+      dataDir: config.dataDir,
+      onError: (error, ns) => logger.error('storage error', { ns, error }),
+      onCorrupt: (bad) => logger.warn('stored value refused, defaults used; raw value kept aside', { ...bad }),
+    }));
   const queue = new InProcessQueue<MotifJobs>(
     { ...MOTIF_PROCESSORS, ...deps.processors },
     {
@@ -68,7 +75,14 @@ export async function startBot(config: BotConfig, deps: BotDeps = {}): Promise<B
   );
   queue.on('error', (error, job) => logger.error('job failed', { job, error }));
   const client = createClient(config);
-  const ctx: BotContext = { config, storage, queue, logger, tokenLifetimeMs: deps.tokenLifetimeMs };
+  const ctx: BotContext = {
+    config,
+    storage,
+    queue,
+    logger,
+    tokenLifetimeMs: deps.tokenLifetimeMs,
+    rateLimiter: new RateLimiter({ perUser: config.rateUserPerMinute, perGuild: config.rateGuildPerMinute }),
+  };
   const inFlight = new Set<Promise<void>>();
   const commands = commandMap(deps.commands ?? COMMANDS);
 

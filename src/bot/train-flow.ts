@@ -64,6 +64,8 @@ export async function runTraining(interaction: ChatInputCommandInteraction, ctx:
       metrics: result.metrics,
       summary: result.summary,
       lossCurvePngPath: result.lossCurvePngPath,
+      // What it learnt from, with the licences the uploaders stated: /model info credits them.
+      sources: corpus.map((e) => ({ id: e.id, name: e.name, licence: e.licence, attribution: e.attribution, addedBy: e.addedBy })),
     };
     const previous = await ctx.storage.models.set(guildId, model);
     await ctx.storage.settings.update(guildId, { model: 'guild' });

@@ -237,7 +237,11 @@ export function isDegenerate(seq: NoteSequence): boolean {
   return f.distinctPitches <= 2 || (f.distinctDurations <= 1 && f.distinctIois <= 1);
 }
 
-function encodeSeed(tokenizer: Tokenizer, seed: NoteSequence): number[] {
+/**
+ * The prompt ids for a seed (what /compose does with an attached MIDI before sampling).
+ * @throws MotifError MIDI_EMPTY (no pitched notes), SEED_OUT_OF_VOCABULARY.
+ */
+export function encodeSeed(tokenizer: Tokenizer, seed: NoteSequence): number[] {
   if (seed.notes.filter((n) => !n.isDrum).length === 0) {
     throw new MotifError('MIDI_EMPTY', 'The seed has no pitched notes to continue.');
   }

@@ -6,6 +6,8 @@ import type Keyv from 'keyv';
 import { assertGuildId } from './guild-paths.js';
 import { KeyLock } from './key-lock.js';
 import { MotifError } from '../errors.js';
+import { corpusEntrySchema, type LICENCES } from './schemas.js';
+import type { RecordReader } from './validated-read.js';
 
 export interface CorpusEntry {
   /** Short id; the file is `<corpusDir>/<id>.mid`. */
@@ -19,6 +21,12 @@ export interface CorpusEntry {
   addedBy: string;
   /** ISO-8601. */
   addedAt: string;
+  /** The licence the uploader stated (absent on entries from before uploads asked). */
+  licence?: (typeof LICENCES)[number];
+  /** The uploader confirmed they may share it for training (own work, public domain or free licence). */
+  rightsConfirmed?: boolean;
+  /** Composer / author and source as the uploader gave them, for credits. */
+  attribution?: string;
 }
 
 export const MAX_CORPUS_ENTRIES = 500;
@@ -26,11 +34,14 @@ export const MAX_CORPUS_ENTRIES = 500;
 export class CorpusRepo {
   private readonly lock = new KeyLock();
 
-  constructor(private readonly keyv: Keyv) {}
+  constructor(
+    private readonly keyv: Keyv,
+    private readonly reader: RecordReader,
+  ) {}
 
   async list(guildId: string): Promise<CorpusEntry[]> {
     assertGuildId(guildId);
-    return ((await this.keyv.get(guildId)) as CorpusEntry[] | undefined) ?? [];
+    return this.reader.readList(guildId, corpusEntrySchema);
   }
 
   /** @throws MotifError OPTION_OUT_OF_RANGE when the corpus is full, ALREADY_EXISTS for a duplicate id. */

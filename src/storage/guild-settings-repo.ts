@@ -2,6 +2,8 @@
 import type Keyv from 'keyv';
 import { assertGuildId } from './guild-paths.js';
 import { KeyLock } from './key-lock.js';
+import { storedSettingsSchema } from './schemas.js';
+import type { RecordReader } from './validated-read.js';
 
 export interface GuildSettings {
   /** Default sampling temperature, > 0. */
@@ -34,13 +36,17 @@ export type GuildSettingsPatch = {
 export class GuildSettingsRepo {
   private readonly lock = new KeyLock();
 
-  constructor(private readonly keyv: Keyv) {}
+  constructor(
+    private readonly keyv: Keyv,
+    private readonly reader: RecordReader,
+  ) {}
 
-  /** The guild's settings with defaults filled in (a copy). */
+  /** The guild's settings with defaults filled in (a copy); defaults alone for a damaged record. */
   async get(guildId: string): Promise<GuildSettings> {
     assertGuildId(guildId);
-    const stored = (await this.keyv.get(guildId)) as Partial<GuildSettings> | undefined;
-    return { ...DEFAULT_GUILD_SETTINGS, allowedChannelIds: [], ...stored };
+    const stored = await this.reader.read(guildId, storedSettingsSchema);
+    const defined = Object.fromEntries(Object.entries(stored ?? {}).filter(([, v]) => v !== undefined));
+    return { ...DEFAULT_GUILD_SETTINGS, allowedChannelIds: [], ...defined };
   }
 
   /** Applies `patch` atomically (per process) and returns the new settings. */

@@ -11,6 +11,7 @@ import { openKeyv, storageBackend, type StorageBackend } from './keyv-store.js';
 import { ResultRepo } from './result-repo.js';
 import { SeedRepo } from './seed-repo.js';
 import { checkSqliteFileBeforeOpen, checkSqliteIntegrity, sqliteFileOf } from './sqlite-file-check.js';
+import { RecordReader, type OnCorrupt } from './validated-read.js';
 
 export interface Storage {
   backend: StorageBackend;
@@ -33,6 +34,8 @@ export interface OpenStorageOptions {
    * or 0-byte file is refused (STORAGE_MISSING) instead of silently starting empty.
    */
   dataDir?: string;
+  /** Called once per damaged or wrong-shaped value read back (it is kept aside, defaults are used). */
+  onCorrupt?: OnCorrupt;
 }
 
 /**
@@ -48,21 +51,22 @@ export async function openStorage(url: string, opts: OpenStorageOptions = {}): P
   const prefix = opts.namespacePrefix ?? 'motif';
   const stores: Keyv[] = [];
   let opening = true;
-  const open = (concern: string): Keyv => {
+  const onCorrupt = opts.onCorrupt ?? (() => undefined);
+  const open = (concern: string): [Keyv, RecordReader] => {
     const namespace = `${prefix}-${concern}`;
     const keyv = openKeyv(url, namespace, (error) => {
       if (!opening) opts.onError?.(error, namespace);
     });
     stores.push(keyv);
-    return keyv;
+    return [keyv, new RecordReader(keyv, namespace, onCorrupt)];
   };
   const storage: Storage = {
     backend,
-    settings: new GuildSettingsRepo(open('settings')),
-    seeds: new SeedRepo(open('seeds')),
-    corpus: new CorpusRepo(open('corpus')),
-    results: new ResultRepo(open('results')),
-    models: new GuildModelRepo(open('models')),
+    settings: new GuildSettingsRepo(...open('settings')),
+    seeds: new SeedRepo(...open('seeds')),
+    corpus: new CorpusRepo(...open('corpus')),
+    results: new ResultRepo(...open('results')),
+    models: new GuildModelRepo(...open('models')),
     close: async () => {
       await Promise.allSettled(stores.map((s) => s.disconnect()));
     },
@@ -98,3 +102,4 @@ export { DEFAULT_GUILD_SETTINGS } from './guild-settings-repo.js';
 export { normalizeSeedName, MAX_SEEDS_PER_GUILD } from './seed-repo.js';
 export { guildPaths, assertFileId, type GuildPaths } from './guild-paths.js';
 export { storageBackend, type StorageBackend } from './keyv-store.js';
+export type { CorruptRecord, OnCorrupt } from './validated-read.js';

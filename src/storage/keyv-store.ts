@@ -9,6 +9,7 @@ import KeyvSqlite from '@keyv/sqlite';
 import KeyvRedis from '@keyv/redis';
 import KeyvPostgres from '@keyv/postgres';
 import { MotifError } from '../errors.js';
+import { tolerantDeserialize } from './validated-read.js';
 
 export type StorageBackend = 'sqlite' | 'redis' | 'postgres';
 
@@ -26,7 +27,8 @@ export function storageBackend(url: string): StorageBackend {
  */
 export function openKeyv(url: string, namespace: string, onError: (error: unknown) => void): Keyv {
   const adapter = createAdapter(url);
-  const keyv = new Keyv({ store: adapter, namespace, throwOnErrors: true, useKeyPrefix: true });
+  // Damaged values reach the repositories as a marker (validated-read.ts), not as "not found".
+  const keyv = new Keyv({ store: adapter, namespace, throwOnErrors: true, useKeyPrefix: true, deserialize: tolerantDeserialize });
   keyv.on('error', onError);
   return keyv;
 }

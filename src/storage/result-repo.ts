@@ -7,6 +7,8 @@ import type Keyv from 'keyv';
 import type { NoteSequence } from '../music/note-sequence.js';
 import { assertGuildId } from './guild-paths.js';
 import { KeyLock } from './key-lock.js';
+import { idListSchema, resultRecordSchema } from './schemas.js';
+import type { RecordReader } from './validated-read.js';
 
 /** The options a result was made with (enough to regenerate it). */
 export interface ResultOptions {
@@ -52,26 +54,33 @@ export class ResultRepo {
 
   constructor(
     private readonly keyv: Keyv,
+    private readonly reader: RecordReader,
     private readonly maxPerGuild = MAX_RESULTS_PER_GUILD,
   ) {}
 
   /** Ids newest first. */
   async recentIds(guildId: string): Promise<string[]> {
     assertGuildId(guildId);
-    return ((await this.keyv.get(indexKey(guildId))) as string[] | undefined) ?? [];
+    return (await this.reader.read(indexKey(guildId), idListSchema)) ?? [];
   }
 
   /** Newest first, at most `limit`. */
   async recent(guildId: string, limit = this.maxPerGuild): Promise<ResultRecord[]> {
     const ids = (await this.recentIds(guildId)).slice(0, limit);
-    const records = await Promise.all(ids.map((id) => this.keyv.get(resultKey(guildId, id)) as Promise<ResultRecord | undefined>));
+    const records = await Promise.all(ids.map((id) => this.readRecord(guildId, id)));
     return records.filter((r): r is ResultRecord => r !== undefined);
   }
 
   async get(guildId: string, id: string): Promise<ResultRecord | undefined> {
     assertGuildId(guildId);
     if (!(await this.recentIds(guildId)).includes(id)) return undefined;
-    return (await this.keyv.get(resultKey(guildId, id))) as ResultRecord | undefined;
+    return this.readRecord(guildId, id);
+  }
+
+  /** A stored result, only if it really belongs to `guildId` (the key says so; the record must agree). */
+  private async readRecord(guildId: string, id: string): Promise<ResultRecord | undefined> {
+    const record = await this.reader.read(resultKey(guildId, id), resultRecordSchema);
+    return record && record.guildId === guildId && record.id === id ? record : undefined;
   }
 
   /** Stores `record` as the newest result; returns the records pushed out of the window. */
@@ -85,7 +94,7 @@ export class ResultRepo {
       await this.keyv.set(indexKey(guildId), kept);
       const evicted: ResultRecord[] = [];
       for (const id of evictedIds) {
-        const old = (await this.keyv.get(resultKey(guildId, id))) as ResultRecord | undefined;
+        const old = await this.readRecord(guildId, id);
         if (old) evicted.push(old);
         await this.keyv.delete(resultKey(guildId, id));
       }

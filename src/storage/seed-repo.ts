@@ -8,6 +8,8 @@ import { MotifError } from '../errors.js';
 import type { NoteSequence } from '../music/note-sequence.js';
 import { assertGuildId } from './guild-paths.js';
 import { KeyLock } from './key-lock.js';
+import { seedSchema, seedSummarySchema } from './schemas.js';
+import type { RecordReader } from './validated-read.js';
 
 export interface SeedSummary {
   name: string;
@@ -44,11 +46,14 @@ export function normalizeSeedName(name: string): string {
 export class SeedRepo {
   private readonly lock = new KeyLock();
 
-  constructor(private readonly keyv: Keyv) {}
+  constructor(
+    private readonly keyv: Keyv,
+    private readonly reader: RecordReader,
+  ) {}
 
   async list(guildId: string): Promise<SeedSummary[]> {
     assertGuildId(guildId);
-    return ((await this.keyv.get(indexKey(guildId))) as SeedSummary[] | undefined) ?? [];
+    return this.reader.readList(indexKey(guildId), seedSummarySchema);
   }
 
   /** @returns undefined when the guild has no seed of that name. */
@@ -56,7 +61,7 @@ export class SeedRepo {
     const key = normalizeSeedName(name);
     const indexed = (await this.list(guildId)).some((s) => s.name === key);
     if (!indexed) return undefined;
-    return (await this.keyv.get(seedKey(guildId, key))) as Seed | undefined;
+    return this.reader.read(seedKey(guildId, key), seedSchema);
   }
 
   /**

@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MotifError } from '../../src/errors.js';
 import { emptySequence, type NoteSequence } from '../../src/music/note-sequence.js';
-import { openStorage, type ResultRecord, type Storage } from '../../src/storage/index.js';
+import { openStorage, type CorruptRecord, type ResultRecord, type Storage } from '../../src/storage/index.js';
+import { openKeyv } from '../../src/storage/keyv-store.js';
 
 export function sequenceOf(pitches: number[]): NoteSequence {
   const seq = emptySequence();
@@ -22,9 +23,39 @@ export function storageBehaviour(url: () => string): void {
   const guildA = String(base + 1n);
   const guildB = String(base + 2n);
 
+  const prefix = `motif-test-${randomUUID().slice(0, 8)}`;
+  const corrupt: CorruptRecord[] = [];
   beforeAll(async () => {
-    storage = await openStorage(url(), { namespacePrefix: `motif-test-${randomUUID().slice(0, 8)}` });
+    storage = await openStorage(url(), { namespacePrefix: prefix, onCorrupt: (c) => corrupt.push(c) });
   });
+
+  /** Writes `raw` as the stored text of `key` in a concern's namespace, bypassing every check. */
+  // Side doors into the same namespaces, kept open: Postgres adapters share one pool per URL, so
+  // disconnecting one early would close the storage's connections too.
+  const sideDoors = new Map<string, ReturnType<typeof openKeyv>>();
+  const sideDoor = (concern: string): ReturnType<typeof openKeyv> => {
+    let keyv = sideDoors.get(concern);
+    if (!keyv) sideDoors.set(concern, (keyv = openKeyv(url(), `${prefix}-${concern}`, () => undefined)));
+    return keyv;
+  };
+  afterAll(async () => {
+    await Promise.allSettled([...sideDoors.values()].map((k) => k.disconnect()));
+  });
+
+  async function writeRaw(concern: string, key: string, raw: string): Promise<void> {
+    const keyv = sideDoor(concern);
+    const serialize = keyv.serialize;
+    keyv.serialize = () => raw;
+    try {
+      await keyv.set(key, 'ignored');
+    } finally {
+      keyv.serialize = serialize;
+    }
+  }
+
+  async function readAside(concern: string, keptAs: string): Promise<{ raw: string; reason: string } | undefined> {
+    return (await sideDoor(concern).get(keptAs)) as { raw: string; reason: string } | undefined;
+  }
   afterAll(async () => {
     await storage?.close();
   });
@@ -108,6 +139,58 @@ export function storageBehaviour(url: () => string): void {
     expect(await storage.models.set(guildA, { ...model, modelDir: '/m/2' })).toEqual(model);
     expect((await storage.models.get(guildA))?.modelDir).toBe('/m/2');
     expect(await storage.models.get(guildB)).toBeUndefined();
+  });
+
+  it('GIVEN settings stored as bad JSON WHEN read THEN defaults come back, a warning names the key, and the raw text is kept aside', async () => {
+    const guild = String(base + 10n);
+    await writeRaw('settings', guild, '{"value":{"temperature":0.5,'); // cut off mid-write
+    expect(await storage.settings.get(guild)).toEqual({ model: 'default', allowedChannelIds: [] });
+    const warning = corrupt.find((c) => c.key === guild);
+    expect(warning).toMatchObject({ namespace: `${prefix}-settings`, reason: 'not JSON' });
+    expect(await readAside('settings', warning!.keptAs)).toMatchObject({ raw: '{"value":{"temperature":0.5,', reason: 'not JSON' });
+    // The guild can still save settings; the copy aside stays.
+    await storage.settings.update(guild, { qpm: 100 });
+    expect((await storage.settings.get(guild)).qpm).toBe(100);
+    expect(await readAside('settings', warning!.keptAs)).toBeDefined();
+  });
+
+  it('GIVEN settings of the wrong shape WHEN read THEN nothing of them is trusted and the schema says why', async () => {
+    const guild = String(base + 11n);
+    await writeRaw('settings', guild, JSON.stringify({ value: { temperature: 'hot', allowedChannelIds: '../../etc' }, expires: null }));
+    expect(await storage.settings.get(guild)).toEqual({ model: 'default', allowedChannelIds: [] });
+    expect(corrupt.find((c) => c.key === guild)?.reason).toMatch(/temperature/);
+    // Valid JSON that is not even a Keyv record (a bare string) is refused too, not read as "missing".
+    const other = String(base + 12n);
+    await writeRaw('settings', other, JSON.stringify('just text'));
+    expect(await storage.settings.get(other)).toEqual({ model: 'default', allowedChannelIds: [] });
+    expect(corrupt.find((c) => c.key === other)?.reason).toBe('not JSON');
+  });
+
+  it('GIVEN a corpus list with one damaged entry WHEN listed THEN the good entries remain and the bad one is kept aside', async () => {
+    const guild = String(base + 13n);
+    const good = { id: 'good01', name: 'tune.mid', kind: 'midi', bytes: 10, noteCount: 3, addedBy: 'u', addedAt: new Date().toISOString() };
+    const bad = { id: '../../x', name: 5, kind: 'exe' };
+    await writeRaw('corpus', guild, JSON.stringify({ value: [good, bad], expires: null }));
+    expect(await storage.corpus.list(guild)).toEqual([good]);
+    const warning = corrupt.find((c) => c.key === guild);
+    expect(warning?.reason).toMatch(/1 of 2 items refused/);
+    expect(JSON.parse((await readAside('corpus', warning!.keptAs))!.raw)).toEqual([bad]);
+  });
+
+  it('GIVEN a result record copied under another guild WHEN fetched there THEN it is not served', async () => {
+    const guild = String(base + 14n);
+    const foreign = resultRecord(guildA, 'copied');
+    await writeRaw('results', `${guild}:result:copied`, JSON.stringify({ value: foreign, expires: null }));
+    await writeRaw('results', `${guild}:index`, JSON.stringify({ value: ['copied'], expires: null }));
+    expect(await storage.results.get(guild, 'copied')).toBeUndefined();
+    expect(await storage.results.recent(guild)).toEqual([]);
+  });
+
+  it('GIVEN a damaged guild model record WHEN read THEN the guild has no model (the default serves) and a warning is logged', async () => {
+    const guild = String(base + 15n);
+    await writeRaw('models', guild, JSON.stringify({ value: { modelDir: 42 }, expires: null }));
+    expect(await storage.models.get(guild)).toBeUndefined();
+    expect(corrupt.some((c) => c.key === guild && c.namespace === `${prefix}-models`)).toBe(true);
   });
 }
 

@@ -12,6 +12,7 @@ import { readMidi } from '../../../src/music/midi-io.js';
 import { guildPaths } from '../../../src/storage/guild-paths.js';
 import { renderWav } from '../../support/render-wav.js';
 import { MessageFlag, type InteractionResponse } from '../../support/discord-server/index.js';
+import { findLeaks } from './leak-check.js';
 import { scaleMidi, startHarness, type Harness } from './harness.js';
 
 /** A command whose handler has a bug, to see what users get for unexpected errors. */
@@ -92,11 +93,11 @@ describe('commands through the real client', () => {
     const text = h.server.addAttachment(Buffer.from('hello'), 'notes.txt', 'text/plain');
     const corrupt = h.server.addAttachment(Buffer.from('MThd this is not really midi'), 'broken.mid', 'audio/midi');
     const big = h.server.addAttachment(Buffer.alloc(5000, 1), 'big.mid', 'audio/midi');
-    const byMember = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file: text } }));
+    const byMember = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file: text, confirm_rights: true, licence: 'own-work' } }));
     expectPrivateError(byMember, /Manage Server/);
     for (const [file, reason] of [[text, /not a file I can read/], [corrupt, /MIDI/], [big, /larger than the 4 KB limit/]] as const) {
       const r = await h.server.waitForInteractionResponse(
-        h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file }, user: admin }),
+        h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file, confirm_rights: true, licence: 'public-domain' }, user: admin }),
         // After a public defer the bot deletes "thinking…" and follows up privately.
         (x) => x.callbackType === 4 || x.followUps.length > 0 || Boolean(x.message?.content),
       );
@@ -110,9 +111,9 @@ describe('commands through the real client', () => {
   it('GIVEN a valid MIDI WHEN an admin adds it to the corpus THEN it is listed and removable', async () => {
     const file = h.server.addAttachment(scaleMidi(), 'tune.mid', 'audio/midi');
     const added = await h.server.waitForInteractionResponse(
-      h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file }, user: h.server.users.admin }),
+      h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file, confirm_rights: true, licence: 'public-domain' }, user: h.server.users.admin }),
     );
-    expect(added.message?.content).toMatch(/Added `[0-9a-f]{8}` tune\.mid to the corpus \(8 notes\)/);
+    expect(added.message?.content).toMatch(/Added `[0-9a-f]{8}` tune\.mid to the corpus \(8 notes; public domain\)/);
     const id = /`([0-9a-f]{8})`/.exec(added.message?.content ?? '')?.[1] ?? '';
     const list = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'corpus', subcommand: 'list' }));
     expect(list.message?.content).toContain(`\`${id}\` tune.mid — midi, 8 notes`);
@@ -127,12 +128,12 @@ describe('commands through the real client', () => {
     const played = scaleMidi([60, 64, 67, 72, 67, 64, 60, 62]);
     const wav = h.server.addAttachment(renderWav(readMidi(new Uint8Array(played))), 'recording.wav', 'audio/wav');
     const added = await h.server.waitForInteractionResponse(
-      h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file: wav }, user: h.server.users.admin }),
+      h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file: wav, confirm_rights: true, licence: 'own-work' }, user: h.server.users.admin }),
       (x) => /Added|couldn|could not|failed/i.test(x.message?.content ?? '') || x.followUps.length > 0,
       120_000,
     );
     expect(added.followUps).toEqual([]);
-    const match = /Added `([0-9a-f]{8})` recording\.wav to the corpus \((\d+) notes, transcribed\)/.exec(added.message?.content ?? '');
+    const match = /Added `([0-9a-f]{8})` recording\.wav to the corpus \((\d+) notes, transcribed; own work, shared for training\)/.exec(added.message?.content ?? '');
     expect(match, added.message?.content).not.toBeNull();
     const [, id, notes] = match!;
     const entry = (await h.bot.ctx.storage.corpus.list(h.server.guild.id)).find((e) => e.id === id);
@@ -150,7 +151,7 @@ describe('commands through the real client', () => {
   it('GIVEN an audio file that is not audio WHEN added THEN the reply explains privately and nothing is stored', async () => {
     const fake = h.server.addAttachment(Buffer.from('ID3 but really just some text, not an mp3 stream'.repeat(20)), 'song.mp3', 'audio/mpeg');
     const r = await h.server.waitForInteractionResponse(
-      h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file: fake }, user: h.server.users.admin }),
+      h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file: fake, confirm_rights: true, licence: 'own-work' }, user: h.server.users.admin }),
       (x) => x.callbackType === 4 || x.followUps.length > 0,
       120_000,
     );
@@ -214,5 +215,9 @@ describe('commands through the real client', () => {
     expectPrivateError(refused, /answers only in/);
     const view = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'settings', subcommand: 'view', user: admin, ...where }));
     expect(view.message?.content).toMatch(/Channels: <#123456789012345678>/);
+  });
+
+  it('GIVEN everything above (errors, an incident, uploads) WHEN every reply and log line is searched THEN no token, stack trace or file-system path reached a user, and no token the log', () => {
+    expect(findLeaks(h)).toEqual([]);
   });
 });

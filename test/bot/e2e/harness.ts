@@ -39,6 +39,9 @@ export async function startHarness(
     LOG_LEVEL: 'warn',
     // The local server's CDN is plain http on 127.0.0.1; production allows only Discord's CDN hosts.
     ATTACHMENT_HOSTS: '127.0.0.1',
+    // Suites send dozens of commands a minute from one test user; the abuse limits have their own test.
+    RATE_USER_PER_MINUTE: '100000',
+    RATE_GUILD_PER_MINUTE: '100000',
     ...opts.env,
   });
   await deployCommands(config);

@@ -10,6 +10,7 @@ import { loadCorpus, splitCorpus } from '../../../src/music/corpus.js';
 import { readMidi } from '../../../src/music/midi-io.js';
 import { guildPaths } from '../../../src/storage/guild-paths.js';
 import type { InteractionResponse, StoredMessage } from '../../support/discord-server/index.js';
+import { findLeaks } from './leak-check.js';
 import { pngSize, scaleMidi, startHarness, type Harness } from './harness.js';
 
 /**
@@ -57,7 +58,7 @@ async function uploadCorpus(): Promise<void> {
   for (let i = 0; i < MELODIES.length + MAX_EXTRA_UPLOADS; i++) {
     if (i >= MELODIES.length && splitCorpus((await loadCorpus([corpusDir])).pieces).train.length > 0) return;
     const file = h.server.addAttachment(scaleMidi(MELODIES[i % MELODIES.length]), `melody-${i}.mid`, 'audio/midi');
-    const add = h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file }, user: h.server.users.admin });
+    const add = h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file, confirm_rights: true, licence: 'public-domain' }, user: h.server.users.admin });
     const r = await h.server.waitForInteractionResponse(add, orError((x) => /Added/.test(x.message?.content ?? '')));
     expect(said(r)).toMatch(/^Added/);
   }
@@ -122,6 +123,18 @@ describe('the pipeline end to end', () => {
     expect((await h.bot.ctx.storage.settings.get(h.server.guild.id)).model).toBe('guild');
     const info = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'model', subcommand: 'info' }));
     expect(info.message?.content).toMatch(/In use: \*\*guild\*\*/);
+    // Its card credits what it learnt from, with the licence each uploader stated.
+    const corpus = await h.bot.ctx.storage.corpus.list(h.server.guild.id);
+    expect(info.message?.content).toMatch(new RegExp(`Sources \\(${corpus.length}: ${corpus.length} public domain\\)`));
+    expect(info.message?.content).toContain(`• ${corpus[0]!.name} — public domain, added by <@${h.server.users.admin.id}>`);
+    // Removing a piece the model learnt from marks the model, and says so.
+    const removed = await h.server.waitForInteractionResponse(
+      h.server.sendSlashCommand({ name: 'corpus', subcommand: 'remove', options: { id: corpus[0]!.id }, user: h.server.users.admin }),
+    );
+    expect(removed.message?.content).toMatch(/model was trained on it/);
+    expect((await h.bot.ctx.storage.models.get(h.server.guild.id))?.removedSources?.map((r) => r.id)).toEqual([corpus[0]!.id]);
+    const after = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'model', subcommand: 'info' }));
+    expect(after.message?.content).toMatch(/removed from the corpus since; retrain to drop it/);
   }, TRAIN_WAIT_MS + 30_000);
 
   it('GIVEN the guild model WHEN /compose runs THEN the reply becomes a MIDI, an MP3 and a piano roll with four buttons', async () => {
@@ -196,4 +209,8 @@ describe('the pipeline end to end', () => {
       h.bot.ctx.tokenLifetimeMs = undefined;
     }
   }, TEST_TIMEOUT_MS);
+
+  it('GIVEN the whole pipeline run above WHEN every reply and log line is searched THEN no token, stack trace or file-system path reached a user, and no token the log', () => {
+    expect(findLeaks(h)).toEqual([]);
+  });
 });

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InteractionType, type RegisteredCommand } from './interactions.js';
 import { Permission } from './permissions.js';
-import type { InteractionRecord, RecordedRequest, ServerState } from './state.js';
+import type { InteractionRecord, RecordedRequest, RestFault, ServerState } from './state.js';
 import { MessageFlag, messageJson, type StoredMessage, type UploadedFile } from './store.js';
 import {
   channelJson,
@@ -95,6 +95,15 @@ async function handle(state: ServerState, routes: Route[], req: IncomingMessage,
     files,
     status: 0,
   };
+  const faultIndex = state.restFaults.findIndex((f) => f.method === method && f.path.test(path) && (!f.withFiles || files.length > 0));
+  if (faultIndex >= 0) {
+    const [fault] = state.restFaults.splice(faultIndex, 1);
+    record.status = fault!.status;
+    state.requests.push(record);
+    sendFault(res, fault!);
+    state.changed();
+    return;
+  }
   let result: RestResult;
   const oversized = files.find((f) => f.data.length > state.attachmentSizeLimit);
   if (apiMatch[1] !== undefined && apiMatch[1] !== '10' && apiMatch[1] !== '9') {
@@ -133,6 +142,28 @@ function safeDecode(segment: string): string {
   } catch {
     return segment;
   }
+}
+
+/** Discord's shapes: 429 with `retry_after` (seconds) in body and header, or a bare 5xx. */
+function sendFault(res: ServerResponse, fault: RestFault): void {
+  if (fault.status === 429) {
+    const retryAfter = fault.retryAfterSeconds ?? 0.1;
+    const payload = JSON.stringify({ message: 'You are being rate limited.', retry_after: retryAfter, global: false });
+    res.writeHead(429, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(payload),
+      'retry-after': String(Math.ceil(retryAfter)),
+      'x-ratelimit-scope': 'user',
+      'x-ratelimit-limit': '5',
+      'x-ratelimit-remaining': '0',
+      'x-ratelimit-reset-after': String(retryAfter),
+    });
+    res.end(payload);
+    return;
+  }
+  const payload = JSON.stringify({ message: `${fault.status}: Internal Server Error`, code: 0 });
+  res.writeHead(fault.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
+  res.end(payload);
 }
 
 function send(res: ServerResponse, result: RestResult): void {

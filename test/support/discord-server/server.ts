@@ -20,6 +20,7 @@ import {
   type InteractionResponse,
   type RecordedRequest,
   type RequestFault,
+  type RestFault,
   type SentInteraction,
 } from './state.js';
 import { MessageFlag, messageJson, type StoredAttachment, type StoredMessage } from './store.js';
@@ -149,6 +150,15 @@ export class DiscordTestServer {
   /** Every REST request the bot made, in order (method, path, parsed JSON body, uploaded files). */
   get requests(): readonly RecordedRequest[] {
     return this.state.requests;
+  }
+
+  /**
+   * Answers the next matching REST requests with these faults, one each, in order (the request is
+   * not applied), e.g. `[{ method: 'PATCH', path: /@original$/, withFiles: true, status: 429,
+   * retryAfterSeconds: 0.5 }, { …, status: 500 }]`.
+   */
+  injectRestFaults(faults: readonly RestFault[]): void {
+    this.state.restFaults.push(...faults);
   }
 
   /** Every op 4 VOICE_STATE_UPDATE payload the bot sent. */

@@ -88,6 +88,21 @@ export interface InteractionRecord {
   sourceMessage: StoredMessage | null;
 }
 
+/**
+ * A failure the REST API answers instead of doing the request (which is then not applied), for
+ * testing retries: Discord's 429 with `retry_after`, or a 5xx.
+ */
+export interface RestFault {
+  method: string;
+  /** Matched against the decoded path after `/api/v10`. */
+  path: RegExp;
+  /** Only requests that upload files (multipart with at least one file). */
+  withFiles?: boolean;
+  status: number;
+  /** For 429: seconds to wait (body `retry_after` and the `Retry-After` header). */
+  retryAfterSeconds?: number;
+}
+
 /** The mutable state shared by the REST router, the gateway and the test helpers. */
 /** Discord's upload limit for a server without boosts. */
 export const DEFAULT_ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024;
@@ -100,6 +115,8 @@ export class ServerState extends EventEmitter {
   readonly globalCommands: RegisteredCommand[] = [];
   readonly guildCommands = new Map<string, RegisteredCommand[]>();
   readonly requests: RecordedRequest[] = [];
+  /** Faults still to be served, in order; each answers one matching request. */
+  readonly restFaults: RestFault[] = [];
   readonly voiceStateRequests: Json[] = [];
   readonly cdnRequests: CdnRequest[] = [];
   readonly faults: RequestFault[] = [];
