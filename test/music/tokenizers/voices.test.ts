@@ -66,7 +66,8 @@ describe('voices encoding', () => {
     expect(folded.notes[0]!.pitch % 12).toBe(0);
   });
 
-  it('GIVEN a chorale WHEN encoded THEN each token carries its voice and 16th-of-the-beat position, and the grammar filter expects exactly that', () => {
+  it('GIVEN 16 positions WHEN a chorale is encoded THEN each token carries its voice and 16th-of-the-beat position, and the grammar filter expects exactly that', () => {
+    const tokenizer = createVoicesTokenizer({ positions: 16 });
     const chorale = loadJsbChorales(JSB, 'test')[0]!;
     const ids = tokenizer.encode(chorale, { eos: false });
     const byPosition = new Set<number>();
@@ -79,6 +80,8 @@ describe('voices encoding', () => {
       byPosition.add(tokenizer.positionOfSlot(k - 1));
     }
     expect(byPosition.size).toBe(16);
+    // Decoding ignores the position: the same grid as without positions.
+    expect(tokenizer.decode(ids).notes).toEqual(createVoicesTokenizer({ positions: 1 }).decode(createVoicesTokenizer({ positions: 1 }).encode(chorale, { eos: false })).notes);
   });
 
   it('GIVEN its spec WHEN rebuilt THEN the tokenizer is identical', () => {
