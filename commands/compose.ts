@@ -7,11 +7,15 @@ import { downloadUpload, precheckAttachment } from '../src/bot/uploads.js';
 import { assertInRange } from '../src/errors.js';
 import { guildIdOf } from '../src/bot/permissions.js';
 import type { Command } from '../src/bot/command.js';
+import { STYLE_NAMES, STYLES } from '../src/jobs/styles.js';
 
 export const data = new SlashCommandBuilder()
   .setContexts(InteractionContextType.Guild)
   .setName('compose')
   .setDescription('Compose a piece (MIDI, MP3 and piano roll)')
+  .addStringOption((o) =>
+    o.setName('style').setDescription('What to compose (default: this server’s style)').addChoices(...STYLE_NAMES.map((name) => ({ name: STYLES[name].label, value: name }))),
+  )
   .addIntegerOption((o) => o.setName('length').setDescription('Notes-or-chords to generate (1–2000, default 100)').setMinValue(1).setMaxValue(2000))
   .addNumberOption((o) => o.setName('temperature').setDescription('Randomness: 0.1 (safe) to 3 (wild), default 1').setMinValue(0.1).setMaxValue(3))
   .addIntegerOption((o) => o.setName('instrument').setDescription('Instrument').addChoices(...INSTRUMENT_CHOICES))
@@ -35,6 +39,7 @@ export async function execute(interaction: Parameters<Command['execute']>[0], ct
     temperature,
     qpm,
     program: interaction.options.getInteger('instrument') ?? undefined,
+    style: interaction.options.getString('style') ?? undefined,
     playWhenReady: interaction.options.getBoolean('play') ?? false,
   };
   if (!attachment) {

@@ -1,5 +1,6 @@
 import { InteractionContextType, MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import type { Command } from '../src/bot/command.js';
+import { STYLE_NAMES, STYLES } from '../src/jobs/styles.js';
 import type { BotContext } from '../src/bot/context.js';
 import { INSTRUMENT_CHOICES } from '../src/bot/instruments.js';
 import { guildIdOf, requireManageGuild } from '../src/bot/permissions.js';
@@ -17,6 +18,9 @@ export const data = new SlashCommandBuilder()
       .addIntegerOption((o) => o.setName('instrument').setDescription('Default instrument').addChoices(...INSTRUMENT_CHOICES))
       .addIntegerOption((o) => o.setName('tempo').setDescription('Default BPM 20–300').setMinValue(20).setMaxValue(300))
       .addIntegerOption((o) => o.setName('length').setDescription('Default length 1–2000').setMinValue(1).setMaxValue(2000))
+      .addStringOption((o) =>
+        o.setName('style').setDescription('Default /compose style').addChoices(...STYLE_NAMES.map((name) => ({ name: STYLES[name].label, value: name }))),
+      )
       .addStringOption((o) => o.setName('soundfont').setDescription('SoundFont name from the soundfonts folder').setMaxLength(64))
       .addIntegerOption((o) => o.setName('user_queue_limit').setDescription('Jobs one member may queue (1–10)').setMinValue(1).setMaxValue(10))
       .addChannelOption((o) => o.setName('allow_channel').setDescription('Also answer in this channel (limits the bot to listed channels)'))

@@ -18,7 +18,8 @@ import { checkComposeRequest } from '../jobs/compose-limits.js';
 import type { ComposeFirstFiles } from '../jobs/compose-contract.js';
 import type { ComposeJobData } from '../jobs/motif-jobs.js';
 import type { NoteSequence } from '../music/note-sequence.js';
-import { guildPaths, type ResultRecord } from '../storage/index.js';
+import { guildPaths, type GuildSettings, type ResultRecord } from '../storage/index.js';
+import { DEFAULT_STYLE, isStyleName, parseStyle, STYLES, styleModelDir, type Style } from '../jobs/styles.js';
 import { enforceResultsBudget } from '../storage/results-budget.js';
 import type { BotContext } from './context.js';
 import { guildIdOf } from './permissions.js';
@@ -38,16 +39,22 @@ export interface ComposeFlowOptions {
   continuedFrom?: string;
   /** Start voice playback as soon as the result exists (needs a VoiceService). */
   playWhenReady?: boolean;
+  /** A style asked for (a name from styles.ts); otherwise the guild's own model (when chosen) or the guild's default style. */
+  style?: string;
 }
 
-/** Where the guild's /compose gets its model: its own after a successful /train, if chosen. */
-export async function modelDirFor(ctx: BotContext, guildId: string): Promise<string> {
-  const settings = await ctx.storage.settings.get(guildId);
-  if (settings.model === 'guild') {
+/**
+ * Which model composes for the guild, and in which style: the style asked for; else the guild's
+ * own model when /model use chose it and one exists; else the guild's default style (/settings),
+ * else the bot's. The one place this is decided.
+ */
+export async function composerFor(ctx: BotContext, guildId: string, settings: GuildSettings, requested?: string): Promise<{ modelDir: string; style?: Style }> {
+  if (!requested && settings.model === 'guild') {
     const own = await ctx.storage.models.get(guildId);
-    if (own) return own.modelDir;
+    if (own) return { modelDir: own.modelDir };
   }
-  return ctx.config.defaultModelDir;
+  const style = requested ? parseStyle(requested) : STYLES[settings.style && isStyleName(settings.style) ? settings.style : DEFAULT_STYLE];
+  return { modelDir: styleModelDir(ctx.config.modelsDir, style), style };
 }
 
 /**
@@ -58,15 +65,21 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
   const settings = await ctx.storage.settings.get(guildId);
   const resultId = randomBytes(4).toString('hex');
   const outDir = join(guildPaths(ctx.config.dataDir, guildId).resultsDir, resultId);
+  const composer = await composerFor(ctx, guildId, settings, opts.style);
+  const style = composer.style;
+  // A seed keeps its own instrument and tempo unless asked; a piece from scratch gets the style's.
+  const fromScratch = !opts.seed && !opts.seedMidiPath;
   const request: ComposeJobData = {
     length: opts.length,
-    temperature: opts.temperature ?? settings.temperature,
-    program: opts.program ?? settings.program,
-    qpm: opts.qpm ?? settings.qpm,
+    temperature: opts.temperature ?? settings.temperature ?? style?.temperature,
+    topP: style?.topP,
+    program: opts.program ?? settings.program ?? (fromScratch ? style?.program : undefined),
+    qpm: opts.qpm ?? settings.qpm ?? (fromScratch ? style?.qpm : undefined),
+    style: style?.name,
     seed: opts.seed,
     seedMidiPath: opts.seedMidiPath,
     maxSeedBytes: ctx.config.maxMidiBytes,
-    modelDir: await modelDirFor(ctx, guildId),
+    modelDir: composer.modelDir,
     soundfont: settings.soundfont ?? ctx.config.defaultSoundfont,
     randomSeed: randomInt(2 ** 31),
     outDir,
@@ -117,6 +130,7 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
         seedName: opts.seedName,
         seedSteps: result.seedSteps ?? opts.seed?.totalSteps,
         continuedFrom: opts.continuedFrom,
+        ...(style ? { style: style.name } : {}),
       },
       dir: outDir,
       midiPath: result.midiPath,

@@ -5,6 +5,7 @@ import type { ComposeFirstFiles } from '../jobs/compose-contract.js';
 import { formatBytes } from '../music/midi-limits.js';
 import type { ResultRecord } from '../storage/index.js';
 import { cancelJobButtonId, resultButtonId } from './custom-ids.js';
+import { isStyleName, STYLES } from '../jobs/styles.js';
 import { instrumentName } from './instruments.js';
 
 export function formatDuration(seconds: number): string {
@@ -19,7 +20,7 @@ export function resultSummary(record: ResultRecord, extra: { generatedEvents: nu
   return [
     `**Composed ${extra.generatedEvents} notes-or-chords**${record.options.continuedFrom ? ` (continuing \`${record.options.continuedFrom}\`)` : ''}${record.options.seedName ? ` from seed \`${record.options.seedName}\`` : ''}`,
     `Duration ${formatDuration(record.durationSeconds)} · ${Math.round(record.qpm)} BPM · ${instrumentName(record.program)} · key guess ${record.keyGuess}`,
-    `Model \`${record.modelName}\` · random seed ${record.randomSeed} · ${originality}`,
+    `${record.options.style && isStyleName(record.options.style) ? `Style ${STYLES[record.options.style].label} · ` : ''}Model \`${record.modelName}\` · random seed ${record.randomSeed} · ${originality}`,
     `Result \`${record.id}\``,
   ].join('\n');
 }

@@ -5,6 +5,7 @@ import type { ChatInputCommandInteraction } from 'discord.js';
 import type { BotConfig } from '../config.js';
 import { MotifError } from '../errors.js';
 import { DEFAULT_GUILD_SETTINGS, type GuildSettings, type GuildSettingsPatch } from '../storage/index.js';
+import { DEFAULT_STYLE, isStyleName, parseStyle, STYLES } from '../jobs/styles.js';
 import { instrumentName } from './instruments.js';
 
 /**
@@ -16,7 +17,7 @@ export function settingsPatchFromOptions(interaction: ChatInputCommandInteractio
   const reset = o.getBoolean('reset') ?? false;
   const base: GuildSettings = reset ? { ...DEFAULT_GUILD_SETTINGS, model: current.model, allowedChannelIds: [] } : current;
   const patch: GuildSettingsPatch = reset
-    ? { temperature: null, program: null, qpm: null, soundfont: null, defaultLength: null, maxPerUser: null, corpusRoleId: null, allowedChannelIds: [] }
+    ? { temperature: null, program: null, qpm: null, soundfont: null, defaultLength: null, style: null, maxPerUser: null, corpusRoleId: null, allowedChannelIds: [] }
     : {};
   const soundfont = o.getString('soundfont');
   if (soundfont !== null) {
@@ -33,6 +34,8 @@ export function settingsPatchFromOptions(interaction: ChatInputCommandInteractio
   set('program', o.getInteger('instrument'));
   set('qpm', o.getInteger('tempo'));
   set('defaultLength', o.getInteger('length'));
+  const style = o.getString('style');
+  if (style !== null) set('style', parseStyle(style).name);
   set('maxPerUser', o.getInteger('user_queue_limit'));
   set('corpusRoleId', o.getRole('corpus_role')?.id);
   const allow = o.getChannel('allow_channel')?.id;
@@ -54,7 +57,8 @@ export function formatSettings(s: GuildSettings, config: BotConfig): string {
     `Tempo: ${s.qpm === undefined ? 'default' : `${s.qpm} BPM`}`,
     `Default length: ${s.defaultLength ?? 100}`,
     `SoundFont: ${s.soundfont ?? config.defaultSoundfont ?? 'bundled default'}`,
-    `Model: ${s.model === 'guild' ? "this server's own" : 'the shipped default'}`,
+    `Style: ${STYLES[s.style && isStyleName(s.style) ? s.style : DEFAULT_STYLE].label}${s.style ? '' : ' (default)'}`,
+    `Model: ${s.model === 'guild' ? "this server's own (when no style is asked for)" : 'the style’s shipped model'}`,
     `Jobs per member: ${s.maxPerUser ?? config.queueMaxPerUser}`,
     `Channels: ${s.allowedChannelIds.length === 0 ? 'all' : s.allowedChannelIds.map((id) => `<#${id}>`).join(', ')}`,
     `Corpus role: ${s.corpusRoleId ? `<@&${s.corpusRoleId}>` : 'none (Manage Server only)'}`,

@@ -179,6 +179,8 @@ export interface GenerateOptions {
   maxCopyTokens?: number;
   /** End on the tonic of `key` (or of the guessed key). Default true. */
   cadence?: boolean;
+  /** Meter of a piece from scratch, e.g. "6/8"; default: the model chooses (encodings that name one). */
+  meter?: string;
 }
 
 export interface GeneratedPiece {
@@ -197,8 +199,8 @@ export function generatePiece(network: Network, tokenizer: Tokenizer, opts: Gene
   const qpm = opts.qpm ?? 120;
   const program = opts.program ?? 0;
   const pitchClasses = opts.key ? scalePitchClasses(opts.key) : undefined;
-  const prompt = opts.seed ? encodeSeed(tokenizer, opts.seed) : tokenizer.startIds();
   const random = createRng(opts.randomSeed);
+  const prompt = opts.seed ? encodeSeed(tokenizer, opts.seed) : startPrompt(network, tokenizer, random, opts.meter);
   const maxAttempts = opts.maxAttempts ?? 3;
 
   let best: GeneratedPiece | undefined;
@@ -220,6 +222,20 @@ export function generatePiece(network: Network, tokenizer: Tokenizer, opts: Gene
     if (generatedEvents === opts.length && !isDegenerate(continuation)) return piece;
   }
   return best!;
+}
+
+/**
+ * The start of a piece from scratch. An encoding whose start names a meter (`event`: BOS METER) lets
+ * the model choose the meter it will write in, unless one is asked for: a fixed 4/4 start under a
+ * model that then writes jigs made every BAR token jump over a silent beat (bar lines of 16 steps
+ * against bars of 12), which is where most of the samples' empty beats came from.
+ */
+function startPrompt(network: Network, tokenizer: Tokenizer, random: Rng, meter?: string): number[] {
+  const fixed = tokenizer.startIds(meter ? { meter } : {});
+  if (meter || fixed.length < 2 || !/^METER_/.test(tokenizer.tokenName(fixed[1]!))) return fixed;
+  const logits = createNetworkStepper(network).push(fixed[0]!);
+  const meterId = sampleToken(logits, { temperature: 1, topP: 1, random, allowed: (id) => /^METER_/.test(tokenizer.tokenName(id)) });
+  return [fixed[0]!, meterId];
 }
 
 /** Tokens a generated passage may copy from the piece's own past before the cache lets go. */

@@ -16,6 +16,8 @@ export interface GuildSettings {
   soundfont?: string;
   /** Default /compose length in notes-or-chords. */
   defaultLength?: number;
+  /** Default /compose style (a name from src/jobs/styles.ts); unset = the bot's default style. */
+  style?: string;
   /** Which model /compose uses: the shipped one or the guild's own (after a successful /train). */
   model: 'default' | 'guild';
   /** Jobs one member may have waiting or running; unset = the bot-wide limit. */

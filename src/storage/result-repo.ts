@@ -21,6 +21,8 @@ export interface ResultOptions {
   seedSteps?: number;
   /** The result this one continued, if any. */
   continuedFrom?: string;
+  /** The style it was composed in (absent for a guild's own model): Regenerate and Continue keep it. */
+  style?: string;
 }
 
 export interface ResultRecord {
