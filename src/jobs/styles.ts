@@ -33,7 +33,7 @@ export const STYLES: Readonly<Record<StyleName, Style>> = Object.freeze({
   // Four voices; the JSB data has no tempo, 80 quarter notes a minute is a usual chorale pace.
   chorale: { name: 'chorale', label: 'Chorale (Bach, four voices)', modelFolder: 'chorale', temperature: 0.9, topP: 0.95, qpm: 80, program: 19 },
   // The median tempo of the CRÉ tunes is 180 quarter notes a minute; a flute carries the melody.
-  folk: { name: 'folk', label: 'Folk (Irish dance tunes)', modelFolder: 'folk', temperature: 0.9, topP: 0.95, qpm: 180, program: 73 },
+  folk: { name: 'folk', label: 'Folk (Irish dance tunes)', modelFolder: 'folk', temperature: 0.7, topP: 0.9, qpm: 180, program: 73 },
 });
 
 export function isStyleName(text: string): text is StyleName {

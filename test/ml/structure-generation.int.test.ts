@@ -2,7 +2,6 @@
  * Structure in generation and in scoring: the cadence guide, the copy cache fitted on validation
  * pieces, and whole-piece scoring against the JSB published test split.
  */
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { computeStructure } from '../../src/music/analysis/structure.js';
 import { countNoteEvents } from '../../src/music/note-sequence.js';
@@ -10,9 +9,13 @@ import { evaluateModel } from '../../src/ml/evaluation/evaluate.js';
 import { generatePiece } from '../../src/ml/generate.js';
 import { loadModel, type LoadedModel } from '../../src/ml/model-dir.js';
 import { fitModelCopyCache } from '../../src/ml/training/fit-cache.js';
+import { runCli } from '../support/run-cli.js';
 import { trainTinyModel, writeTinyCorpus } from '../support/tiny-model.js';
 
-const JSB = fileURLToPath(new URL('../../../shared/datasets/jsb-chorales', import.meta.url));
+import { datasetPath, withDatasets } from '../support/datasets.js';
+
+const JSB = datasetPath('jsb-chorales');
+const { itData } = withDatasets(import.meta.url);
 
 let modelDir: string;
 let corpus: string;
@@ -78,7 +81,7 @@ describe('structure: cadence, copy cache, whole-piece scoring', () => {
     reloaded.network.dispose();
   });
 
-  it('GIVEN --test on the JSB folder WHEN evaluated THEN the 77 published test chorales are scored whole: 18,900 16th steps', async () => {
+  itData('GIVEN --test on the JSB folder WHEN evaluated THEN the 77 published test chorales are scored whole: 18,900 16th steps', async () => {
     const report = await evaluateModel({ modelDir, dataDirs: [], testDirs: [JSB], samples: 0 });
     expect(report.testPieces).toBe(77);
     expect(report.test16thSteps).toBe(18_900);
@@ -89,5 +92,14 @@ describe('structure: cadence, copy cache, whole-piece scoring', () => {
     expect(ours.tokens).toBe(report.testTokens - 77);
     // The baseline trains on the JSB training split when no --data is given.
     expect(report.likelihood.some((row) => row.arch === 'markov3')).toBe(true);
+  });
+
+  itData('GIVEN npm run eval -- --test JSB --json WHEN run THEN the last line carries totalNll and test16thSteps', async () => {
+    const { code, stdout, stderr } = await runCli('eval', ['--model', modelDir, '--test', JSB, '--samples', '0', '--json']);
+    expect(code, stderr).toBe(0);
+    const report = JSON.parse(stdout.trim().split('\n').pop()!) as { totalNll: number; test16thSteps: number; nllPer16thStep: number };
+    expect(report.test16thSteps).toBe(18_900);
+    expect(report.totalNll / report.test16thSteps).toBeCloseTo(report.nllPer16thStep, 9);
+    expect(stderr).toMatch(/per 16th step/);
   });
 });

@@ -1,6 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { MotifError } from '../../../src/errors.js';
 import { loadJsbChorales } from '../../../src/music/jsb-chorales.js';
@@ -8,12 +7,15 @@ import { countNoteEvents, emptySequence, type Note } from '../../../src/music/no
 import { createRng } from '../../../src/music/random.js';
 import { countEvents, createVoicesTokenizer, tokenizerFromSpec, voiceGrid } from '../../../src/music/tokenizers/index.js';
 
-const JSB = fileURLToPath(new URL('../../../../shared/datasets/jsb-chorales', import.meta.url));
+import { datasetPath, withDatasets } from '../../support/datasets.js';
+
+const JSB = datasetPath('jsb-chorales');
+const { itData } = withDatasets(import.meta.url);
 
 describe('voices encoding', () => {
   const tokenizer = createVoicesTokenizer();
 
-  it('GIVEN every JSB test chorale WHEN encoded THEN it is BOS, four tokens per 16th step, EOS, and decodes to the CSV grid', () => {
+  itData('GIVEN every JSB test chorale WHEN encoded THEN it is BOS, four tokens per 16th step, EOS, and decodes to the CSV grid', () => {
     const files = readdirSync(join(JSB, 'csv/test')).filter((f) => f.endsWith('.csv')).sort();
     const chorales = loadJsbChorales(JSB, 'test');
     expect(chorales).toHaveLength(77);
@@ -66,7 +68,7 @@ describe('voices encoding', () => {
     expect(folded.notes[0]!.pitch % 12).toBe(0);
   });
 
-  it('GIVEN 16 positions WHEN a chorale is encoded THEN each token carries its voice and 16th-of-the-beat position, and the grammar filter expects exactly that', () => {
+  itData('GIVEN 16 positions WHEN a chorale is encoded THEN each token carries its voice and 16th-of-the-beat position, and the grammar filter expects exactly that', () => {
     const tokenizer = createVoicesTokenizer({ positions: 16 });
     const chorale = loadJsbChorales(JSB, 'test')[0]!;
     const ids = tokenizer.encode(chorale, { eos: false });

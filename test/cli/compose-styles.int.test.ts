@@ -1,0 +1,43 @@
+/**
+ * `npm run compose -- --style NAME` with the shipped models: each style composes with its own model
+ * and defaults, ends on the tonic, and an unknown style is one line and exit 2.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { computeStructure } from '../../src/music/analysis/structure.js';
+import { readMidi } from '../../src/music/midi-io.js';
+import { countNoteEvents } from '../../src/music/note-sequence.js';
+import { STYLE_NAMES, STYLES } from '../../src/jobs/styles.js';
+import { runCli } from '../support/run-cli.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'motif-compose-styles-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('npm run compose --style', () => {
+  it.each(STYLE_NAMES)('GIVEN --style %s WHEN run THEN its model composes exactly the length asked, at the style’s tempo, ending on the tonic', async (style) => {
+    const out = join(dir, style);
+    const { code, stdout, stderr } = await runCli('compose', ['--style', style, '--length', '48', '--json', '--out', out, '--random-seed', '5']);
+    expect(code, stderr).toBe(0);
+    const summary = JSON.parse(stdout.trim().split('\n').pop()!) as { midiPath: string; modelName: string; style: string; qpm: number; program: number };
+    expect(summary.style).toBe(style);
+    expect(summary.qpm).toBe(STYLES[style].qpm);
+    expect(summary.program).toBe(STYLES[style].program);
+    const midi = readMidi(new Uint8Array(await readFile(summary.midiPath)));
+    expect(countNoteEvents(midi)).toBe(48);
+    expect(computeStructure(midi).endsOnTonic).toBe(1);
+  });
+
+  it('GIVEN an unknown style WHEN run THEN one line naming the choices, exit 2, nothing written', async () => {
+    const { code, stderr } = await runCli('compose', ['--style', 'polka', '--out', join(dir, 'bad')]);
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/--style must be one of piano, chorale, folk/);
+  });
+});
