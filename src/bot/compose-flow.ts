@@ -92,6 +92,8 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
     maxLength: ctx.config.maxComposeLength,
   };
   // Refused here, before the queue or a reply: a seed that cannot fit never waits for a worker.
+  // An uploaded seed (seedMidiPath) is not read on this thread: the job checks it in its worker
+  // right after reading, before the model loads, and the refusal reaches the user privately.
   const estimate = checkComposeRequest(request);
   const handle = ctx.queue.enqueue('compose', request, {
     cost: estimate.workSeconds,

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MotifError } from '../../src/errors.js';
 import { openStorage } from '../../src/storage/index.js';
+import { startDiscordServer } from '../support/discord-server/index.js';
 import { runCli } from '../support/run-cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'motif-damaged-sqlite-'));
@@ -118,19 +119,33 @@ describe('a damaged SQLite storage file', () => {
 
 describe('npm start with a damaged database', () => {
   it('GIVEN a corrupt motif.sqlite in DATA_DIR WHEN the bot starts THEN it exits 1 after exactly one line, no stack trace', async () => {
-    const dir = dataDir({ guilds: true });
-    const file = join(dir, 'motif.sqlite');
-    writeFileSync(file, Buffer.alloc(4096, 0x42));
-    const { code, stderr, stdout } = await runCli('../bot/main', [], {
-      DISCORD_TOKEN: 'MTIzNDU2Nzg5MDEyMzQ1Njc4.fake.token',
-      DATA_DIR: dir,
-      STORAGE_URL: '',
-      LOG_LEVEL: 'error',
-    });
-    expect(code).toBe(1);
-    const lines = stderr.trim().split('\n');
-    expect(lines, stderr).toHaveLength(1);
-    expect(lines[0]).toMatch(new RegExp(`ERROR +The storage file ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is damaged \\(it is not an SQLite database\\)\\. Restore it from a backup, or move it away`));
-    expect(stderr + stdout).not.toMatch(/database\.query is not a function|\n\s+at /);
+    // A Discord that accepts the token (the local server), so start-up gets past the token check,
+    // which comes first, and reaches the storage.
+    const server = await startDiscordServer();
+    try {
+      const dir = dataDir({ guilds: true });
+      const file = join(dir, 'motif.sqlite');
+      writeFileSync(file, Buffer.alloc(4096, 0x42));
+      const { code, stderr, stdout } = await runCli('../bot/main', [], {
+        DISCORD_TOKEN: server.token,
+        DISCORD_CLIENT_ID: server.applicationId,
+        DISCORD_API_URL: server.apiUrl,
+        DATA_DIR: dir,
+        STORAGE_URL: '',
+        LOG_LEVEL: 'error',
+      });
+      expect(code).toBe(1);
+      const lines = stderr.trim().split('\n');
+      expect(lines, stderr).toHaveLength(1);
+      // Start-up failures are the plain message (no log envelope), the same text openStorage gives.
+      expect(lines[0]).toBe(
+        `The storage file ${file} is damaged (it is not an SQLite database). Restore it from a backup, or move it away (mv "${file}" "${file}.damaged") to start with empty storage.`,
+      );
+      expect(stderr + stdout).not.toMatch(/database\.query is not a function|\n\s+at /);
+      // It really got past the token check to the storage (and stopped there).
+      expect(server.requests.some((q) => q.method === 'GET' && q.path === '/users/@me' && q.status === 200)).toBe(true);
+    } finally {
+      await server.close();
+    }
   }, 60_000);
 });

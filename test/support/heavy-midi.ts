@@ -1,7 +1,10 @@
 /**
- * Legal but heavy MIDI seeds, as the issue 13 probe uploaded them: within every MIDI limit (≤ 8 MB,
- * ≤ 200,000 notes, ≤ 2 hours) yet as much work to read as a real file of that size can be — dense
- * four-note chords in 32nd notes, padded with a controller sweep (mod wheel) between the chords.
+ * Heavy MIDI seeds, as the issue 13 probe uploaded them: within the reader's size, note and event
+ * limits (≤ 8 MB, ≤ 200,000 notes) yet as much work to read as a real file of that size can be —
+ * dense four-note chords in 32nd notes, padded with a controller sweep (mod wheel) between the chords.
+ * The default (50,000 chords, 52 minutes) is read in full and then refused by the 30-minute piece
+ * limit (MAX_PIECE_SECONDS); `chords: MAX_SEED_NOTES / 4` (20,000 notes, 5 minutes) is a seed
+ * /compose accepts and continues.
  */
 
 /** One format-0 track; `targetBytes` is approached from below (the result is never larger). */

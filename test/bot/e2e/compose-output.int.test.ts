@@ -2,12 +2,16 @@
  * What /compose hands back through the real discord.js client and the local Discord server, with
  * the shipped model: MIDI and piano roll first, audio edited in after, the audio sized to the
  * upload limit the interaction reports (Discord's `attachment_size_limit`, enforced by the server
- * with 413 / 40005), and seeds over the limits refused before anything is queued.
+ * with 413 / 40005), and attached seeds over the limits read in the worker and refused there before
+ * the model loads, privately.
  */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { decodeAudio } from '../../../src/audio/decode.js';
 import { writeMidi } from '../../../src/music/midi-io.js';
 import { emptySequence } from '../../../src/music/note-sequence.js';
+import { guildPaths } from '../../../src/storage/guild-paths.js';
 import type { InteractionResponse } from '../../support/discord-server/index.js';
 import { pngSize, startHarness, type Harness } from './harness.js';
 
@@ -92,14 +96,47 @@ describe('/compose output', () => {
     expect(h.server.requests.filter((q) => q.status === 413)).toEqual([]);
   }, TEST_TIMEOUT_MS);
 
-  it('GIVEN a 1 h 59 min seed or a 136,815-note seed WHEN attached THEN each is refused privately at once, naming the limit, and nothing is queued', async () => {
-    const long = h.server.addAttachment(seedMidi(400, 119 * 60), 'long.mid', 'audio/midi');
-    const r1 = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'compose', options: { length: 100, midi: long } }));
-    expect(said(r1)).toMatch(/lasts 1 hour 59 minutes; the limit is 30 minutes/);
-    expect(r1.ephemeral || r1.followUps.some((f) => (f.flags & 64) !== 0)).toBe(true);
-    const dense = h.server.addAttachment(seedMidi(136_815, 25 * 60), 'dense.mid', 'audio/midi');
-    const r2 = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'compose', options: { length: 100, midi: dense } }), undefined, 60_000);
-    expect(said(r2)).toMatch(/136,815 notes; \/compose continues seeds of up to 20,000 notes/);
+  it('GIVEN a 1 h 59 min seed or a 136,815-note seed WHEN attached THEN each is read in the worker and refused privately before the model loads, naming the limit, and nothing is kept', async () => {
+    onTestFailed(() => console.error(h.describeState()));
+    // Guild B composes with its own model, whose folder is gone: a job that got as far as loading
+    // the model (let alone sampling) would answer MODEL_NOT_FOUND instead of the limit.
+    const b = h.server.guilds[1]!;
+    const where = { guildId: b.id, channelId: b.textChannel.id };
+    await h.bot.ctx.storage.models.set(b.id, {
+      modelDir: join(h.dataDir, 'no-such-model'),
+      trainedAt: new Date().toISOString(),
+      trainedBy: h.server.users.admin.id,
+      epochs: 1,
+      from: 'default',
+      corpusFiles: 1,
+      metrics: {},
+      summary: 'gone',
+      lossCurvePngPath: '',
+    });
+    await h.bot.ctx.storage.settings.update(b.id, { model: 'guild' });
+    const refusal = async (data: Buffer, name: string): Promise<InteractionResponse> => {
+      const file = h.server.addAttachment(data, name, 'audio/midi');
+      const r = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'compose', options: { length: 100, midi: file }, ...where }), (x) => x.followUps.length > 0, JOB_WAIT_MS);
+      // Acknowledged first (the file is downloaded and read in a worker), then answered privately.
+      expect(r.deferred, said(r)).toBe(true);
+      expect(r.followUps.at(-1)!.flags & 64, said(r)).toBe(64);
+      return r;
+    };
+    // The control: a legal seed in guild B does reach the model, and fails on it.
+    const legal = await refusal(seedMidi(40, 20), 'legal.mid');
+    expect(said(legal)).toMatch(/No model was found/);
+
+    const r1 = await refusal(seedMidi(400, 119 * 60), 'long.mid');
+    expect(r1.followUps.at(-1)!.content).toMatch(/lasts 1 hour 59 minutes; the limit is 30 minutes/);
+    const r2 = await refusal(seedMidi(136_815, 25 * 60), 'dense.mid');
+    expect(r2.followUps.at(-1)!.content).toMatch(/136,815 notes; \/compose continues seeds of up to 20,000 notes/);
+    for (const r of [r1, r2]) {
+      // Nothing was posted for it: no file upload, and the public "thinking…" reply is gone.
+      expect(h.server.requests.filter((q) => q.files.length > 0 && q.path.includes(r.interaction.token))).toEqual([]);
+      expect(r.message?.deleted ?? true).toBe(true);
+    }
     expect(h.bot.ctx.queue.list()).toEqual([]);
-  }, TEST_TIMEOUT_MS);
+    expect(await h.bot.ctx.storage.results.recent(b.id)).toEqual([]);
+    expect(await readdir(guildPaths(h.config.dataDir, b.id).resultsDir).catch(() => [])).toEqual([]);
+  }, TEST_TIMEOUT_MS * 2);
 });

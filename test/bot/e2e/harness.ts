@@ -71,6 +71,18 @@ export async function startHarness(
   };
 }
 
+/**
+ * Polls `condition` until it holds (state the bot changes after its last request, e.g. a result
+ * recorded once its files are posted); throws after `timeoutMs`.
+ */
+export async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs = 60_000, what = 'a condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** A real Standard MIDI File: a C-major scale in quarter notes. */
 export function scaleMidi(pitches = [60, 62, 64, 65, 67, 69, 71, 72]): Buffer {
   const seq: NoteSequence = emptySequence();

@@ -12,7 +12,7 @@ import type { ProcessorRef } from '../../../src/jobs/processor.js';
 import { guildPaths } from '../../../src/storage/guild-paths.js';
 import { MessageFlag, type FakeUser, type InteractionResponse, type SentInteraction, type SlashCommandInput } from '../../support/discord-server/index.js';
 import { findLeaks } from './leak-check.js';
-import { scaleMidi, startHarness, type Harness } from './harness.js';
+import { scaleMidi, startHarness, waitUntil, type Harness } from './harness.js';
 
 /**
  * /train's job never finishes on its own here: what is tested is who may cancel it, not training
@@ -157,7 +157,10 @@ describe('guild isolation', () => {
       (r) => (r.message?.attachments.length ?? 0) >= 3 || r.followUps.length > 0,
       240_000,
     );
+    expect(composed.followUps.map((f) => f.content)).toEqual([]);
     resultMessage = composed.message;
+    // The result is recorded once its files are posted, after the final edit is answered.
+    await waitUntil(async () => (await h.bot.ctx.storage.results.recentIds(h.server.guild.id)).length > 0, 60_000, 'the result record');
     resultId = (await h.bot.ctx.storage.results.recentIds(h.server.guild.id))[0] ?? '';
     expect(resultId).toMatch(/^[0-9a-f]{8}$/);
   }, 300_000);

@@ -4,10 +4,12 @@
  * - a hostile RMID and heavy legal seeds are read in a worker, so while they are processed the bot
  *   keeps acknowledging other interactions and keeps its gateway heartbeat;
  * - a stalled download ends with "the upload did not arrive", not an incident (/compose, /corpus add);
- * - a result whose files Discord refuses (500 five times) is not recorded, so /seed save cannot use it.
+ * - a result whose files Discord refuses (every attempt, at the first post of the MIDI and piano roll
+ *   or when the audio is added) is not recorded, so /seed save cannot use it.
  */
 import { readdir } from 'node:fs/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
+import { MAX_SEED_NOTES } from '../../../src/music/midi-limits.js';
 import { guildPaths } from '../../../src/storage/guild-paths.js';
 import type { InteractionResponse, SentInteraction } from '../../support/discord-server/index.js';
 import { heavySeedMidi } from '../../support/heavy-midi.js';
@@ -81,7 +83,10 @@ describe('uploads: acknowledge first, read off the main thread', () => {
   }, JOB_WAIT_MS + 30_000);
 
   it('GIVEN heavy legal seeds and a hostile file being processed WHEN others send commands THEN each is acknowledged while the seeds are still being worked on, and heartbeats keep their rhythm', async () => {
-    const heavy = heavySeedMidi({ targetBytes: 2 * 1024 * 1024 });
+    // Legal for /compose too (MAX_SEED_NOTES, MAX_PIECE_SECONDS), so each is read and then primes
+    // the network with all its notes: the worker stays busy for many seconds per seed. (Seeds over
+    // those limits are refused right after reading, too quickly to test liveness with.)
+    const heavy = heavySeedMidi({ targetBytes: 2 * 1024 * 1024, chords: MAX_SEED_NOTES / 4 });
     const users = Array.from({ length: 4 }, (_, i) => h.server.createUser(`heavy-${i}`));
     const others = Array.from({ length: 4 }, (_, i) => h.server.createUser(`other-${i}`));
     await h.server.gateway.waitForHeartbeat();
@@ -93,8 +98,10 @@ describe('uploads: acknowledge first, read off the main thread', () => {
     const hostileFile = h.server.addAttachment(HOSTILE_RMID, 'hostile.mid', 'audio/midi');
     const hostile = h.server.sendSlashCommand({ name: 'compose', options: { length: 8, midi: hostileFile }, user: others[0] });
 
-    // Wait until the worker is busy with a heavy seed, then ask for other things.
-    await waitFor(() => h.bot.ctx.queue.list().some((j) => j.state === 'running' && j.kind === 'compose'));
+    // Wait until the worker is busy with a heavy seed (not the hostile file, which may be
+    // downloaded, queued and refused first), then ask for other things.
+    const heavyUsers = new Set(users.map((u) => u.id));
+    await waitFor(() => h.bot.ctx.queue.list().some((j) => j.state === 'running' && j.kind === 'compose' && heavyUsers.has(j.userId)));
     const light = others.map((user) => h.server.sendSlashCommand({ name: 'seed', subcommand: 'list', user }));
     const lightAnswers = await Promise.all(light.map((i) => h.server.waitForInteractionResponse(i)));
     const stillWorking = h.bot.ctx.queue.list().filter((j) => j.kind === 'compose').length;
@@ -120,7 +127,9 @@ describe('uploads: acknowledge first, read off the main thread', () => {
     expect(Math.max(...gaps), `heartbeat gaps ${gaps.map(Math.round).join(', ')} ms`).toBeLessThan(3 * HEARTBEAT_INTERVAL_MS);
 
     // The hostile file is refused with its reason; then the heavy jobs are cancelled (they would
-    // hold the single worker for minutes) and the queue drains.
+    // hold the single worker for minutes) and the queue drains. Each is queued by now or soon (its
+    // download has started; the first one holds the worker far longer than the others take to arrive).
+    await waitFor(() => users.every((u) => h.bot.ctx.queue.list().some((j) => j.kind === 'compose' && j.userId === u.id)));
     for (const job of h.bot.ctx.queue.list()) {
       if (job.kind !== 'compose' || job.userId === others[0]!.id) continue;
       h.bot.ctx.queue.cancel(job.id, { guildId: job.guildId, userId: job.userId, isAdmin: true });
@@ -129,7 +138,8 @@ describe('uploads: acknowledge first, read off the main thread', () => {
     expect(lastWords(rh)).toMatch(/^This RMID file is broken/);
     for (const { sent } of heavySent) {
       const r = await h.server.waitForInteractionResponse(sent, (x) => x.followUps.length > 0, JOB_WAIT_MS);
-      expect(lastWords(r)).toMatch(/cancelled|This MIDI file/);
+      // Legal seeds: cancelled, not refused.
+      expect(lastWords(r)).toMatch(/cancelled/);
     }
     expectNoIncident();
     await waitForIdleQueue();
@@ -139,7 +149,7 @@ describe('uploads: acknowledge first, read off the main thread', () => {
     const stalled = h.server.addAttachment(scaleMidi(), 'slow.mid', 'audio/midi', { stall: true });
     const compose = h.server.sendSlashCommand({ name: 'compose', options: { length: 8, midi: stalled } });
     const stalled2 = h.server.addAttachment(scaleMidi(), 'slow2.mid', 'audio/midi', { stall: true });
-    const corpus = h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file: stalled2 }, user: h.server.users.admin });
+    const corpus = h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file: stalled2, confirm_rights: true, licence: 'own-work' }, user: h.server.users.admin });
     for (const [sent, file] of [[compose, stalled], [corpus, stalled2]] as const) {
       // The bot deletes its "thinking…" message and follows up privately (the local server, like
       // Discord, lets that first follow-up fill the deferred message).
@@ -154,15 +164,25 @@ describe('uploads: acknowledge first, read off the main thread', () => {
     expectNoIncident();
   }, JOB_WAIT_MS);
 
-  it('GIVEN Discord answers 500 five times to the result upload WHEN /compose finishes THEN the user is told nothing was kept, and /seed save finds no result to use', async () => {
+  it('GIVEN Discord answers 500 to every upload of the result WHEN /compose finishes THEN the user is told nothing was kept, and /seed save finds no result to use', async () => {
     const member = h.server.createUser('unlucky');
-    h.server.failRequests(({ method, path, files }) => method === 'PATCH' && path.endsWith('/messages/@original') && files > 0, 5);
-    const compose = h.server.sendSlashCommand({ name: 'compose', options: { length: 8 }, user: member });
-    const r = await h.server.waitForInteractionResponse(compose, (x) => x.followUps.length > 0, JOB_WAIT_MS);
-    expect(lastWords(r)).toBe('Your piece was composed, but Discord did not accept its files, so nothing was kept. Please try again.');
-    const uploads = h.server.requests.filter((q) => q.method === 'PATCH' && q.path.endsWith('/messages/@original') && q.files.length > 0);
-    expect(uploads.length).toBeGreaterThanOrEqual(2);
-    expect(uploads.every((q) => q.status === 500)).toBe(true);
+    const resultUpload = /^\/webhooks\/\d+\/[^/]+\/messages\/@original$/;
+    // Every attempt at both uploads (the MIDI and piano roll first, then the audio) is refused:
+    // @discordjs/rest tries each request 4 times, so 8 covers all of them; the rest is cleared below.
+    h.server.injectRestFaults([{ method: 'PATCH', path: resultUpload, withFiles: true, status: 500, times: 20 }]);
+    try {
+      const compose = h.server.sendSlashCommand({ name: 'compose', options: { length: 8 }, user: member });
+      const r = await h.server.waitForInteractionResponse(compose, (x) => x.followUps.length > 0, JOB_WAIT_MS);
+      expect(lastWords(r)).toBe('Your piece was composed, but Discord did not accept its files, so nothing was kept. Please try again.');
+      expect(r.followUps.at(-1)!.flags & 64).toBe(64);
+      const uploads = h.server.requests.filter((q) => q.method === 'PATCH' && resultUpload.test(q.path) && q.path.includes(compose.token) && q.files.length > 0);
+      expect(uploads.length).toBeGreaterThanOrEqual(2);
+      expect(uploads.every((q) => q.status === 500)).toBe(true);
+      // The final attempt carried every file, the audio too: nothing was left out of the refused upload.
+      expect(uploads.at(-1)!.files.map((f) => f.filename.slice(-4)).sort()).toEqual(['.mid', '.mp3', '.png']);
+    } finally {
+      h.server.clearRestFaults();
+    }
     // Nothing half-saved: no record, no files.
     expect(await h.bot.ctx.storage.results.recent(h.server.guild.id)).toEqual([]);
     const resultsDir = guildPaths(h.config.dataDir, h.server.guild.id).resultsDir;
@@ -170,6 +190,33 @@ describe('uploads: acknowledge first, read off the main thread', () => {
     const save = h.server.sendSlashCommand({ name: 'seed', subcommand: 'save', options: { name: 'mine' }, user: member });
     const rs = await h.server.waitForInteractionResponse(save);
     expect(rs.message?.content).toBe('Attach a MIDI file, or compose something first to save your latest result.');
+    expectNoIncident();
+  }, JOB_WAIT_MS);
+
+  it('GIVEN the MIDI and piano roll posted WHEN Discord refuses every attempt to add the audio THEN the posted files are taken down, the user is told privately, and nothing is kept', async () => {
+    const member = h.server.createUser('half-unlucky');
+    const resultUpload = /^\/webhooks\/\d+\/[^/]+\/messages\/@original$/;
+    const carriesAudio = ({ files }: { files: readonly { filename: string }[] }): boolean => files.some((f) => f.filename.endsWith('.mp3'));
+    h.server.injectRestFaults([{ method: 'PATCH', path: resultUpload, withFiles: true, match: carriesAudio, status: 500, times: 20 }]);
+    try {
+      const compose = h.server.sendSlashCommand({ name: 'compose', options: { length: 8 }, user: member });
+      const r = await h.server.waitForInteractionResponse(compose, (x) => x.followUps.length > 0, JOB_WAIT_MS);
+      expect(lastWords(r)).toBe('Your piece was composed, but Discord did not accept its files, so nothing was kept. Please try again.');
+      expect(r.followUps.at(-1)!.flags & 64).toBe(64);
+      const uploads = h.server.requests.filter((q) => q.method === 'PATCH' && resultUpload.test(q.path) && q.path.includes(compose.token) && q.files.length > 0);
+      // The MIDI and piano roll went up once, then every attempt to add the audio was refused.
+      expect(uploads[0]!.status).toBe(200);
+      expect(uploads[0]!.files.map((f) => f.filename.slice(-4)).sort()).toEqual(['.mid', '.png']);
+      expect(uploads.slice(1).length).toBeGreaterThanOrEqual(1);
+      expect(uploads.slice(1).every((q) => q.status === 500 && carriesAudio(q))).toBe(true);
+      // The public reply that showed them is gone, so no file of an unkept result stays visible.
+      expect(r.message?.history.some((state) => state.attachmentNames.length === 2)).toBe(true);
+      expect(r.message?.deleted).toBe(true);
+    } finally {
+      h.server.clearRestFaults();
+    }
+    expect(await h.bot.ctx.storage.results.recent(h.server.guild.id)).toEqual([]);
+    expect(await readdir(guildPaths(h.config.dataDir, h.server.guild.id).resultsDir).catch(() => [])).toEqual([]);
     expectNoIncident();
   }, JOB_WAIT_MS);
 });

@@ -4,7 +4,7 @@
  */
 export { DiscordTestServer, isSettled, startDiscordServer } from './server.js';
 export type { AutocompleteInput, DiscordServerOptions, InteractionSender, SlashCommandInput } from './server.js';
-export type { CdnRequest, InteractionResponse, RecordedRequest, RequestFault, RestFault, SentInteraction } from './state.js';
+export type { CdnRequest, InteractionResponse, RecordedRequest, RestFault, SentInteraction } from './state.js';
 export type { StoredAttachment, StoredMessage, UploadedFile } from './store.js';
 export { MessageFlag } from './store.js';
 export type { FakeChannel, FakeGuild, FakeOverwrite, FakeRole, FakeUser } from './world.js';

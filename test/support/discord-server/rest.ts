@@ -95,12 +95,15 @@ async function handle(state: ServerState, routes: Route[], req: IncomingMessage,
     files,
     status: 0,
   };
-  const faultIndex = state.restFaults.findIndex((f) => f.method === method && f.path.test(path) && (!f.withFiles || files.length > 0));
+  const faultIndex = state.restFaults.findIndex(
+    ({ fault: f }) => f.method === method && f.path.test(path) && (!f.withFiles || files.length > 0) && (!f.match || f.match({ method, path, files })),
+  );
   if (faultIndex >= 0) {
-    const [fault] = state.restFaults.splice(faultIndex, 1);
-    record.status = fault!.status;
+    const pending = state.restFaults[faultIndex]!;
+    if (--pending.remaining <= 0) state.restFaults.splice(faultIndex, 1);
+    record.status = pending.fault.status;
     state.requests.push(record);
-    sendFault(res, fault!);
+    sendFault(res, pending.fault);
     state.changed();
     return;
   }
@@ -113,11 +116,7 @@ async function handle(state: ServerState, routes: Route[], req: IncomingMessage,
     result = error(413, 40005, 'Request entity too large');
   } else {
     const match = matchRoute(routes, method, segments);
-    const fault = state.faults.find((f) => f.remaining > 0 && f.match({ method, path, files: files.length }));
-    if (fault) {
-      fault.remaining -= 1;
-      result = { status: fault.status, body: { message: `${fault.status}: injected failure`, code: 0 } };
-    } else if (!match) result = notFound();
+    if (!match) result = notFound();
     else if (match.route.auth && authorization !== `Bot ${state.token}`) result = error(401, 0, '401: Unauthorized');
     else {
       result = match.route.handler({

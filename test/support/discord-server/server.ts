@@ -19,7 +19,6 @@ import {
   type CdnRequest,
   type InteractionResponse,
   type RecordedRequest,
-  type RequestFault,
   type RestFault,
   type SentInteraction,
 } from './state.js';
@@ -153,12 +152,18 @@ export class DiscordTestServer {
   }
 
   /**
-   * Answers the next matching REST requests with these faults, one each, in order (the request is
-   * not applied), e.g. `[{ method: 'PATCH', path: /@original$/, withFiles: true, status: 429,
-   * retryAfterSeconds: 0.5 }, { …, status: 500 }]`.
+   * Answers the next matching REST requests with these faults instead of applying them (they are
+   * still recorded, with the fault's status). The first pending fault that matches a request answers
+   * it, `times` requests in a row (default 1), e.g. `[{ method: 'PATCH', path: /@original$/,
+   * withFiles: true, status: 429, retryAfterSeconds: 0.5 }, { …, status: 500, times: 4 }]`.
    */
   injectRestFaults(faults: readonly RestFault[]): void {
-    this.state.restFaults.push(...faults);
+    this.state.restFaults.push(...faults.map((fault) => ({ fault, remaining: fault.times ?? 1 })));
+  }
+
+  /** Drops the faults not served yet. */
+  clearRestFaults(): void {
+    this.state.restFaults.length = 0;
   }
 
   /** Every op 4 VOICE_STATE_UPDATE payload the bot sent. */
@@ -189,14 +194,6 @@ export class DiscordTestServer {
   /** Every download from the fake CDN, in order, with where it fell among the API requests. */
   get cdnRequests(): readonly CdnRequest[] {
     return this.state.cdnRequests;
-  }
-
-  /**
-   * Makes the next `times` API requests matching `match` fail with `status` (default 500) instead of
-   * being handled, e.g. the bot's upload of result files. The failed requests are still recorded.
-   */
-  failRequests(match: RequestFault['match'], times: number, status = 500): void {
-    this.state.faults.push({ match, remaining: times, status });
   }
 
   /** Adds a user to every guild (`admin: true` gives the Admin role with Manage Server). */

@@ -75,13 +75,6 @@ export interface CdnRequest {
   at: number;
 }
 
-/** A planned failure: the next `remaining` API requests matching `match` get `status` instead of an answer. */
-export interface RequestFault {
-  match: (request: { method: string; path: string; files: number }) => boolean;
-  remaining: number;
-  status: number;
-}
-
 export interface InteractionRecord {
   response: InteractionResponse;
   /** Message the component was on (component interactions only). */
@@ -89,8 +82,9 @@ export interface InteractionRecord {
 }
 
 /**
- * A failure the REST API answers instead of doing the request (which is then not applied), for
- * testing retries: Discord's 429 with `retry_after`, or a 5xx.
+ * A failure the REST API answers instead of doing the request (which is then not applied, but is
+ * recorded with that status), for testing retries and refused uploads: Discord's 429 with
+ * `retry_after`, or a 5xx. The one fault-injection mechanism of the server (`injectRestFaults`).
  */
 export interface RestFault {
   method: string;
@@ -98,9 +92,19 @@ export interface RestFault {
   path: RegExp;
   /** Only requests that upload files (multipart with at least one file). */
   withFiles?: boolean;
+  /** A further condition, e.g. on the names of the uploaded files. */
+  match?: (request: { method: string; path: string; files: readonly UploadedFile[] }) => boolean;
   status: number;
   /** For 429: seconds to wait (body `retry_after` and the `Retry-After` header). */
   retryAfterSeconds?: number;
+  /** How many matching requests it answers, one after the other. Default 1. */
+  times?: number;
+}
+
+/** A fault still to be served, with how many matching requests it still answers. */
+export interface PendingRestFault {
+  fault: RestFault;
+  remaining: number;
 }
 
 /** The mutable state shared by the REST router, the gateway and the test helpers. */
@@ -115,11 +119,10 @@ export class ServerState extends EventEmitter {
   readonly globalCommands: RegisteredCommand[] = [];
   readonly guildCommands = new Map<string, RegisteredCommand[]>();
   readonly requests: RecordedRequest[] = [];
-  /** Faults still to be served, in order; each answers one matching request. */
-  readonly restFaults: RestFault[] = [];
+  /** Faults still to be served, in order; the first that matches a request answers it. */
+  readonly restFaults: PendingRestFault[] = [];
   readonly voiceStateRequests: Json[] = [];
   readonly cdnRequests: CdnRequest[] = [];
-  readonly faults: RequestFault[] = [];
   /** Attachment ids whose download sends its headers and then nothing (until the server closes). */
   readonly stalledAttachments = new Set<string>();
   baseUrl = '';
