@@ -46,7 +46,8 @@ export type ErrorCode =
   | 'CONFIG_INVALID'
   // storage
   | 'STORAGE_CORRUPT'
-  | 'STORAGE_MISSING';
+  | 'STORAGE_MISSING'
+  | 'DISK_FULL';
 
 export class MotifError extends Error {
   readonly code: ErrorCode;

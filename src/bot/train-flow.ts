@@ -5,10 +5,12 @@
  * or cancelled run leaves no folder behind.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AttachmentBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { MotifError } from '../errors.js';
+import { formatBytes } from '../music/midi-limits.js';
+import { freeBytes } from '../util/disk-full.js';
 import type { TrainProgress } from '../jobs/motif-jobs.js';
 import { guildPaths, type GuildModel } from '../storage/index.js';
 import type { BotContext } from './context.js';
@@ -28,7 +30,8 @@ export function trainProgressText(p: TrainProgress): string {
 }
 
 /**
- * @throws MotifError DATA_EMPTY (no corpus), ALREADY_EXISTS (a training already queued), QUEUE_FULL,
+ * @throws MotifError DATA_EMPTY (no corpus), ALREADY_EXISTS (a training already queued), DISK_FULL
+ *   (no room for a model, before the queue), QUEUE_FULL,
  *   or the job's error (TRAINING_FAILED, JOB_CANCELLED, JOB_FAILED).
  */
 export async function runTraining(interaction: ChatInputCommandInteraction, ctx: BotContext, opts: TrainFlowOptions): Promise<GuildModel | undefined> {
@@ -42,6 +45,7 @@ export async function runTraining(interaction: ChatInputCommandInteraction, ctx:
   await removeStaleModelDirs(paths.modelsDir, (await ctx.storage.models.get(guildId))?.modelDir);
   const outDir = join(paths.modelsDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(2).toString('hex')}`);
   await mkdir(paths.modelsDir, { recursive: true });
+  await assertRoomForModel(paths.modelsDir, ctx.config.defaultModelDir);
   const handle = ctx.queue.enqueue(
     'train',
     { corpusDir: paths.corpusDir, outDir, epochs: opts.epochs, fromModelDir: opts.from === 'default' ? ctx.config.defaultModelDir : undefined },
@@ -86,6 +90,22 @@ export async function runTraining(interaction: ChatInputCommandInteraction, ctx:
     await reporter.finish({ content: `Training did not finish: ${describeError(error, ctx.logger, { guildId, job: handle.id })}`, allowedMentions: NO_MENTIONS });
     return undefined;
   }
+}
+
+/**
+ * Refuses before the queue when the disk cannot hold even the weights of a model like the default
+ * one: an admin should not wait for a training run that can only fail when it saves. (A run that
+ * passes this and still fills the disk fails with DISK_FULL from the job, keeping the old model.)
+ */
+async function assertRoomForModel(modelsDir: string, referenceModelDir: string): Promise<void> {
+  const [free, weights] = await Promise.all([freeBytes(modelsDir), stat(join(referenceModelDir, 'weights.bin')).catch(() => undefined)]);
+  const needed = weights?.size ?? 0;
+  if (free === undefined || free >= needed) return;
+  throw new MotifError(
+    'DISK_FULL',
+    `The server's disk is full: a new model needs about ${formatBytes(needed)} and only ${formatBytes(free)} is free, so training did not start. ` +
+      "This server keeps composing with its current model. Tell the bot's operator, and run /train again once space is freed.",
+  );
 }
 
 /**

@@ -13,6 +13,7 @@ import { renderPianoRoll } from '../audio/piano-roll.js';
 import { renderPiece } from '../audio/render-piece.js';
 import { assertInRange, MotifError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { asDiskFull } from '../util/disk-full.js';
 import { guessKey } from '../music/analysis/key.js';
 import { longestCopiedRun } from '../music/analysis/originality.js';
 import { assertHasNotes, readMidiFile, writeMidi } from '../music/midi-io.js';
@@ -27,6 +28,9 @@ import { checkComposeRequest, planAttachmentAudio } from './compose-limits.js';
 /** The shipped model, found relative to this file so any working directory works. */
 export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../models/default', import.meta.url));
 export const MAX_COMPOSE_LENGTH = 2000;
+
+export const COMPOSE_DISK_FULL_MESSAGE =
+  "The server's disk is full, so your piece could not be saved and nothing was kept. Tell the bot's operator, and try again once space is freed.";
 
 const models = new Map<string, Promise<LoadedModel>>();
 
@@ -57,7 +61,7 @@ export interface ComposeContext {
 
 /**
  * @throws MotifError OPTION_OUT_OF_RANGE, MIDI_LIMIT_EXCEEDED (before any work), MODEL_*,
- *   SEED_OUT_OF_VOCABULARY, MIDI_EMPTY, SOUNDFONT_NOT_FOUND, FFMPEG_FAILED, JOB_CANCELLED.
+ *   SEED_OUT_OF_VOCABULARY, MIDI_EMPTY, SOUNDFONT_NOT_FOUND, FFMPEG_FAILED, JOB_CANCELLED, DISK_FULL.
  *   Nothing is left in outDir on failure.
  */
 export async function composePiece(req: ComposeJobData, ctx: ComposeContext = {}): Promise<ComposeResult> {
@@ -112,21 +116,22 @@ export async function composePiece(req: ComposeJobData, ctx: ComposeContext = {}
 
   report('writing MIDI', 0.4);
   const baseName = req.baseName ?? `motif-${randomSeed}`;
-  await mkdir(req.outDir, { recursive: true });
-  const midiStart = performance.now();
   const midiPath = join(req.outDir, `${baseName}.mid`);
   const pngPath = join(req.outDir, `${baseName}.png`);
-  await writeFileAtomic(midiPath, writeMidi(sequence));
-  const midiMs = performance.now() - midiStart;
   const key = guessKey(sequence);
   const qpm = initialQpm(sequence);
   const pieceSeconds = durationSeconds(sequence);
 
   let rendered;
   let audioSkipped: string | undefined;
+  let midiMs = 0;
   let pianoRollMs = 0;
   let firstFilesMs = 0;
   try {
+    await mkdir(req.outDir, { recursive: true });
+    const midiStart = performance.now();
+    await writeFileAtomic(midiPath, writeMidi(sequence));
+    midiMs = performance.now() - midiStart;
     const rollStart = performance.now();
     const caption = { keyName: key.name, qpm, ...(req.style ? { style: req.style } : {}) };
     await writeFileAtomic(pngPath, renderPianoRoll(sequence, { caption }));
@@ -163,7 +168,8 @@ export async function composePiece(req: ComposeJobData, ctx: ComposeContext = {}
     }
   } catch (error) {
     await Promise.all([midiPath, pngPath].map((p) => rm(p, { force: true })));
-    throw error;
+    // A full disk while writing the MIDI, the piano roll or the audio (ffmpeg says so in its stderr).
+    throw asDiskFull(error, COMPOSE_DISK_FULL_MESSAGE);
   }
   const result: ComposeResult = {
     midiPath,

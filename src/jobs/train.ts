@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { LOSS_CURVE_FILE } from '../ml/model-dir.js';
 import type { TrainProgress } from '../ml/training/train-loop.js';
 import { trainModel, type TrainModelOptions, type TrainModelResult } from '../ml/training/train-model.js';
+import { asDiskFull } from '../util/disk-full.js';
 import type { ProcessorContext } from './processor.js';
 
 /** Everything of TrainModelOptions that can cross a thread boundary (no callbacks). */
@@ -31,6 +32,9 @@ export interface GuildTrainResult {
   summary: string;
 }
 
+export const TRAIN_DISK_FULL_MESSAGE =
+  "The server's disk is full, so the new model could not be saved. This server keeps composing with its current model. Tell the bot's operator, and run /train again once space is freed.";
+
 /** `/train`: fine-tunes (or trains) a guild model on the guild's uploads. */
 export async function trainGuildModel(req: GuildTrainRequest, ctx: ProcessorContext<TrainProgress>): Promise<GuildTrainResult> {
   const result = await trainModel({
@@ -48,6 +52,9 @@ export async function trainGuildModel(req: GuildTrainRequest, ctx: ProcessorCont
     signal: ctx.signal,
     onProgress: ctx.reportProgress,
     log: ctx.log,
+  }).catch((error: unknown) => {
+    // A checkpoint or the model itself could not be written: the guild keeps the model it has.
+    throw asDiskFull(error, TRAIN_DISK_FULL_MESSAGE);
   });
   const { spec } = result;
   const history = spec.training.history;

@@ -14,6 +14,7 @@ import { LanguageModel, type LanguageModelConfig } from './network/language-mode
 import { TutorialModel, type TutorialModelConfig } from './network/tutorial-model.js';
 import { z } from 'zod';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { asDiskFull, isDiskFull } from '../util/disk-full.js';
 import type { CopyCacheConfig } from './copy-cache.js';
 import { loadWeights, saveWeights, type NamedWeights } from './weights.js';
 
@@ -177,6 +178,7 @@ export async function saveModel(dir: string, files: ModelFiles): Promise<void> {
   } catch (error) {
     await rm(temp, { recursive: true, force: true });
     if (!existsSync(dir) && existsSync(old)) await rename(old, dir);
+    if (isDiskFull(error)) throw asDiskFull(error, 'The disk is full, so the trained model could not be saved; any model that was in its folder is kept.');
     throw isMotifError(error) ? error : new MotifError('TRAINING_FAILED', 'The trained model could not be saved.', { cause: error, detail: String(error) });
   }
 }
