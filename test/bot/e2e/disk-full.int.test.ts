@@ -108,6 +108,8 @@ if (reason !== undefined) {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({ env: { QUEUE_CONCURRENCY: '1' } });
+    // Guild A's results live on their own small disk: room for a few results once it is not full.
+    mountTmpfs(guildPaths(h.dataDir, h.server.guild.id).resultsDir, 32 * 1024 * 1024);
   }, JOB_WAIT_MS);
   afterAll(async () => {
     try {
@@ -117,8 +119,8 @@ if (reason !== undefined) {
     }
   });
 
-  const compose = (where: { guildId: string; channelId: string }) =>
-    h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'compose', options: { length: 20 }, ...where }), composed, JOB_WAIT_MS);
+  const compose = (where: { guildId: string; channelId: string }, options: Record<string, number> = { length: 20 }) =>
+    h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'compose', options, ...where }), composed, JOB_WAIT_MS);
 
   describe('a full disk', () => {
     it('GIVEN a full results folder WHEN /compose runs THEN the user is told privately, nothing is kept, and /compose works once space is freed', async () => {
@@ -126,7 +128,6 @@ if (reason !== undefined) {
       const guild = h.server.guild;
       const where = { guildId: guild.id, channelId: guild.textChannel.id };
       const { resultsDir } = guildPaths(h.dataDir, guild.id);
-      mountTmpfs(resultsDir, 32 * 1024 * 1024); // room for a result (MIDI, piano roll, audio) once freed
       const filler = join(resultsDir, '.filler');
       fillDisk(filler);
       expect(freeBytes(resultsDir)).toBe(0);
@@ -155,6 +156,32 @@ if (reason !== undefined) {
       const [record] = await h.bot.ctx.storage.results.recent(guild.id);
       expect(record?.dir.startsWith(resultsDir)).toBe(true);
       expect(readdirSync(resultsDir)).toEqual([record!.id]);
+    }, TEST_TIMEOUT_MS);
+
+    it('GIVEN room for the MIDI and the piano roll but not the audio WHEN /compose runs THEN the user is told privately and nothing is kept', async () => {
+      onTestFailed(() => console.error(h.describeState()));
+      const guild = h.server.guild;
+      const where = { guildId: guild.id, channelId: guild.textChannel.id };
+      const { resultsDir } = guildPaths(h.dataDir, guild.id);
+      const kept = readdirSync(resultsDir);
+      const records = await h.bot.ctx.storage.results.recent(guild.id);
+      // ~96 KB: room for a MIDI (~1 KB) and a piano roll (~40 KB), not for ~40 s of MP3 (~1 MB at 192 kb/s).
+      resizeTmpfs(resultsDir, diskBytes(resultsDir) + 24 * PAGE);
+
+      const failed = await compose(where, { length: 60, tempo: 60 });
+      expect(failed.followUps, said(failed)).toHaveLength(1);
+      const told = failed.followUps[0]!;
+      expect(told.content).toBe(
+        "The server's disk is full, so your piece could not be saved and nothing was kept. Tell the bot's operator, and try again once space is freed.",
+      );
+      expect(told.flags & MessageFlag.Ephemeral).toBeTruthy();
+      // The MIDI and piano roll had been posted; with the audio lost the public reply is taken back.
+      expect(failed.message?.history.some((state) => state.attachmentNames.length === 2), said(failed)).toBe(true);
+      expect(failed.message?.deleted).toBe(true);
+      expect(await h.bot.ctx.storage.results.recent(guild.id)).toEqual(records);
+      expect(readdirSync(resultsDir)).toEqual(kept);
+      expect(h.bot.ctx.queue.list()).toEqual([]);
+      resizeTmpfs(resultsDir, 32 * 1024 * 1024);
     }, TEST_TIMEOUT_MS);
 
     it('GIVEN a guild model on a full models folder WHEN /train start THEN the admin is told, the disk is left as it was, and the previous model keeps serving /compose', async () => {
