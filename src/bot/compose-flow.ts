@@ -147,6 +147,10 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
       randomSeed: result.randomSeed,
       sequence: result.sequence,
     };
+    // The record is saved before the buttons reach anyone, so a press right after the post finds it;
+    // if Discord refuses the post, the record goes again and nothing is kept.
+    const evicted = await ctx.storage.results.add(record);
+    await Promise.all(evicted.map((old) => rm(old.dir, { recursive: true, force: true })));
     try {
       const posted = await firstPost;
       await reporter.finish(
@@ -160,13 +164,12 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
         }),
       );
     } catch (cause) {
+      await ctx.storage.results.remove(guildId, [resultId]);
       throw new MotifError('RESULT_NOT_DELIVERED', 'Your piece was composed, but Discord did not accept its files, so nothing was kept. Please try again.', {
         cause,
         detail: cause instanceof Error ? cause.message : String(cause),
       });
     }
-    const evicted = await ctx.storage.results.add(record);
-    await Promise.all(evicted.map((old) => rm(old.dir, { recursive: true, force: true })));
     await enforceResultsBudget(ctx.storage.results, guildId, ctx.config.resultsMaxBytesPerGuild);
     if (opts.playWhenReady && ctx.voice) await ctx.voice.playResult(interaction, record);
     return record;

@@ -38,11 +38,11 @@ describe('styles', () => {
 
   it('GIVEN a guild default style WHEN /compose names none THEN the default is used, and a reset brings back the bot default', async () => {
     onTestFailed(() => console.error(h.describeState()));
-    const set = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'settings', subcommand: 'set', options: { style: 'folk' } }));
+    const set = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'settings', subcommand: 'set', options: { style: 'folk' }, user: h.server.users.admin }));
     expect(set.message?.content).toMatch(/Style: Folk/);
     const r = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'compose', options: { length: 12 } }), finished, JOB_WAIT_MS);
     expect(r.message!.content, said(r)).toMatch(/Style Folk/);
-    await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'settings', subcommand: 'set', options: { reset: true } }));
+    await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'settings', subcommand: 'set', options: { reset: true }, user: h.server.users.admin }));
     const back = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'compose', options: { length: 12 } }), finished, JOB_WAIT_MS);
     expect(back.message!.content, said(back)).toMatch(/Style Piano/);
   }, TEST_TIMEOUT_MS);
