@@ -7,6 +7,7 @@
  */
 import { resolve } from 'node:path';
 import { evaluateModel } from '../ml/evaluation/evaluate.js';
+import { parseStyle, STYLE_NAMES } from '../jobs/styles.js';
 import { defineCli, EXIT_CODES_NOTE, UsageError } from './define-cli.js';
 import { createProgressBar, reportCliError, writeJsonResult } from './progress.js';
 import { isEntryPoint, runCliMain } from './run-cli.js';
@@ -22,10 +23,13 @@ export const EVAL_CLI = defineCli({
     'baseline-tokens': { type: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, default: 20_000, description: 'tokens scored for slow baselines' },
     samples: { type: 'int', min: 0, max: 10_000, default: 100, description: 'pieces to generate for the statistics (0: likelihood only)' },
     length: { type: 'int', min: 1, max: 2000, default: 100, description: 'notes-or-chords per generated piece' },
-    temperature: { type: 'number', min: 0.05, max: 5, default: 1, description: 'sampling temperature for the generated pieces' },
-    'top-p': { type: 'number', min: 0.01, max: 1, default: 1, placeholder: 'P', description: 'nucleus sampling for the generated pieces' },
+    style: { type: 'string', choices: STYLE_NAMES, description: 'sample as this style composes: its temperature, top-p and rules (the flags below override)' },
+    temperature: { type: 'number', min: 0.05, max: 5, description: 'sampling temperature for the generated pieces (default: the style’s, else 1)' },
+    'top-p': { type: 'number', min: 0.01, max: 1, placeholder: 'P', description: 'nucleus sampling for the generated pieces (default: the style’s, else 1 = off)' },
     'no-cache': { type: 'boolean', description: 'generate with the LSTM alone, without the model’s copy cache' },
     'no-cadence': { type: 'boolean', description: 'do not guide the last note-or-chord to the tonic' },
+    monophonic: { type: 'boolean', description: 'one note per onset in the samples (a style rule; on for --style folk)' },
+    'no-silence-guard': { type: 'boolean', description: 'let samples leave whole beats silent (the guard refuses such time steps)' },
     'random-seed': { type: 'int', min: 0, max: 2 ** 31 - 1, default: 1, description: 'makes the samples reproducible' },
     json: { type: 'boolean', description: 'print the whole report as one JSON object on the last line of stdout' },
   },
@@ -34,6 +38,7 @@ export const EVAL_CLI = defineCli({
 
 if (isEntryPoint(import.meta.url)) process.exitCode = await runCliMain(EVAL_CLI, async ({ values }) => {
   if (!values.data?.length && !values.test?.length) throw new UsageError('--data or --test is required: the pieces to score (see npm run eval -- --help)');
+  const style = values.style === undefined ? undefined : parseStyle(values.style);
   const bar = createProgressBar({ label: 'evaluating' });
   try {
     const report = await evaluateModel({
@@ -44,10 +49,12 @@ if (isEntryPoint(import.meta.url)) process.exitCode = await runCliMain(EVAL_CLI,
       maxBaselineTokens: values['baseline-tokens'],
       samples: values.samples,
       sampleLength: values.length,
-      temperature: values.temperature,
-      topP: values['top-p'],
+      temperature: values.temperature ?? style?.temperature ?? 1,
+      topP: values['top-p'] ?? style?.topP ?? 1,
+      monophonic: values.monophonic || style?.rules.monophonic,
       noCache: values['no-cache'],
       cadence: !values['no-cadence'],
+      silenceGuard: !values['no-silence-guard'],
       randomSeed: values['random-seed'],
       onProgress: (stage, fraction) => bar.update(fraction, stage),
     });

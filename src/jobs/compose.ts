@@ -20,6 +20,7 @@ import { assertHasNotes, readMidiFile, writeMidi } from '../music/midi-io.js';
 import { formatBytes } from '../music/midi-limits.js';
 import { countNoteEvents, durationSeconds, initialQpm } from '../music/note-sequence.js';
 import { generatePiece } from '../ml/generate.js';
+import { isStyleName, STYLES, type StyleRules } from './styles.js';
 import { loadModel, type LoadedModel } from '../ml/model-dir.js';
 import { validateSamplingOptions } from '../ml/sampling.js';
 import type { ComposeFirstFiles, ComposeJobData, ComposeResult } from './compose-contract.js';
@@ -103,6 +104,7 @@ export async function composePiece(req: ComposeJobData, ctx: ComposeContext = {}
     qpm: req.qpm ?? (seed ? initialQpm(seed) : 120),
     program: req.program,
     copyCache: model.copyCache,
+    ...styleRulesOf(req.style),
   });
   let sequence = piece.sequence;
   if (req.qpm !== undefined && seed) sequence = { ...sequence, tempos: [{ step: 0, qpm: req.qpm }] };
@@ -202,4 +204,9 @@ export async function composePiece(req: ComposeJobData, ctx: ComposeContext = {}
   };
   report('done', 1);
   return result;
+}
+
+/** The sampling rules of the request's style (none for a request without one). */
+function styleRulesOf(style: string | undefined): Partial<StyleRules> {
+  return style !== undefined && isStyleName(style) ? STYLES[style].rules : {};
 }

@@ -88,6 +88,10 @@ export interface ContinuationOptions {
    * when the last note-or-chord approaches. Undefined = no cadence.
    */
   cadence?: { key?: CadenceKey };
+  /** Refuse tokens that leave a whole beat silent, where the encoding can tell (default true). */
+  silenceGuard?: boolean;
+  /** One note per onset, where the encoding can tell (default false). */
+  monophonic?: boolean;
 }
 
 /**
@@ -106,9 +110,12 @@ export function sampleContinuation(
   const allowed = (id: number): boolean => !control[id] && (keyMask ? keyMask[id]! : true);
 
   const counter = tokenizer.createEventCounter();
+  const rules = { noSilentBeats: opts.silenceGuard !== false, monophonic: opts.monophonic === true };
+  const guard = rules.noSilentBeats || rules.monophonic ? tokenizer.createSamplingGuard?.(rules) : undefined;
   let logits: Float32Array | undefined;
   for (const id of prompt) {
     counter.push(id);
+    guard?.push(id);
     logits = stepper.push(id);
   }
   const baseCount = counter.count;
@@ -121,6 +128,7 @@ export function sampleContinuation(
     );
     const first = candidates[Math.floor(opts.random() * candidates.length)] ?? 0;
     counter.push(first);
+    guard?.push(first);
     ids.push(first);
     logits = stepper.push(first);
   }
@@ -133,6 +141,10 @@ export function sampleContinuation(
     const events = counter.count - baseCount;
     const grammar = tokenizer.nextTokenFilter?.(history);
     let filter = grammar ? (id: number) => allowed(id) && grammar(id) : allowed;
+    if (guard) {
+      const before = filter;
+      filter = (id) => before(id) && guard.allows(id);
+    }
     if (opts.cadence && events >= opts.length - 1) {
       cadenceKey ??= guessKey(tokenizer.decode([...prompt, ...ids]));
       const extra = cadenceFilter(tokenizer, cadenceKey, {
@@ -153,6 +165,7 @@ export function sampleContinuation(
     if (starts && counter.count - baseCount === opts.length) finalStart = ids.length;
     ids.push(id);
     history.push(id);
+    guard?.push(id);
     if (isVoiceSlot(id)) voiceSlots++;
     logits = stepper.push(id);
   }
@@ -181,6 +194,10 @@ export interface GenerateOptions {
   cadence?: boolean;
   /** Meter of a piece from scratch, e.g. "6/8"; default: the model chooses (encodings that name one). */
   meter?: string;
+  /** No whole beat of silence (see Tokenizer.createSamplingGuard). Default true. */
+  silenceGuard?: boolean;
+  /** One note per onset. Default false. */
+  monophonic?: boolean;
 }
 
 export interface GeneratedPiece {
@@ -213,6 +230,8 @@ export function generatePiece(network: Network, tokenizer: Tokenizer, opts: Gene
       random,
       pitchClasses,
       cadence: opts.cadence === false ? undefined : { key: opts.key ? cadenceKeyOf(opts.key) : undefined },
+      silenceGuard: opts.silenceGuard,
+      monophonic: opts.monophonic,
     });
     const continuation = extractContinuation(tokenizer, prompt, ids, { qpm, program });
     const sequence = opts.seed ? appendToSeed(opts.seed, continuation) : continuation;
@@ -305,3 +324,4 @@ function appendToSeed(seed: NoteSequence, continuation: NoteSequence): NoteSeque
     totalSteps: notes.reduce((max, n) => Math.max(max, n.endStep), seed.totalSteps),
   };
 }
+

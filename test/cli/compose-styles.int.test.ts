@@ -1,11 +1,12 @@
 /**
  * `npm run compose -- --style NAME` with the shipped models: each style composes with its own model
- * and defaults, ends on the tonic, and an unknown style is one line and exit 2.
+ * and defaults, ends on the tonic with no silent beat (folk: one note at a time), and an unknown style is one line and exit 2.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { computeFeatures } from '../../src/music/analysis/features.js';
 import { computeStructure } from '../../src/music/analysis/structure.js';
 import { readMidi } from '../../src/music/midi-io.js';
 import { countNoteEvents } from '../../src/music/note-sequence.js';
@@ -32,6 +33,11 @@ describe('npm run compose --style', () => {
     const midi = readMidi(new Uint8Array(await readFile(summary.midiPath)));
     expect(countNoteEvents(midi)).toBe(48);
     expect(computeStructure(midi).endsOnTonic).toBe(1);
+    // No dead beats in any style (the sampling guard), and a melody stays one line.
+    expect(computeFeatures(midi).emptyBeatRate).toBe(0);
+    const onsets = new Map<number, number>();
+    for (const n of midi.notes) onsets.set(n.startStep, (onsets.get(n.startStep) ?? 0) + 1);
+    if (STYLES[style].rules.monophonic) expect(Math.max(...onsets.values())).toBe(1);
   });
 
   it('GIVEN an unknown style WHEN run THEN one line naming the choices, exit 2, nothing written', async () => {

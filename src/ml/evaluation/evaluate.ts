@@ -45,6 +45,10 @@ export interface EvaluateOptions {
   noCache?: boolean;
   /** End samples on the tonic (default true, as compose does). */
   cadence?: boolean;
+  /** No whole beat of silence in samples (default true, as compose does). */
+  silenceGuard?: boolean;
+  /** One note per onset in samples (a style rule). */
+  monophonic?: boolean;
   randomSeed?: number;
   /** Cap on held-out tokens scored by the (slow, windowed) tutorial baseline. Default 20,000. */
   maxBaselineTokens?: number;
@@ -160,6 +164,8 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
       topP: opts.topP,
       copyCache: opts.noCache ? undefined : model.copyCache,
       cadence: opts.cadence,
+      silenceGuard: opts.silenceGuard,
+      monophonic: opts.monophonic,
     });
     degenerateResamples += piece.attempts - 1;
     generated.push(piece);

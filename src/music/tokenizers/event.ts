@@ -15,7 +15,7 @@
 import { MotifError } from '../../errors.js';
 import { emptySequence, type Note, type NoteSequence } from '../note-sequence.js';
 import { pitchName } from '../pitch-name.js';
-import type { DecodeOptions, EncodeOptions, EventCounter, EventTokenizerConfig, EventTokenizerSpec, Tokenizer } from './types.js';
+import type { DecodeOptions, EncodeOptions, EventCounter, EventTokenizerConfig, EventTokenizerSpec, SamplingGuard, SamplingRules, Tokenizer } from './types.js';
 
 export const DEFAULT_EVENT_CONFIG: Readonly<EventTokenizerConfig> = Object.freeze({
   stepsPerQuarter: 4,
@@ -332,6 +332,45 @@ export class EventTokenizer implements Tokenizer {
     };
   }
 
+  /**
+   * Silence is what the time tokens (BAR, SHIFT) make: one that moves the clock so far past the end
+   * of every sounding note that a whole quarter-note beat lies in between is refused. A melody
+   * (`monophonic`) refuses a second NOTE at an onset that already has one. The first NOTE of an onset
+   * never advances time and is always allowed, so sampling always has a choice.
+   */
+  createSamplingGuard(rules: SamplingRules): SamplingGuard {
+    const machine = new EventMachine(this);
+    const spq = this.config.stepsPerQuarter;
+    let soundingUntil = 0;
+    let pendingStart: number | undefined;
+    let lastOnset = -1;
+    return {
+      push(id: number): void {
+        const step = machine.push(id);
+        if (step.kind === 'note') {
+          pendingStart = machine.time;
+          lastOnset = machine.time;
+        } else if (step.kind === 'duration' && pendingStart !== undefined) {
+          soundingUntil = Math.max(soundingUntil, pendingStart + step.durationSteps);
+          pendingStart = undefined;
+        }
+      },
+      allows: (id: number): boolean => {
+        // The grammar first (NOTE DUR pairs): the decoder tolerates an orphan DUR, but a sampler that
+        // may not place the note it wanted (monophonic) would otherwise emit DURs forever.
+        const kind = this.kindOf(id);
+        if ((kind === 'duration') !== (pendingStart !== undefined)) return false;
+        if (rules.monophonic && kind === 'note' && machine.time === lastOnset) return false;
+        if (!rules.noSilentBeats) return true;
+        const to = machine.timeAfter(id);
+        if (to === undefined) return true;
+        const silentFrom = pendingStart !== undefined ? Math.max(soundingUntil, pendingStart + 1) : soundingUntil;
+        const firstWholeBeat = Math.ceil(Math.max(silentFrom, 0) / spq) * spq;
+        return firstWholeBeat + spq > to;
+      },
+    };
+  }
+
   createEventCounter(): EventCounter {
     const machine = new EventMachine(this);
     let count = 0;
@@ -385,6 +424,15 @@ class EventMachine {
     this.meter = c.meters[0]!;
     this.barSteps = barLengthSteps(this.meter, c.stepsPerQuarter);
     this.velocity = c.defaultVelocity;
+  }
+
+  /** Where the clock would be after `id`, for a token that moves it (BAR, SHIFT); else undefined. */
+  timeAfter(id: number): number | undefined {
+    if (this.ended) return undefined;
+    const kind = this.tokenizer.kindOf(id);
+    if (kind === 'bar') return nextBarLine(this.time, this.barSteps);
+    if (kind === 'shift') return this.time + id - this.tokenizer.idLayout.shift + 1;
+    return undefined;
   }
 
   push(id: number): MachineStep {

@@ -64,6 +64,26 @@ export interface Tokenizer {
    * ids that may come next after `history`, or undefined when anything may.
    */
   nextTokenFilter?(history: readonly number[]): ((id: number) => boolean) | undefined;
+  /**
+   * Encodings that can tell when a token would break a sampling rule: a guard fed every id of a piece
+   * (prompt included) that refuses such tokens (see SamplingRules). Undefined: no rules apply.
+   */
+  createSamplingGuard?(rules: SamplingRules): SamplingGuard;
+}
+
+/** Rules a sampled piece keeps, whatever the model would rather do. */
+export interface SamplingRules {
+  /** No whole quarter-note beat with nothing sounding (real tunes have none; samples had 1 in 10). */
+  noSilentBeats: boolean;
+  /** One note per onset (a melody: folk tunes). */
+  monophonic: boolean;
+}
+
+/** See `Tokenizer.createSamplingGuard`. */
+export interface SamplingGuard {
+  push(id: number): void;
+  /** False for a token that would break a rule. Tokens that start a note are always allowed. */
+  allows(id: number): boolean;
 }
 
 export interface SeedTokenizerSpec {
