@@ -158,7 +158,7 @@ export function loadConfig(env: Environment = readEnvironment()): BotConfig {
     // Almost always a mistyped or placeholder token, not a missing client id: say so first.
     throw new MotifError(
       'CONFIG_INVALID',
-      'Invalid configuration:\n- DISCORD_TOKEN: does not look like a bot token. Copy it again from the Discord Developer Portal ' +
+      'Invalid configuration (see .env.example):\n- DISCORD_TOKEN: does not look like a bot token. Copy it again from the Discord Developer Portal ' +
         '(your application → Bot → Reset Token); if it is right, also set DISCORD_CLIENT_ID to the Application ID.',
     );
   }

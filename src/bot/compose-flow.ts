@@ -4,8 +4,9 @@
  * queue is refused before anything is shown, unless the caller already deferred to download an
  * upload), defer, show position and progress, post the MIDI and piano roll as soon as they exist,
  * then add the audio (sized to this interaction's upload limit) and the buttons by editing the
- * reply. The result is recorded only after its files are posted: a post that fails leaves no
- * record (so /seed save and the buttons cannot use a result whose files are gone) and no files.
+ * reply. The result is recorded just before its buttons are posted (so a press finds it) and
+ * removed again if the post fails: no record (so /seed save and the buttons cannot use a result
+ * whose files are gone), no files, and no older result pushed out for it.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -148,9 +149,9 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
       sequence: result.sequence,
     };
     // The record is saved before the buttons reach anyone, so a press right after the post finds it;
-    // if Discord refuses the post, the record goes again and nothing is kept.
-    const evicted = await ctx.storage.results.add(record);
-    await Promise.all(evicted.map((old) => rm(old.dir, { recursive: true, force: true })));
+    // if Discord refuses the post, the record goes again and nothing is kept. Older results make
+    // room only once the post has succeeded.
+    await ctx.storage.results.add(record, { evict: false });
     try {
       const posted = await firstPost;
       await reporter.finish(
@@ -170,6 +171,8 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
         detail: cause instanceof Error ? cause.message : String(cause),
       });
     }
+    const evicted = await ctx.storage.results.trim(guildId);
+    await Promise.all(evicted.map((old) => rm(old.dir, { recursive: true, force: true })));
     await enforceResultsBudget(ctx.storage.results, guildId, ctx.config.resultsMaxBytesPerGuild);
     if (opts.playWhenReady && ctx.voice) await ctx.voice.playResult(interaction, record);
     return record;

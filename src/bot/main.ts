@@ -9,6 +9,7 @@
 import { loadConfig, readEnvironment } from '../config.js';
 import { isMotifError } from '../errors.js';
 import { createLogger } from './logger.js';
+import { checkDiscordToken } from './token-check.js';
 import { checkVoiceDependencies } from './voice/dependencies.js';
 import { startBot, type BotHandle } from './start.js';
 
@@ -57,13 +58,16 @@ process.on('SIGTERM', onSignal);
 process.on('SIGINT', onSignal);
 
 try {
-  // Start-up preloading (model + SoundFont in every worker) happens inside startBot (warmUp),
-  // after the token check. Voice is optional: a missing package or ffmpeg turns it off.
+  // The token first, in seconds: a wrong one is the only line an operator sees, before the voice
+  // check's report and the model loading (in startBot's warm-up). Voice is optional: a missing
+  // package or ffmpeg turns it off.
+  const me = await checkDiscordToken(config);
+  logger.info('token accepted', { botUserId: me.id, botName: me.username });
   const voiceCheck = await checkVoiceDependencies({ ffmpegPath: config.ffmpegPath });
   if (voiceCheck.ok) logger.info(voiceCheck.report);
   else logger.warn(`voice is off: ${voiceCheck.report}`);
   const createVoice = voiceCheck.ok ? (await import('./voice/index.js')).createVoiceService : undefined;
-  bot = await startBot(config, { logger, ...(createVoice ? { createVoice } : {}) });
+  bot = await startBot(config, { logger, checkToken: false, ...(createVoice ? { createVoice } : {}) });
 } catch (error) {
   // An expected problem (a damaged storage file, a bad token, a missing model…) is one line saying what to do.
   if (isMotifError(error)) fail(error.userMessage);

@@ -1,6 +1,5 @@
 /**
- * `npm run fuzz -- [--n 10000] [--seed N] [--json] [--datasets DIR] [--audio-share 0.2]
- *   [--timeout-ms 5000] [--audio-timeout-ms 60000] [--memory-mb 1536] [--findings DIR] [--only i,j]`
+ * `npm run fuzz -- [--n 10000] …` (options: FUZZ_CLI below, or `--help`).
  *
  * Mutates real MIDI and audio files from the datasets and feeds each to the bot's upload code (the
  * /compose MIDI seed path and the /corpus add MIDI and audio paths) in a child process with a time
@@ -11,66 +10,51 @@
  */
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadCoreConfig } from '../config.js';
 import { prepareInputs } from '../fuzz/prepare-inputs.js';
 import { runFuzz, type CaseRecord } from '../fuzz/runner.js';
+import { defineCli, UsageError, type ParsedCli } from './define-cli.js';
 import { createProgressBar, reportCliError, writeJsonResult } from './progress.js';
+import { isEntryPoint, runCliMain } from './run-cli.js';
 
-const USAGE =
-  'usage: npm run fuzz -- [--n 10000] [--seed N] [--json] [--datasets DIR] [--audio-share 0.2]\n' +
-  '         [--timeout-ms 5000] [--audio-timeout-ms 60000] [--memory-mb 1536] [--findings DIR] [--only i,j]';
+const ANY = Number.MAX_SAFE_INTEGER;
 
-function positiveNumber(name: string, text: string | undefined, fallback: number, opts: { allowZero?: boolean } = {}): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isFinite(value) || value < 0 || (!opts.allowZero && value === 0)) throw new Error(`--${name} must be a positive number (got ${text})`);
-  return value;
+export const FUZZ_CLI = defineCli({
+  name: 'fuzz',
+  summary: 'Mutate real MIDI and audio files and feed each to the bot’s upload code in a bounded child process; every one must end in a typed error or a valid result.',
+  options: {
+    n: { type: 'int', min: 1, max: 1_000_000, default: 1000, description: 'mutated files to try' },
+    seed: { type: 'int', min: 0, max: 2 ** 31 - 1, default: 1, description: 'makes the mutations reproducible' },
+    datasets: { type: 'string', placeholder: 'DIR', default: '../shared/datasets', description: 'where the real files come from' },
+    'audio-share': { type: 'number', min: 0, max: 1, default: 0.2, placeholder: 'X', description: 'fraction of cases that are audio uploads' },
+    'timeout-ms': { type: 'int', min: 1, max: ANY, default: 5000, description: 'a MIDI case taking longer is a hang' },
+    'audio-timeout-ms': { type: 'int', min: 1, max: ANY, default: 60_000, description: 'an audio case taking longer is a hang' },
+    'memory-mb': { type: 'int', min: 64, max: ANY, default: 1536, description: 'a case using more RSS is a memory finding' },
+    findings: { type: 'string', placeholder: 'DIR', default: 'out/fuzz-findings', description: 'where crashing or hanging inputs are saved' },
+    only: { type: 'string', placeholder: 'I,J', description: 'run only these case numbers (from an earlier run’s findings)' },
+    json: { type: 'boolean', description: 'print one JSON object as the last line of stdout' },
+  },
+  notes: ['Exit codes: 0 no crash/hang/memory finding, 1 findings, 2 usage, 3 bug.'],
+});
+
+function parseOnly(text: string | undefined): number[] | undefined {
+  if (text === undefined) return undefined;
+  const cases = text.split(',').map((part) => Number(part.trim()));
+  if (cases.some((i) => !Number.isInteger(i) || i < 0)) throw new UsageError(`--only must be case numbers separated by commas, e.g. 12,40 (got ${text})`);
+  return cases;
 }
 
-async function main(): Promise<number> {
-  let values;
-  let n: number, seed: number, audioShare: number, timeoutMs: number, audioTimeoutMs: number, memoryMb: number;
-  let only: number[] | undefined;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        n: { type: 'string' },
-        seed: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        datasets: { type: 'string' },
-        'audio-share': { type: 'string' },
-        'timeout-ms': { type: 'string' },
-        'audio-timeout-ms': { type: 'string' },
-        'memory-mb': { type: 'string' },
-        findings: { type: 'string' },
-        only: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-    if (values.help) {
-      process.stdout.write(`${USAGE}\n`);
-      return 0;
-    }
-    n = Math.floor(positiveNumber('n', values.n, 1000));
-    seed = Math.floor(positiveNumber('seed', values.seed, 1, { allowZero: true }));
-    audioShare = positiveNumber('audio-share', values['audio-share'], 0.2, { allowZero: true });
-    if (audioShare > 1) throw new Error('--audio-share must be from 0 to 1');
-    timeoutMs = positiveNumber('timeout-ms', values['timeout-ms'], 5000);
-    audioTimeoutMs = positiveNumber('audio-timeout-ms', values['audio-timeout-ms'], 60_000);
-    memoryMb = positiveNumber('memory-mb', values['memory-mb'], 1536);
-    only = values.only?.split(',').map((s) => Math.floor(positiveNumber('only', s, 0, { allowZero: true })));
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
+async function main({ values }: ParsedCli<typeof FUZZ_CLI.options>): Promise<number> {
+  const { n, seed } = values;
+  const audioShare = values['audio-share'];
+  const only = parseOnly(values.only);
   let config;
   try {
     config = loadCoreConfig();
   } catch (error) {
     return reportCliError(error);
   }
-  const datasetsDir = resolve(values.datasets ?? '../shared/datasets');
+  const datasetsDir = resolve(values.datasets);
   const pool = await prepareInputs({ datasetsDir, cacheDir: join(tmpdir(), 'motif-fuzz-inputs'), ffmpegPath: config.ffmpegPath, withAudio: audioShare > 0 });
   const log = (line: string): void => {
     process.stderr.write(`${line}\n`);
@@ -88,9 +72,9 @@ async function main(): Promise<number> {
     limits: { maxMidiBytes: config.maxMidiBytes, maxAudioBytes: config.maxAudioBytes, maxAudioSeconds: config.maxAudioSeconds, ffmpegPath: config.ffmpegPath },
     modelDir: config.defaultModelDir,
     workDir: join(tmpdir(), `motif-fuzz-${process.pid}`),
-    findingsDir: resolve(values.findings ?? 'out/fuzz-findings'),
-    timeoutMs: { midi: timeoutMs, audio: audioTimeoutMs },
-    memoryLimitMb: memoryMb,
+    findingsDir: resolve(values.findings),
+    timeoutMs: { midi: values['timeout-ms'], audio: values['audio-timeout-ms'] },
+    memoryLimitMb: values['memory-mb'],
     onCase: (r: CaseRecord) => {
       done++;
       bar.update(done / total, `fuzzing ${done}/${total}`);
@@ -127,7 +111,5 @@ async function main(): Promise<number> {
   return summary.crashes + summary.hangs + summary.overMemory > 0 ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => process.exit(reportCliError(error)),
-);
+// process.exit, not exitCode: the case runner's child processes and timers must not keep it alive.
+if (isEntryPoint(import.meta.url)) process.exit(await runCliMain(FUZZ_CLI, main));

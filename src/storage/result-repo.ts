@@ -85,23 +85,39 @@ export class ResultRepo {
     return record && record.guildId === guildId && record.id === id ? record : undefined;
   }
 
-  /** Stores `record` as the newest result; returns the records pushed out of the window. */
-  async add(record: ResultRecord): Promise<ResultRecord[]> {
+  /**
+   * Stores `record` as the newest result; returns the records pushed out of the window. With
+   * `evict: false` the window may hold one more for now (a result whose post may still fail must
+   * not cost an older one); `trim` pushes the extra ones out later.
+   */
+  async add(record: ResultRecord, opts: { evict?: boolean } = {}): Promise<ResultRecord[]> {
     const { guildId } = record;
     return this.lock.run(guildId, async () => {
       await this.keyv.set(resultKey(guildId, record.id), record);
       const ids = [record.id, ...(await this.recentIds(guildId)).filter((id) => id !== record.id)];
-      const kept = ids.slice(0, this.maxPerGuild);
-      const evictedIds = ids.slice(this.maxPerGuild);
-      await this.keyv.set(indexKey(guildId), kept);
-      const evicted: ResultRecord[] = [];
-      for (const id of evictedIds) {
-        const old = await this.readRecord(guildId, id);
-        if (old) evicted.push(old);
-        await this.keyv.delete(resultKey(guildId, id));
+      if (opts.evict === false) {
+        await this.keyv.set(indexKey(guildId), ids);
+        return [];
       }
-      return evicted;
+      return this.keepNewest(guildId, ids);
     });
+  }
+
+  /** Pushes results beyond the window out; returns them (their files are the caller's to delete). */
+  async trim(guildId: string): Promise<ResultRecord[]> {
+    assertGuildId(guildId);
+    return this.lock.run(guildId, async () => this.keepNewest(guildId, await this.recentIds(guildId)));
+  }
+
+  private async keepNewest(guildId: string, ids: readonly string[]): Promise<ResultRecord[]> {
+    await this.keyv.set(indexKey(guildId), ids.slice(0, this.maxPerGuild));
+    const evicted: ResultRecord[] = [];
+    for (const id of ids.slice(this.maxPerGuild)) {
+      const old = await this.readRecord(guildId, id);
+      if (old) evicted.push(old);
+      await this.keyv.delete(resultKey(guildId, id));
+    }
+    return evicted;
   }
 
   /** Forgets the given results of a guild (their files are the caller's to delete). */

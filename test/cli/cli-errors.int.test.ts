@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMPOSE_CLI } from '../../src/cli/compose.js';
 import type { CliDefinition, OptionSpec } from '../../src/cli/define-cli.js';
 import { EVAL_CLI } from '../../src/cli/eval.js';
+import { FIT_CACHE_CLI } from '../../src/cli/fit-cache.js';
+import { FUZZ_CLI } from '../../src/cli/fuzz.js';
 import { RENDER_CLI } from '../../src/cli/render.js';
 import { TRAIN_CLI } from '../../src/cli/train.js';
 import { TRANSCRIBE_CLI } from '../../src/cli/transcribe.js';
@@ -101,7 +103,7 @@ describe('CLI error cases (issue 12)', () => {
     }
   });
 
-  it('GIVEN bad values for compose, render and transcribe WHEN run THEN exit 2 with one line naming the flag and its range', async () => {
+  it('GIVEN bad values for compose, render, transcribe and fuzz WHEN run THEN exit 2 with one line naming the flag and its range', async () => {
     const cases: [string, string[], RegExp][] = [
       ['compose', ['--length', '0'], /^--length must be a whole number from 1 to 2000 \(got 0\)/],
       ['compose', ['--length', '2001'], /^--length must be a whole number from 1 to 2000/],
@@ -111,6 +113,8 @@ describe('CLI error cases (issue 12)', () => {
       ['render', ['--out', dir], /^IN\.mid is required/],
       ['transcribe', ['x.mp3', '--out', dir, '--qpm', '10'], /^--qpm must be a number from 20 to 400 \(got 10\)/],
       ['transcribe', ['x.mp3'], /^--out is required/],
+      ['fuzz', ['--n', '0'], /^--n must be a whole number from 1 to 1000000 \(got 0\)/],
+      ['fuzz', ['--only', '3,x'], /^--only must be case numbers separated by commas/],
     ];
     for (const [cli, args, message] of cases) {
       const { code, stderr } = await runCli(cli, args);
@@ -128,6 +132,8 @@ describe('--help comes from the one definition', () => {
     ['transcribe', TRANSCRIBE_CLI],
     ['train', TRAIN_CLI],
     ['eval', EVAL_CLI],
+    ['fuzz', FUZZ_CLI],
+    ['fit-cache', FIT_CACHE_CLI],
   ];
   it.each(clis)('GIVEN npm run %s -- --help WHEN run THEN exit 0 and every option is listed with its description and default', async (name, def) => {
     const { code, stdout } = await runCli(name, ['--help']);

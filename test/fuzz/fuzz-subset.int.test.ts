@@ -5,17 +5,19 @@
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { loadCoreConfig } from '../../src/config.js';
 import { prepareInputs } from '../../src/fuzz/prepare-inputs.js';
 import { runFuzz } from '../../src/fuzz/runner.js';
 
-const DATASETS = join(import.meta.dirname, '../../../shared/datasets');
+import { DATASETS_DIR, withDatasets } from '../support/datasets.js';
+
+const { itData } = withDatasets(import.meta.url);
 
 describe('fuzz subset', () => {
-  it('GIVEN 500 mutated uploads (seed 11) WHEN each runs through its upload path THEN every one is a typed error or a valid result', async () => {
+  itData('GIVEN 500 mutated uploads (seed 11) WHEN each runs through its upload path THEN every one is a typed error or a valid result', async () => {
     const config = loadCoreConfig({});
-    const pool = await prepareInputs({ datasetsDir: DATASETS, cacheDir: join(tmpdir(), 'motif-fuzz-inputs'), withAudio: true });
+    const pool = await prepareInputs({ datasetsDir: DATASETS_DIR, cacheDir: join(tmpdir(), 'motif-fuzz-inputs'), withAudio: true });
     const summary = await runFuzz({
       n: 500,
       seed: 11,

@@ -123,6 +123,19 @@ export function storageBehaviour(url: () => string): void {
     expect(await storage.results.get(guildB, 'r26')).toBeUndefined();
   });
 
+  it('GIVEN a full window WHEN a result is added without eviction and then removed (its post failed) THEN no older result was lost; trim evicts once it stays', async () => {
+    for (let i = 0; i < 25; i++) await storage.results.add(resultRecord(guildA, `w${i}`));
+    expect(await storage.results.add(resultRecord(guildA, 'failed'), { evict: false })).toEqual([]);
+    expect(await storage.results.get(guildA, 'failed')).toBeDefined();
+    await storage.results.remove(guildA, ['failed']);
+    expect(await storage.results.recentIds(guildA)).toHaveLength(25);
+    expect(await storage.results.get(guildA, 'w0')).toBeDefined();
+    await storage.results.add(resultRecord(guildA, 'posted'), { evict: false });
+    expect((await storage.results.trim(guildA)).map((r) => r.id)).toEqual(['w0']);
+    expect((await storage.results.recentIds(guildA))[0]).toBe('posted');
+    expect(await storage.results.recentIds(guildA)).toHaveLength(25);
+  });
+
   it('GIVEN concurrent seed saves in one guild WHEN they settle THEN the index holds every one of them', async () => {
     const now = new Date().toISOString();
     await Promise.all(
