@@ -9,13 +9,13 @@
  * whose files are gone), no files, and no older result pushed out for it.
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ButtonInteraction, ChatInputCommandInteraction } from 'discord.js';
 import { MotifError } from '../errors.js';
 import type { Message } from 'discord.js';
 import { MP3_BITRATE_KBPS } from '../audio/encode.js';
-import { checkComposeRequest } from '../jobs/compose-limits.js';
+import { checkComposeRequest, estimateCompose } from '../jobs/compose-limits.js';
 import type { ComposeFirstFiles } from '../jobs/compose-contract.js';
 import type { ComposeJobData } from '../jobs/motif-jobs.js';
 import type { NoteSequence } from '../music/note-sequence.js';
@@ -95,9 +95,10 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
   // Refused here, before the queue or a reply: a seed that cannot fit never waits for a worker.
   // An uploaded seed (seedMidiPath) is not read on this thread: the job checks it in its worker
   // right after reading, before the model loads, and the refusal reaches the user privately.
-  const estimate = checkComposeRequest(request);
+  checkComposeRequest(request);
+  const seedBytes = opts.seedMidiPath ? (await stat(opts.seedMidiPath)).size : undefined;
   const handle = ctx.queue.enqueue('compose', request, {
-    cost: estimate.workSeconds,
+    cost: estimateCompose({ ...request, seedBytes }).workSeconds,
     guildId,
     userId: interaction.user.id,
     channelId: interaction.channelId ?? undefined,

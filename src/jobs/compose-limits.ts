@@ -52,10 +52,21 @@ export function checkComposeRequest(req: { seed?: NoteSequence; length: number; 
   return estimate;
 }
 
-/** The estimate without the checks (for queue weighting of any request). */
-export function estimateCompose(req: { seed?: NoteSequence; length: number; qpm?: number }): ComposeEstimate {
-  const seedNotes = req.seed?.notes.length ?? 0;
-  const seedSeconds = req.seed ? durationSeconds(req.seed) : 0;
+/**
+ * The smallest a note can be in a MIDI file (a running-status note-on and note-off with one-byte
+ * deltas): an unread upload of N bytes holds at most N / 6 notes.
+ */
+const MIN_BYTES_PER_NOTE = 6;
+
+/**
+ * The estimate without the checks (for queue weighting of any request). An uploaded seed not read
+ * yet (`seedBytes`) is weighed as the most notes its size allows, up to the seed limit, so a heavy
+ * upload waits behind light requests from its first job, not only after it has run.
+ */
+export function estimateCompose(req: { seed?: NoteSequence; seedBytes?: number; length: number; qpm?: number }): ComposeEstimate {
+  const unreadNotes = req.seed || !req.seedBytes ? 0 : Math.min(MAX_SEED_NOTES, Math.floor(req.seedBytes / MIN_BYTES_PER_NOTE));
+  const seedNotes = req.seed?.notes.length ?? unreadNotes;
+  const seedSeconds = req.seed ? durationSeconds(req.seed) : Math.min(MAX_PIECE_SECONDS, unreadNotes * SECONDS_PER_EVENT_AT_120_QPM);
   const qpm = req.qpm ?? (req.seed?.tempos[0]?.qpm ?? 120);
   const continuationSeconds = req.length * SECONDS_PER_EVENT_AT_120_QPM * (120 / Math.max(1, qpm));
   const pieceSeconds = seedSeconds + continuationSeconds;

@@ -111,4 +111,14 @@ describe('audio sized to the attachment limit', () => {
     expect(light.workSeconds).toBeLessThan(longer.workSeconds);
     expect(longer.workSeconds).toBeLessThan(seeded.workSeconds);
   });
+
+  it('GIVEN an uploaded seed not read yet WHEN weighed THEN its size bounds its notes: 8 MB weighs as the 20,000-note limit, a small file as little', () => {
+    const heavy = estimateCompose({ length: 100, seedBytes: 8 * 1024 * 1024 });
+    expect(heavy.seedNotes).toBe(20_000);
+    expect(heavy.workSeconds).toBeGreaterThan(estimateCompose({ length: 2000 }).workSeconds);
+    const small = estimateCompose({ length: 100, seedBytes: 600 });
+    expect(small.seedNotes).toBe(100);
+    // Once read, the real seed counts, not the bound.
+    expect(estimateCompose({ length: 100, seedBytes: 8 * 1024 * 1024, seed: seedOf({ notes: 50, seconds: 20 }) }).seedNotes).toBe(50);
+  });
 });
