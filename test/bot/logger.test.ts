@@ -32,4 +32,21 @@ describe('createLogger', () => {
       expect(line).toContain('[redacted]');
     }
   });
+
+  it('GIVEN a failed Discord webhook request (its URL holds the interaction token, its body the user’s files) WHEN logged THEN neither reaches the line', () => {
+    const lines: string[] = [];
+    const logger = createLogger('info', (line) => lines.push(line));
+    const interactionToken = 'aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDpzZWNyZXQtYml0cw';
+    const error = Object.assign(new Error('Internal Server Error'), {
+      url: `https://discord.com/api/v10/webhooks/1234567890/${interactionToken}/messages/%40original`,
+      requestBody: { files: [{ name: 'motif-1.mid', data: [77, 84, 104, 100] }], json: { content: 'a member’s words' } },
+    });
+    logger.warn('posting files failed', { error });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toContain(interactionToken);
+    expect(lines[0]).toContain('/webhooks/1234567890/[redacted]/messages');
+    expect(lines[0]).not.toContain('requestBody');
+    expect(lines[0]).not.toContain('a member’s words');
+    expect(JSON.parse(lines[0]!)).toMatchObject({ error: { message: 'Internal Server Error' } });
+  });
 });

@@ -14,6 +14,7 @@ import { emptySequence } from '../../../src/music/note-sequence.js';
 import { guildPaths } from '../../../src/storage/guild-paths.js';
 import type { InteractionResponse } from '../../support/discord-server/index.js';
 import { pngSize, startHarness, type Harness } from './harness.js';
+import { findLeaks } from './leak-check.js';
 
 const JOB_WAIT_MS = 120_000;
 const TEST_TIMEOUT_MS = JOB_WAIT_MS + 30_000;
@@ -139,4 +140,8 @@ describe('/compose output', () => {
     expect(await h.bot.ctx.storage.results.recent(b.id)).toEqual([]);
     expect(await readdir(guildPaths(h.config.dataDir, b.id).resultsDir).catch(() => [])).toEqual([]);
   }, TEST_TIMEOUT_MS * 2);
+
+  it('GIVEN everything this suite did WHEN every reply and log line is searched THEN no token, stack trace or file-system path reached a user, and no token the log', () => {
+    expect(findLeaks(h)).toEqual([]);
+  });
 });

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scaleMidi, startHarness, waitUntil, type Harness } from './harness.js';
+import { findLeaks } from './leak-check.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -54,5 +55,9 @@ describe('REST faults on the result upload', () => {
     expect(r.message?.content).toMatch(/Saved seed `after`/);
     const callbacks = h.server.requests.filter((q) => q.method === 'POST' && q.path.startsWith(`/interactions/${r.interaction.id}/`));
     expect(callbacks.map((q) => q.status)).toEqual([429, 204]);
+  });
+
+  it('GIVEN everything this suite did WHEN every reply and log line is searched THEN no token, stack trace or file-system path reached a user, and no token the log', () => {
+    expect(findLeaks(h)).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { InteractionResponse, StoredMessage } from '../../support/discord-server/index.js';
 import { startHarness, type Harness } from './harness.js';
+import { findLeaks } from './leak-check.js';
 
 const JOB_WAIT_MS = 120_000;
 const TEST_TIMEOUT_MS = 3 * JOB_WAIT_MS;
@@ -46,4 +47,8 @@ describe('styles', () => {
     const back = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'compose', options: { length: 12 } }), finished, JOB_WAIT_MS);
     expect(back.message!.content, said(back)).toMatch(/Style Piano/);
   }, TEST_TIMEOUT_MS);
+
+  it('GIVEN everything this suite did WHEN every reply and log line is searched THEN no token, stack trace or file-system path reached a user, and no token the log', () => {
+    expect(findLeaks(h)).toEqual([]);
+  });
 });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { guildPaths } from '../../../src/storage/guild-paths.js';
 import { MessageFlag } from '../../support/discord-server/index.js';
 import { scaleMidi, startHarness, type Harness } from './harness.js';
+import { findLeaks } from './leak-check.js';
 
 const FIXTURES = new URL('../../jobs/fixtures/processors.ts', import.meta.url).href;
 
@@ -49,4 +50,8 @@ describe('a worker crash during /train', () => {
     const info = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'model', subcommand: 'info' }));
     expect(info.message?.content).toMatch(/In use: \*\*guild\*\*/);
   }, 180_000);
+
+  it('GIVEN everything this suite did WHEN every reply and log line is searched THEN no token, stack trace or file-system path reached a user, and no token the log', () => {
+    expect(findLeaks(h)).toEqual([]);
+  });
 });

@@ -14,6 +14,7 @@ import { guildPaths } from '../../../src/storage/guild-paths.js';
 import type { InteractionResponse, SentInteraction } from '../../support/discord-server/index.js';
 import { heavySeedMidi } from '../../support/heavy-midi.js';
 import { scaleMidi, startHarness, type Harness } from './harness.js';
+import { findLeaks } from './leak-check.js';
 
 const HEARTBEAT_INTERVAL_MS = 1000;
 const JOB_WAIT_MS = 120_000;
@@ -219,6 +220,10 @@ describe('uploads: acknowledge first, read off the main thread', () => {
     expect(await readdir(guildPaths(h.config.dataDir, h.server.guild.id).resultsDir).catch(() => [])).toEqual([]);
     expectNoIncident();
   }, JOB_WAIT_MS);
+
+  it('GIVEN everything this suite did WHEN every reply and log line is searched THEN no token, stack trace or file-system path reached a user, and no token the log', () => {
+    expect(findLeaks(h)).toEqual([]);
+  });
 });
 
 async function waitFor(condition: () => boolean, timeoutMs = JOB_WAIT_MS): Promise<void> {
