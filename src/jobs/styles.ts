@@ -45,7 +45,7 @@ export const STYLES: Readonly<Record<StyleName, Style>> = Object.freeze({
     name: 'folk',
     label: 'Folk (Irish dance tunes)',
     modelFolder: 'folk',
-    temperature: 0.7,
+    temperature: 0.9,
     topP: 0.9,
     qpm: 180,
     program: 73,
