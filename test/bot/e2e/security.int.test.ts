@@ -287,6 +287,11 @@ describe('rights', () => {
     expect(unconfirmed.text).toMatch(/Only add music you may share for training/);
     const noCredit = await answer(h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file, confirm_rights: true, licence: 'cc-by' }, user: admin }));
     expect(noCredit.text).toMatch(/CC BY requires credit/);
+    // A forged payload with a licence outside the command's choices, or none at all.
+    for (const licence of ['gpl-3.0', undefined]) {
+      const forged = await answer(h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file, confirm_rights: true, ...(licence ? { licence } : {}) }, user: admin }));
+      expect(forged.text, String(licence)).toMatch(/^Pick the piece’s `licence`/);
+    }
     const ok = await answer(
       h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file, confirm_rights: true, licence: 'cc-by', attribution: 'Trad., arr. Bill Black (CRÉ)' }, user: admin }),
     );
