@@ -6,16 +6,23 @@
  * parent refuses the new entry with ENOENT (e.g. `--out /proc/x`); creating one level at a time
  * fails cleanly on every Node.
  */
-import { accessSync, constants, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UsageError } from './define-cli.js';
 
+/** An output folder made ready by prepareOutDir. */
+export interface OutDir {
+  /** Absolute path. */
+  path: string;
+  /** After a failed run: removes the folders this run created, if they are still empty. */
+  discardIfEmpty(): void;
+}
+
 /**
  * Makes sure `path` is a writable folder, creating it (and missing parents) when absent.
- * @returns the absolute path.
  * @throws UsageError naming `flag` when the path is a file, cannot be created or is not writable.
  */
-export function prepareOutDir(flag: string, path: string): string {
+export function prepareOutDir(flag: string, path: string): OutDir {
   const absolute = resolve(path);
   const missing: string[] = [];
   let existing = absolute;
@@ -42,7 +49,19 @@ export function prepareOutDir(flag: string, path: string): string {
   } catch (error) {
     throw new UsageError(`${flag} ${absolute}: cannot write there (${describeFsError(error)})`);
   }
-  return absolute;
+  return {
+    path: absolute,
+    discardIfEmpty: () => {
+      // Deepest first; rmdir refuses a folder that has anything in it, which is what we want.
+      for (const dir of [...missing].reverse()) {
+        try {
+          rmdirSync(dir);
+        } catch {
+          return;
+        }
+      }
+    },
+  };
 }
 
 /** True when `path` is a folder with at least one entry. */

@@ -44,7 +44,8 @@ if (isEntryPoint(import.meta.url)) process.exitCode = await runCliMain(COMPOSE_C
   if (values.length > config.maxComposeLength) {
     throw new UsageError(`--length must be a whole number from 1 to ${config.maxComposeLength} (MAX_COMPOSE_LENGTH; got ${values.length})`);
   }
-  const outDir = prepareOutDir('--out', values.out);
+  const out = prepareOutDir('--out', values.out);
+  const outDir = out.path;
   const bar = createProgressBar({ label: 'composing' });
   try {
     const seed = values.seed ? await readMidiFile(values.seed, { stepsPerQuarter: 4 }) : undefined;
@@ -87,6 +88,7 @@ if (isEntryPoint(import.meta.url)) process.exitCode = await runCliMain(COMPOSE_C
     return 0;
   } catch (error) {
     bar.finish();
+    out.discardIfEmpty();
     return reportCliError(error);
   }
 });

@@ -41,7 +41,8 @@ if (isEntryPoint(import.meta.url)) process.exitCode = await runCliMain(RENDER_CL
   }
   if (input === undefined) throw new UsageError('IN.mid is required: the MIDI file to render');
   if (values.out === undefined) throw new UsageError('--out is required: the output folder');
-  const outDir = prepareOutDir('--out', values.out);
+  const out = prepareOutDir('--out', values.out);
+  const outDir = out.path;
 
   const started = performance.now();
   const bar = createProgressBar({ label: 'reading' });
@@ -85,6 +86,7 @@ if (isEntryPoint(import.meta.url)) process.exitCode = await runCliMain(RENDER_CL
     return 0;
   } catch (error) {
     bar.finish();
+    out.discardIfEmpty();
     return reportCliError(error);
   }
 });

@@ -32,7 +32,8 @@ if (isEntryPoint(import.meta.url)) process.exitCode = await runCliMain(TRANSCRIB
   const stepsPerQuarter = values.grid;
   // FFMPEG_PATH and the audio limits come from the one validated configuration, like every CLI's.
   const config = loadCoreConfig();
-  const outDir = prepareOutDir('--out', values.out);
+  const out = prepareOutDir('--out', values.out);
+  const outDir = out.path;
   const started = performance.now();
   const bar = createProgressBar({ label: 'decoding' });
   try {
@@ -66,6 +67,7 @@ if (isEntryPoint(import.meta.url)) process.exitCode = await runCliMain(TRANSCRIB
     return 0;
   } catch (error) {
     bar.finish();
+    out.discardIfEmpty();
     return reportCliError(error);
   }
 });
