@@ -92,6 +92,8 @@ export interface ContinuationOptions {
   silenceGuard?: boolean;
   /** One note per onset, where the encoding can tell (default false). */
   monophonic?: boolean;
+  /** Temperature and top-p reshape only the choice of pitch (see SamplingOptions.tempered). */
+  temperPitchesOnly?: boolean;
 }
 
 /**
@@ -110,6 +112,8 @@ export function sampleContinuation(
   const allowed = (id: number): boolean => !control[id] && (keyMask ? keyMask[id]! : true);
 
   const counter = tokenizer.createEventCounter();
+  const isPitch = Array.from({ length: tokenizer.vocabSize }, (_, id) => tokenizer.tokenPitchClasses(id) !== undefined);
+  const tempered = opts.temperPitchesOnly ? (id: number): boolean => isPitch[id]! : undefined;
   const rules = { noSilentBeats: opts.silenceGuard !== false, monophonic: opts.monophonic === true };
   const guard = rules.noSilentBeats || rules.monophonic ? tokenizer.createSamplingGuard?.(rules) : undefined;
   let logits: Float32Array | undefined;
@@ -159,7 +163,7 @@ export function sampleContinuation(
         filter = (id) => before(id) && extra(id);
       }
     }
-    const id = sampleToken(logits, { temperature: opts.temperature, topP: opts.topP, random: opts.random, allowed: filter });
+    const id = sampleToken(logits, { temperature: opts.temperature, topP: opts.topP, random: opts.random, allowed: filter, tempered });
     const starts = counter.push(id);
     if (starts && counter.count - baseCount > opts.length) break;
     if (starts && counter.count - baseCount === opts.length) finalStart = ids.length;
@@ -198,6 +202,8 @@ export interface GenerateOptions {
   silenceGuard?: boolean;
   /** One note per onset. Default false. */
   monophonic?: boolean;
+  /** Temperature and top-p reshape only the choice of pitch. Default false. */
+  temperPitchesOnly?: boolean;
 }
 
 export interface GeneratedPiece {
@@ -232,6 +238,7 @@ export function generatePiece(network: Network, tokenizer: Tokenizer, opts: Gene
       cadence: opts.cadence === false ? undefined : { key: opts.key ? cadenceKeyOf(opts.key) : undefined },
       silenceGuard: opts.silenceGuard,
       monophonic: opts.monophonic,
+      temperPitchesOnly: opts.temperPitchesOnly,
     });
     const continuation = extractContinuation(tokenizer, prompt, ids, { qpm, program });
     const sequence = opts.seed ? appendToSeed(opts.seed, continuation) : continuation;

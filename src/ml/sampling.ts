@@ -13,6 +13,12 @@ export interface SamplingOptions {
   random: () => number;
   /** Tokens allowed (true) — masked tokens get zero probability. */
   allowed?: (tokenId: number) => boolean;
+  /**
+   * The tokens temperature and top-p reshape (default all). The others keep the model's own
+   * probability, and the reshaped ones share what is left in the model's proportion sharpened by
+   * the temperature: e.g. a sharper choice of pitch without changing how often a voice holds.
+   */
+  tempered?: (tokenId: number) => boolean;
 }
 
 export function validateSamplingOptions(opts: { temperature?: number; topP?: number }): void {
@@ -34,14 +40,17 @@ export function sampleToken(logits: Float32Array, opts: SamplingOptions): number
   if (max === -Infinity) return argmax(logits);
 
   const probs = new Float64Array(n);
-  let sum = 0;
-  for (let i = 0; i < n; i++) {
-    if (opts.allowed && !opts.allowed(i)) continue;
-    const p = Math.exp((logits[i]! - max) / opts.temperature);
-    probs[i] = p;
-    sum += p;
+  if (opts.tempered) temperSome(logits, max, probs, opts as SamplingOptions & { tempered: (id: number) => boolean });
+  else {
+    let sum = 0;
+    for (let i = 0; i < n; i++) {
+      if (opts.allowed && !opts.allowed(i)) continue;
+      const p = Math.exp((logits[i]! - max) / opts.temperature);
+      probs[i] = p;
+      sum += p;
+    }
+    if (opts.topP < 1) applyTopP(probs, sum, opts.topP);
   }
-  if (opts.topP < 1) applyTopP(probs, sum, opts.topP);
 
   let total = 0;
   for (let i = 0; i < n; i++) total += probs[i]!;
@@ -53,6 +62,29 @@ export function sampleToken(logits: Float32Array, opts: SamplingOptions): number
   // Rounding left a sliver: the last non-zero token.
   for (let i = n - 1; i >= 0; i--) if (probs[i]! > 0) return i;
   return argmax(logits);
+}
+
+/** See SamplingOptions.tempered: fills `probs` (unnormalised) for the allowed tokens. */
+function temperSome(logits: Float32Array, max: number, probs: Float64Array, opts: SamplingOptions & { tempered: (id: number) => boolean }): void {
+  const shaped = new Float64Array(logits.length);
+  let modelMass = 0;
+  let shapedMass = 0;
+  for (let i = 0; i < logits.length; i++) {
+    if (opts.allowed && !opts.allowed(i)) continue;
+    const p = Math.exp(logits[i]! - max);
+    if (!opts.tempered(i)) {
+      probs[i] = p;
+      continue;
+    }
+    modelMass += p;
+    shaped[i] = Math.exp((logits[i]! - max) / opts.temperature);
+    shapedMass += shaped[i]!;
+  }
+  if (shapedMass === 0) return;
+  if (opts.topP < 1) applyTopP(shaped, shapedMass, opts.topP);
+  let kept = 0;
+  for (let i = 0; i < shaped.length; i++) kept += shaped[i]!;
+  for (let i = 0; i < shaped.length; i++) if (shaped[i]! > 0) probs[i] = (shaped[i]! / kept) * modelMass;
 }
 
 /** Zeroes every probability outside the smallest set whose mass reaches topP. */

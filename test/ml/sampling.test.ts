@@ -44,4 +44,23 @@ describe('sampleToken', () => {
     for (let i = 0; i < 1000; i++) if (sampleToken(logits, { temperature: 0.1, topP: 1, random }) === 0) top++;
     expect(top).toBeGreaterThan(990);
   });
+
+  it('GIVEN only some tokens tempered (pitches) WHEN sampled cold THEN the others keep their probability and the tempered share theirs, sharpened', () => {
+    // id 0 "HOLD" p = 0.6; ids 1–3 pitches sharing 0.4 as 0.2, 0.12, 0.08.
+    const probs = [0.6, 0.2, 0.12, 0.08];
+    const held = new Float32Array(probs.map(Math.log));
+    const random = seeded(3);
+    const counts = [0, 0, 0, 0];
+    const draws = 40_000;
+    for (let i = 0; i < draws; i++) counts[sampleToken(held, { temperature: 0.25, topP: 1, random, tempered: (id) => id > 0 })]!++;
+    expect(counts[0]! / draws).toBeCloseTo(0.6, 1);
+    // Pitch shares at T 0.25: ∝ p^4 → 0.2 dominates the 0.4 left.
+    const weights = [0.2, 0.12, 0.08].map((p) => p ** 4);
+    const expected = weights.map((w) => (0.4 * w) / weights.reduce((a, b) => a + b, 0));
+    for (let id = 1; id <= 3; id++) expect(counts[id]! / draws, `id ${id}`).toBeCloseTo(expected[id - 1]!, 1);
+    // Tempering everything instead makes the HOLD nearly certain: the failure this option avoids.
+    const all = [0, 0, 0, 0];
+    for (let i = 0; i < draws; i++) all[sampleToken(held, { temperature: 0.25, topP: 1, random })]!++;
+    expect(all[0]! / draws).toBeGreaterThan(0.95);
+  });
 });

@@ -49,6 +49,8 @@ export interface EvaluateOptions {
   silenceGuard?: boolean;
   /** One note per onset in samples (a style rule). */
   monophonic?: boolean;
+  /** Temperature and top-p reshape only the choice of pitch (a style rule). */
+  temperPitchesOnly?: boolean;
   randomSeed?: number;
   /** Cap on held-out tokens scored by the (slow, windowed) tutorial baseline. Default 20,000. */
   maxBaselineTokens?: number;
@@ -166,6 +168,7 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
       cadence: opts.cadence,
       silenceGuard: opts.silenceGuard,
       monophonic: opts.monophonic,
+      temperPitchesOnly: opts.temperPitchesOnly,
     });
     degenerateResamples += piece.attempts - 1;
     generated.push(piece);
