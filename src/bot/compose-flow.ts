@@ -95,7 +95,7 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
   // An uploaded seed (seedMidiPath) is not read on this thread: the job checks it in its worker
   // right after reading, before the model loads, and the refusal reaches the user privately.
   const estimate = checkComposeRequest(request);
-  const handle = ctx.queue.enqueue('compose', request, {
+  const handle = await ctx.queue.enqueue('compose', request, {
     cost: estimate.workSeconds,
     guildId,
     userId: interaction.user.id,
