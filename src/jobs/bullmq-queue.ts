@@ -87,6 +87,8 @@ export interface BullQueueOptions<M extends JobTypeMap> {
 
 /** The longest /compose waits on Redis before being told the queue is unavailable: inside Discord's 3 s. */
 export const ENQUEUE_DEADLINE_MS = 2_000;
+/** How long each step of close() may take before its connection is dropped. */
+const CLOSE_STEP_MS = 3_000;
 /** BullMQ's largest priority (2^21 − 1). */
 const MAX_PRIORITY = 2_097_151;
 /** Past this, a lane with nothing in it restarts its base time, so priorities stay far from the maximum. */
@@ -195,6 +197,8 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
   private readonly events = new Map<string, QueueEvents>();
   private readonly workers: Worker[] = [];
   private subscriber?: Redis;
+  /** Connections this class made for BullMQ objects, ended last on close. */
+  private readonly connections: Redis[] = [];
   private readonly pools: Record<Lane, WorkerPool>;
   private readonly gates: Record<Lane, LaneGate>;
   private readonly local = new Map<string, LocalJob>();
@@ -222,10 +226,11 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
     this.producer.on('error', (error: unknown) => this.logger.warn('queue redis connection error', { error: String(error) }));
     const connection = workerConnection(opts.url);
     for (const kind of Object.keys(opts.processors)) {
-      const queue = new Queue(kind, { connection: this.producer, prefix: opts.prefix, skipWaitingForReady: true });
-      queue.on('error', (error: unknown) => this.logger.warn('queue error', { kind, error: String(error) }));
-      this.queues.set(kind, queue);
-      const events = new QueueEvents(kind, { connection, prefix: opts.prefix });
+      // Our own connection, so close() can always end it, even one that never reached Redis.
+      const eventsConnection = new Redis(opts.url, { maxRetriesPerRequest: null });
+      eventsConnection.on('error', () => undefined);
+      this.connections.push(eventsConnection);
+      const events = new QueueEvents(kind, { connection: eventsConnection, prefix: opts.prefix });
       events.on('error', (error: unknown) => this.logger.warn('queue events error', { kind, error: String(error) }));
       this.listen(events);
       this.events.set(kind, events);
@@ -255,6 +260,15 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
   async ready(timeoutMs = 10_000): Promise<void> {
     const work = (async () => {
       if (this.producer.status !== 'ready') await new Promise<void>((resolve) => this.producer.once('ready', () => resolve()));
+      // Made once the producer is connected: BullMQ asks Redis for its version as a Queue starts,
+      // and with no offline queue that question would fail (for good) on a connection still opening.
+      for (const kind of Object.keys(this.opts.processors)) {
+        if (this.queues.has(kind)) continue;
+        const queue = new Queue(kind, { connection: this.producer, prefix: this.opts.prefix });
+        queue.on('error', (error: unknown) => this.logger.warn('queue error', { kind, error: String(error) }));
+        this.queues.set(kind, queue);
+      }
+      await Promise.all([...this.queues.values()].map((queue) => queue.waitUntilReady()));
       await Promise.all([...this.events.values()].map((events) => events.waitUntilReady()));
       await Promise.all(this.workers.map((worker) => worker.waitUntilReady()));
       if (this.subscriber) await this.subscriber.subscribe(this.key('cancel'));
@@ -400,10 +414,16 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
     this.closed = true;
     clearTimeout(this.refreshTimer);
     for (const id of this.controllers.keys()) this.abortLocal(id, 'restart');
-    await Promise.all(this.workers.map((worker) => worker.close().catch(() => undefined)));
+    // Each step is bounded: BullMQ waits for a connection that never opened (Redis away) forever.
+    const bounded = (step: Promise<unknown>): Promise<unknown> => withDeadline(step, CLOSE_STEP_MS).catch(() => undefined);
+    // Redis away: nothing to close politely, and BullMQ would wait for the connections to open.
+    if (this.producer.status !== 'ready') for (const connection of this.connections) connection.disconnect();
+    await Promise.all(this.workers.map((worker) => bounded(worker.close())));
     await Promise.all(LANES.map((lane) => this.pools[lane].close()));
-    await Promise.all([...this.events.values()].map((events) => events.close().catch(() => undefined)));
-    await Promise.all([...this.queues.values()].map((queue) => queue.close().catch(() => undefined)));
+    await Promise.all([...this.events.values()].map((events) => bounded(events.close())));
+    await Promise.all([...this.queues.values()].map((queue) => bounded(queue.close())));
+    for (const worker of this.workers) await bounded(worker.disconnect());
+    for (const connection of this.connections) connection.disconnect();
     this.subscriber?.disconnect();
     this.producer.disconnect();
     for (const job of this.local.values()) if (!job.settled) this.settle(job.id, { error: cutOffError() });
@@ -658,7 +678,8 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
 
   private queueOf(kind: string): Queue {
     const queue = this.queues.get(kind);
-    if (!queue) throw new Error(`no queue for job kind ${kind}`);
+    // Before ready() succeeded there are no queues: the same answer as Redis being away.
+    if (!queue) throw new Error(`the queue for job kind ${kind} is not connected`);
     return queue;
   }
 }
