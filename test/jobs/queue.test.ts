@@ -59,6 +59,29 @@ describe('InProcessQueue', () => {
     await expect(queue.enqueue('gated', { name: 'y' }, owner())).rejects.toMatchObject({ code: 'BOT_RESTARTED' });
   });
 
+  it('GIVEN the interactive workers warmed up (the model loaded) WHEN a long batch job runs THEN it has a thread of its own and the compose still gets a warm one', async () => {
+    const queue = new InProcessQueue<{
+      train: { data: object; result: never; progress: never };
+      compose: { data: object; result: { warm: boolean }; progress: never };
+    }>({
+      processors: { train: inWorker('untilAborted'), compose: inWorker('isWarm') },
+      lanes: { train: 'batch', compose: 'interactive' },
+      limits: { concurrency: { interactive: 1, batch: 1 }, maxPending: 10, maxPerUser: 10, maxPerGuild: 10 },
+    });
+    try {
+      await queue.warmUp({ kind: 'worker', moduleUrl: FIXTURES, exportName: 'markWarm' }, {});
+      const train = await queue.enqueue('train', {}, owner('admin'));
+      await vi.waitFor(async () => expect((await queue.list())[0]).toMatchObject({ kind: 'train', state: 'running' }));
+      const compose = await queue.enqueue('compose', {}, owner('member'));
+      // One shared pool would hand the idle warm thread to the training and start the compose cold.
+      expect(await compose.result).toEqual({ warm: true });
+      expect((await queue.list()).map((j) => [j.kind, j.state])).toEqual([['train', 'running']]);
+      await train.cancel();
+    } finally {
+      await queue.close();
+    }
+  });
+
   it('GIVEN a /train holding the batch lane WHEN its owner then composes THEN the compose is not pushed back by the training time (fairness is per lane)', async () => {
     const g = gate();
     const train = gate();
