@@ -227,7 +227,7 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
     const connection = workerConnection(opts.url);
     for (const kind of Object.keys(opts.processors)) {
       // Our own connection, so close() can always end it, even one that never reached Redis.
-      const eventsConnection = new Redis(opts.url, { maxRetriesPerRequest: null });
+      const eventsConnection = new Redis(opts.url, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(times * 500, 5_000) });
       eventsConnection.on('error', () => undefined);
       this.connections.push(eventsConnection);
       const events = new QueueEvents(kind, { connection: eventsConnection, prefix: opts.prefix });
@@ -711,6 +711,8 @@ function workerConnection(url: string): RedisOptions {
     ...(parsed.pathname.length > 1 ? { db: Number(parsed.pathname.slice(1)) } : {}),
     ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
     maxRetriesPerRequest: null,
+    // Back within seconds of Redis returning (BullMQ's default backs off to 20 s).
+    retryStrategy: (times: number) => Math.min(times * 500, 5_000),
   };
 }
 

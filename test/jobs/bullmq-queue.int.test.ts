@@ -4,6 +4,7 @@
  * Every queue here writes under a prefix of this file's own and deletes only those keys.
  */
 import { afterAll, afterEach, expect, it, vi } from 'vitest';
+import { createServer, connect, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { BullQueue, ENQUEUE_DEADLINE_MS } from '../../src/jobs/bullmq-queue.js';
 import type { ProcessorContext } from '../../src/jobs/processor.js';
@@ -39,6 +40,32 @@ type Jobs = {
   flaky: { data: { n: number }; result: string; progress: never };
   gated: { data: { name: string }; result: string; progress: never };
 };
+
+/** A TCP proxy to the real Redis that the test can take away and bring back, as an outage would. */
+class RedisOutage {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  port = 0;
+
+  async up(): Promise<void> {
+    this.server = createServer((client) => {
+      const upstream = connect({ host: '127.0.0.1', port: 6379 });
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('error', () => undefined);
+        s.on('close', () => this.sockets.delete(s));
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
+    this.port = (this.server.address() as { port: number }).port;
+  }
+
+  async down(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+  }
+}
 
 describeRedis('BullQueue on Redis', () => {
   const open: BullQueue<Jobs>[] = [];
@@ -158,6 +185,22 @@ describeRedis('BullQueue on Redis', () => {
       await queue.close();
     }
   });
+
+  it('GIVEN Redis goes away while the bot runs WHEN jobs are enqueued THEN QUEUE_UNAVAILABLE meanwhile, no crash, and jobs run again once it is back', async () => {
+    const outage = new RedisOutage();
+    await outage.up();
+    const queue = await make({ url: `redis://127.0.0.1:${outage.port}`, flaky: async () => 'done' });
+    const owner = { guildId: 'g', userId: 'u', label: 'x' };
+    expect(await (await queue.enqueue('flaky', { n: 1 }, owner)).result).toBe('done');
+    await outage.down();
+    await expect(queue.enqueue('flaky', { n: 2 }, owner)).rejects.toMatchObject({ code: 'QUEUE_UNAVAILABLE' });
+    await expect(queue.cancel('nope', { guildId: 'g', userId: 'u' })).rejects.toMatchObject({ code: 'QUEUE_UNAVAILABLE' });
+    await outage.up();
+    // Back: the producer, the events and the workers reconnect by themselves.
+    const again = await vi.waitFor(() => queue.enqueue('flaky', { n: 3 }, owner), { timeout: 30_000, interval: 250 });
+    expect(await again.result).toBe('done');
+    await outage.down();
+  }, 60_000);
 
   it('GIVEN a job WHEN it is stored in Redis THEN its data holds exactly what was enqueued plus the queue metadata (no interaction token can ride along)', async () => {
     const prefix = nextPrefix();

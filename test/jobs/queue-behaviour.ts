@@ -265,6 +265,29 @@ export function describeJobQueueBehaviour(backend: string, makeQueue: MakeQueue,
       await vi.waitFor(() => expect(fractions).toEqual([0.25, 0.5, 1]));
     });
 
+    it('GIVEN a closed queue WHEN a job is enqueued THEN it is refused, and the jobs it had waiting were cancelled', async () => {
+      const { queue } = await setUp();
+      await queue.enqueue('gated', { name: 'running' }, owner());
+      const waiting = await queue.enqueue('gated', { name: 'x' }, owner());
+      await queue.close();
+      await expect(waiting.result).rejects.toMatchObject({ code: 'JOB_CANCELLED' });
+      await expect(queue.enqueue('gated', { name: 'y' }, owner())).rejects.toMatchObject({ code: 'BOT_RESTARTED' });
+    });
+
+    it('GIVEN a graceful shutdown WHEN one job finishes within the grace period and one does not THEN the first is delivered and the second is told the bot restarted', async () => {
+      const { queue, interactive, batch } = await setUp();
+      const quick = await queue.enqueue('gated', { name: 'quick' }, owner('a'));
+      const slow = await queue.enqueue('gatedBatch', { name: 'slow' }, owner('b'));
+      await vi.waitFor(() => expect([interactive.started, batch.started]).toEqual([['quick'], ['slow']]));
+      const stopping = queue.shutdown(1_000);
+      // Refused at once, while the grace period runs.
+      await expect(queue.enqueue('gated', { name: 'late' }, owner('c'))).rejects.toMatchObject({ code: 'BOT_RESTARTED' });
+      interactive.open('quick');
+      expect(await quick.result).toBe('quick');
+      expect(await stopping).toEqual({ finished: 1, cutOff: 1 });
+      await expect(slow.result).rejects.toMatchObject({ code: 'BOT_RESTARTED', userMessage: 'Motif restarted before this finished. Please run the command again.' });
+    });
+
     it('GIVEN jobs of two guilds WHEN listed for one THEN only its jobs are shown, each with kind, lane, label and owner', async () => {
       const { queue } = await setUp();
       const mine = await queue.enqueue('gated', { name: 'x' }, { ...owner('u1', 'g1'), label: 'compose length 20' });

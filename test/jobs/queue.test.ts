@@ -51,14 +51,6 @@ describe('InProcessQueue', () => {
     expect(turns).toBeGreaterThan(20);
   });
 
-  it('GIVEN a closed queue WHEN a job is enqueued THEN it is refused and waiting jobs were cancelled', async () => {
-    const queue = makeQueue();
-    const waiting = await queue.enqueue('gated', { name: 'x' }, owner());
-    await queue.close();
-    await expect(waiting.result).rejects.toMatchObject({ code: 'JOB_CANCELLED' });
-    await expect(queue.enqueue('gated', { name: 'y' }, owner())).rejects.toMatchObject({ code: 'BOT_RESTARTED' });
-  });
-
   it('GIVEN the interactive workers warmed up (the model loaded) WHEN a long batch job runs THEN it has a thread of its own and the compose still gets a warm one', async () => {
     const queue = new InProcessQueue<{
       train: { data: object; result: never; progress: never };
