@@ -175,7 +175,7 @@ describe('guild isolation', () => {
     expect(del.text).toMatch(/no seed called `mine`/);
     expect(await h.server.waitForAutocomplete(h.server.autocomplete({ name: 'compose', options: { seed: 'mi' }, focused: 'seed', user: b, ...guildB() }))).toEqual([]);
     expect((await h.bot.ctx.storage.seeds.list(h.server.guild.id)).map((s) => s.name)).toContain('mine');
-    expect(h.bot.ctx.queue.list({ guildId: guildB().guildId })).toEqual([]);
+    expect(await h.bot.ctx.queue.list({ guildId: guildB().guildId })).toEqual([]);
   });
 
   it('GIVEN A’s corpus id WHEN an admin of B lists or removes it THEN B sees an empty corpus and A’s file stays', async () => {
@@ -198,7 +198,7 @@ describe('guild isolation', () => {
     expect(await h.server.waitForAutocomplete(h.server.autocomplete({ name: 'play', options: { result: resultId.slice(0, 3) }, focused: 'result', user: b, ...guildB() }))).toEqual([]);
     expect(await h.bot.ctx.storage.results.get(guildB().guildId, resultId)).toBeUndefined();
     expect(await h.bot.ctx.storage.seeds.list(guildB().guildId)).toEqual([]);
-    expect(h.bot.ctx.queue.list({ guildId: guildB().guildId })).toEqual([]);
+    expect(await h.bot.ctx.queue.list({ guildId: guildB().guildId })).toEqual([]);
   });
 
   it('GIVEN A has its own model WHEN B asks about or switches to "guild" THEN B has none and never gets A’s', async () => {
