@@ -87,6 +87,8 @@ export interface BullQueueOptions<M extends JobTypeMap> {
 
 /** The longest /compose waits on Redis before being told the queue is unavailable: inside Discord's 3 s. */
 export const ENQUEUE_DEADLINE_MS = 2_000;
+/** At most one warning per source this often while Redis is away. */
+const WARN_EVERY_MS = 30_000;
 /** How long each step of close() may take before its connection is dropped. */
 const CLOSE_STEP_MS = 3_000;
 /** BullMQ's largest priority (2^21 − 1). */
@@ -209,6 +211,7 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
   private closed = false;
   private draining = false;
   private refreshTimer: NodeJS.Timeout | undefined;
+  private readonly lastWarned = new Map<string, number>();
 
   constructor(opts: BullQueueOptions<M>) {
     super();
@@ -223,15 +226,15 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
       // Keep reconnecting while Redis is away, so service resumes by itself when it is back.
       retryStrategy: (times) => Math.min(times * 250, 2_000),
     });
-    this.producer.on('error', (error: unknown) => this.logger.warn('queue redis connection error', { error: String(error) }));
+    this.producer.on('error', (error: unknown) => this.warnOnce('producer', 'queue: Redis connection error (retrying)', error));
     const connection = workerConnection(opts.url);
     for (const kind of Object.keys(opts.processors)) {
       // Our own connection, so close() can always end it, even one that never reached Redis.
       const eventsConnection = new Redis(opts.url, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(times * 500, 5_000) });
-      eventsConnection.on('error', () => undefined);
+      eventsConnection.on('error', (error: unknown) => this.warnOnce('events-connection', 'queue: Redis connection error (retrying)', error));
       this.connections.push(eventsConnection);
       const events = new QueueEvents(kind, { connection: eventsConnection, prefix: opts.prefix });
-      events.on('error', (error: unknown) => this.logger.warn('queue events error', { kind, error: String(error) }));
+      events.on('error', (error: unknown) => this.warnOnce(`events:${kind}`, 'queue events error', error));
       this.listen(events);
       this.events.set(kind, events);
     }
@@ -244,11 +247,11 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
           prefix: opts.prefix,
           concurrency: opts.limits.concurrency[opts.lanes[kind]],
         });
-        worker.on('error', (error: unknown) => this.logger.warn('queue worker error', { kind, error: String(error) }));
+        worker.on('error', (error: unknown) => this.warnOnce(`worker:${kind}`, 'queue worker error', error));
         this.workers.push(worker);
       }
       this.subscriber = new Redis(opts.url, { maxRetriesPerRequest: null });
-      this.subscriber.on('error', (error: unknown) => this.logger.warn('queue subscriber error', { error: String(error) }));
+      this.subscriber.on('error', (error: unknown) => this.warnOnce('subscriber', 'queue: Redis connection error (retrying)', error));
       this.subscriber.on('message', (_channel: string, jobId: string) => this.abortLocal(jobId, 'cancel'));
     }
   }
@@ -265,7 +268,7 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
       for (const kind of Object.keys(this.opts.processors)) {
         if (this.queues.has(kind)) continue;
         const queue = new Queue(kind, { connection: this.producer, prefix: this.opts.prefix });
-        queue.on('error', (error: unknown) => this.logger.warn('queue error', { kind, error: String(error) }));
+        queue.on('error', (error: unknown) => this.warnOnce(`queue:${kind}`, 'queue error', error));
         this.queues.set(kind, queue);
       }
       await Promise.all([...this.queues.values()].map((queue) => queue.waitUntilReady()));
@@ -333,13 +336,18 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
     if (hit !== 'ok') throw queueFullError(hit, hit === 'total' ? this.opts.limits.maxPending : hit === 'guild' ? this.opts.limits.maxPerGuild : perUser);
     // Registered before the job exists, so none of its events can be missed.
     const local = this.register(id, meta);
-    await this.queueOf(kind).add(kind, { meta, data }, {
+    const added = await this.queueOf(kind).add(kind, { meta, data }, {
       jobId: id,
       priority,
       attempts: Math.max(1, this.opts.attempts?.[kind] ?? 1),
       removeOnComplete: { count: 100 },
       removeOnFail: { count: 500 },
     });
+    // BullMQ answers an id it still keeps (a finished job) with that job instead of adding ours.
+    const stored = envelopeSchema.safeParse(added.data);
+    if (!stored.success || stored.data.meta.enqueuedAt !== now || stored.data.meta.userId !== meta.userId) {
+      throw new Error(`job id ${id} is taken`);
+    }
     const position = (await this.snapshot()).find((j) => j.id === id)?.position;
     if (position !== undefined) local.position = position;
     this.scheduleRefresh();
@@ -427,6 +435,17 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
     this.subscriber?.disconnect();
     this.producer.disconnect();
     for (const job of this.local.values()) if (!job.settled) this.settle(job.id, { error: cutOffError() });
+  }
+
+  /**
+   * While Redis is away every connection reports each reconnect attempt; one line per source per
+   * {@link WARN_EVERY_MS} says the same to the operator without flooding the log.
+   */
+  private warnOnce(source: string, message: string, error: unknown): void {
+    const now = Date.now();
+    if (now - (this.lastWarned.get(source) ?? 0) < WARN_EVERY_MS) return;
+    this.lastWarned.set(source, now);
+    this.logger.warn(message, { source, error: error instanceof Error ? error.message : String(error) });
   }
 
   // ---- bookkeeping in Redis ----
@@ -695,7 +714,7 @@ function byArrival(a: { id: string; meta: JobMeta }, b: { id: string; meta: JobM
 /** Short, typeable in /queue cancel, and never all digits (BullMQ refuses integer-like custom ids). */
 function newJobId(): string {
   for (;;) {
-    const id = randomBytes(4).toString('hex');
+    const id = randomBytes(5).toString('hex');
     if (!/^\d+$/.test(id)) return id;
   }
 }
