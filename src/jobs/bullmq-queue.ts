@@ -371,12 +371,17 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
   }
 
   async list(filter: { guildId?: string } = {}): Promise<JobInfo[]> {
-    const jobs = await this.snapshot();
+    const jobs = await this.snapshot().catch((error: unknown) => {
+      throw unavailableError(error);
+    });
     return filter.guildId === undefined ? jobs : jobs.filter((j) => j.guildId === filter.guildId);
   }
 
   async position(jobId: string): Promise<number> {
-    return (await this.snapshot()).find((j) => j.id === jobId)?.position ?? -1;
+    const jobs = await this.snapshot().catch((error: unknown) => {
+      throw unavailableError(error);
+    });
+    return jobs.find((j) => j.id === jobId)?.position ?? -1;
   }
 
   async cancel(jobId: string, by: { guildId: string; userId: string; isAdmin?: boolean }): Promise<void> {

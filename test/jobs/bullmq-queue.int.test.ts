@@ -4,12 +4,11 @@
  * Every queue here writes under a prefix of this file's own and deletes only those keys.
  */
 import { afterAll, afterEach, expect, it, vi } from 'vitest';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
-import { BullQueue, ENQUEUE_DEADLINE_MS } from '../../src/jobs/bullmq-queue.js';
+import { BullQueue } from '../../src/jobs/bullmq-queue.js';
 import type { ProcessorContext } from '../../src/jobs/processor.js';
 import type { QueueLimits } from '../../src/jobs/queue.js';
-import { REDIS_URL, deleteKeys, uniquePrefix, withRedis } from '../support/redis.js';
+import { REDIS_URL, RedisOutage, deleteKeys, uniquePrefix, withRedis } from '../support/redis.js';
 import { describeJobQueueBehaviour, gate } from './queue-behaviour.js';
 import { z } from 'zod';
 
@@ -40,32 +39,6 @@ type Jobs = {
   flaky: { data: { n: number }; result: string; progress: never };
   gated: { data: { name: string }; result: string; progress: never };
 };
-
-/** A TCP proxy to the real Redis that the test can take away and bring back, as an outage would. */
-class RedisOutage {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  port = 0;
-
-  async up(): Promise<void> {
-    this.server = createServer((client) => {
-      const upstream = connect({ host: '127.0.0.1', port: 6379 });
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('error', () => undefined);
-        s.on('close', () => this.sockets.delete(s));
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
-    this.port = (this.server.address() as { port: number }).port;
-  }
-
-  async down(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
-  }
-}
 
 describeRedis('BullQueue on Redis', () => {
   const open: BullQueue<Jobs>[] = [];
@@ -175,12 +148,11 @@ describeRedis('BullQueue on Redis', () => {
     });
     try {
       await expect(queue.ready(500)).rejects.toMatchObject({ code: 'QUEUE_UNAVAILABLE' });
-      const started = performance.now();
+      // Rejects (a hang would time the test out): the enqueue deadline stands between Redis and Discord's 3 s.
       const error = await queue.enqueue('flaky', { n: 1 }, { guildId: 'g', userId: 'u', label: 'x' }).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'QUEUE_UNAVAILABLE', userMessage: 'Motif is busy right now (its job queue cannot be reached). Try again in a minute.' });
-      // A bound, not a speed claim: the deadline is what keeps /compose inside Discord's 3 s.
-      expect(performance.now() - started).toBeLessThan(ENQUEUE_DEADLINE_MS + 1_000);
-      await expect(queue.list()).rejects.toThrow();
+      await expect(queue.list()).rejects.toMatchObject({ code: 'QUEUE_UNAVAILABLE' });
+      await expect(queue.position('nope')).rejects.toMatchObject({ code: 'QUEUE_UNAVAILABLE' });
     } finally {
       await queue.close();
     }

@@ -7,7 +7,7 @@
  * own (`uniquePrefix`) and delete only those keys (`deleteKeys`). Never FLUSHALL/FLUSHDB.
  */
 import { randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { describe } from 'vitest';
 import { Redis } from 'ioredis';
 
@@ -65,4 +65,30 @@ export async function deleteKeys(prefix: string): Promise<number> {
     redis.disconnect();
   }
   return deleted;
+}
+
+/** A TCP proxy to the real Redis that the test can take away and bring back, as an outage would. */
+export class RedisOutage {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  port = 0;
+
+  async up(): Promise<void> {
+    this.server = createServer((client) => {
+      const upstream = connect({ host: '127.0.0.1', port: 6379 });
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('error', () => undefined);
+        s.on('close', () => this.sockets.delete(s));
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
+    this.port = (this.server.address() as { port: number }).port;
+  }
+
+  async down(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+  }
 }
