@@ -25,9 +25,20 @@ export interface TrainFlowOptions {
   from: 'default' | 'scratch';
 }
 
-export function trainProgressText(p: TrainProgress): string {
-  const eta = p.etaSeconds >= 60 ? `${Math.round(p.etaSeconds / 60)} min` : `${Math.round(p.etaSeconds)} s`;
-  return `Training: epoch ${p.epoch}/${p.epochs}, step ${p.step}/${p.steps}, loss ${p.loss.toFixed(3)}, about ${eta} left.`;
+/**
+ * @param budgetLeftSeconds time left of TRAIN_MAX_MINUTES, when known: an ETA past it would promise
+ *   epochs the run will not reach, so the admin is told when it will stop instead.
+ */
+export function trainProgressText(p: TrainProgress, budget?: { leftSeconds: number; minutes: number }): string {
+  const head = `Training: epoch ${p.epoch}/${p.epochs}, step ${p.step}/${p.steps}, loss ${p.loss.toFixed(3)}`;
+  if (budget && p.etaSeconds > budget.leftSeconds) {
+    return `${head}; stops at its ${minutesText(budget.minutes)} time budget in about ${durationText(Math.max(0, budget.leftSeconds))}, keeping its best epoch.`;
+  }
+  return `${head}, about ${durationText(p.etaSeconds)} left.`;
+}
+
+function durationText(seconds: number): string {
+  return seconds >= 60 ? `${Math.round(seconds / 60)} min` : `${Math.round(seconds)} s`;
 }
 
 /**
@@ -62,7 +73,14 @@ export async function runTraining(interaction: ChatInputCommandInteraction, ctx:
   const reporter = new ProgressReporter(interaction, ctx.logger, ctx.tokenLifetimeMs);
   reporter.show(progressMessage(handle.id, positionText('Training', handle.position())), { force: true });
   handle.onPosition((position) => reporter.show(progressMessage(handle.id, positionText('Training', position)), { force: true }));
-  handle.onProgress((p) => reporter.show(progressMessage(handle.id, trainProgressText(p))));
+  // The budget runs from the job's start in its worker, which its first progress report follows closely.
+  let startedAt: number | undefined;
+  const budgetSeconds = ctx.config.trainMaxMinutes * 60;
+  handle.onProgress((p) => {
+    startedAt ??= Date.now();
+    const budget = { leftSeconds: budgetSeconds - (Date.now() - startedAt) / 1000, minutes: ctx.config.trainMaxMinutes };
+    reporter.show(progressMessage(handle.id, trainProgressText(p, budget)));
+  });
   try {
     const result = await handle.result;
     if (!worthSwitchingTo(result, opts)) {
