@@ -6,7 +6,7 @@ import { Events, type Client } from 'discord.js';
 import { COMMANDS } from '../../commands/index.js';
 import type { BotConfig } from '../config.js';
 import { createJobQueue } from '../jobs/create-queue.js';
-import { MOTIF_ATTEMPTS, MOTIF_JOB_SCHEMAS } from '../jobs/job-schemas.js';
+import { MOTIF_ATTEMPTS, MOTIF_JOB_SCHEMAS, MOTIF_RESULT_CHECKS } from '../jobs/job-schemas.js';
 import { MOTIF_LANES, MOTIF_PROCESSORS, WARM_UP_PROCESSOR, type MotifJobs } from '../jobs/motif-jobs.js';
 import type { ProcessorRef } from '../jobs/processor.js';
 import { openStorage, type Storage } from '../storage/index.js';
@@ -78,6 +78,7 @@ export async function startBot(config: BotConfig, deps: BotDeps = {}): Promise<B
     logger,
     attempts: MOTIF_ATTEMPTS,
     schemas: MOTIF_JOB_SCHEMAS,
+    resultChecks: MOTIF_RESULT_CHECKS,
   }).catch(async (error: unknown) => {
     await storage.close();
     throw error;

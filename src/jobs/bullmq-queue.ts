@@ -66,6 +66,14 @@ import { WorkerPool } from './worker-host.js';
 /** Schemas that check each kind's data when a worker reads it back from Redis. */
 export type JobDataSchemas<M extends JobTypeMap> = { readonly [K in keyof M]?: z.ZodType };
 
+/**
+ * Checks of each kind's result when it comes back from Redis to the process that enqueued it, given
+ * the data it sent: a result names files the bot then reads and posts, so it must name the files
+ * this job was asked to write, nothing else.
+ * @throws Error when the result is not one this job could have produced.
+ */
+export type JobResultChecks<M extends JobTypeMap> = { readonly [K in keyof M]?: (result: unknown, data: M[K]['data']) => M[K]['result'] };
+
 export interface BullQueueOptions<M extends JobTypeMap> {
   /** redis:// or rediss:// URL. */
   url: string;
@@ -78,6 +86,7 @@ export interface BullQueueOptions<M extends JobTypeMap> {
   /** Tries per kind for failures that are not MotifErrors (default 1: no retry). */
   attempts?: Partial<Record<keyof M, number>>;
   schemas?: JobDataSchemas<M>;
+  resultChecks?: JobResultChecks<M>;
   /** Run the processors in this process (BullMQ Workers + worker threads). */
   runWorkers: boolean;
   /** Worker pools per lane (tests pass their own). */
@@ -139,6 +148,8 @@ return was`;
 interface LocalJob {
   meta: JobMeta;
   id: string;
+  /** What was enqueued, to check the result against. */
+  data: unknown;
   progress: Set<(p: unknown) => void>;
   positionListeners: Set<(p: number) => void>;
   position: number;
@@ -335,7 +346,7 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
     if (hit !== 'ok' && (await this.reconcile()) > 0) hit = await this.acquire(id, meta, perUser);
     if (hit !== 'ok') throw queueFullError(hit, hit === 'total' ? this.opts.limits.maxPending : hit === 'guild' ? this.opts.limits.maxPerGuild : perUser);
     // Registered before the job exists, so none of its events can be missed.
-    const local = this.register(id, meta);
+    const local = this.register(id, meta, data);
     const added = await this.queueOf(kind).add(kind, { meta, data }, {
       jobId: id,
       priority,
@@ -360,12 +371,12 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
     if (meta) await this.release(id, meta);
   }
 
-  private register(id: string, meta: JobMeta): LocalJob {
+  private register(id: string, meta: JobMeta, data: unknown): LocalJob {
     let settle!: LocalJob['settle'];
     const result = new Promise<unknown>((resolve, reject) => (settle = { resolve, reject }));
     // Callers may never await a job they do not care about; that must not be an unhandled rejection.
     result.catch(() => undefined);
-    const local: LocalJob = { meta, id, progress: new Set(), positionListeners: new Set(), position: 1, settled: false, settle, result };
+    const local: LocalJob = { meta, id, data, progress: new Set(), positionListeners: new Set(), position: 1, settled: false, settle, result };
     this.local.set(id, local);
     return local;
   }
@@ -657,7 +668,7 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
       }
     });
     events.on('completed', ({ jobId, returnvalue }) => {
-      this.settle(jobId, { result: returnvalue });
+      this.settle(jobId, this.checkResult(jobId, returnvalue));
       this.scheduleRefresh();
     });
     events.on('failed', ({ jobId, failedReason }) => {
@@ -669,6 +680,19 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
       this.scheduleRefresh();
     });
     for (const name of ['added', 'waiting', 'active'] as const) events.on(name, () => this.scheduleRefresh());
+  }
+
+  private checkResult(id: string, result: unknown): { result: unknown } | { error: unknown } {
+    const job = this.local.get(id);
+    const check = job ? this.opts.resultChecks?.[job.meta.kind as keyof M] : undefined;
+    if (!job || !check) return { result };
+    try {
+      return { result: check(result, job.data as M[keyof M]['data']) };
+    } catch (error) {
+      this.logger.warn(`job ${id} (${job.meta.kind}) came back from Redis with a result it could not have produced`, { error: String(error) });
+      if (this.listenerCount('error') > 0) this.emit('error', error, info(id, job.meta, 'running', 0));
+      return { error: jobFailedError(id, error) };
+    }
   }
 
   private settle(id: string, outcome: { result: unknown } | { error: unknown }): void {

@@ -6,7 +6,7 @@
 import { InProcessQueue, type QueueLogger } from './in-process-queue.js';
 import type { ProcessorRef } from './processor.js';
 import type { JobQueue, JobTypeMap, LaneMap, QueueLimits } from './queue.js';
-import type { JobDataSchemas } from './bullmq-queue.js';
+import type { JobDataSchemas, JobResultChecks } from './bullmq-queue.js';
 
 export interface CreateQueueOptions<M extends JobTypeMap> {
   /** QUEUE_URL; unset = in-process. */
@@ -21,6 +21,8 @@ export interface CreateQueueOptions<M extends JobTypeMap> {
   attempts?: Partial<Record<keyof M, number>>;
   /** BullMQ only: schemas that check each kind's data when a worker reads it back from Redis. */
   schemas?: JobDataSchemas<M>;
+  /** BullMQ only: checks of each kind's result against its data when it comes back from Redis. */
+  resultChecks?: JobResultChecks<M>;
 }
 
 /**
@@ -38,6 +40,7 @@ export async function createJobQueue<M extends JobTypeMap>(opts: CreateQueueOpti
     logger: opts.logger,
     attempts: opts.attempts,
     schemas: opts.schemas,
+    resultChecks: opts.resultChecks,
     // Part of the bot for now; `npm run worker` processes will run them on their own later.
     runWorkers: true,
   });

@@ -4,12 +4,16 @@
  * checked the way storage reads are (src/storage/schemas.ts) before a processor sees it. The
  * in-process queue hands the producer's own object to its worker thread and needs no check.
  *
+ * Results coming back are checked too (MOTIF_RESULT_CHECKS): a result names files the bot reads and
+ * posts to Discord, so it may only name files inside the folder the job was given.
+ *
  * Also the retry policy per kind, for a failure that is not a MotifError (a crash, a bug).
  */
+import { isAbsolute, relative, resolve } from 'node:path';
 import { z } from 'zod';
-import type { JobDataSchemas } from './bullmq-queue.js';
+import type { JobDataSchemas, JobResultChecks } from './bullmq-queue.js';
 import type { MotifJobs } from './motif-jobs.js';
-import { noteSequenceSchema } from './read-midi-job.js';
+import { noteSequenceSchema, parseReadMidiJobResult } from './read-midi-job.js';
 
 const path = z.string().min(1).max(4096);
 const optionalPath = path.optional();
@@ -80,4 +84,69 @@ export const MOTIF_ATTEMPTS: Readonly<Record<keyof MotifJobs, number>> = Object.
   'read-midi': 1,
   transcribe: 2,
   train: 1,
+});
+
+/** `path` is `dir` or inside it (after resolving `..`). */
+function inside(dir: string, path: string): boolean {
+  const rel = relative(resolve(dir), resolve(path));
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+function requireInside(dir: string, paths: Record<string, string | undefined>): void {
+  for (const [name, path] of Object.entries(paths)) {
+    if (path !== undefined && path !== '' && !inside(dir, path)) throw new Error(`${name} is outside the job's folder`);
+  }
+}
+
+const composeResult = z
+  .object({
+    midiPath: path,
+    mp3Path: z.string().max(4096),
+    pngPath: path,
+    opusPath: optionalPath,
+    generatedEvents: z.number().int().nonnegative(),
+    noteCount: z.number().int().nonnegative(),
+    durationSeconds: z.number().nonnegative(),
+    qpm: z.number().positive(),
+    program: z.number().int().min(0).max(127),
+    keyGuess: z.string().max(40),
+    modelName: z.string().max(200),
+    randomSeed: z.number().int(),
+    sequence: noteSequenceSchema,
+  })
+  .passthrough();
+const trainResult = z.object({
+  modelDir: path,
+  metrics: z.record(z.string(), z.number()),
+  lossCurvePngPath: path,
+  summary: z.string().max(4000),
+  stoppedAtTimeBudget: z.boolean(),
+  completedEpochs: z.number().int().nonnegative(),
+});
+const transcribeResult = z.object({ midiPath: path, noteCount: z.number().int().nonnegative(), durationSeconds: z.number().nonnegative() });
+const voiceAudioResult = z.object({ oggPath: path, rendered: z.boolean() });
+
+export const MOTIF_RESULT_CHECKS: JobResultChecks<MotifJobs> = Object.freeze({
+  compose: (value, data) => {
+    const result = composeResult.parse(value);
+    requireInside(data.outDir, { midiPath: result.midiPath, mp3Path: result.mp3Path, pngPath: result.pngPath, opusPath: result.opusPath });
+    return result as unknown as MotifJobs['compose']['result'];
+  },
+  train: (value, data) => {
+    const result = trainResult.parse(value);
+    if (resolve(result.modelDir) !== resolve(data.outDir)) throw new Error("modelDir is not the job's folder");
+    requireInside(data.outDir, { lossCurvePngPath: result.lossCurvePngPath });
+    return result;
+  },
+  transcribe: (value, data) => {
+    const result = transcribeResult.parse(value);
+    requireInside(data.outDir, { midiPath: result.midiPath });
+    return result;
+  },
+  'voice-audio': (value, data) => {
+    const result = voiceAudioResult.parse(value);
+    requireInside(data.source.dir, { oggPath: result.oggPath });
+    return result;
+  },
+  'read-midi': (value) => parseReadMidiJobResult(value),
 });

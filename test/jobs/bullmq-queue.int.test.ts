@@ -136,6 +136,30 @@ describeRedis('BullQueue on Redis', () => {
     expect(await queue.list()).toEqual([]);
   });
 
+  it('GIVEN a result its job could not have produced WHEN it comes back from Redis THEN the owner gets JOB_FAILED, not the result', async () => {
+    const queue = new BullQueue<Jobs>({
+      url: REDIS_URL,
+      prefix: nextPrefix(),
+      processors: { flaky: { kind: 'inline', run: async () => '/etc/passwd' }, gated: gate().ref },
+      lanes: { flaky: 'interactive', gated: 'interactive' },
+      limits,
+      resultChecks: {
+        flaky: (result) => {
+          if (typeof result !== 'string' || !result.startsWith('/data/')) throw new Error('outside the job folder');
+          return result;
+        },
+      },
+      runWorkers: true,
+    });
+    open.push(queue);
+    await queue.ready();
+    const failures: string[] = [];
+    queue.on('error', (_error, job) => failures.push(job.kind));
+    const job = await queue.enqueue('flaky', { n: 1 }, { guildId: 'g', userId: 'u', label: 'x' });
+    await expect(job.result).rejects.toMatchObject({ code: 'JOB_FAILED' });
+    expect(failures).toEqual(['flaky']);
+  });
+
   it('GIVEN Redis cannot be reached WHEN a job is enqueued THEN a typed QUEUE_UNAVAILABLE comes back within the deadline, not a hang', async () => {
     // Nothing listens on port 1: the same fail-fast path as a Redis that went away.
     const queue = new BullQueue<Jobs>({
