@@ -125,8 +125,12 @@ const progressSchema = z.union([z.object({ k: z.literal('s') }), z.object({ k: z
 const usageSchema = z.object({ s: z.number().nonnegative(), at: z.number() });
 const motifReasonSchema = z.object({ code: z.string().min(1).max(64), userMessage: z.string().max(4000) });
 
-/** Limits: refuses with the limit it hit, or takes a slot in all three sets and stores the metadata. */
+/**
+ * Limits: refuses with the limit it hit, or takes a slot in all three sets and stores the metadata.
+ * 'taken' when the random id is in use (BullMQ would answer an existing id with that old job).
+ */
 const ACQUIRE_LUA = `
+if redis.call('EXISTS', KEYS[5]) == 1 or redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 'taken' end
 if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 'total' end
 if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[3]) then return 'guild' end
 if redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[4]) then return 'user' end
@@ -298,18 +302,18 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
   async enqueue<K extends keyof M & string>(kind: K, data: M[K]['data'], opts: EnqueueOptions): Promise<JobHandle<M[K]['result'], M[K]['progress']>> {
     if (this.closed || this.draining) throw restartingError();
     const lane = this.opts.lanes[kind];
-    const id = newJobId();
-    let local: LocalJob | undefined;
+    const attempt: { id?: string } = {};
+    let job: LocalJob;
     try {
-      local = await withDeadline(this.add(kind, lane, id, data, opts), ENQUEUE_DEADLINE_MS);
+      job = await withDeadline(this.add(kind, lane, data, opts, attempt), ENQUEUE_DEADLINE_MS);
     } catch (error) {
-      this.local.delete(id);
+      if (attempt.id !== undefined) this.local.delete(attempt.id);
       if (isMotifError(error)) throw error;
       // Timed out or refused by Redis: whatever half-happened is undone in the background.
-      void this.undoAdd(kind, id).catch(() => undefined);
+      if (attempt.id !== undefined) void this.undoAdd(kind, attempt.id).catch(() => undefined);
       throw unavailableError(error);
     }
-    const job = local;
+    const { id } = job;
     return {
       id,
       lane,
@@ -325,7 +329,8 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
     };
   }
 
-  private async add(kind: string, lane: Lane, id: string, data: unknown, opts: EnqueueOptions): Promise<LocalJob> {
+  /** @param attempt receives the job id as soon as one is chosen, so a caller that gives up can undo. */
+  private async add(kind: string, lane: Lane, data: unknown, opts: EnqueueOptions, attempt: { id?: string }): Promise<LocalJob> {
     const cost = jobCost(opts.cost);
     const now = Date.now();
     const priority = await this.priorityFor(lane, opts, cost, now);
@@ -341,25 +346,25 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
       priority,
     };
     const perUser = opts.maxPerUser ?? this.opts.limits.maxPerUser;
+    let id = newJobId();
     let hit = await this.acquire(id, meta, perUser);
+    for (let tries = 1; hit === 'taken' && tries < 5; tries++) hit = await this.acquire((id = newJobId()), meta, perUser);
     // A limit may be held by jobs whose process died: release those and look once more.
-    if (hit !== 'ok' && (await this.reconcile()) > 0) hit = await this.acquire(id, meta, perUser);
+    if (hit !== 'ok' && hit !== 'taken' && (await this.reconcile()) > 0) hit = await this.acquire(id, meta, perUser);
+    if (hit === 'taken') throw new Error('no free job id');
+    attempt.id = id;
     if (hit !== 'ok') throw queueFullError(hit, hit === 'total' ? this.opts.limits.maxPending : hit === 'guild' ? this.opts.limits.maxPerGuild : perUser);
     // Registered before the job exists, so none of its events can be missed.
     const local = this.register(id, meta, data);
-    const added = await this.queueOf(kind).add(kind, { meta, data }, {
+    await this.queueOf(kind).add(kind, { meta, data }, {
       jobId: id,
       priority,
       attempts: Math.max(1, this.opts.attempts?.[kind] ?? 1),
       removeOnComplete: { count: 100 },
       removeOnFail: { count: 500 },
     });
-    // BullMQ answers an id it still keeps (a finished job) with that job instead of adding ours.
-    const stored = envelopeSchema.safeParse(added.data);
-    if (!stored.success || stored.data.meta.enqueuedAt !== now || stored.data.meta.userId !== meta.userId) {
-      throw new Error(`job id ${id} is taken`);
-    }
-    const position = (await this.snapshot()).find((j) => j.id === id)?.position;
+    // The job is in: a position that cannot be read now arrives with the next refresh.
+    const position = (await this.snapshot().catch(() => [] as JobInfo[])).find((j) => j.id === id)?.position;
     if (position !== undefined) local.position = position;
     this.scheduleRefresh();
     return local;
@@ -474,10 +479,11 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
     return [this.key('active'), this.key('active', 'g', meta.guildId), this.key('active', 'u', meta.guildId, meta.userId), this.key('jobs')];
   }
 
-  private async acquire(id: string, meta: JobMeta, perUser: number): Promise<'ok' | LimitHit> {
+  private async acquire(id: string, meta: JobMeta, perUser: number): Promise<'ok' | 'taken' | LimitHit> {
     const { maxPending, maxPerGuild } = this.opts.limits;
-    const answer = await this.producer.eval(ACQUIRE_LUA, 4, ...this.limitKeys(meta), id, maxPending, maxPerGuild, perUser, JSON.stringify(meta));
-    return answer === 'ok' || answer === 'total' || answer === 'guild' || answer === 'user' ? answer : 'total';
+    const bullJobKey = `${this.opts.prefix}:${meta.kind}:${id}`;
+    const answer = await this.producer.eval(ACQUIRE_LUA, 5, ...this.limitKeys(meta), bullJobKey, id, maxPending, maxPerGuild, perUser, JSON.stringify(meta));
+    return answer === 'ok' || answer === 'taken' || answer === 'total' || answer === 'guild' || answer === 'user' ? answer : 'total';
   }
 
   private async release(id: string, meta: Pick<JobMeta, 'guildId' | 'userId'>): Promise<void> {
