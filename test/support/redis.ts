@@ -15,10 +15,10 @@ export const REDIS_URL = 'redis://127.0.0.1:6379';
 export const REDIS_START_COMMAND =
   'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log';
 
-/** True when something answers PING on 127.0.0.1:6379 within a second. */
-export function redisReachable(timeoutMs = 1_000): Promise<boolean> {
+/** True when something answers PING on 127.0.0.1:`port` (default 6379) within a second. */
+export function redisReachable(timeoutMs = 1_000, port = 6379): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port: 6379 });
+    const socket = connect({ host: '127.0.0.1', port });
     const done = (ok: boolean): void => {
       clearTimeout(timer);
       socket.destroy();
@@ -31,16 +31,22 @@ export function redisReachable(timeoutMs = 1_000): Promise<boolean> {
   });
 }
 
+/** The one line a suite prints when it skips for want of Redis. */
+export function redisSkipLine(suite: string): string {
+  return `SKIPPED: ${suite} needs Redis at 127.0.0.1:6379 (start it with: ${REDIS_START_COMMAND})`;
+}
+
 /**
  * `describe` for a suite that needs Redis. Call with top-level await in the test file.
+ * @param opts.port and opts.ci exist for this helper's own test (default 6379 and CI=true).
  * @example const describeRedis = await withRedis('BullMQ queue behaviour');
  */
-export async function withRedis(suite: string): Promise<ReturnType<typeof describe.runIf>> {
-  const up = await redisReachable();
-  const inCi = process.env.CI === 'true';
+export async function withRedis(suite: string, opts: { port?: number; ci?: boolean } = {}): Promise<ReturnType<typeof describe.runIf>> {
+  const up = await redisReachable(1_000, opts.port);
+  const inCi = opts.ci ?? process.env.CI === 'true';
   if (!up && !inCi) {
     // process.stderr directly: one line, not vitest's multi-line console capture block.
-    process.stderr.write(`SKIPPED: ${suite} needs Redis at 127.0.0.1:6379 (start it with: ${REDIS_START_COMMAND})\n`);
+    process.stderr.write(`${redisSkipLine(suite)}\n`);
   }
   return describe.runIf(up || inCi);
 }
