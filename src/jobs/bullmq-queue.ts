@@ -96,6 +96,8 @@ export interface BullQueueOptions<M extends JobTypeMap> {
 
 /** The longest /compose waits on Redis before being told the queue is unavailable: inside Discord's 3 s. */
 export const ENQUEUE_DEADLINE_MS = 2_000;
+/** Owners whose recent usage a lane keeps before forgetting those whose usage has decayed away. */
+const USAGE_OWNERS_KEPT = 1_000;
 /** At most one warning per source this often while Redis is away. */
 const WARN_EVERY_MS = 30_000;
 /** How long each step of close() may take before its connection is dropped. */
@@ -581,6 +583,17 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
     const previous = usageSchema.safeParse(safeJson((await this.producer.hget(key, field)) ?? 'null'));
     const total = (previous.success ? decayed(previous.data.s, now - previous.data.at, this.halfLifeMs) : 0) + seconds;
     await this.producer.hset(key, field, JSON.stringify({ s: total, at: now }));
+    // Bounded like the in-process ledger: owners whose usage has decayed to nothing are forgotten.
+    if ((await this.producer.hlen(key)) > USAGE_OWNERS_KEPT) {
+      const entries = await this.producer.hgetall(key);
+      const stale = Object.entries(entries)
+        .filter(([, raw]) => {
+          const usage = usageSchema.safeParse(safeJson(raw));
+          return !usage.success || decayed(usage.data.s, now - usage.data.at, this.halfLifeMs) < 0.01;
+        })
+        .map(([owner]) => owner);
+      if (stale.length > 0) await this.producer.hdel(key, ...stale);
+    }
   }
 
   // ---- cancellation ----
