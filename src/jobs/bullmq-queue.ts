@@ -668,9 +668,10 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
     } finally {
       this.controllers.delete(id);
       if (acquired) this.gates[lane].release();
-      await this.producer.srem(this.key('running'), id).catch(() => undefined);
       if (acquired) await this.recordUsage(meta, (Date.now() - startedAt) / 1000).catch(() => undefined);
+      // Leaving `running` and the limits in one step: a list in between would show the job waiting.
       if (final) await this.release(id, meta).catch((error: unknown) => this.logger.warn('queue: could not release a job slot', { jobId: id, error: String(error) }));
+      else await this.producer.srem(this.key('running'), id).catch(() => undefined);
     }
   }
 
@@ -680,8 +681,12 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
     events.on('progress', ({ jobId, data }) => {
       const parsed = progressSchema.safeParse(data);
       if (!parsed.success) return;
-      if (parsed.data.k === 's') this.scheduleRefresh();
-      else {
+      if (parsed.data.k === 's') {
+        // Started: 0 at once, before a fast job's result can overtake the next refresh.
+        const job = this.local.get(jobId);
+        if (job) this.setPosition(job, 0);
+        this.scheduleRefresh();
+      } else {
         const progress = parsed.data.v;
         this.local.get(jobId)?.progress.forEach((listener) => safeCall(listener, progress));
       }
@@ -734,13 +739,18 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
           const byId = new Map(jobs.map((j) => [j.id, j.position]));
           for (const job of this.local.values()) {
             const position = byId.get(job.id);
-            if (position === undefined || job.settled || position === job.position) continue;
-            job.position = position;
-            job.positionListeners.forEach((listener) => safeCall(listener, position));
+            // A started job stays at 0: a snapshot read before its start event must not move it back.
+            if (position !== undefined && job.position !== 0) this.setPosition(job, position);
           }
         })
         .catch(() => undefined);
     }, 20);
+  }
+
+  private setPosition(job: LocalJob, position: number): void {
+    if (job.settled || job.position === position) return;
+    job.position = position;
+    job.positionListeners.forEach((listener) => safeCall(listener, position));
   }
 
   private queueOf(kind: string): Queue {

@@ -35,6 +35,14 @@ describeJobQueueBehaviour(
   describeRedis,
 );
 
+/**
+ * Waits for state another process or Redis changes (vi.waitFor's 1 s default is too short for a
+ * loaded 2-core machine; nothing here is a speed claim).
+ */
+function eventually<T>(check: () => T | Promise<T>): Promise<T> {
+  return vi.waitFor(check, { timeout: 15_000, interval: 20 });
+}
+
 type Jobs = {
   flaky: { data: { n: number }; result: string; progress: never };
   gated: { data: { name: string }; result: string; progress: never };
@@ -120,11 +128,11 @@ describeRedis('BullQueue on Redis', () => {
     });
     const other = await make({ prefix, runWorkers: false });
     const job = await runner.enqueue('gated', { name: 'long' }, { guildId: 'g', userId: 'u', label: 'long' });
-    await vi.waitFor(async () => expect(await other.position(job.id)).toBe(0));
+    await eventually(async () => expect(await other.position(job.id)).toBe(0));
     await other.cancel(job.id, { guildId: 'g', userId: 'u' });
     await expect(job.result).rejects.toMatchObject({ code: 'JOB_CANCELLED' });
-    await vi.waitFor(() => expect(aborted).toEqual(['gated']));
-    await vi.waitFor(async () => expect(await runner.list()).toEqual([]));
+    await eventually(() => expect(aborted).toEqual(['gated']));
+    await eventually(async () => expect(await runner.list()).toEqual([]));
   });
 
   it('GIVEN job data that fails its schema when a worker reads it back WHEN run THEN the processor never sees it and the user gets JOB_FAILED', async () => {
@@ -212,7 +220,7 @@ describeRedis('BullQueue on Redis', () => {
     } finally {
       redis.disconnect();
     }
-    await vi.waitFor(() => expect(g.started).toEqual(['plain']));
+    await eventually(() => expect(g.started).toEqual(['plain']));
     g.open('plain');
     await job.result;
   });

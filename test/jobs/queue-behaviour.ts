@@ -60,6 +60,15 @@ export function gate(): { ref: ProcessorRef; open: (name: string) => void; start
 
 const owner = (userId = 'u1', guildId = 'g1') => ({ userId, guildId, label: 'test' });
 
+/**
+ * Waits for state another process or Redis changes (vi.waitFor's 1 s default is too short for a
+ * loaded 2-core machine; nothing here is a speed claim).
+ */
+function eventually<T>(check: () => T | Promise<T>): Promise<T> {
+  return vi.waitFor(check, { timeout: 15_000, interval: 20 });
+}
+
+
 export function describeJobQueueBehaviour(backend: string, makeQueue: MakeQueue, describeFn: typeof describe | ReturnType<typeof describe.runIf> = describe): void {
   describeFn(`JobQueue behaviour (${backend})`, () => {
     const queues: JobQueue<SuiteJobs>[] = [];
@@ -108,7 +117,7 @@ export function describeJobQueueBehaviour(backend: string, makeQueue: MakeQueue,
       const c = await queue.enqueue('gated', { name: 'c' }, owner());
       const seenByC: number[] = [];
       c.onPosition((p) => seenByC.push(p));
-      await vi.waitFor(() => expect([a.position(), b.position(), c.position()]).toEqual([0, 1, 2]));
+      await eventually(() => expect([a.position(), b.position(), c.position()]).toEqual([0, 1, 2]));
       expect((await queue.list({ guildId: 'g1' })).map((j) => [j.id, j.state, j.position])).toEqual([
         [a.id, 'running', 0],
         [b.id, 'waiting', 1],
@@ -116,11 +125,11 @@ export function describeJobQueueBehaviour(backend: string, makeQueue: MakeQueue,
       ]);
       g.open('a');
       expect(await a.result).toBe('a');
-      await vi.waitFor(() => expect(g.started).toContain('b'));
-      await vi.waitFor(() => expect(c.position()).toBe(1));
+      await eventually(() => expect(g.started).toContain('b'));
+      await eventually(() => expect(c.position()).toBe(1));
       g.open('b');
       await b.result;
-      await vi.waitFor(() => expect(g.started).toContain('c'));
+      await eventually(() => expect(g.started).toContain('c'));
       g.open('c');
       expect(await c.result).toBe('c');
       expect(g.started).toEqual(['a', 'b', 'c']);
@@ -132,17 +141,17 @@ export function describeJobQueueBehaviour(backend: string, makeQueue: MakeQueue,
     it("GIVEN one user's heavy job running and another queued WHEN a second user sends a light job THEN it runs before the heavy one", async () => {
       const { queue, interactive: g } = await setUp();
       const heavy1 = await queue.enqueue('gated', { name: 'heavy-1' }, { ...owner('alice'), cost: 60 });
-      await vi.waitFor(() => expect(g.started).toEqual(['heavy-1']));
+      await eventually(() => expect(g.started).toEqual(['heavy-1']));
       const heavy2 = await queue.enqueue('gated', { name: 'heavy-2' }, { ...owner('alice'), cost: 60 });
       const light = await queue.enqueue('gated', { name: 'light' }, { ...owner('bob'), cost: 1 });
       // Shown as next in line at once, before anything moves.
-      await vi.waitFor(async () => expect([await queue.position(light.id), await queue.position(heavy2.id)]).toEqual([1, 2]));
+      await eventually(async () => expect([await queue.position(light.id), await queue.position(heavy2.id)]).toEqual([1, 2]));
       g.open('heavy-1');
       await heavy1.result;
-      await vi.waitFor(() => expect(g.started).toEqual(['heavy-1', 'light']));
+      await eventually(() => expect(g.started).toEqual(['heavy-1', 'light']));
       g.open('light');
       await light.result;
-      await vi.waitFor(() => expect(g.started).toEqual(['heavy-1', 'light', 'heavy-2']));
+      await eventually(() => expect(g.started).toEqual(['heavy-1', 'light', 'heavy-2']));
       g.open('heavy-2');
       await heavy2.result;
     });
@@ -150,14 +159,14 @@ export function describeJobQueueBehaviour(backend: string, makeQueue: MakeQueue,
     it('GIVEN a long batch job holding its lane WHEN an interactive job arrives THEN it starts and finishes at once, while the batch job keeps running and the next batch job waits', async () => {
       const { queue, interactive, batch } = await setUp();
       const long = await queue.enqueue('gatedBatch', { name: 'train' }, owner('admin'));
-      await vi.waitFor(() => expect(batch.started).toEqual(['train']));
+      await eventually(() => expect(batch.started).toEqual(['train']));
       const nextBatch = await queue.enqueue('gatedBatch', { name: 'train-2' }, owner('admin2'));
       const quick = await queue.enqueue('gated', { name: 'compose' }, owner('member'));
       expect(quick.lane).toBe('interactive');
       expect(long.lane).toBe('batch');
-      await vi.waitFor(() => expect(interactive.started).toEqual(['compose']));
+      await eventually(() => expect(interactive.started).toEqual(['compose']));
       // Positions count within a lane: the compose is running, the second batch job is first in its own line.
-      await vi.waitFor(() => expect([quick.position(), nextBatch.position()]).toEqual([0, 1]));
+      await eventually(() => expect([quick.position(), nextBatch.position()]).toEqual([0, 1]));
       interactive.open('compose');
       expect(await quick.result).toBe('compose');
       const jobs = await queue.list();
@@ -168,7 +177,7 @@ export function describeJobQueueBehaviour(backend: string, makeQueue: MakeQueue,
       expect(batch.started).toEqual(['train']);
       batch.open('train');
       await long.result;
-      await vi.waitFor(() => expect(batch.started).toEqual(['train', 'train-2']));
+      await eventually(() => expect(batch.started).toEqual(['train', 'train-2']));
       batch.open('train-2');
       await nextBatch.result;
     });
@@ -214,10 +223,10 @@ export function describeJobQueueBehaviour(backend: string, makeQueue: MakeQueue,
       await expect(queue.cancel(b.id, { guildId: 'g2', userId: 'u2' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
       await queue.cancel(b.id, { guildId: 'g1', userId: 'u2' });
       await expect(b.result).rejects.toMatchObject({ code: 'JOB_CANCELLED' });
-      await vi.waitFor(() => expect(c.position()).toBe(1));
+      await eventually(() => expect(c.position()).toBe(1));
       expect((await queue.list()).map((j) => j.id)).not.toContain(b.id);
       g.open('a');
-      await vi.waitFor(() => expect(g.started).toEqual(['a', 'c']));
+      await eventually(() => expect(g.started).toEqual(['a', 'c']));
       g.open('c');
       expect(await c.result).toBe('c');
       expect(g.started).not.toContain('b');
@@ -227,7 +236,7 @@ export function describeJobQueueBehaviour(backend: string, makeQueue: MakeQueue,
       const { queue } = await setUp();
       const running = await queue.enqueue('untilAborted', {}, owner());
       const next = await queue.enqueue('double', { value: 4 }, owner());
-      await vi.waitFor(async () => expect(await queue.position(running.id)).toBe(0));
+      await eventually(async () => expect(await queue.position(running.id)).toBe(0));
       expect(await running.cancel()).toBe(true);
       await expect(running.result).rejects.toMatchObject({ code: 'JOB_CANCELLED' });
       expect((await next.result).value).toBe(8);
@@ -262,7 +271,7 @@ export function describeJobQueueBehaviour(backend: string, makeQueue: MakeQueue,
       const fractions: number[] = [];
       job.onProgress((p) => fractions.push(p.fraction));
       expect(await job.result).toEqual({ value: 42, inWorker: true });
-      await vi.waitFor(() => expect(fractions).toEqual([0.25, 0.5, 1]));
+      await eventually(() => expect(fractions).toEqual([0.25, 0.5, 1]));
     });
 
     it('GIVEN a closed queue WHEN a job is enqueued THEN it is refused, and the jobs it had waiting were cancelled', async () => {
@@ -278,7 +287,7 @@ export function describeJobQueueBehaviour(backend: string, makeQueue: MakeQueue,
       const { queue, interactive, batch } = await setUp();
       const quick = await queue.enqueue('gated', { name: 'quick' }, owner('a'));
       const slow = await queue.enqueue('gatedBatch', { name: 'slow' }, owner('b'));
-      await vi.waitFor(() => expect([interactive.started, batch.started]).toEqual([['quick'], ['slow']]));
+      await eventually(() => expect([interactive.started, batch.started]).toEqual([['quick'], ['slow']]));
       const stopping = queue.shutdown(1_000);
       // Refused at once, while the grace period runs.
       await expect(queue.enqueue('gated', { name: 'late' }, owner('c'))).rejects.toMatchObject({ code: 'BOT_RESTARTED' });
