@@ -447,13 +447,22 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
     for (const id of this.controllers.keys()) this.abortLocal(id, 'restart');
     // Each step is bounded: BullMQ waits for a connection that never opened (Redis away) forever.
     const bounded = (step: Promise<unknown>): Promise<unknown> => withDeadline(step, CLOSE_STEP_MS).catch(() => undefined);
-    // Redis away: nothing to close politely, and BullMQ would wait for the connections to open.
-    if (this.producer.status !== 'ready') for (const connection of this.connections) connection.disconnect();
-    await Promise.all(this.workers.map((worker) => bounded(worker.close())));
-    await Promise.all(LANES.map((lane) => this.pools[lane].close()));
-    await Promise.all([...this.events.values()].map((events) => bounded(events.close())));
-    await Promise.all([...this.queues.values()].map((queue) => bounded(queue.close())));
-    for (const worker of this.workers) await bounded(worker.disconnect());
+    if (this.producer.status === 'ready') {
+      // Workers first (their running jobs were just aborted), then what listens and what adds.
+      await Promise.all(this.workers.map((worker) => bounded(worker.close())));
+      await Promise.all(LANES.map((lane) => this.pools[lane].close()));
+      await Promise.all([...this.events.values()].map((events) => bounded(events.close())));
+      await Promise.all([...this.queues.values()].map((queue) => bounded(queue.close())));
+    } else {
+      // Redis away: nothing to close politely, so everything at once, without waiting on jobs.
+      for (const connection of this.connections) connection.disconnect();
+      await Promise.all([
+        ...this.workers.map((worker) => bounded(worker.close(true))),
+        ...LANES.map((lane) => this.pools[lane].close()),
+        ...[...this.events.values()].map((events) => bounded(events.close())),
+        ...[...this.queues.values()].map((queue) => bounded(queue.close())),
+      ]);
+    }
     for (const connection of this.connections) connection.disconnect();
     this.subscriber?.disconnect();
     this.producer.disconnect();

@@ -23,6 +23,8 @@ export interface CreateQueueOptions<M extends JobTypeMap> {
   schemas?: JobDataSchemas<M>;
   /** BullMQ only: checks of each kind's result against its data when it comes back from Redis. */
   resultChecks?: JobResultChecks<M>;
+  /** BullMQ only: how long start-up waits for Redis (default 10 s). */
+  readyTimeoutMs?: number;
 }
 
 /**
@@ -44,6 +46,11 @@ export async function createJobQueue<M extends JobTypeMap>(opts: CreateQueueOpti
     // Part of the bot for now; `npm run worker` processes will run them on their own later.
     runWorkers: true,
   });
-  await queue.ready();
+  try {
+    await queue.ready(opts.readyTimeoutMs);
+  } catch (error) {
+    await queue.close();
+    throw error;
+  }
   return queue;
 }

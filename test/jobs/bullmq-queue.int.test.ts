@@ -3,9 +3,11 @@
  * only a Redis-backed queue has (several processes, retries, Redis going away, data read back).
  * Every queue here writes under a prefix of this file's own and deletes only those keys.
  */
-import { afterAll, afterEach, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { Redis } from 'ioredis';
 import { BullQueue } from '../../src/jobs/bullmq-queue.js';
+import { createJobQueue } from '../../src/jobs/create-queue.js';
+import { InProcessQueue } from '../../src/jobs/in-process-queue.js';
 import type { ProcessorContext } from '../../src/jobs/processor.js';
 import type { QueueLimits } from '../../src/jobs/queue.js';
 import { REDIS_URL, RedisOutage, deleteKeys, uniquePrefix, withRedis } from '../support/redis.js';
@@ -168,7 +170,7 @@ describeRedis('BullQueue on Redis', () => {
     expect(failures).toEqual(['flaky']);
   });
 
-  it('GIVEN Redis cannot be reached WHEN a job is enqueued THEN a typed QUEUE_UNAVAILABLE comes back within the deadline, not a hang', async () => {
+  it('GIVEN Redis cannot be reached WHEN a job is enqueued THEN a typed QUEUE_UNAVAILABLE comes back instead of a hang', async () => {
     // Nothing listens on port 1: the same fail-fast path as a Redis that went away.
     const queue = new BullQueue<Jobs>({
       url: 'redis://127.0.0.1:1',
@@ -223,5 +225,25 @@ describeRedis('BullQueue on Redis', () => {
     await eventually(() => expect(g.started).toEqual(['plain']));
     g.open('plain');
     await job.result;
+  });
+});
+
+describe('createJobQueue (no Redis needed)', () => {
+  const common = {
+    prefix: 'motif-test-unused',
+    processors: { echo: { kind: 'inline' as const, run: async () => 1 } },
+    lanes: { echo: 'interactive' as const },
+    limits: { concurrency: { interactive: 1, batch: 1 }, maxPending: 1, maxPerUser: 1, maxPerGuild: 1 },
+  };
+
+  it('GIVEN no QUEUE_URL WHEN the queue is made THEN it is the in-process one, as a newcomer has it', async () => {
+    const queue = await createJobQueue<{ echo: { data: object; result: number; progress: never } }>(common);
+    expect(queue).toBeInstanceOf(InProcessQueue);
+    await queue.close();
+  });
+
+  it('GIVEN a QUEUE_URL nothing answers WHEN the bot starts THEN one typed error names QUEUE_URL and says what to do', async () => {
+    const error = await createJobQueue({ ...common, url: 'redis://127.0.0.1:1', readyTimeoutMs: 500 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'QUEUE_UNAVAILABLE', userMessage: "The job queue's Redis (QUEUE_URL) cannot be reached; start Redis or unset QUEUE_URL." });
   });
 });
