@@ -90,13 +90,13 @@ async function measureInThisProcess(): Promise<Record<string, number>> {
     const heavyAcks = await Promise.all(heavy.map((i) => h.server.waitForInteractionResponse(i, acked, WAIT_MS)));
     const lightAcks = await Promise.all(light.map((i) => h.server.waitForInteractionResponse(i, acked, WAIT_MS)));
     // Every upload downloaded and queued (or refused with a reply).
-    await waitFor(() => h.bot.ctx.queue.list().length + heavyAcks.filter((r) => r.followUps.length > 0).length >= UPLOADS, WAIT_MS);
-    const queued = h.bot.ctx.queue.list().length;
+    await waitFor(async () => (await h.bot.ctx.queue.list()).length + heavyAcks.filter((r) => r.followUps.length > 0).length >= UPLOADS, WAIT_MS);
+    const queued = (await h.bot.ctx.queue.list()).length;
     await new Promise((resolve) => setTimeout(resolve, PROCESSING_WINDOW_MS));
     const peak = burstSampler.stop();
     const beats = h.server.gateway.heartbeatTimes.filter((t) => t >= windowStart);
     const gaps = beats.slice(1).map((t, i) => t - beats[i]!);
-    for (const job of h.bot.ctx.queue.list()) h.bot.ctx.queue.cancel(job.id, { guildId: job.guildId, userId: job.userId, isAdmin: true });
+    for (const job of await h.bot.ctx.queue.list()) await h.bot.ctx.queue.cancel(job.id, { guildId: job.guildId, userId: job.userId, isAdmin: true });
     const ackMs = (r: InteractionResponse): number => (r.acknowledgedAt ?? Number.POSITIVE_INFINITY) - r.dispatchedAt;
     const heavyMs = heavyAcks.map(ackMs);
     return {
@@ -116,9 +116,9 @@ async function measureInThisProcess(): Promise<Record<string, number>> {
   }
 }
 
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error('heavy-uploads: timed out waiting for the uploads to be queued');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

@@ -13,6 +13,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   compose: async () => (await import('./compose.js')).benchCompose,
   'bot-load': async () => (await import('./bot-load.js')).benchBotLoad,
   'heavy-uploads': async () => (await import('./heavy-uploads.js')).benchHeavyUploads,
+  queue: async () => (await import('./queue.js')).benchQueue,
 };
 
 const args = process.argv.slice(2);

@@ -17,12 +17,13 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   const guildId = guildIdOf(interaction);
   if (interaction.options.getSubcommand() === 'cancel') {
     const id = interaction.options.getString('id', true);
-    ctx.queue.cancel(id, { guildId, userId: interaction.user.id, isAdmin: hasManageGuild(interaction) });
+    await ctx.queue.cancel(id, { guildId, userId: interaction.user.id, isAdmin: hasManageGuild(interaction) });
     await interaction.reply({ content: `Cancelled job \`${id}\`.`, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
     return;
   }
-  const jobs = ctx.queue.list({ guildId });
-  const lines = jobs.map((j) => `• \`${j.id}\` ${j.label} — ${j.state === 'running' ? 'running' : `position ${j.position}`}, by <@${j.userId}>`);
+  const jobs = await ctx.queue.list({ guildId });
+  // The lane says why a compose is not stuck behind a training run: each lane has its own workers.
+  const lines = jobs.map((j) => `• \`${j.id}\` ${j.label} — ${j.lane}, ${j.state === 'running' ? 'running' : `position ${j.position}`}, by <@${j.userId}>`);
   const content = lines.length ? lines.join('\n').slice(0, 1900) : 'Nothing is queued on this server.';
   await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
 }

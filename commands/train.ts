@@ -22,9 +22,9 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   const guildId = guildIdOf(interaction);
   requireManageGuild(interaction, 'train a model');
   if (interaction.options.getSubcommand() === 'cancel') {
-    const job = ctx.queue.list({ guildId }).find((j) => j.kind === 'train');
+    const job = (await ctx.queue.list({ guildId })).find((j) => j.kind === 'train');
     if (!job) throw new MotifError('NOT_FOUND', 'No training is queued or running on this server.');
-    ctx.queue.cancel(job.id, { guildId, userId: interaction.user.id, isAdmin: true });
+    await ctx.queue.cancel(job.id, { guildId, userId: interaction.user.id, isAdmin: true });
     await interaction.reply({ content: `Cancelled training job \`${job.id}\`.`, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
     return;
   }

@@ -52,10 +52,27 @@ const botShape = {
     .regex(/^(sqlite|redis|rediss|postgres|postgresql):\/\//, 'must start with sqlite://, redis:// or postgresql://')
     .optional(),
   ...coreShape,
+  QUEUE_URL: z
+    .string()
+    .trim()
+    .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379 (empty = the in-process queue)')
+    .optional(),
+  QUEUE_PREFIX: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.-]{1,40}$/, 'must be 1–40 letters, digits, "_", "." or "-"')
+    .default('motif'),
   QUEUE_CONCURRENCY: positiveInt(1, 64),
+  QUEUE_BATCH_CONCURRENCY: positiveInt(1, 16),
   QUEUE_MAX_PENDING: positiveInt(50),
   QUEUE_MAX_PER_USER: positiveInt(2),
   QUEUE_MAX_PER_GUILD: positiveInt(10),
+  // Decimals allowed (0.05 = 3 s), so a test can watch a run reach its budget.
+  TRAIN_MAX_MINUTES: z.coerce
+    .number({ error: 'must be a number of minutes' })
+    .min(0.01, 'must be at least 0.01')
+    .max(24 * 60, `must be at most ${24 * 60}`)
+    .default(60),
   VOICE_IDLE_SECONDS: positiveInt(300),
   ATTACHMENT_HOSTS: z
     .string()
@@ -102,12 +119,21 @@ export interface BotConfig extends CoreConfig {
   readonly discordApiUrl?: string;
   /** Keyv URL: sqlite://FILE, redis://…, postgresql://…; default sqlite under dataDir. */
   readonly storageUrl: string;
+  /** Redis URL of a BullMQ queue; unset = the in-process queue. */
+  readonly queueUrl?: string;
+  /** Prefix of every BullMQ key in Redis, so several deployments (or tests) share one Redis. */
+  readonly queuePrefix: string;
+  /** Interactive jobs (compose, voice audio, reading uploads) running at once. */
   readonly queueConcurrency: number;
+  /** Batch jobs (train, transcribing corpus audio) running at once, beside the interactive ones. */
+  readonly queueBatchConcurrency: number;
   /** Jobs waiting or running, all guilds together. */
   readonly queueMaxPending: number;
   /** Default per-user limit (guild settings may lower or raise it). */
   readonly queueMaxPerUser: number;
   readonly queueMaxPerGuild: number;
+  /** Wall-clock budget of one /train run, minutes: it stops there and keeps its best epoch. */
+  readonly trainMaxMinutes: number;
   readonly voiceIdleSeconds: number;
   /**
    * Hosts attachments may be downloaded from (lower case, `host` or `host:port`): Discord's CDN by
@@ -169,10 +195,14 @@ export function loadConfig(env: Environment = readEnvironment()): BotConfig {
     devGuildId: parsed.DEV_GUILD_ID,
     discordApiUrl: parsed.DISCORD_API_URL?.replace(/\/+$/, ''),
     storageUrl: parsed.STORAGE_URL ?? `sqlite://${resolve(core.dataDir, 'motif.sqlite')}`,
+    queueUrl: parsed.QUEUE_URL,
+    queuePrefix: parsed.QUEUE_PREFIX,
     queueConcurrency: parsed.QUEUE_CONCURRENCY,
+    queueBatchConcurrency: parsed.QUEUE_BATCH_CONCURRENCY,
     queueMaxPending: parsed.QUEUE_MAX_PENDING,
     queueMaxPerUser: parsed.QUEUE_MAX_PER_USER,
     queueMaxPerGuild: parsed.QUEUE_MAX_PER_GUILD,
+    trainMaxMinutes: parsed.TRAIN_MAX_MINUTES,
     voiceIdleSeconds: parsed.VOICE_IDLE_SECONDS,
     attachmentHosts: Object.freeze(parsed.ATTACHMENT_HOSTS.split(',').map((h) => h.trim().toLowerCase())),
     downloadTimeoutMs: parsed.DOWNLOAD_TIMEOUT_SECONDS * 1000,

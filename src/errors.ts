@@ -36,6 +36,7 @@ export type ErrorCode =
   // bot
   | 'PERMISSION_DENIED'
   | 'QUEUE_FULL'
+  | 'QUEUE_UNAVAILABLE'
   | 'JOB_CANCELLED'
   | 'JOB_FAILED'
   | 'BOT_RESTARTED'

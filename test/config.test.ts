@@ -53,6 +53,26 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DISCORD_TOKEN: TOKEN, SHUTDOWN_GRACE_SECONDS: 'soon' })).toThrow(/SHUTDOWN_GRACE_SECONDS/);
   });
 
+  it('GIVEN no queue settings WHEN loaded THEN the in-process queue with one interactive and one batch slot, and a 60-minute training budget', () => {
+    const config = loadConfig({ DISCORD_TOKEN: TOKEN });
+    expect(config).toMatchObject({ queueUrl: undefined, queuePrefix: 'motif', queueConcurrency: 1, queueBatchConcurrency: 1, trainMaxMinutes: 60 });
+    const redis = loadConfig({ DISCORD_TOKEN: TOKEN, QUEUE_URL: 'redis://127.0.0.1:6379', QUEUE_PREFIX: 'motif-eu', QUEUE_BATCH_CONCURRENCY: '2', TRAIN_MAX_MINUTES: '0.5' });
+    expect(redis).toMatchObject({ queueUrl: 'redis://127.0.0.1:6379', queuePrefix: 'motif-eu', queueBatchConcurrency: 2, trainMaxMinutes: 0.5 });
+  });
+
+  it('GIVEN bad queue settings WHEN loaded THEN each is named with what it allows', () => {
+    let message = '';
+    try {
+      loadConfig({ DISCORD_TOKEN: TOKEN, QUEUE_URL: 'http://127.0.0.1:6379', QUEUE_PREFIX: 'has space', QUEUE_BATCH_CONCURRENCY: '0', TRAIN_MAX_MINUTES: 'forever' });
+    } catch (e) {
+      message = (e as MotifError).userMessage;
+    }
+    expect(message).toMatch(/- QUEUE_URL: must be a redis:\/\/ or rediss:\/\/ URL/);
+    expect(message).toMatch(/- QUEUE_PREFIX: must be 1–40 letters/);
+    expect(message).toMatch(/- QUEUE_BATCH_CONCURRENCY: must be at least 1/);
+    expect(message).toMatch(/- TRAIN_MAX_MINUTES: must be a number of minutes/);
+  });
+
   it('GIVEN empty values WHEN loaded THEN they fall back to defaults instead of failing', () => {
     const config = loadConfig({ DISCORD_TOKEN: TOKEN, DEV_GUILD_ID: '', QUEUE_CONCURRENCY: '  ', DISCORD_API_URL: 'http://127.0.0.1:9/api/' });
     expect(config.devGuildId).toBeUndefined();

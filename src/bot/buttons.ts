@@ -14,7 +14,7 @@ export async function handleButton(interaction: ButtonInteraction, ctx: BotConte
   const guildId = guildIdOf(interaction);
   if (parsed.type === 'unknown') throw new MotifError('NOT_FOUND', 'This button is no longer supported.');
   if (parsed.type === 'job-cancel') {
-    ctx.queue.cancel(parsed.jobId, { guildId, userId: interaction.user.id, isAdmin: hasManageGuild(interaction) });
+    await ctx.queue.cancel(parsed.jobId, { guildId, userId: interaction.user.id, isAdmin: hasManageGuild(interaction) });
     await interaction.reply({ content: `Cancelled job \`${parsed.jobId}\`.`, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
     return;
   }

@@ -97,7 +97,7 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
   // right after reading, before the model loads, and the refusal reaches the user privately.
   checkComposeRequest(request);
   const seedBytes = opts.seedMidiPath ? (await stat(opts.seedMidiPath)).size : undefined;
-  const handle = ctx.queue.enqueue('compose', request, {
+  const handle = await ctx.queue.enqueue('compose', request, {
     cost: estimateCompose({ ...request, seedBytes }).workSeconds,
     guildId,
     userId: interaction.user.id,

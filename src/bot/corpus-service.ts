@@ -99,7 +99,7 @@ export async function addToCorpus(ctx: BotContext, req: CorpusAddRequest): Promi
       noteCount = read.noteCount;
       midiTempPath = upload.path;
     } else {
-      const handle = ctx.queue.enqueue(
+      const handle = await ctx.queue.enqueue(
         'transcribe',
         { inputPath: upload.path, outDir: workDir, ffmpegPath: config.ffmpegPath, maxBytes: config.maxAudioBytes, maxDurationSeconds: config.maxAudioSeconds },
         { ...owner, label: `transcribe ${req.attachment.name.slice(0, 40)}` },

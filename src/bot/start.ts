@@ -5,9 +5,10 @@
 import { Events, type Client } from 'discord.js';
 import { COMMANDS } from '../../commands/index.js';
 import type { BotConfig } from '../config.js';
-import { MOTIF_PROCESSORS, WARM_UP_PROCESSOR, type MotifJobs } from '../jobs/motif-jobs.js';
+import { createJobQueue } from '../jobs/create-queue.js';
+import { MOTIF_ATTEMPTS, MOTIF_JOB_SCHEMAS, MOTIF_RESULT_CHECKS } from '../jobs/job-schemas.js';
+import { MOTIF_LANES, MOTIF_PROCESSORS, WARM_UP_PROCESSOR, type MotifJobs } from '../jobs/motif-jobs.js';
 import type { ProcessorRef } from '../jobs/processor.js';
-import { InProcessQueue } from '../jobs/queue.js';
 import { openStorage, type Storage } from '../storage/index.js';
 import { createClient } from './client.js';
 import type { Command } from './command.js';
@@ -63,16 +64,25 @@ export async function startBot(config: BotConfig, deps: BotDeps = {}): Promise<B
       onError: (error, ns) => logger.error('storage error', { ns, error }),
       onCorrupt: (bad) => logger.warn('stored value refused, defaults used; raw value kept aside', { ...bad }),
     }));
-  const queue = new InProcessQueue<MotifJobs>(
-    { ...MOTIF_PROCESSORS, ...deps.processors },
-    {
-      concurrency: config.queueConcurrency,
+  const queue = await createJobQueue<MotifJobs>({
+    url: config.queueUrl,
+    prefix: config.queuePrefix,
+    processors: { ...MOTIF_PROCESSORS, ...deps.processors },
+    lanes: MOTIF_LANES,
+    limits: {
+      concurrency: { interactive: config.queueConcurrency, batch: config.queueBatchConcurrency },
       maxPending: config.queueMaxPending,
       maxPerUser: config.queueMaxPerUser,
       maxPerGuild: config.queueMaxPerGuild,
     },
     logger,
-  );
+    attempts: MOTIF_ATTEMPTS,
+    schemas: MOTIF_JOB_SCHEMAS,
+    resultChecks: MOTIF_RESULT_CHECKS,
+  }).catch(async (error: unknown) => {
+    await storage.close();
+    throw error;
+  });
   queue.on('error', (error, job) => logger.error('job failed', { job, error }));
   const client = createClient(config);
   const ctx: BotContext = {
@@ -120,7 +130,7 @@ export async function startBot(config: BotConfig, deps: BotDeps = {}): Promise<B
     if (deps.warmUp ?? true) {
       const settings = { modelDir: config.defaultModelDir, soundfont: config.defaultSoundfont, soundfontDir: config.soundfontsDir };
       await queue.warmUp(WARM_UP_PROCESSOR, settings);
-      logger.info('model and SoundFont loaded in the workers', { workers: config.queueConcurrency });
+      logger.info('model and SoundFont loaded in the interactive workers', { workers: config.queueConcurrency });
     }
     if (deps.createVoice) ctx.voice = deps.createVoice(client, ctx);
     const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
@@ -130,7 +140,7 @@ export async function startBot(config: BotConfig, deps: BotDeps = {}): Promise<B
     await stop();
     throw error;
   }
-  logger.info(`logged in as ${client.user?.tag ?? '?'}`, { guilds: client.guilds.cache.size, storage: storage.backend });
+  logger.info(`logged in as ${client.user?.tag ?? '?'}`, { guilds: client.guilds.cache.size, storage: storage.backend, queue: config.queueUrl ? 'bullmq' : 'in-process' });
   return { client: client as Client<true>, ctx, stop };
 }
 

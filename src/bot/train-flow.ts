@@ -12,6 +12,7 @@ import { MotifError } from '../errors.js';
 import { formatBytes } from '../music/midi-limits.js';
 import { freeBytes } from '../util/disk-full.js';
 import type { TrainProgress } from '../jobs/motif-jobs.js';
+import type { GuildTrainResult } from '../jobs/train.js';
 import { guildPaths, type GuildModel } from '../storage/index.js';
 import type { BotContext } from './context.js';
 import { guildIdOf } from './permissions.js';
@@ -24,9 +25,20 @@ export interface TrainFlowOptions {
   from: 'default' | 'scratch';
 }
 
-export function trainProgressText(p: TrainProgress): string {
-  const eta = p.etaSeconds >= 60 ? `${Math.round(p.etaSeconds / 60)} min` : `${Math.round(p.etaSeconds)} s`;
-  return `Training: epoch ${p.epoch}/${p.epochs}, step ${p.step}/${p.steps}, loss ${p.loss.toFixed(3)}, about ${eta} left.`;
+/**
+ * @param budgetLeftSeconds time left of TRAIN_MAX_MINUTES, when known: an ETA past it would promise
+ *   epochs the run will not reach, so the admin is told when it will stop instead.
+ */
+export function trainProgressText(p: TrainProgress, budget?: { leftSeconds: number; minutes: number }): string {
+  const head = `Training: epoch ${p.epoch}/${p.epochs}, step ${p.step}/${p.steps}, loss ${p.loss.toFixed(3)}`;
+  if (budget && p.etaSeconds > budget.leftSeconds) {
+    return `${head}; stops at its ${minutesText(budget.minutes)} time budget in about ${durationText(Math.max(0, budget.leftSeconds))}, keeping its best epoch.`;
+  }
+  return `${head}, about ${durationText(p.etaSeconds)} left.`;
+}
+
+function durationText(seconds: number): string {
+  return seconds >= 60 ? `${Math.round(seconds / 60)} min` : `${Math.round(seconds)} s`;
 }
 
 /**
@@ -38,7 +50,7 @@ export async function runTraining(interaction: ChatInputCommandInteraction, ctx:
   const guildId = guildIdOf(interaction);
   const corpus = await ctx.storage.corpus.list(guildId);
   if (corpus.length === 0) throw new MotifError('DATA_EMPTY', 'This server has no corpus yet: add MIDI or audio files with /corpus add first.');
-  if (ctx.queue.list({ guildId }).some((job) => job.kind === 'train')) {
+  if ((await ctx.queue.list({ guildId })).some((job) => job.kind === 'train')) {
     throw new MotifError('ALREADY_EXISTS', 'A training run is already queued on this server. See /queue, or /train cancel.');
   }
   const paths = guildPaths(ctx.config.dataDir, guildId);
@@ -46,18 +58,43 @@ export async function runTraining(interaction: ChatInputCommandInteraction, ctx:
   const outDir = join(paths.modelsDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(2).toString('hex')}`);
   await mkdir(paths.modelsDir, { recursive: true });
   await assertRoomForModel(paths.modelsDir, ctx.config.defaultModelDir);
-  const handle = ctx.queue.enqueue(
+  const handle = await ctx.queue.enqueue(
     'train',
-    { corpusDir: paths.corpusDir, outDir, epochs: opts.epochs, fromModelDir: opts.from === 'default' ? ctx.config.defaultModelDir : undefined },
+    {
+      corpusDir: paths.corpusDir,
+      outDir,
+      epochs: opts.epochs,
+      fromModelDir: opts.from === 'default' ? ctx.config.defaultModelDir : undefined,
+      timeBudgetSeconds: ctx.config.trainMaxMinutes * 60,
+    },
     { guildId, userId: interaction.user.id, channelId: interaction.channelId, label: `train ${opts.epochs} epochs from ${opts.from}` },
   );
   await interaction.deferReply();
   const reporter = new ProgressReporter(interaction, ctx.logger, ctx.tokenLifetimeMs);
   reporter.show(progressMessage(handle.id, positionText('Training', handle.position())), { force: true });
   handle.onPosition((position) => reporter.show(progressMessage(handle.id, positionText('Training', position)), { force: true }));
-  handle.onProgress((p) => reporter.show(progressMessage(handle.id, trainProgressText(p))));
+  // The budget runs from the job's start in its worker, which its first progress report follows closely.
+  let startedAt: number | undefined;
+  const budgetSeconds = ctx.config.trainMaxMinutes * 60;
+  handle.onProgress((p) => {
+    startedAt ??= Date.now();
+    const budget = { leftSeconds: budgetSeconds - (Date.now() - startedAt) / 1000, minutes: ctx.config.trainMaxMinutes };
+    reporter.show(progressMessage(handle.id, trainProgressText(p, budget)));
+  });
   try {
     const result = await handle.result;
+    if (!worthSwitchingTo(result, opts)) {
+      await rm(result.modelDir, { recursive: true, force: true });
+      await reporter.finish({
+        content:
+          `**Training stopped at its ${minutesText(ctx.config.trainMaxMinutes)} time budget** before one pass over the corpus finished, ` +
+          'which is too little for a model trained from scratch to compose with, so nothing was kept and this server keeps its current model. ' +
+          'Run `/train start from:default` (fine-tuning gets further in the same time), or ask the operator to raise TRAIN_MAX_MINUTES.',
+        components: [],
+        allowedMentions: NO_MENTIONS,
+      });
+      return undefined;
+    }
     const model: GuildModel = {
       modelDir: result.modelDir,
       trainedAt: new Date().toISOString(),
@@ -74,8 +111,12 @@ export async function runTraining(interaction: ChatInputCommandInteraction, ctx:
     const previous = await ctx.storage.models.set(guildId, model);
     await ctx.storage.settings.update(guildId, { model: 'guild' });
     if (previous && previous.modelDir !== model.modelDir) await rm(previous.modelDir, { recursive: true, force: true });
+    const headline = result.stoppedAtTimeBudget
+      ? `**Training stopped at its ${minutesText(ctx.config.trainMaxMinutes)} time budget** after ${result.completedEpochs} of ${opts.epochs} epochs. ` +
+        'This server now composes with the best epoch it reached (`/model use default` switches back); for a complete run, ask for fewer epochs or ask the operator to raise TRAIN_MAX_MINUTES.'
+      : '**Training finished** — this server now composes with its own model (`/model use default` switches back).';
     await reporter.finish({
-      content: `**Training finished** — this server now composes with its own model (\`/model use default\` switches back).\n${result.summary.slice(0, 1700)}`,
+      content: `${headline}\n${result.summary.slice(0, 1500)}`,
       files: [new AttachmentBuilder(result.lossCurvePngPath, { name: 'loss-curve.png' })],
       components: [],
       allowedMentions: NO_MENTIONS,
@@ -90,6 +131,21 @@ export async function runTraining(interaction: ChatInputCommandInteraction, ctx:
     await reporter.finish({ content: `Training did not finish: ${describeError(error, ctx.logger, { guildId, job: handle.id })}`, allowedMentions: NO_MENTIONS });
     return undefined;
   }
+}
+
+/**
+ * Whether a run is better than the model the guild has. A finished run is. A run the time budget
+ * stopped keeps its best validated epoch, which is worth switching to when it fine-tuned the shipped
+ * model (it starts from trained weights, so even a few hundred steps on the guild's pieces compose
+ * well) or made at least one whole pass over the corpus; a from-scratch run cut short inside its
+ * first pass has seen part of the corpus once and would compose noise, so the guild keeps what it has.
+ */
+export function worthSwitchingTo(result: Pick<GuildTrainResult, 'stoppedAtTimeBudget' | 'completedEpochs'>, opts: Pick<TrainFlowOptions, 'from'>): boolean {
+  return !result.stoppedAtTimeBudget || opts.from === 'default' || result.completedEpochs >= 1;
+}
+
+function minutesText(minutes: number): string {
+  return minutes >= 1 && Number.isInteger(minutes) ? `${minutes}-minute` : `${Math.round(minutes * 60)}-second`;
 }
 
 /**

@@ -68,6 +68,6 @@ export async function readUploadedMidi(
   path: string,
   opts: { withSequence: boolean },
 ): Promise<ReadMidiJobResult> {
-  const handle = ctx.queue.enqueue('read-midi', { path, maxBytes: ctx.config.maxMidiBytes, withSequence: opts.withSequence }, owner);
+  const handle = await ctx.queue.enqueue('read-midi', { path, maxBytes: ctx.config.maxMidiBytes, withSequence: opts.withSequence }, owner);
   return parseReadMidiJobResult(await handle.result);
 }

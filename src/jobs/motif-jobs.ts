@@ -6,7 +6,7 @@ import type { ComposeFirstFiles, ComposeJobData, ComposeResult } from './compose
 import type { TrainProgress } from '../ml/training/train-loop.js';
 import type { ProcessorRef } from './processor.js';
 import type { GuildTrainRequest, GuildTrainResult } from './train.js';
-import type { JobQueue } from './queue.js';
+import type { JobQueue, LaneMap } from './queue.js';
 import type { TranscribeJobRequest, TranscribeJobResult, TranscribeProgress } from './transcribe-job.js';
 import type { VoiceAudioJobRequest } from './voice-audio-job.js';
 import type { VoiceAudio } from '../audio/voice-audio.js';
@@ -43,6 +43,20 @@ const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 
 /** Loads the model and SoundFont in each worker before the first job (see warm-up.ts). */
 export const WARM_UP_PROCESSOR = Object.freeze({ kind: 'worker' as const, moduleUrl: here(`./warm-up${ext}`), exportName: 'warmUp' });
+
+/**
+ * Lanes (queue.ts): someone waits for the interactive kinds in the channel; train and transcribing
+ * corpus audio take minutes, so they run in the batch lane and never hold a compose behind them.
+ * `read-midi` reads an uploaded seed for /compose (and for /seed save, /corpus add): light, and a
+ * compose may wait on it, so it is interactive. `transcribe` is only ever corpus audio today.
+ */
+export const MOTIF_LANES: LaneMap<MotifJobs> = Object.freeze({
+  compose: 'interactive',
+  'voice-audio': 'interactive',
+  'read-midi': 'interactive',
+  transcribe: 'batch',
+  train: 'batch',
+});
 
 /** The production processors: compose.ts and train.ts (the pipeline), transcribe-job.ts, voice-audio-job.ts, read-midi-job.ts. */
 export const MOTIF_PROCESSORS: { readonly [K in keyof MotifJobs]: ProcessorRef } = Object.freeze({

@@ -21,7 +21,10 @@ export interface GuildTrainRequest {
   epochs: number;
   /** Fine-tune this model; absent = train from scratch. */
   fromModelDir?: string;
-  /** Wall-clock cap so one guild cannot hold the queue for hours. */
+  /**
+   * Wall-clock cap (TRAIN_MAX_MINUTES) so one guild cannot hold the batch lane for hours: the run
+   * stops after the step that crosses it, validates what it has and saves its best epoch.
+   */
   timeBudgetSeconds?: number;
 }
 
@@ -30,6 +33,10 @@ export interface GuildTrainResult {
   metrics: Record<string, number>;
   lossCurvePngPath: string;
   summary: string;
+  /** The time budget stopped the run before its epochs were done. */
+  stoppedAtTimeBudget: boolean;
+  /** Whole passes over the corpus that finished (an epoch cut short by the budget does not count). */
+  completedEpochs: number;
 }
 
 export const TRAIN_DISK_FULL_MESSAGE =
@@ -66,5 +73,12 @@ export async function trainGuildModel(req: GuildTrainRequest, ctx: ProcessorCont
   ]
     .filter(Boolean)
     .join(' ');
-  return { modelDir: result.dir, metrics: spec.metrics, lossCurvePngPath: join(result.dir, LOSS_CURVE_FILE), summary };
+  return {
+    modelDir: result.dir,
+    metrics: spec.metrics,
+    lossCurvePngPath: join(result.dir, LOSS_CURVE_FILE),
+    summary,
+    stoppedAtTimeBudget: result.outOfTime,
+    completedEpochs: result.completedEpochs,
+  };
 }

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MotifError } from '../../src/errors.js';
-import { MOTIF_PROCESSORS, type MotifJobs, type MotifQueue } from '../../src/jobs/motif-jobs.js';
-import { InProcessQueue } from '../../src/jobs/queue.js';
+import { MOTIF_LANES, MOTIF_PROCESSORS, type MotifJobs, type MotifQueue } from '../../src/jobs/motif-jobs.js';
+import { InProcessQueue } from '../../src/jobs/in-process-queue.js';
 import { voiceAudioThroughQueue } from '../../src/bot/voice/index.js';
 import { ensureVoiceAudio, voiceAudioPath, type VoiceAudio } from '../../src/audio/voice-audio.js';
 import { assertOggOpusFile, opusPacketDurationMs, readOggOpusPackets } from '../../src/audio/ogg-opus.js';
@@ -72,7 +72,11 @@ describe('stored Ogg/Opus voice audio', () => {
     const clip = await renderClip(dir, 'motif-dd');
     await rm(clip.oggPath);
     const source = { id: 'dd', dir, midiPath: clip.midiPath, sequence: knownClip() };
-    const queue = new InProcessQueue<MotifJobs>(MOTIF_PROCESSORS, { concurrency: 1, maxPending: 4, maxPerUser: 2, maxPerGuild: 4 });
+    const queue = new InProcessQueue<MotifJobs>({
+      processors: MOTIF_PROCESSORS,
+      lanes: MOTIF_LANES,
+      limits: { concurrency: { interactive: 1, batch: 1 }, maxPending: 4, maxPerUser: 2, maxPerGuild: 4 },
+    });
     // The real queue, with a record of what was enqueued on it.
     const jobsRun: string[] = [];
     const recording: MotifQueue = Object.assign(Object.create(queue) as MotifQueue, {

@@ -1,54 +1,29 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { MotifError } from '../../src/errors.js';
-import type { ProcessorContext, ProcessorRef } from '../../src/jobs/processor.js';
-import { InProcessQueue, type FairnessOptions, type JobInfo, type QueueLimits } from '../../src/jobs/queue.js';
+import type { FairnessOptions } from '../../src/jobs/fairness.js';
+import { InProcessQueue } from '../../src/jobs/in-process-queue.js';
+import type { ProcessorRef } from '../../src/jobs/processor.js';
+import type { QueueLimits } from '../../src/jobs/queue.js';
+import { describeJobQueueBehaviour, gate } from './queue-behaviour.js';
+
+describeJobQueueBehaviour('in-process', async (opts) => new InProcessQueue(opts));
 
 const FIXTURES = new URL('./fixtures/processors.ts', import.meta.url).href;
 const inWorker = (exportName: string): ProcessorRef => ({ kind: 'worker', moduleUrl: FIXTURES, exportName });
 
-/** An inline processor that finishes only when the test says so: order and positions without clocks. */
-function gate(): { ref: ProcessorRef; open: (id: string) => void; started: string[] } {
-  const openers = new Map<string, () => void>();
-  const started: string[] = [];
-  const ref: ProcessorRef = {
-    kind: 'inline',
-    run: (data: { name: string }, ctx: ProcessorContext<unknown>) =>
-      new Promise((resolve, reject) => {
-        started.push(data.name);
-        openers.set(data.name, () => resolve(data.name));
-        ctx.signal.addEventListener('abort', () => reject(new Error('aborted')));
-      }),
-  };
-  return { ref, started, open: (name) => openers.get(name)?.() };
-}
-
 type Jobs = {
   gated: { data: { name: string }; result: string; progress: never };
-  double: { data: { value: number }; result: { value: number; inWorker: boolean }; progress: { fraction: number } };
-  untilAborted: { data: object; result: never; progress: never };
-  throwsBug: { data: object; result: never; progress: never };
-  throwsUserError: { data: object; result: never; progress: never };
-  killsWorker: { data: object; result: never; progress: never };
   blockFor: { data: { ms: number }; result: { blockedMs: number }; progress: never };
+  train: { data: { name: string }; result: string; progress: never };
 };
 
 const queues: InProcessQueue<Jobs>[] = [];
-function makeQueue(limits: Partial<QueueLimits> = {}, g = gate(), fairness: FairnessOptions = {}): InProcessQueue<Jobs> {
-  const queue = new InProcessQueue<Jobs>(
-    {
-      gated: g.ref,
-      double: inWorker('double'),
-      untilAborted: inWorker('untilAborted'),
-      throwsBug: inWorker('throwsBug'),
-      throwsUserError: inWorker('throwsUserError'),
-      killsWorker: inWorker('killsWorker'),
-      blockFor: inWorker('blockFor'),
-    },
-    { concurrency: 1, maxPending: 10, maxPerUser: 10, maxPerGuild: 10, ...limits },
-    undefined,
-    undefined,
+function makeQueue(limits: Partial<QueueLimits> = {}, g = gate(), fairness: FairnessOptions = {}, trainRef: ProcessorRef = gate().ref): InProcessQueue<Jobs> {
+  const queue = new InProcessQueue<Jobs>({
+    processors: { gated: g.ref, blockFor: inWorker('blockFor'), train: trainRef },
+    lanes: { gated: 'interactive', blockFor: 'interactive', train: 'batch' },
+    limits: { concurrency: { interactive: 1, batch: 1 }, maxPending: 10, maxPerUser: 10, maxPerGuild: 10, ...limits },
     fairness,
-  );
+  });
   queues.push(queue);
   return queue;
 }
@@ -59,100 +34,9 @@ afterEach(async () => {
 const owner = (userId = 'u1', guildId = 'g1') => ({ userId, guildId, label: 'test' });
 
 describe('InProcessQueue', () => {
-  it('GIVEN concurrency 1 WHEN three jobs are queued THEN they run in order and positions move up as each finishes', async () => {
-    const g = gate();
-    const queue = makeQueue({}, g);
-    const a = queue.enqueue('gated', { name: 'a' }, owner());
-    const b = queue.enqueue('gated', { name: 'b' }, owner());
-    const c = queue.enqueue('gated', { name: 'c' }, owner());
-    const seenByC: number[] = [];
-    c.onPosition((p) => seenByC.push(p));
-    expect([a.position(), b.position(), c.position()]).toEqual([0, 1, 2]);
-    expect(queue.list({ guildId: 'g1' }).map((j: JobInfo) => [j.state, j.position])).toEqual([['running', 0], ['waiting', 1], ['waiting', 2]]);
-    g.open('a');
-    expect(await a.result).toBe('a');
-    await vi.waitFor(() => expect(g.started).toContain('b'));
-    g.open('b');
-    await b.result;
-    await vi.waitFor(() => expect(g.started).toContain('c'));
-    g.open('c');
-    expect(await c.result).toBe('c');
-    expect(g.started).toEqual(['a', 'b', 'c']);
-    expect(seenByC).toEqual([1, 0]);
-    expect(c.position()).toBe(-1);
-  });
-
-  it('GIVEN the limits WHEN exceeded per user, per guild and overall THEN QUEUE_FULL says which, and other users still get in', () => {
-    const queue = makeQueue({ maxPerUser: 1, maxPerGuild: 2, maxPending: 3 });
-    queue.enqueue('gated', { name: '1' }, owner('u1', 'g1'));
-    expect(() => queue.enqueue('gated', { name: '2' }, owner('u1', 'g1'))).toThrow(/You already have 1 job/);
-    queue.enqueue('gated', { name: '3' }, owner('u2', 'g1'));
-    expect(() => queue.enqueue('gated', { name: '4' }, owner('u3', 'g1'))).toThrow(/This server already has 2 jobs/);
-    queue.enqueue('gated', { name: '5' }, owner('u1', 'g2'));
-    const full = (): unknown => queue.enqueue('gated', { name: '6' }, owner('u9', 'g3'));
-    expect(full).toThrow(MotifError);
-    expect(full).toThrow(/The queue is full/);
-  });
-
-  it('GIVEN a guild setting WHEN it raises the per-user limit THEN that guild allows more', () => {
-    const queue = makeQueue({ maxPerUser: 1 });
-    queue.enqueue('gated', { name: '1' }, owner());
-    expect(() => queue.enqueue('gated', { name: '2' }, { ...owner(), maxPerUser: 2 })).not.toThrow();
-  });
-
-  it('GIVEN a waiting job WHEN its owner cancels it THEN it rejects JOB_CANCELLED, never starts, and the next moves up', async () => {
-    const g = gate();
-    const queue = makeQueue({}, g);
-    queue.enqueue('gated', { name: 'a' }, owner());
-    const b = queue.enqueue('gated', { name: 'b' }, owner('u2'));
-    const c = queue.enqueue('gated', { name: 'c' }, owner());
-    expect(() => queue.cancel(b.id, { guildId: 'g1', userId: 'u1' })).toThrow(/only cancel your own/);
-    expect(() => queue.cancel(b.id, { guildId: 'g2', userId: 'u2' })).toThrow(/No job/);
-    queue.cancel(b.id, { guildId: 'g1', userId: 'u2' });
-    await expect(b.result).rejects.toMatchObject({ code: 'JOB_CANCELLED' });
-    expect(c.position()).toBe(1);
-    g.open('a');
-    await vi.waitFor(() => expect(g.started).toEqual(['a', 'c']));
-    g.open('c');
-    expect(await c.result).toBe('c');
-  });
-
-  it('GIVEN a running job in a worker WHEN cancelled THEN it rejects JOB_CANCELLED and the queue runs the next job', async () => {
-    const queue = makeQueue();
-    const running = queue.enqueue('untilAborted', {}, owner());
-    const next = queue.enqueue('double', { value: 4 }, owner());
-    running.cancel();
-    await expect(running.result).rejects.toMatchObject({ code: 'JOB_CANCELLED' });
-    expect((await next.result).value).toBe(8);
-  });
-
-  it('GIVEN a processor in a worker WHEN it runs THEN it ran off the main thread and its progress arrives', async () => {
-    const queue = makeQueue();
-    const job = queue.enqueue('double', { value: 21 }, owner());
-    const fractions: number[] = [];
-    job.onProgress((p) => fractions.push(p.fraction));
-    expect(await job.result).toEqual({ value: 42, inWorker: true });
-    expect(fractions).toEqual([0.25, 0.5, 1]);
-  });
-
-  it('GIVEN processors that throw or kill their worker WHEN run THEN users get JOB_FAILED or the MotifError, and the queue keeps working', async () => {
-    const queue = makeQueue();
-    const failures: string[] = [];
-    queue.on('error', (_error, job) => failures.push(job.kind));
-    const bug = queue.enqueue('throwsBug', {}, owner());
-    const user = queue.enqueue('throwsUserError', {}, owner());
-    const crash = queue.enqueue('killsWorker', {}, owner());
-    const after = queue.enqueue('double', { value: 1 }, owner());
-    await expect(bug.result).rejects.toMatchObject({ code: 'JOB_FAILED' });
-    await expect(user.result).rejects.toMatchObject({ code: 'MIDI_INVALID', userMessage: 'That file is not a MIDI file.' });
-    await expect(crash.result).rejects.toMatchObject({ code: 'JOB_FAILED' });
-    expect(await after.result).toEqual({ value: 2, inWorker: true });
-    expect(failures).toEqual(['throwsBug', 'killsWorker']);
-  });
-
   it('GIVEN a worker job that blocks its thread WHEN it runs THEN the main event loop keeps turning (the gateway heartbeat would too)', async () => {
     const queue = makeQueue();
-    const job = queue.enqueue('blockFor', { ms: 1500 }, owner());
+    const job = await queue.enqueue('blockFor', { ms: 1500 }, owner());
     let turns = 0;
     let done = false;
     const spin = (): void => {
@@ -167,12 +51,52 @@ describe('InProcessQueue', () => {
     expect(turns).toBeGreaterThan(20);
   });
 
-  it('GIVEN a closed queue WHEN a job is enqueued THEN it is refused and waiting jobs were cancelled', async () => {
-    const queue = makeQueue();
-    const waiting = queue.enqueue('gated', { name: 'x' }, owner());
-    await queue.close();
-    await expect(waiting.result).rejects.toMatchObject({ code: 'JOB_CANCELLED' });
-    expect(() => queue.enqueue('gated', { name: 'y' }, owner())).toThrow(MotifError);
+  it('GIVEN the interactive workers warmed up (the model loaded) WHEN a long batch job runs THEN it has a thread of its own and the compose still gets a warm one', async () => {
+    const queue = new InProcessQueue<{
+      train: { data: object; result: never; progress: never };
+      compose: { data: object; result: { warm: boolean }; progress: never };
+    }>({
+      processors: { train: inWorker('untilAborted'), compose: inWorker('isWarm') },
+      lanes: { train: 'batch', compose: 'interactive' },
+      limits: { concurrency: { interactive: 1, batch: 1 }, maxPending: 10, maxPerUser: 10, maxPerGuild: 10 },
+    });
+    try {
+      await queue.warmUp({ kind: 'worker', moduleUrl: FIXTURES, exportName: 'markWarm' }, {});
+      const train = await queue.enqueue('train', {}, owner('admin'));
+      await vi.waitFor(async () => expect((await queue.list())[0]).toMatchObject({ kind: 'train', state: 'running' }));
+      const compose = await queue.enqueue('compose', {}, owner('member'));
+      // One shared pool would hand the idle warm thread to the training and start the compose cold.
+      expect(await compose.result).toEqual({ warm: true });
+      expect((await queue.list()).map((j) => [j.kind, j.state])).toEqual([['train', 'running']]);
+      await train.cancel();
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('GIVEN a /train holding the batch lane WHEN its owner then composes THEN the compose is not pushed back by the training time (fairness is per lane)', async () => {
+    const g = gate();
+    const train = gate();
+    let t = 1_000_000;
+    const queue = makeQueue({}, g, { now: () => t }, train.ref);
+    const training = await queue.enqueue('train', { name: 'train' }, { ...owner('admin'), cost: 3600 });
+    t += 30 * 60_000; // half an hour of training
+    train.open('train');
+    await training.result;
+    const blocker = await queue.enqueue('gated', { name: 'blocker' }, owner('someone'));
+    const admin = await queue.enqueue('gated', { name: 'admin' }, { ...owner('admin'), cost: 1 });
+    const other = await queue.enqueue('gated', { name: 'other' }, { ...owner('bob'), cost: 1 });
+    // Equal costs, no interactive usage by either: arrival order. (Counted across lanes, the admin's
+    // half hour of training would put the admin's compose behind bob's.)
+    expect([admin.position(), other.position()]).toEqual([1, 2]);
+    g.open('blocker');
+    await blocker.result;
+    await vi.waitFor(() => expect(g.started).toEqual(['blocker', 'admin']));
+    g.open('admin');
+    await admin.result;
+    await vi.waitFor(() => expect(g.started).toEqual(['blocker', 'admin', 'other']));
+    g.open('other');
+    await other.result;
   });
 
   describe('weighing jobs by size', () => {
@@ -186,8 +110,9 @@ describe('InProcessQueue', () => {
       const g = gate();
       const c = clock();
       const queue = makeQueue({}, g, { now: c.now });
-      const heavy = ['heavy-1', 'heavy-2', 'heavy-3'].map((name) => queue.enqueue('gated', { name }, { ...owner('alice'), cost: 60 }));
-      const light = queue.enqueue('gated', { name: 'light' }, { ...owner('bob'), cost: 1 });
+      const heavy = [];
+      for (const name of ['heavy-1', 'heavy-2', 'heavy-3']) heavy.push(await queue.enqueue('gated', { name }, { ...owner('alice'), cost: 60 }));
+      const light = await queue.enqueue('gated', { name: 'light' }, { ...owner('bob'), cost: 1 });
       expect(g.started).toEqual(['heavy-1']);
       expect(light.position()).toBe(1); // shown as next in line at once
       expect(heavy[1]!.position()).toBe(2);
@@ -208,9 +133,9 @@ describe('InProcessQueue', () => {
       const g = gate();
       const c = clock();
       const queue = makeQueue({}, g, { now: c.now });
-      const first = queue.enqueue('gated', { name: 'a-1' }, { ...owner('alice'), cost: 5 });
-      const aliceAgain = queue.enqueue('gated', { name: 'a-2' }, { ...owner('alice'), cost: 5 });
-      const bob = queue.enqueue('gated', { name: 'b-1' }, { ...owner('bob'), cost: 5 });
+      const first = await queue.enqueue('gated', { name: 'a-1' }, { ...owner('alice'), cost: 5 });
+      const aliceAgain = await queue.enqueue('gated', { name: 'a-2' }, { ...owner('alice'), cost: 5 });
+      const bob = await queue.enqueue('gated', { name: 'b-1' }, { ...owner('bob'), cost: 5 });
       c.advance(120_000);
       g.open('a-1');
       await first.result;
@@ -226,13 +151,13 @@ describe('InProcessQueue', () => {
       const g = gate();
       const c = clock();
       const queue = makeQueue({ maxPerUser: 100, maxPerGuild: 100, maxPending: 100 }, g, { now: c.now });
-      const blocker = queue.enqueue('gated', { name: 'blocker' }, { ...owner('carol'), cost: 1 });
-      const heavy = queue.enqueue('gated', { name: 'heavy' }, { ...owner('alice'), cost: 60 });
+      const blocker = await queue.enqueue('gated', { name: 'blocker' }, { ...owner('carol'), cost: 1 });
+      const heavy = await queue.enqueue('gated', { name: 'heavy' }, { ...owner('alice'), cost: 60 });
       let previous = 'blocker';
       let previousHandle = blocker;
       for (let i = 0; i < 10; i++) {
         const name = `light-${i}`;
-        const handle = queue.enqueue('gated', { name }, { ...owner(`user-${i}`), cost: 1 });
+        const handle = await queue.enqueue('gated', { name }, { ...owner(`user-${i}`), cost: 1 });
         c.advance(20_000); // each job takes 20 s; the heavy one has waited (i + 1) × 20 s
         g.open(previous);
         await previousHandle.result;

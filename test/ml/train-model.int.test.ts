@@ -116,6 +116,20 @@ describe('trainModel', () => {
     (await loadModel(tuned)).network.dispose();
   });
 
+  it('GIVEN a time budget shorter than one epoch WHEN trained THEN it stops inside the first epoch, says so, and still saves the best weights it has', async () => {
+    const corpus = await writeTinyCorpus(undefined, 12);
+    const outDir = await freshOut();
+    // 1 ms: over after the first step, so the cut always lands inside epoch 1 (it has several steps).
+    const result = await trainModel({ dataDirs: [corpus], outDir, ...TINY_NETWORK, epochs: 50, timeBudgetSeconds: 0.001 });
+    expect(result.outOfTime).toBe(true);
+    expect(result.completedEpochs).toBe(0);
+    expect(result.spec.training.history).toHaveLength(1);
+    expect(result.spec.training.history[0]!.validLoss).toBeGreaterThan(0);
+    expect((await readdir(outDir)).sort()).toEqual(['copy-index.json', 'loss-curve.png', 'spec.json', 'weights.bin', 'weights.json']);
+    const full = await trainModel({ dataDirs: [corpus], outDir: await freshOut(), ...TINY_NETWORK, epochs: 1 });
+    expect([full.outOfTime, full.completedEpochs]).toEqual([false, 1]);
+  });
+
   it('GIVEN an empty or missing training folder THEN a clear DATA_EMPTY error and nothing is written', async () => {
     const empty = await mkdtemp(join(tmpdir(), 'motif-empty-'));
     await writeFile(join(empty, 'notes.txt'), 'not music');

@@ -58,7 +58,7 @@ export function voiceAudioThroughQueue(
     const limit = await maxPerUser(requester.guildId);
     // Only what rendering needs crosses to the worker, not the whole stored result.
     const { onWaiting, ...owner } = requester;
-    const job = queue.enqueue(
+    const job = await queue.enqueue(
       'voice-audio',
       { source: { id: source.id, dir: source.dir, midiPath: source.midiPath, opusPath: source.opusPath, sequence: source.sequence }, settings },
       { ...owner, label: 'voice audio for a result', ...(limit !== undefined ? { maxPerUser: limit } : {}) },

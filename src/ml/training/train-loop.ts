@@ -67,6 +67,8 @@ export interface TrainOutcome {
   stoppedEarly: boolean;
   /** The time budget ran out before `epochs` finished. */
   outOfTime: boolean;
+  /** The budget ran out in the middle of the last recorded epoch (its record covers the steps it made). */
+  lastEpochCutShort: boolean;
   aborted: boolean;
   targetTokens: number;
   wallSeconds: number;
@@ -105,6 +107,7 @@ export async function trainLoop(
   let stoppedEarly = false;
   let aborted = false;
   let outOfTime = false;
+  let lastEpochCutShort = false;
   const deadline = opts.timeBudgetSeconds ? started + opts.timeBudgetSeconds * 1000 : Infinity;
   for (let epoch = state.epoch + 1; epoch <= opts.epochs; epoch++) {
     // Seeded per epoch so a resumed run draws the same windows as an uninterrupted one.
@@ -126,6 +129,7 @@ export async function trainLoop(
       }
       if (performance.now() > deadline && step > 0) {
         outOfTime = true;
+        lastEpochCutShort = true;
         batches = batches.slice(0, step);
         break;
       }
@@ -195,6 +199,7 @@ export async function trainLoop(
     bestValidLoss: state.bestValidLoss,
     stoppedEarly,
     outOfTime,
+    lastEpochCutShort,
     aborted,
     targetTokens,
     wallSeconds: (performance.now() - started) / 1000,

@@ -70,6 +70,10 @@ export interface TrainModelResult {
   dir: string;
   spec: ModelSpec;
   aborted: boolean;
+  /** `timeBudgetSeconds` ran out before `epochs` finished: the model holds the best epoch so far. */
+  outOfTime: boolean;
+  /** Whole passes over the training data (an epoch the budget cut short does not count). */
+  completedEpochs: number;
 }
 
 /**
@@ -221,7 +225,13 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
   network.dispose();
   // An interrupted run keeps its checkpoint so --resume can finish it; a finished one cleans up.
   if (!outcome.aborted) await rm(checkpointDir, { recursive: true, force: true });
-  return { dir: opts.outDir, spec, aborted: outcome.aborted };
+  return {
+    dir: opts.outDir,
+    spec,
+    aborted: outcome.aborted,
+    outOfTime: outcome.outOfTime,
+    completedEpochs: outcome.history.length - (outcome.lastEpochCutShort ? 1 : 0),
+  };
 }
 
 function buildTokenizer(encoding: Encoding, train: CorpusPiece[], base?: Tokenizer): Tokenizer {

@@ -171,7 +171,7 @@ describe('commands through the real client', () => {
     const notMidi = h.server.addAttachment(Buffer.from('RIFF....WAVE'), 'song.wav', 'audio/wav');
     const wrongType = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'compose', options: { midi: notMidi } }));
     expectPrivateError(wrongType, /send MIDI/);
-    expect(h.bot.ctx.queue.list()).toEqual([]);
+    expect(await h.bot.ctx.queue.list()).toEqual([]);
   });
 
   it('GIVEN /train WHEN a member or an admin without corpus asks THEN refusal and "no corpus" come back privately', async () => {

@@ -50,7 +50,7 @@ afterEach(() => {
 
 describe('/compose output', () => {
   it('GIVEN /compose WHEN the MIDI and piano roll exist THEN they are posted first, and the MP3 is added to the same reply after', async () => {
-    onTestFailed(() => console.error(h.describeState()));
+    onTestFailed(async () => console.error(await h.describeState()));
     const r = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'compose', options: { length: 30 } }), finished, JOB_WAIT_MS);
     expect(r.followUps, said(r)).toEqual([]);
     const names = r.message!.attachments.map((a) => a.filename).sort();
@@ -73,7 +73,7 @@ describe('/compose output', () => {
   }, TEST_TIMEOUT_MS);
 
   it('GIVEN a server with a small upload limit WHEN /compose runs THEN the audio is compressed to fit it and Discord accepts every upload', async () => {
-    onTestFailed(() => console.error(h.describeState()));
+    onTestFailed(async () => console.error(await h.describeState()));
     const limit = 512 * 1024; // at tempo 60, 60 notes-or-chords last ~40 s: 192 kb/s MP3 would need ~1 MB
     h.server.attachmentSizeLimit = limit;
     const r = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'compose', options: { length: 60, tempo: 60 } }), finished, JOB_WAIT_MS);
@@ -88,7 +88,7 @@ describe('/compose output', () => {
   }, TEST_TIMEOUT_MS);
 
   it('GIVEN an upload limit no audio can fit WHEN /compose runs THEN the reply says what was too long and still has the MIDI and piano roll', async () => {
-    onTestFailed(() => console.error(h.describeState()));
+    onTestFailed(async () => console.error(await h.describeState()));
     h.server.attachmentSizeLimit = 60 * 1024; // room for the MIDI and the piano roll (~30 KB), not for ~20 s of audio
     const r = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'compose', options: { length: 40, tempo: 60 } }), finished, JOB_WAIT_MS);
     expect(r.followUps, said(r)).toEqual([]);
@@ -98,7 +98,7 @@ describe('/compose output', () => {
   }, TEST_TIMEOUT_MS);
 
   it('GIVEN a 1 h 59 min seed or a 136,815-note seed WHEN attached THEN each is read in the worker and refused privately before the model loads, naming the limit, and nothing is kept', async () => {
-    onTestFailed(() => console.error(h.describeState()));
+    onTestFailed(async () => console.error(await h.describeState()));
     // Guild B composes with its own model, whose folder is gone: a job that got as far as loading
     // the model (let alone sampling) would answer MODEL_NOT_FOUND instead of the limit.
     const b = h.server.guilds[1]!;
@@ -136,7 +136,7 @@ describe('/compose output', () => {
       expect(h.server.requests.filter((q) => q.files.length > 0 && q.path.includes(r.interaction.token))).toEqual([]);
       expect(r.message?.deleted ?? true).toBe(true);
     }
-    expect(h.bot.ctx.queue.list()).toEqual([]);
+    expect(await h.bot.ctx.queue.list()).toEqual([]);
     expect(await h.bot.ctx.storage.results.recent(b.id)).toEqual([]);
     expect(await readdir(guildPaths(h.config.dataDir, b.id).resultsDir).catch(() => [])).toEqual([]);
   }, TEST_TIMEOUT_MS * 2);

@@ -124,7 +124,7 @@ if (reason !== undefined) {
 
   describe('a full disk', () => {
     it('GIVEN a full results folder WHEN /compose runs THEN the user is told privately, nothing is kept, and /compose works once space is freed', async () => {
-      onTestFailed(() => console.error(h.describeState()));
+      onTestFailed(async () => console.error(await h.describeState()));
       const guild = h.server.guild;
       const where = { guildId: guild.id, channelId: guild.textChannel.id };
       const { resultsDir } = guildPaths(h.dataDir, guild.id);
@@ -143,7 +143,7 @@ if (reason !== undefined) {
       expect(await h.bot.ctx.storage.results.recent(guild.id)).toEqual([]);
       expect(h.server.requests.filter((q) => q.files.length > 0 && q.path.includes(failed.interaction.token))).toEqual([]);
       expect(readdirSync(resultsDir)).toEqual(['.filler']);
-      expect(h.bot.ctx.queue.list()).toEqual([]);
+      expect(await h.bot.ctx.queue.list()).toEqual([]);
       expect(h.logLines.filter((line) => /incident/.test(line))).toEqual([]);
 
       // The operator frees space: the bot answers the next /compose with a result, kept on that disk.
@@ -159,7 +159,7 @@ if (reason !== undefined) {
     }, TEST_TIMEOUT_MS);
 
     it('GIVEN room for the MIDI and the piano roll but not the audio WHEN /compose runs THEN the user is told privately and nothing is kept', async () => {
-      onTestFailed(() => console.error(h.describeState()));
+      onTestFailed(async () => console.error(await h.describeState()));
       const guild = h.server.guild;
       const where = { guildId: guild.id, channelId: guild.textChannel.id };
       const { resultsDir } = guildPaths(h.dataDir, guild.id);
@@ -180,12 +180,12 @@ if (reason !== undefined) {
       expect(failed.message?.deleted).toBe(true);
       expect(await h.bot.ctx.storage.results.recent(guild.id)).toEqual(records);
       expect(readdirSync(resultsDir)).toEqual(kept);
-      expect(h.bot.ctx.queue.list()).toEqual([]);
+      expect(await h.bot.ctx.queue.list()).toEqual([]);
       resizeTmpfs(resultsDir, 32 * 1024 * 1024);
     }, TEST_TIMEOUT_MS);
 
     it('GIVEN a guild model on a full models folder WHEN /train start THEN the admin is told, the disk is left as it was, and the previous model keeps serving /compose', async () => {
-      onTestFailed(() => console.error(h.describeState()));
+      onTestFailed(async () => console.error(await h.describeState()));
       const guild = h.server.guilds[1]!;
       const where = { guildId: guild.id, channelId: guild.textChannel.id };
       const admin = h.server.users.admin;
@@ -229,7 +229,7 @@ if (reason !== undefined) {
         expect((await h.bot.ctx.storage.settings.get(guild.id)).model).toBe('guild');
         expect(readdirSync(modelsDir)).toEqual(['previous']);
         expect(diskBytes(previousDir)).toBe(modelBytes);
-        expect(h.bot.ctx.queue.list()).toEqual([]);
+        expect(await h.bot.ctx.queue.list()).toEqual([]);
       };
 
       // 1. Already full: refused at once, privately, before the queue; no run is wasted.

@@ -21,7 +21,7 @@ export interface Harness {
   /** Lines the bot logged (info and above: job logs too), to find incident ids and explain failures. */
   logLines: string[];
   /** What the bot and the fake Discord are in the middle of: print it when a test fails. */
-  describeState(): string;
+  describeState(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -56,9 +56,9 @@ export async function startHarness(
     config,
     dataDir,
     logLines,
-    describeState: () =>
+    describeState: async () =>
       [
-        `jobs: ${JSON.stringify(bot.ctx.queue.list())}`,
+        `jobs: ${JSON.stringify(await bot.ctx.queue.list().catch((error: unknown) => String(error)))}`,
         `gateway: ${server.gateway.isReady ? 'ready' : 'NOT ready'}, ${server.gateway.identifyCount} identify, ${server.gateway.resumeCount} resume`,
         `bot log:`,
         ...logLines,

@@ -100,14 +100,14 @@ describe('the pipeline end to end', () => {
   });
   beforeEach(() => {
     // The bot's own log, its queue and the gateway explain most failures here (a hung job above all): show them.
-    onTestFailed(() => console.error(h.describeState()));
+    onTestFailed(async () => console.error(await h.describeState()));
   });
   beforeEach(async () => {
     // A job left running by a failed test would hold the single queue slot: fail fast and say so,
     // instead of every later test timing out behind it.
     const deadline = Date.now() + IDLE_WAIT_MS;
-    while (h.bot.ctx.queue.list().length > 0) {
-      if (Date.now() > deadline) throw new Error(`an earlier job is still in the queue: ${JSON.stringify(h.bot.ctx.queue.list())}`);
+    while ((await h.bot.ctx.queue.list()).length > 0) {
+      if (Date.now() > deadline) throw new Error(`an earlier job is still in the queue: ${JSON.stringify(await h.bot.ctx.queue.list())}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }, IDLE_WAIT_MS + 5_000);

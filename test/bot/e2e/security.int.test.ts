@@ -101,7 +101,7 @@ describe('admin actions are checked in the handler', () => {
     }
     expect(await h.bot.ctx.storage.settings.get(guildId)).toEqual(settingsBefore);
     expect((await h.bot.ctx.storage.corpus.list(guildId)).map((e) => e.id)).toContain(entryId);
-    expect(h.bot.ctx.queue.list({ guildId })).toEqual([]);
+    expect(await h.bot.ctx.queue.list({ guildId })).toEqual([]);
   });
 
   it('GIVEN an admin whose interaction carries no Manage Server (permissions taken away or forged) WHEN they change settings THEN the payload’s permissions decide: refused', async () => {
@@ -118,7 +118,7 @@ describe('admin actions are checked in the handler', () => {
     await addMidi(owner, 'for-training.mid');
     const train = h.server.sendSlashCommand({ name: 'train', subcommand: 'start', options: { epochs: 1 }, user: owner });
     const progress = await h.server.waitForInteractionResponse(train, (r) => (r.message?.components.length ?? 0) > 0);
-    const job = h.bot.ctx.queue.list({ guildId }).find((j) => j.kind === 'train')!;
+    const job = (await h.bot.ctx.queue.list({ guildId })).find((j) => j.kind === 'train')!;
     expect(job).toBeDefined();
 
     const button = await answer(h.server.pressButton(progress.message!, `job:cancel:${job.id}`, { user: member }));
@@ -132,12 +132,12 @@ describe('admin actions are checked in the handler', () => {
     expect(trainCancelB.text).toMatch(/No training is queued or running/);
     const listB = await answer(h.server.sendSlashCommand({ name: 'queue', subcommand: 'list', user: user(), ...guildB() }));
     expect(listB.text).toBe('Nothing is queued on this server.');
-    expect(h.bot.ctx.queue.list({ guildId }).map((j) => j.id)).toEqual([job.id]);
+    expect((await h.bot.ctx.queue.list({ guildId })).map((j) => j.id)).toEqual([job.id]);
 
     const otherAdmin = await answer(h.server.sendSlashCommand({ name: 'train', subcommand: 'cancel', user: user(true) }));
     expect(otherAdmin.text).toBe(`Cancelled training job \`${job.id}\`.`);
     await h.server.waitForInteractionResponse(train, (r) => r.followUps.length > 0 || /cancel/i.test(r.message?.content ?? ''));
-    expect(h.bot.ctx.queue.list({ guildId })).toEqual([]);
+    expect(await h.bot.ctx.queue.list({ guildId })).toEqual([]);
   });
 });
 
@@ -175,7 +175,7 @@ describe('guild isolation', () => {
     expect(del.text).toMatch(/no seed called `mine`/);
     expect(await h.server.waitForAutocomplete(h.server.autocomplete({ name: 'compose', options: { seed: 'mi' }, focused: 'seed', user: b, ...guildB() }))).toEqual([]);
     expect((await h.bot.ctx.storage.seeds.list(h.server.guild.id)).map((s) => s.name)).toContain('mine');
-    expect(h.bot.ctx.queue.list({ guildId: guildB().guildId })).toEqual([]);
+    expect(await h.bot.ctx.queue.list({ guildId: guildB().guildId })).toEqual([]);
   });
 
   it('GIVEN A’s corpus id WHEN an admin of B lists or removes it THEN B sees an empty corpus and A’s file stays', async () => {
@@ -198,7 +198,7 @@ describe('guild isolation', () => {
     expect(await h.server.waitForAutocomplete(h.server.autocomplete({ name: 'play', options: { result: resultId.slice(0, 3) }, focused: 'result', user: b, ...guildB() }))).toEqual([]);
     expect(await h.bot.ctx.storage.results.get(guildB().guildId, resultId)).toBeUndefined();
     expect(await h.bot.ctx.storage.seeds.list(guildB().guildId)).toEqual([]);
-    expect(h.bot.ctx.queue.list({ guildId: guildB().guildId })).toEqual([]);
+    expect(await h.bot.ctx.queue.list({ guildId: guildB().guildId })).toEqual([]);
   });
 
   it('GIVEN A has its own model WHEN B asks about or switches to "guild" THEN B has none and never gets A’s', async () => {

@@ -25,7 +25,7 @@ afterAll(async () => {
 
 describe('styles', () => {
   it('GIVEN /compose style:folk WHEN done THEN the folk model composes, the reply names the style, and Regenerate and Continue keep it', async () => {
-    onTestFailed(() => console.error(h.describeState()));
+    onTestFailed(async () => console.error(await h.describeState()));
     const first = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'compose', options: { style: 'folk', length: 24 } }), finished, JOB_WAIT_MS);
     expect(first.followUps, said(first)).toEqual([]);
     expect(first.message!.content).toMatch(/Style Folk \(Irish dance tunes\) · Model `motif-folk`/);
@@ -38,7 +38,7 @@ describe('styles', () => {
   }, TEST_TIMEOUT_MS);
 
   it('GIVEN a guild default style WHEN /compose names none THEN the default is used, and a reset brings back the bot default', async () => {
-    onTestFailed(() => console.error(h.describeState()));
+    onTestFailed(async () => console.error(await h.describeState()));
     const set = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'settings', subcommand: 'set', options: { style: 'folk' }, user: h.server.users.admin }));
     expect(set.message?.content).toMatch(/Style: Folk/);
     const r = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'compose', options: { length: 12 } }), finished, JOB_WAIT_MS);

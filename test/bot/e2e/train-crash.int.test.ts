@@ -46,7 +46,7 @@ describe('a worker crash during /train', () => {
     expect(existsSync(oldModel.modelDir)).toBe(true);
     // The half-made model folder is gone; the queue is free for the next run.
     expect(readdirSync(guildPaths(h.dataDir, guildId).modelsDir)).toEqual([]);
-    expect(h.bot.ctx.queue.list({ guildId })).toEqual([]);
+    expect(await h.bot.ctx.queue.list({ guildId })).toEqual([]);
     const info = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'model', subcommand: 'info' }));
     expect(info.message?.content).toMatch(/In use: \*\*guild\*\*/);
   }, 180_000);

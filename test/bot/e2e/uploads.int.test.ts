@@ -43,8 +43,8 @@ function expectNoIncident(): void {
 
 async function waitForIdleQueue(): Promise<void> {
   const deadline = Date.now() + JOB_WAIT_MS;
-  while (h.bot.ctx.queue.list().length > 0) {
-    if (Date.now() > deadline) throw new Error(`jobs still queued: ${JSON.stringify(h.bot.ctx.queue.list())}`);
+  while ((await h.bot.ctx.queue.list()).length > 0) {
+    if (Date.now() > deadline) throw new Error(`jobs still queued: ${JSON.stringify(await h.bot.ctx.queue.list())}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -60,7 +60,7 @@ describe('uploads: acknowledge first, read off the main thread', () => {
     await h?.stop();
   });
   beforeEach(() => {
-    onTestFailed(() => console.error(h.describeState()));
+    onTestFailed(async () => console.error(await h.describeState()));
   });
 
   it('GIVEN the 20-byte hostile RMID WHEN attached to /compose and /seed save THEN each is acknowledged first and refused with what is wrong', async () => {
@@ -102,10 +102,10 @@ describe('uploads: acknowledge first, read off the main thread', () => {
     // Wait until the worker is busy with a heavy seed (not the hostile file, which may be
     // downloaded, queued and refused first), then ask for other things.
     const heavyUsers = new Set(users.map((u) => u.id));
-    await waitFor(() => h.bot.ctx.queue.list().some((j) => j.state === 'running' && j.kind === 'compose' && heavyUsers.has(j.userId)));
+    await waitFor(async () => (await h.bot.ctx.queue.list()).some((j) => j.state === 'running' && j.kind === 'compose' && heavyUsers.has(j.userId)));
     const light = others.map((user) => h.server.sendSlashCommand({ name: 'seed', subcommand: 'list', user }));
     const lightAnswers = await Promise.all(light.map((i) => h.server.waitForInteractionResponse(i)));
-    const stillWorking = h.bot.ctx.queue.list().filter((j) => j.kind === 'compose').length;
+    const stillWorking = (await h.bot.ctx.queue.list()).filter((j) => j.kind === 'compose').length;
     for (const r of lightAnswers) expect(r.message?.content).toMatch(/No seeds yet|seed/);
     // The heavy seeds were still being processed when every other command had its answer.
     expect(stillWorking).toBeGreaterThan(0);
@@ -119,7 +119,7 @@ describe('uploads: acknowledge first, read off the main thread', () => {
     }
     const beatsBefore = h.server.gateway.heartbeatTimes.length;
     await waitFor(() => h.server.gateway.heartbeatTimes.length >= beatsBefore + 3);
-    expect(h.bot.ctx.queue.list().filter((j) => j.kind === 'compose').length).toBeGreaterThan(0);
+    expect((await h.bot.ctx.queue.list()).filter((j) => j.kind === 'compose').length).toBeGreaterThan(0);
     const beats = h.server.gateway.heartbeatTimes.filter((t) => t >= windowStart);
     const gaps = beats.slice(1).map((t, i) => t - beats[i]!);
     // A frozen main thread (the bug) stops heartbeats for as long as it parses: 5 s and more for
@@ -130,10 +130,13 @@ describe('uploads: acknowledge first, read off the main thread', () => {
     // The hostile file is refused with its reason; then the heavy jobs are cancelled (they would
     // hold the single worker for minutes) and the queue drains. Each is queued by now or soon (its
     // download has started; the first one holds the worker far longer than the others take to arrive).
-    await waitFor(() => users.every((u) => h.bot.ctx.queue.list().some((j) => j.kind === 'compose' && j.userId === u.id)));
-    for (const job of h.bot.ctx.queue.list()) {
+    await waitFor(async () => {
+      const jobs = await h.bot.ctx.queue.list();
+      return users.every((u) => jobs.some((j) => j.kind === 'compose' && j.userId === u.id));
+    });
+    for (const job of await h.bot.ctx.queue.list()) {
       if (job.kind !== 'compose' || job.userId === others[0]!.id) continue;
-      h.bot.ctx.queue.cancel(job.id, { guildId: job.guildId, userId: job.userId, isAdmin: true });
+      await h.bot.ctx.queue.cancel(job.id, { guildId: job.guildId, userId: job.userId, isAdmin: true });
     }
     const rh = await h.server.waitForInteractionResponse(hostile, (r) => r.followUps.length > 0, JOB_WAIT_MS);
     expect(lastWords(rh)).toMatch(/^This RMID file is broken/);
@@ -159,7 +162,7 @@ describe('uploads: acknowledge first, read off the main thread', () => {
       expect(lastWords(r)).toBe('The upload did not arrive (Discord did not send the file in time); try again.');
       expectAcknowledgedBeforeDownload(sent, file.id);
     }
-    expect(h.bot.ctx.queue.list()).toEqual([]);
+    expect(await h.bot.ctx.queue.list()).toEqual([]);
     expect(await h.bot.ctx.storage.corpus.list(h.server.guild.id)).toEqual([]);
     expect(await readdir(guildPaths(h.config.dataDir, h.server.guild.id).tmpDir)).toEqual([]);
     expectNoIncident();
@@ -226,9 +229,9 @@ describe('uploads: acknowledge first, read off the main thread', () => {
   });
 });
 
-async function waitFor(condition: () => boolean, timeoutMs = JOB_WAIT_MS): Promise<void> {
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = JOB_WAIT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error('timed out waiting for a condition');
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

@@ -1,0 +1,840 @@
+/**
+ * The Redis-backed queue (QUEUE_URL=redis://…), on BullMQ: jobs, limits and fair ordering live in
+ * Redis, so several bot processes can enqueue at once and hold the same limits.
+ *
+ * Layout in Redis (every key under QUEUE_PREFIX, so deployments and tests share one Redis safely):
+ * - one BullMQ queue per job kind (`<prefix>:<kind>:…`), jobs added with a BullMQ priority that
+ *   encodes the lane's fair order (below);
+ * - our own bookkeeping under `<prefix>:_q:…`: the active job ids (all, per guild, per user) that the
+ *   limits count, each job's metadata, which jobs have started, recent usage per owner and lane;
+ * - a pub/sub channel that carries cancellations to whichever process runs the job.
+ *
+ * **Limits** are checked and taken in one Lua script, so two bot processes enqueueing at the same
+ * moment cannot both take the last slot. They are sets of job ids, not counters, so releasing twice
+ * is harmless, and a job whose process died is found and released by `reconcile` when a limit refuses.
+ *
+ * **Fair order.** The in-process queue re-sorts by a score that ages every second (fairness.ts); a
+ * score that ages equally for every job orders jobs the same as
+ *   seconds since the lane's base time × aging + owner's load + cost,
+ * which no longer changes once computed. That number (×10, rounded) is the job's BullMQ priority, so
+ * Redis keeps the fair order without anyone re-sorting. The owner's load is their decayed usage of
+ * the lane plus the cost of their jobs already in it (known when the job is added, not re-weighed
+ * later: the one difference from the in-process order).
+ *
+ * **Lanes.** Each kind's BullMQ Worker takes up to its lane's concurrency of jobs, and a per-lane
+ * gate in this process lets that many run at once, best priority first, so the kinds of one lane
+ * share its slots. Workers run in this process for now (`runWorkers`); `npm run worker` processes
+ * will construct this class with `runWorkers: true` and no producer role.
+ *
+ * **Failures.** A MotifError from a processor is final (BullMQ UnrecoverableError) and reaches the
+ * handle typed; other failures are retried up to the kind's `attempts`, then JOB_FAILED. Redis
+ * unreachable at enqueue: QUEUE_UNAVAILABLE within {@link ENQUEUE_DEADLINE_MS}, never a hang.
+ */
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { Queue, QueueEvents, UnrecoverableError, Worker, type Job as BullJob, type RedisOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import { z } from 'zod';
+import { MotifError, isMotifError, type ErrorCode } from '../errors.js';
+import { DEFAULT_AGING_PER_SECOND, DEFAULT_USAGE_HALF_LIFE_MS, decayed, type FairnessOptions } from './fairness.js';
+import type { QueueLogger } from './in-process-queue.js';
+import type { ProcessorRef } from './processor.js';
+import {
+  LANES,
+  cancelledError,
+  cutOffError,
+  jobCost,
+  jobFailedError,
+  jobNotFoundError,
+  notYourJobError,
+  queueFullError,
+  restartingError,
+  safeCall,
+  subscribe,
+  type EnqueueOptions,
+  type JobHandle,
+  type JobInfo,
+  type JobQueue,
+  type JobTypeMap,
+  type Lane,
+  type LaneMap,
+  type LimitHit,
+  type QueueLimits,
+} from './queue.js';
+import { WorkerPool } from './worker-host.js';
+
+/** Schemas that check each kind's data when a worker reads it back from Redis. */
+export type JobDataSchemas<M extends JobTypeMap> = { readonly [K in keyof M]?: z.ZodType };
+
+/**
+ * Checks of each kind's result when it comes back from Redis to the process that enqueued it, given
+ * the data it sent: a result names files the bot then reads and posts, so it must name the files
+ * this job was asked to write, nothing else.
+ * @throws Error when the result is not one this job could have produced.
+ */
+export type JobResultChecks<M extends JobTypeMap> = { readonly [K in keyof M]?: (result: unknown, data: M[K]['data']) => M[K]['result'] };
+
+export interface BullQueueOptions<M extends JobTypeMap> {
+  /** redis:// or rediss:// URL. */
+  url: string;
+  /** Namespace of every key (QUEUE_PREFIX). */
+  prefix: string;
+  processors: { readonly [K in keyof M]: ProcessorRef };
+  lanes: LaneMap<M>;
+  limits: QueueLimits;
+  logger?: QueueLogger;
+  /** Tries per kind for failures that are not MotifErrors (default 1: no retry). */
+  attempts?: Partial<Record<keyof M, number>>;
+  schemas?: JobDataSchemas<M>;
+  resultChecks?: JobResultChecks<M>;
+  /** Run the processors in this process (BullMQ Workers + worker threads). */
+  runWorkers: boolean;
+  /** Worker pools per lane (tests pass their own). */
+  pools?: Partial<Record<Lane, WorkerPool>>;
+  fairness?: Omit<FairnessOptions, 'now'>;
+}
+
+/** The longest /compose waits on Redis before being told the queue is unavailable: inside Discord's 3 s. */
+export const ENQUEUE_DEADLINE_MS = 2_000;
+/** Owners whose recent usage a lane keeps before forgetting those whose usage has decayed away. */
+const USAGE_OWNERS_KEPT = 1_000;
+/** At most one warning per source this often while Redis is away. */
+const WARN_EVERY_MS = 30_000;
+/** How long each step of close() may take before its connection is dropped. */
+const CLOSE_STEP_MS = 3_000;
+/** BullMQ's largest priority (2^21 − 1). */
+const MAX_PRIORITY = 2_097_151;
+/** Past this, a lane with nothing in it restarts its base time, so priorities stay far from the maximum. */
+const REBASE_AT = 1_000_000;
+/** A failure reason that carries a MotifError across Redis. */
+const MOTIF_REASON_PREFIX = 'motif-error:';
+
+const laneSchema = z.enum(['interactive', 'batch']);
+const metaSchema = z.object({
+  kind: z.string().min(1).max(64),
+  lane: laneSchema,
+  label: z.string().max(200),
+  guildId: z.string().min(1).max(32),
+  userId: z.string().min(1).max(32),
+  channelId: z.string().max(32).optional(),
+  cost: z.number().positive(),
+  enqueuedAt: z.number().int().nonnegative(),
+  priority: z.number().int().min(1).max(MAX_PRIORITY),
+});
+type JobMeta = z.infer<typeof metaSchema>;
+const envelopeSchema = z.object({ meta: metaSchema, data: z.unknown() });
+const progressSchema = z.union([z.object({ k: z.literal('s') }), z.object({ k: z.literal('p'), v: z.unknown() })]);
+const usageSchema = z.object({ s: z.number().nonnegative(), at: z.number() });
+const motifReasonSchema = z.object({ code: z.string().min(1).max(64), userMessage: z.string().max(4000) });
+
+/**
+ * Limits: refuses with the limit it hit, or takes a slot in all three sets and stores the metadata.
+ * 'taken' when the random id is in use (BullMQ would answer an existing id with that old job).
+ */
+const ACQUIRE_LUA = `
+if redis.call('EXISTS', KEYS[5]) == 1 or redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 'taken' end
+if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 'total' end
+if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[3]) then return 'guild' end
+if redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[4]) then return 'user' end
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[5])
+return 'ok'`;
+
+/** Gives a job's slot back (idempotent); returns 1 when this call released it. */
+const RELEASE_LUA = `
+local was = redis.call('SREM', KEYS[1], ARGV[1])
+redis.call('SREM', KEYS[2], ARGV[1])
+redis.call('SREM', KEYS[3], ARGV[1])
+redis.call('SREM', KEYS[5], ARGV[1])
+redis.call('HDEL', KEYS[4], ARGV[1])
+return was`;
+
+interface LocalJob {
+  meta: JobMeta;
+  id: string;
+  /** What was enqueued, to check the result against. */
+  data: unknown;
+  progress: Set<(p: unknown) => void>;
+  positionListeners: Set<(p: number) => void>;
+  position: number;
+  settled: boolean;
+  settle: { resolve: (value: unknown) => void; reject: (error: unknown) => void };
+  result: Promise<unknown>;
+}
+
+/** Lets `concurrency` jobs of one lane run in this process at once, best priority first. */
+class LaneGate {
+  private running = 0;
+  private seq = 0;
+  private readonly waiters: { priority: number; seq: number; start: () => void }[] = [];
+
+  constructor(private readonly concurrency: number) {}
+
+  /** @throws the signal's reason when aborted while waiting. */
+  acquire(priority: number, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.reject(new Error('cancelled'));
+    if (this.running < this.concurrency) {
+      this.running++;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const waiter = {
+        priority,
+        seq: this.seq++,
+        start: () => {
+          signal.removeEventListener('abort', onAbort);
+          this.running++;
+          resolve();
+        },
+      };
+      const onAbort = (): void => {
+        const index = this.waiters.indexOf(waiter);
+        if (index >= 0) this.waiters.splice(index, 1);
+        reject(new Error('cancelled'));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+      this.waiters.sort((a, b) => a.priority - b.priority || a.seq - b.seq);
+    });
+  }
+
+  release(): void {
+    this.running--;
+    const next = this.waiters.shift();
+    if (next) next.start();
+  }
+}
+
+export class BullQueue<M extends JobTypeMap> extends EventEmitter implements JobQueue<M> {
+  private readonly opts: BullQueueOptions<M>;
+  private readonly logger: QueueLogger;
+  /** Fails fast (no offline queue, one retry): the bot's enqueue must never hang on a dead Redis. */
+  private readonly producer: Redis;
+  private readonly queues = new Map<string, Queue>();
+  private readonly events = new Map<string, QueueEvents>();
+  private readonly workers: Worker[] = [];
+  private subscriber?: Redis;
+  /** Connections this class made for BullMQ objects, ended last on close. */
+  private readonly connections: Redis[] = [];
+  private readonly pools: Record<Lane, WorkerPool>;
+  private readonly gates: Record<Lane, LaneGate>;
+  private readonly local = new Map<string, LocalJob>();
+  /** Jobs running in this process's workers, by id. */
+  private readonly controllers = new Map<string, { controller: AbortController; reason?: 'cancel' | 'restart' }>();
+  private readonly aging: number;
+  private readonly halfLifeMs: number;
+  private closed = false;
+  private draining = false;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private readonly lastWarned = new Map<string, number>();
+
+  constructor(opts: BullQueueOptions<M>) {
+    super();
+    this.opts = opts;
+    this.logger = opts.logger ?? { info: () => undefined, warn: () => undefined };
+    this.aging = opts.fairness?.agingPerSecond ?? DEFAULT_AGING_PER_SECOND;
+    this.halfLifeMs = opts.fairness?.usageHalfLifeMs ?? DEFAULT_USAGE_HALF_LIFE_MS;
+    this.producer = new Redis(opts.url, {
+      enableOfflineQueue: false,
+      connectTimeout: 1_500,
+      maxRetriesPerRequest: 1,
+      // Keep reconnecting while Redis is away, so service resumes by itself when it is back.
+      retryStrategy: (times) => Math.min(times * 250, 2_000),
+    });
+    this.producer.on('error', (error: unknown) => this.warnOnce('producer', 'queue: Redis connection error (retrying)', error));
+    const connection = workerConnection(opts.url);
+    for (const kind of Object.keys(opts.processors)) {
+      // Our own connection, so close() can always end it, even one that never reached Redis.
+      const eventsConnection = new Redis(opts.url, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(times * 500, 5_000) });
+      eventsConnection.on('error', (error: unknown) => this.warnOnce('events-connection', 'queue: Redis connection error (retrying)', error));
+      this.connections.push(eventsConnection);
+      const events = new QueueEvents(kind, { connection: eventsConnection, prefix: opts.prefix });
+      events.on('error', (error: unknown) => this.warnOnce(`events:${kind}`, 'queue events error', error));
+      this.listen(events);
+      this.events.set(kind, events);
+    }
+    this.pools = { interactive: opts.pools?.interactive ?? new WorkerPool(), batch: opts.pools?.batch ?? new WorkerPool() };
+    this.gates = { interactive: new LaneGate(opts.limits.concurrency.interactive), batch: new LaneGate(opts.limits.concurrency.batch) };
+    if (opts.runWorkers) {
+      for (const kind of Object.keys(opts.processors) as (keyof M & string)[]) {
+        const worker = new Worker(kind, (job: BullJob) => this.process(kind, job), {
+          connection,
+          prefix: opts.prefix,
+          concurrency: opts.limits.concurrency[opts.lanes[kind]],
+        });
+        worker.on('error', (error: unknown) => this.warnOnce(`worker:${kind}`, 'queue worker error', error));
+        this.workers.push(worker);
+      }
+      this.subscriber = new Redis(opts.url, { maxRetriesPerRequest: null });
+      this.subscriber.on('error', (error: unknown) => this.warnOnce('subscriber', 'queue: Redis connection error (retrying)', error));
+      this.subscriber.on('message', (_channel: string, jobId: string) => this.abortLocal(jobId, 'cancel'));
+    }
+  }
+
+  /**
+   * Waits until Redis answers and every listener is in place.
+   * @throws MotifError QUEUE_UNAVAILABLE when Redis cannot be reached within a few seconds.
+   */
+  async ready(timeoutMs = 10_000): Promise<void> {
+    const work = (async () => {
+      if (this.producer.status !== 'ready') await new Promise<void>((resolve) => this.producer.once('ready', () => resolve()));
+      // Made once the producer is connected: BullMQ asks Redis for its version as a Queue starts,
+      // and with no offline queue that question would fail (for good) on a connection still opening.
+      for (const kind of Object.keys(this.opts.processors)) {
+        if (this.queues.has(kind)) continue;
+        const queue = new Queue(kind, { connection: this.producer, prefix: this.opts.prefix });
+        queue.on('error', (error: unknown) => this.warnOnce(`queue:${kind}`, 'queue error', error));
+        this.queues.set(kind, queue);
+      }
+      await Promise.all([...this.queues.values()].map((queue) => queue.waitUntilReady()));
+      await Promise.all([...this.events.values()].map((events) => events.waitUntilReady()));
+      await Promise.all(this.workers.map((worker) => worker.waitUntilReady()));
+      if (this.subscriber) await this.subscriber.subscribe(this.key('cancel'));
+    })();
+    await withDeadline(work, timeoutMs).catch((cause: unknown) => {
+      throw new MotifError('QUEUE_UNAVAILABLE', `The job queue's Redis (QUEUE_URL) cannot be reached; start Redis or unset QUEUE_URL.`, {
+        cause,
+        detail: cause instanceof Error ? cause.message : String(cause),
+      });
+    });
+  }
+
+  async enqueue<K extends keyof M & string>(kind: K, data: M[K]['data'], opts: EnqueueOptions): Promise<JobHandle<M[K]['result'], M[K]['progress']>> {
+    if (this.closed || this.draining) throw restartingError();
+    const lane = this.opts.lanes[kind];
+    const attempt: { id?: string } = {};
+    let job: LocalJob;
+    try {
+      job = await withDeadline(this.add(kind, lane, data, opts, attempt), ENQUEUE_DEADLINE_MS);
+    } catch (error) {
+      if (attempt.id !== undefined) this.local.delete(attempt.id);
+      if (isMotifError(error)) throw error;
+      // Timed out or refused by Redis: whatever half-happened is undone in the background.
+      if (attempt.id !== undefined) void this.undoAdd(kind, attempt.id).catch(() => undefined);
+      throw unavailableError(error);
+    }
+    const { id } = job;
+    return {
+      id,
+      lane,
+      position: () => (job.settled ? -1 : job.position),
+      onProgress: (listener) => subscribe(job.progress, listener as (p: unknown) => void),
+      onPosition: (listener) => subscribe(job.positionListeners, listener),
+      result: job.result as Promise<M[K]['result']>,
+      cancel: async () => {
+        if (job.settled) return false;
+        await this.cancelJob(id, job.meta, cancelledError(id));
+        return true;
+      },
+    };
+  }
+
+  /** @param attempt receives the job id as soon as one is chosen, so a caller that gives up can undo. */
+  private async add(kind: string, lane: Lane, data: unknown, opts: EnqueueOptions, attempt: { id?: string }): Promise<LocalJob> {
+    const cost = jobCost(opts.cost);
+    const now = Date.now();
+    const priority = await this.priorityFor(lane, opts, cost, now);
+    const meta: JobMeta = {
+      kind,
+      lane,
+      label: opts.label.slice(0, 200),
+      guildId: opts.guildId,
+      userId: opts.userId,
+      ...(opts.channelId ? { channelId: opts.channelId } : {}),
+      cost,
+      enqueuedAt: now,
+      priority,
+    };
+    const perUser = opts.maxPerUser ?? this.opts.limits.maxPerUser;
+    let id = newJobId();
+    let hit = await this.acquire(id, meta, perUser);
+    for (let tries = 1; hit === 'taken' && tries < 5; tries++) hit = await this.acquire((id = newJobId()), meta, perUser);
+    // A limit may be held by jobs whose process died: release those and look once more.
+    if (hit !== 'ok' && hit !== 'taken' && (await this.reconcile()) > 0) hit = await this.acquire(id, meta, perUser);
+    if (hit === 'taken') throw new Error('no free job id');
+    attempt.id = id;
+    if (hit !== 'ok') throw queueFullError(hit, hit === 'total' ? this.opts.limits.maxPending : hit === 'guild' ? this.opts.limits.maxPerGuild : perUser);
+    // Registered before the job exists, so none of its events can be missed.
+    const local = this.register(id, meta, data);
+    await this.queueOf(kind).add(kind, { meta, data }, {
+      jobId: id,
+      priority,
+      attempts: Math.max(1, this.opts.attempts?.[kind] ?? 1),
+      removeOnComplete: { count: 100 },
+      removeOnFail: { count: 500 },
+    });
+    // The job is in: a position that cannot be read now arrives with the next refresh.
+    const position = (await this.snapshot().catch(() => [] as JobInfo[])).find((j) => j.id === id)?.position;
+    if (position !== undefined) local.position = position;
+    this.scheduleRefresh();
+    return local;
+  }
+
+  private async undoAdd(kind: string, id: string): Promise<void> {
+    await this.queueOf(kind).remove(id).catch(() => undefined);
+    const meta = await this.meta(id);
+    if (meta) await this.release(id, meta);
+  }
+
+  private register(id: string, meta: JobMeta, data: unknown): LocalJob {
+    let settle!: LocalJob['settle'];
+    const result = new Promise<unknown>((resolve, reject) => (settle = { resolve, reject }));
+    // Callers may never await a job they do not care about; that must not be an unhandled rejection.
+    result.catch(() => undefined);
+    const local: LocalJob = { meta, id, data, progress: new Set(), positionListeners: new Set(), position: 1, settled: false, settle, result };
+    this.local.set(id, local);
+    return local;
+  }
+
+  async list(filter: { guildId?: string } = {}): Promise<JobInfo[]> {
+    const jobs = await this.snapshot().catch((error: unknown) => {
+      throw unavailableError(error);
+    });
+    return filter.guildId === undefined ? jobs : jobs.filter((j) => j.guildId === filter.guildId);
+  }
+
+  async position(jobId: string): Promise<number> {
+    const jobs = await this.snapshot().catch((error: unknown) => {
+      throw unavailableError(error);
+    });
+    return jobs.find((j) => j.id === jobId)?.position ?? -1;
+  }
+
+  async cancel(jobId: string, by: { guildId: string; userId: string; isAdmin?: boolean }): Promise<void> {
+    const meta = await this.meta(jobId).catch((error: unknown) => {
+      throw unavailableError(error);
+    });
+    if (!meta || meta.guildId !== by.guildId) throw jobNotFoundError(jobId);
+    if (meta.userId !== by.userId && !by.isAdmin) throw notYourJobError();
+    await this.cancelJob(jobId, meta, cancelledError(jobId));
+  }
+
+  async warmUp(ref: Extract<ProcessorRef, { kind: 'worker' }>, data: unknown): Promise<void> {
+    if (!this.opts.runWorkers) return;
+    await this.pools.interactive.prewarm(this.opts.limits.concurrency.interactive, ref.moduleUrl, ref.exportName, data);
+  }
+
+  async shutdown(graceMs: number): Promise<{ finished: number; cutOff: number }> {
+    this.draining = true;
+    const pending = [...this.local.values()];
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled(pending.map((j) => j.result)), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    let cutOff = 0;
+    for (const job of pending) {
+      if (job.settled) continue;
+      cutOff++;
+      // Nothing would deliver it after this process is gone (durable delivery is a later step).
+      await this.cancelJob(job.id, job.meta, cutOffError(), 'restart').catch(() => undefined);
+    }
+    await this.closeAll();
+    return { finished: pending.length - cutOff, cutOff };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    for (const job of [...this.local.values()]) {
+      if (!job.settled) await this.cancelJob(job.id, job.meta, cancelledError(job.id)).catch(() => this.settle(job.id, { error: cancelledError(job.id) }));
+    }
+    await this.closeAll();
+  }
+
+  private async closeAll(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.refreshTimer);
+    for (const id of this.controllers.keys()) this.abortLocal(id, 'restart');
+    // Each step is bounded: BullMQ waits for a connection that never opened (Redis away) forever.
+    const bounded = (step: Promise<unknown>): Promise<unknown> => withDeadline(step, CLOSE_STEP_MS).catch(() => undefined);
+    if (this.producer.status === 'ready') {
+      // Workers first (their running jobs were just aborted), then what listens and what adds.
+      await Promise.all(this.workers.map((worker) => bounded(worker.close())));
+      await Promise.all(LANES.map((lane) => this.pools[lane].close()));
+      await Promise.all([...this.events.values()].map((events) => bounded(events.close())));
+      await Promise.all([...this.queues.values()].map((queue) => bounded(queue.close())));
+    } else {
+      // Redis away: nothing to close politely, so everything at once, without waiting on jobs.
+      for (const connection of this.connections) connection.disconnect();
+      await Promise.all([
+        ...this.workers.map((worker) => bounded(worker.close(true))),
+        ...LANES.map((lane) => this.pools[lane].close()),
+        ...[...this.events.values()].map((events) => bounded(events.close())),
+        ...[...this.queues.values()].map((queue) => bounded(queue.close())),
+      ]);
+    }
+    for (const connection of this.connections) connection.disconnect();
+    this.subscriber?.disconnect();
+    this.producer.disconnect();
+    for (const job of this.local.values()) if (!job.settled) this.settle(job.id, { error: cutOffError() });
+  }
+
+  /**
+   * While Redis is away every connection reports each reconnect attempt; one line per source per
+   * {@link WARN_EVERY_MS} says the same to the operator without flooding the log.
+   */
+  private warnOnce(source: string, message: string, error: unknown): void {
+    const now = Date.now();
+    if (now - (this.lastWarned.get(source) ?? 0) < WARN_EVERY_MS) return;
+    this.lastWarned.set(source, now);
+    this.logger.warn(message, { source, error: error instanceof Error ? error.message : String(error) });
+  }
+
+  // ---- bookkeeping in Redis ----
+
+  private key(...parts: string[]): string {
+    return [this.opts.prefix, '_q', ...parts].join(':');
+  }
+
+  private limitKeys(meta: Pick<JobMeta, 'guildId' | 'userId'>): string[] {
+    return [this.key('active'), this.key('active', 'g', meta.guildId), this.key('active', 'u', meta.guildId, meta.userId), this.key('jobs')];
+  }
+
+  private async acquire(id: string, meta: JobMeta, perUser: number): Promise<'ok' | 'taken' | LimitHit> {
+    const { maxPending, maxPerGuild } = this.opts.limits;
+    const bullJobKey = `${this.opts.prefix}:${meta.kind}:${id}`;
+    const answer = await this.producer.eval(ACQUIRE_LUA, 5, ...this.limitKeys(meta), bullJobKey, id, maxPending, maxPerGuild, perUser, JSON.stringify(meta));
+    return answer === 'ok' || answer === 'taken' || answer === 'total' || answer === 'guild' || answer === 'user' ? answer : 'total';
+  }
+
+  private async release(id: string, meta: Pick<JobMeta, 'guildId' | 'userId'>): Promise<void> {
+    await this.producer.eval(RELEASE_LUA, 5, ...this.limitKeys(meta), this.key('running'), id);
+  }
+
+  private async meta(id: string): Promise<JobMeta | undefined> {
+    const raw = await this.producer.hget(this.key('jobs'), id);
+    return raw === null ? undefined : this.parseMeta(id, raw);
+  }
+
+  private parseMeta(id: string, raw: string): JobMeta | undefined {
+    const parsed = metaSchema.safeParse(safeJson(raw));
+    if (parsed.success) return parsed.data;
+    this.logger.warn('queue: malformed job metadata in Redis ignored', { jobId: id });
+    return undefined;
+  }
+
+  /**
+   * Releases the limit slots of jobs BullMQ no longer has waiting or running (their process died
+   * before releasing them, or someone removed them by hand).
+   * @returns how many slots were freed.
+   */
+  private async reconcile(): Promise<number> {
+    const ids = await this.producer.smembers(this.key('active'));
+    let freed = 0;
+    for (const id of ids) {
+      const raw = await this.producer.hget(this.key('jobs'), id);
+      const meta = raw === null ? undefined : this.parseMeta(id, raw);
+      const state = meta ? await this.queueOf(meta.kind).getJobState(id).catch(() => 'unknown') : 'unknown';
+      if (['waiting', 'prioritized', 'active', 'delayed', 'waiting-children'].includes(state)) continue;
+      // Just added by another process and not yet in BullMQ: leave it.
+      if (meta && Date.now() - meta.enqueuedAt < 30_000) continue;
+      await this.release(id, meta ?? { guildId: '?', userId: '?' });
+      if (!meta) await this.producer.srem(this.key('active'), id);
+      freed++;
+    }
+    return freed;
+  }
+
+  /** Every waiting and running job with its lane position: running first, then by priority. */
+  private async snapshot(): Promise<JobInfo[]> {
+    const ids = await this.producer.smembers(this.key('active'));
+    if (ids.length === 0) return [];
+    const [raws, running] = await Promise.all([this.producer.hmget(this.key('jobs'), ...ids), this.producer.smembers(this.key('running'))]);
+    const runningSet = new Set(running);
+    const jobs: { id: string; meta: JobMeta }[] = [];
+    ids.forEach((id, i) => {
+      const raw = raws[i];
+      const meta = raw ? this.parseMeta(id, raw) : undefined;
+      if (meta) jobs.push({ id, meta });
+    });
+    const infos: JobInfo[] = [];
+    for (const lane of LANES) {
+      const inLane = jobs.filter((j) => j.meta.lane === lane);
+      const started = inLane.filter((j) => runningSet.has(j.id)).sort(byArrival);
+      const waiting = inLane.filter((j) => !runningSet.has(j.id)).sort((a, b) => a.meta.priority - b.meta.priority || byArrival(a, b));
+      started.forEach((j) => infos.push(info(j.id, j.meta, 'running', 0)));
+      waiting.forEach((j, index) => infos.push(info(j.id, j.meta, 'waiting', index + 1)));
+    }
+    return infos;
+  }
+
+  /** See the file comment: the lane's fair order as a fixed BullMQ priority. */
+  private async priorityFor(lane: Lane, owner: Pick<EnqueueOptions, 'guildId' | 'userId'>, cost: number, now: number): Promise<number> {
+    const baseKey = this.key('lane', lane, 'base');
+    await this.producer.set(baseKey, String(now), 'NX');
+    const [baseRaw, usageRaw, ownJobs] = await Promise.all([
+      this.producer.get(baseKey),
+      this.producer.hget(this.key('lane', lane, 'usage'), `${owner.guildId}:${owner.userId}`),
+      this.producer.smembers(this.key('active', 'u', owner.guildId, owner.userId)),
+    ]);
+    const usage = usageSchema.safeParse(safeJson(usageRaw ?? 'null'));
+    let load = usage.success ? decayed(usage.data.s, now - usage.data.at, this.halfLifeMs) : 0;
+    if (ownJobs.length > 0) {
+      const metas = await this.producer.hmget(this.key('jobs'), ...ownJobs);
+      metas.forEach((raw, i) => {
+        const meta = raw ? this.parseMeta(ownJobs[i]!, raw) : undefined;
+        if (meta?.lane === lane) load += meta.cost;
+      });
+    }
+    const score = (base: number): number => 1 + Math.round(10 * (((now - base) / 1000) * this.aging + load + cost));
+    let priority = score(Number(baseRaw ?? now));
+    if (priority > REBASE_AT && !(await this.snapshot()).some((j) => j.lane === lane)) {
+      await this.producer.set(baseKey, String(now));
+      priority = score(now);
+    }
+    return Math.min(Math.max(priority, 1), MAX_PRIORITY);
+  }
+
+  private async recordUsage(meta: JobMeta, seconds: number): Promise<void> {
+    const field = `${meta.guildId}:${meta.userId}`;
+    const key = this.key('lane', meta.lane, 'usage');
+    const now = Date.now();
+    const previous = usageSchema.safeParse(safeJson((await this.producer.hget(key, field)) ?? 'null'));
+    const total = (previous.success ? decayed(previous.data.s, now - previous.data.at, this.halfLifeMs) : 0) + seconds;
+    await this.producer.hset(key, field, JSON.stringify({ s: total, at: now }));
+    // Bounded like the in-process ledger: owners whose usage has decayed to nothing are forgotten.
+    if ((await this.producer.hlen(key)) > USAGE_OWNERS_KEPT) {
+      const entries = await this.producer.hgetall(key);
+      const stale = Object.entries(entries)
+        .filter(([, raw]) => {
+          const usage = usageSchema.safeParse(safeJson(raw));
+          return !usage.success || decayed(usage.data.s, now - usage.data.at, this.halfLifeMs) < 0.01;
+        })
+        .map(([owner]) => owner);
+      if (stale.length > 0) await this.producer.hdel(key, ...stale);
+    }
+  }
+
+  // ---- cancellation ----
+
+  private async cancelJob(id: string, meta: JobMeta, error: MotifError, reason: 'cancel' | 'restart' = 'cancel'): Promise<void> {
+    // The handle settles at once, as in-process: the person asked, whatever the worker does next.
+    this.settle(id, { error });
+    await this.producer.set(this.key('cancelled', id), reason, 'EX', 3_600);
+    const removed = await this.queueOf(meta.kind)
+      .remove(id)
+      .then((count) => count > 0)
+      .catch(() => false);
+    if (removed) await this.release(id, meta);
+    // A job already taken by a worker (running, or held at its lane's gate) is aborted wherever it is.
+    else await this.producer.publish(this.key('cancel'), id);
+    this.abortLocal(id, reason);
+    this.scheduleRefresh();
+  }
+
+  private abortLocal(id: string, reason: 'cancel' | 'restart'): void {
+    const entry = this.controllers.get(id);
+    if (!entry || entry.controller.signal.aborted) return;
+    entry.reason = reason;
+    entry.controller.abort(new Error(reason === 'cancel' ? 'cancelled' : 'restart'));
+  }
+
+  // ---- the worker side ----
+
+  private async process(kind: keyof M & string, job: BullJob): Promise<unknown> {
+    const id = job.id ?? '';
+    const envelope = envelopeSchema.safeParse(job.data);
+    if (!envelope.success) throw new UnrecoverableError(`malformed job in Redis: ${envelope.error.issues[0]?.message ?? ''}`);
+    const { meta } = envelope.data;
+    const schema = this.opts.schemas?.[kind];
+    const checked = schema ? schema.safeParse(envelope.data.data) : { success: true as const, data: envelope.data.data };
+    if (!checked.success) {
+      await this.release(id, meta).catch(() => undefined);
+      throw new UnrecoverableError(`malformed ${kind} job data in Redis: ${checked.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+    }
+    const lane = meta.lane;
+    const entry: { controller: AbortController; reason?: 'cancel' | 'restart' } = { controller: new AbortController() };
+    this.controllers.set(id, entry);
+    const { signal } = entry.controller;
+    let acquired = false;
+    let final = true;
+    let startedAt = 0;
+    try {
+      const cancelled = await this.producer.get(this.key('cancelled', id));
+      if (cancelled) this.abortLocal(id, cancelled === 'restart' ? 'restart' : 'cancel');
+      await this.gates[lane].acquire(meta.priority, signal);
+      acquired = true;
+      startedAt = Date.now();
+      await this.producer.sadd(this.key('running'), id);
+      await job.updateProgress({ k: 's' });
+      const reportProgress = (p: unknown): void => void job.updateProgress({ k: 'p', v: p } as object).catch(() => undefined);
+      const log = (message: string): void => this.logger.info(message, { jobId: id });
+      const ref = this.opts.processors[kind];
+      const result =
+        ref.kind === 'inline'
+          ? await ref.run(checked.data, { signal, reportProgress, log })
+          : await this.pools[lane].run(id, ref.moduleUrl, ref.exportName, checked.data, { signal, onProgress: reportProgress, onLog: log });
+      if (signal.aborted) throw new Error('cancelled');
+      return result;
+    } catch (error) {
+      if (signal.aborted) throw new UnrecoverableError(encodeMotifError(entry.reason === 'restart' ? cutOffError() : cancelledError(id)));
+      if (isMotifError(error)) throw new UnrecoverableError(encodeMotifError(error));
+      final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      this.logger.warn(`job ${id} (${kind}) failed${final ? '' : '; it will be tried again'}`, { error });
+      // EventEmitter throws on an unheard 'error'; a failed job must never take the process down.
+      if (final && this.listenerCount('error') > 0) this.emit('error', error, info(id, meta, 'running', 0));
+      throw error instanceof Error ? error : new Error(String(error));
+    } finally {
+      this.controllers.delete(id);
+      if (acquired) this.gates[lane].release();
+      if (acquired) await this.recordUsage(meta, (Date.now() - startedAt) / 1000).catch(() => undefined);
+      // Leaving `running` and the limits in one step: a list in between would show the job waiting.
+      if (final) await this.release(id, meta).catch((error: unknown) => this.logger.warn('queue: could not release a job slot', { jobId: id, error: String(error) }));
+      else await this.producer.srem(this.key('running'), id).catch(() => undefined);
+    }
+  }
+
+  // ---- events back to handles ----
+
+  private listen(events: QueueEvents): void {
+    events.on('progress', ({ jobId, data }) => {
+      const parsed = progressSchema.safeParse(data);
+      if (!parsed.success) return;
+      if (parsed.data.k === 's') {
+        // Started: 0 at once, before a fast job's result can overtake the next refresh.
+        const job = this.local.get(jobId);
+        if (job) this.setPosition(job, 0);
+        this.scheduleRefresh();
+      } else {
+        const progress = parsed.data.v;
+        this.local.get(jobId)?.progress.forEach((listener) => safeCall(listener, progress));
+      }
+    });
+    events.on('completed', ({ jobId, returnvalue }) => {
+      this.settle(jobId, this.checkResult(jobId, returnvalue));
+      this.scheduleRefresh();
+    });
+    events.on('failed', ({ jobId, failedReason }) => {
+      this.settle(jobId, { error: decodeFailure(jobId, failedReason) });
+      this.scheduleRefresh();
+    });
+    events.on('removed', ({ jobId }) => {
+      this.settle(jobId, { error: cancelledError(jobId) });
+      this.scheduleRefresh();
+    });
+    for (const name of ['added', 'waiting', 'active'] as const) events.on(name, () => this.scheduleRefresh());
+  }
+
+  private checkResult(id: string, result: unknown): { result: unknown } | { error: unknown } {
+    const job = this.local.get(id);
+    const check = job ? this.opts.resultChecks?.[job.meta.kind as keyof M] : undefined;
+    if (!job || !check) return { result };
+    try {
+      return { result: check(result, job.data as M[keyof M]['data']) };
+    } catch (error) {
+      this.logger.warn(`job ${id} (${job.meta.kind}) came back from Redis with a result it could not have produced`, { error: String(error) });
+      if (this.listenerCount('error') > 0) this.emit('error', error, info(id, job.meta, 'running', 0));
+      return { error: jobFailedError(id, error) };
+    }
+  }
+
+  private settle(id: string, outcome: { result: unknown } | { error: unknown }): void {
+    const job = this.local.get(id);
+    if (!job || job.settled) return;
+    job.settled = true;
+    job.position = -1;
+    this.local.delete(id);
+    if ('result' in outcome) job.settle.resolve(outcome.result);
+    else job.settle.reject(outcome.error);
+  }
+
+  /** Positions of this process's handles, recomputed once per burst of events. */
+  private scheduleRefresh(): void {
+    if (this.refreshTimer || this.closed || this.local.size === 0) return;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = undefined;
+      void this.snapshot()
+        .then((jobs) => {
+          const byId = new Map(jobs.map((j) => [j.id, j.position]));
+          for (const job of this.local.values()) {
+            const position = byId.get(job.id);
+            // A started job stays at 0: a snapshot read before its start event must not move it back.
+            if (position !== undefined && job.position !== 0) this.setPosition(job, position);
+          }
+        })
+        .catch(() => undefined);
+    }, 20);
+  }
+
+  private setPosition(job: LocalJob, position: number): void {
+    if (job.settled || job.position === position) return;
+    job.position = position;
+    job.positionListeners.forEach((listener) => safeCall(listener, position));
+  }
+
+  private queueOf(kind: string): Queue {
+    const queue = this.queues.get(kind);
+    // Before ready() succeeded there are no queues: the same answer as Redis being away.
+    if (!queue) throw new Error(`the queue for job kind ${kind} is not connected`);
+    return queue;
+  }
+}
+
+function info(id: string, meta: JobMeta, state: JobInfo['state'], position: number): JobInfo {
+  return { id, kind: meta.kind, lane: meta.lane, label: meta.label, guildId: meta.guildId, userId: meta.userId, state, position, enqueuedAt: meta.enqueuedAt };
+}
+
+function byArrival(a: { id: string; meta: JobMeta }, b: { id: string; meta: JobMeta }): number {
+  return a.meta.enqueuedAt - b.meta.enqueuedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** Short, typeable in /queue cancel, and never all digits (BullMQ refuses integer-like custom ids). */
+function newJobId(): string {
+  for (;;) {
+    const id = randomBytes(5).toString('hex');
+    if (!/^\d+$/.test(id)) return id;
+  }
+}
+
+/** Blocking connections (workers, events, pub/sub) wait for Redis as long as it takes. */
+function workerConnection(url: string): RedisOptions {
+  const parsed = new URL(url);
+  return {
+    host: parsed.hostname.replace(/^\[|\]$/g, ''),
+    port: parsed.port ? Number(parsed.port) : 6379,
+    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+    ...(parsed.pathname.length > 1 ? { db: Number(parsed.pathname.slice(1)) } : {}),
+    ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
+    maxRetriesPerRequest: null,
+    // Back within seconds of Redis returning (BullMQ's default backs off to 20 s).
+    retryStrategy: (times: number) => Math.min(times * 500, 5_000),
+  };
+}
+
+function encodeMotifError(error: MotifError): string {
+  return MOTIF_REASON_PREFIX + JSON.stringify({ code: error.code, userMessage: error.userMessage });
+}
+
+/** A failure as the handle's owner sees it: the processor's MotifError, or JOB_FAILED. */
+function decodeFailure(jobId: string, reason: string): MotifError {
+  if (reason.startsWith(MOTIF_REASON_PREFIX)) {
+    const parsed = motifReasonSchema.safeParse(safeJson(reason.slice(MOTIF_REASON_PREFIX.length)));
+    if (parsed.success) return new MotifError(parsed.data.code as ErrorCode, parsed.data.userMessage);
+  }
+  return jobFailedError(jobId, new Error(reason));
+}
+
+function unavailableError(cause: unknown): MotifError {
+  return new MotifError('QUEUE_UNAVAILABLE', 'Motif is busy right now (its job queue cannot be reached). Try again in a minute.', {
+    cause,
+    detail: cause instanceof Error ? cause.message : String(cause),
+  });
+}
+
+function safeJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `promise`, or a rejection after `ms` (the promise itself runs on; callers undo what it did). */
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
