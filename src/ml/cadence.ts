@@ -84,12 +84,18 @@ export function cadenceFilter(tokenizer: Tokenizer, key: CadenceKey, state: Cade
     const bass = stepPitches[1];
     const fits = (pitch: number): boolean =>
       slot === 1 ? pitch % 12 === key.tonicPitchClass && (soprano === undefined || pitch <= soprano) : triad.has(pitch % 12) && (bass === undefined || pitch >= bass);
+    // The final chord has the bass in it: once it has started, no later voice of that step holds
+    // (a held bass is not heard as the ending); and an inner voice may not start it on its own
+    // after soprano and bass held, since the piece's last onset would then have no bass.
+    const thisStep = slot === 0 ? [] : state.history.slice(-slot);
+    const struckThisStep = thisStep.some((id) => pitchOf(id) !== undefined);
+    const innerMayStrike = finalStarted || struckThisStep || slot < 2;
     return (id) => {
       const name = tokenizer.tokenName(id);
       if (name === 'REST') return slot !== 1;
-      if (name === 'HOLD') return sounding[voice]! > 0 ? fits(sounding[voice]!) : slot !== 1;
+      if (name === 'HOLD') return !finalStarted && (sounding[voice]! > 0 ? fits(sounding[voice]!) : slot !== 1);
       const pitch = pitchOf(id);
-      return pitch === undefined ? true : fits(pitch);
+      return pitch === undefined ? true : innerMayStrike && fits(pitch);
     };
   }
   return undefined;

@@ -5,7 +5,7 @@
  */
 import { MotifError } from '../errors.js';
 import { computeFeatures } from '../music/analysis/features.js';
-import { guessKey, scalePitchClasses, parseKey } from '../music/analysis/key.js';
+import { guessKey, makeKey, parseKey, scalePitchClasses, type Key } from '../music/analysis/key.js';
 import { countNoteEvents, type NoteSequence } from '../music/note-sequence.js';
 import { createRng, type Rng } from '../music/random.js';
 import { allowedTokenMask, type Tokenizer } from '../music/tokenizers/index.js';
@@ -204,6 +204,11 @@ export interface GenerateOptions {
   monophonic?: boolean;
   /** Temperature and top-p reshape only the choice of pitch. Default false. */
   temperPitchesOnly?: boolean;
+  /**
+   * Without `key`: keep to one key's scale all through (the seed's guessed key, or one chosen at
+   * random) and end on its tonic. Default false.
+   */
+  inOneKey?: boolean;
 }
 
 export interface GeneratedPiece {
@@ -221,8 +226,9 @@ export interface GeneratedPiece {
 export function generatePiece(network: Network, tokenizer: Tokenizer, opts: GenerateOptions): GeneratedPiece {
   const qpm = opts.qpm ?? 120;
   const program = opts.program ?? 0;
-  const pitchClasses = opts.key ? scalePitchClasses(opts.key) : undefined;
   const random = createRng(opts.randomSeed);
+  const key = opts.key ?? (opts.inOneKey ? pieceKey(opts.seed, random) : undefined);
+  const pitchClasses = key ? scalePitchClasses(key) : undefined;
   const prompt = opts.seed ? encodeSeed(tokenizer, opts.seed) : startPrompt(network, tokenizer, random, opts.meter);
   const maxAttempts = opts.maxAttempts ?? 3;
 
@@ -235,6 +241,8 @@ export function generatePiece(network: Network, tokenizer: Tokenizer, opts: Gene
       topP: opts.topP ?? 1,
       random,
       pitchClasses,
+      // A key the piece was only kept in (inOneKey) is not imposed on the cadence: the cadence guesses
+      // from what was composed, which in a minor scale may well be its relative major.
       cadence: opts.cadence === false ? undefined : { key: opts.key ? cadenceKeyOf(opts.key) : undefined },
       silenceGuard: opts.silenceGuard,
       monophonic: opts.monophonic,
@@ -270,6 +278,12 @@ export const DEFAULT_MAX_COPY_TOKENS = 96;
 function cadenceKeyOf(key: string): CadenceKey {
   const parsed = parseKey(key);
   return { tonicPitchClass: parsed.tonicPitchClass, mode: parsed.mode };
+}
+
+/** The key of a piece kept in one key: its seed's, or for a piece from scratch one chosen at random. */
+function pieceKey(seed: NoteSequence | undefined, random: Rng): Key {
+  if (seed) return guessKey(seed);
+  return makeKey(Math.floor(random() * 12), random() < 0.5 ? 'major' : 'minor');
 }
 
 /** Output a listener would call broken: almost no pitches, or a single repeated rhythm. */

@@ -51,6 +51,8 @@ export interface EvaluateOptions {
   monophonic?: boolean;
   /** Temperature and top-p reshape only the choice of pitch (a style rule). */
   temperPitchesOnly?: boolean;
+  /** Keep each sample in one key, chosen at random (a style rule). */
+  inOneKey?: boolean;
   randomSeed?: number;
   /** Cap on held-out tokens scored by the (slow, windowed) tutorial baseline. Default 20,000. */
   maxBaselineTokens?: number;
@@ -169,6 +171,7 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
       silenceGuard: opts.silenceGuard,
       monophonic: opts.monophonic,
       temperPitchesOnly: opts.temperPitchesOnly,
+      inOneKey: opts.inOneKey,
     });
     degenerateResamples += piece.attempts - 1;
     generated.push(piece);

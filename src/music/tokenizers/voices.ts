@@ -24,7 +24,7 @@
 import { MotifError } from '../../errors.js';
 import { DEFAULT_QPM, type Note, type NoteSequence } from '../note-sequence.js';
 import { pitchName } from '../pitch-name.js';
-import type { DecodeOptions, EncodeOptions, EventCounter, Tokenizer, VoicesTokenizerConfig, VoicesTokenizerSpec } from './types.js';
+import type { DecodeOptions, EncodeOptions, EventCounter, SamplingGuard, Tokenizer, VoicesTokenizerConfig, VoicesTokenizerSpec } from './types.js';
 
 export const VOICE_PAD_ID = 0;
 export const VOICE_BOS_ID = 1;
@@ -39,6 +39,16 @@ const VOICE_COUNT = 4;
 /** Token position within a step → voice index (0 soprano … 3 bass). */
 const ORDER: readonly number[] = [0, 3, 1, 2];
 const VOICE_NAMES = ['Soprano', 'Alto', 'Tenor', 'Bass'] as const;
+/**
+ * Lowest and highest MIDI pitch each voice sings in the JSB training chorales (soprano, alto,
+ * tenor, bass): what the sampling guard keeps new notes within.
+ */
+const VOICE_RANGES: readonly (readonly [number, number])[] = [
+  [60, 81],
+  [52, 74],
+  [46, 69],
+  [36, 66],
+];
 
 export const DEFAULT_VOICES_CONFIG: Readonly<VoicesTokenizerConfig> = Object.freeze({
   stepsPerQuarter: 4,
@@ -110,6 +120,47 @@ export class VoicesTokenizer implements Tokenizer {
     for (const id of history) if (id !== VOICE_PAD_ID && id !== VOICE_BOS_ID && id !== VOICE_EOS_ID) slot++;
     const position = this.positionOfSlot(slot);
     return (id) => id < FIRST_VALUE_ID || Math.floor((id - FIRST_VALUE_ID) / this.values) === position;
+  }
+
+  /**
+   * Voices keep to their ranges and their order: a new note of a voice lies in that voice's range
+   * (VOICE_RANGES) and does not cross the voices already sung at this step (soprano ≥ alto ≥ tenor ≥
+   * bass). A free-running model without positional tokens loses count of which voice comes next
+   * (it sang bass notes in the soprano's slot and a soprano line in the tenor's), and every step
+   * after that is harmony for the wrong voices. REST is always allowed, HOLD while the voice sounds.
+   * The rules of the event encoding (silent beats, one note per onset) do not apply here.
+   */
+  createSamplingGuard(): SamplingGuard {
+    let slot = 0;
+    const sounding: (number | undefined)[] = [undefined, undefined, undefined, undefined];
+    // What each voice sings at the current step, once its token is in (a held note counts).
+    const stepPitch: (number | undefined)[] = [undefined, undefined, undefined, undefined];
+    return {
+      push: (id: number): void => {
+        if (id === VOICE_PAD_ID || id === VOICE_BOS_ID || id === VOICE_EOS_ID) return;
+        const voice = ORDER[slot % VOICE_COUNT]!;
+        if (slot % VOICE_COUNT === 0) stepPitch.fill(undefined);
+        if (!this.isHold(id)) sounding[voice] = this.pitchOf(id);
+        stepPitch[voice] = sounding[voice];
+        slot++;
+      },
+      allows: (id: number): boolean => {
+        const voice = ORDER[slot % VOICE_COUNT]!;
+        // The grammar: HOLD continues a sounding note; a silent voice's HOLD never occurs in the data.
+        if (this.isHold(id)) return sounding[voice] !== undefined;
+        const pitch = this.pitchOf(id);
+        if (pitch === undefined) return true;
+        const [low, high] = VOICE_RANGES[voice]!;
+        if (pitch < low || pitch > high) return false;
+        // Voices are numbered top down (0 soprano … 3 bass): those above must not be lower, those below not higher.
+        for (let other = 0; other < VOICE_COUNT; other++) {
+          const sung = stepPitch[other];
+          if (sung === undefined || other === voice) continue;
+          if (other < voice ? sung < pitch : sung > pitch) return false;
+        }
+        return true;
+      },
+    };
   }
 
   encode(seq: NoteSequence, opts: EncodeOptions = {}): number[] {

@@ -97,3 +97,19 @@ export function pngSize(data: Buffer): { width: number; height: number } | undef
   if (!data.subarray(0, 8).equals(signature) || data.toString('latin1', 12, 16) !== 'IHDR') return undefined;
   return { width: data.readUInt32BE(16), height: data.readUInt32BE(20) };
 }
+
+/**
+ * Uploads `count` copies of a scale to a guild's corpus as its admin. Which uploads the corpus split
+ * holds out for validation depends on their random ids (1 in 10 each): with four, a real training
+ * run has data to train on but for a 1-in-10,000 chance; with one it would fail one run in ten.
+ */
+export async function addCorpusPieces(h: Harness, count: number, where: { guildId?: string; channelId?: string } = {}): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const file = h.server.addAttachment(scaleMidi(), `piece-${i}.mid`, 'audio/midi');
+    const added = await h.server.waitForInteractionResponse(
+      h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file, confirm_rights: true, licence: 'own-work' }, user: h.server.users.admin, ...where }),
+    );
+    const text = [added.message?.content ?? '', ...added.followUps.map((f) => f.content)].join(' ');
+    if (!/Added `/.test(text)) throw new Error(`corpus add failed: ${text}`);
+  }
+}

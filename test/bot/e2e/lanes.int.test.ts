@@ -8,7 +8,7 @@ import type { InteractionResponse } from '../../support/discord-server/index.js'
 import { Redis } from 'ioredis';
 import { deleteKeys, REDIS_URL, redisReachable, uniquePrefix, withRedis } from '../../support/redis.js';
 import { findLeaks } from './leak-check.js';
-import { scaleMidi, startHarness, type Harness } from './harness.js';
+import { addCorpusPieces, scaleMidi, startHarness, type Harness } from './harness.js';
 
 const FIXTURES = new URL('../../jobs/fixtures/processors.ts', import.meta.url).href;
 const JOB_WAIT_MS = 120_000;
@@ -16,21 +16,6 @@ const COMPOSES = 4;
 
 const hasFiles = (n: number) => (r: InteractionResponse): boolean => (r.message?.attachments.length ?? 0) >= n || r.followUps.length > 0;
 const said = (r: InteractionResponse): string => [r.message?.content ?? '(no reply)', ...r.followUps.map((f) => `follow-up: ${f.content}`)].join(' | ');
-
-/**
- * Uploads `count` copies of a scale. Which uploads the corpus split holds out for validation depends
- * on their random ids (1 in 10 each): with four, a real training run has data to train on but for a
- * 1-in-10,000 chance; with one it would fail one run in ten.
- */
-async function addCorpusPieces(h: Harness, count: number): Promise<void> {
-  for (let i = 0; i < count; i++) {
-    const file = h.server.addAttachment(scaleMidi(), `piece-${i}.mid`, 'audio/midi');
-    const added = await h.server.waitForInteractionResponse(
-      h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file, confirm_rights: true, licence: 'own-work' }, user: h.server.users.admin }),
-    );
-    expect(added.message?.content ?? '').not.toMatch(/Sorry/);
-  }
-}
 
 /** Every interaction token the bot answered with in this run, and the bot token. */
 function interactionTokens(h: Harness): string[] {

@@ -92,3 +92,42 @@ describe('voices encoding', () => {
     expect(rebuilt.tokenName(10)).toBe(tokenizer.tokenName(10));
   });
 });
+
+describe('voices sampling guard', () => {
+  const tokenizer = createVoicesTokenizer();
+  const idOf = (name: string): number => Array.from({ length: tokenizer.vocabSize }, (_, id) => id).find((id) => tokenizer.tokenName(id) === name)!;
+  const pitch = (p: number): number => idOf(`PITCH_${p}`);
+  const HOLD = idOf('HOLD');
+  const REST = idOf('REST');
+
+  it('GIVEN a new piece WHEN each voice enters THEN it keeps to its range and below the voices above it, and a silent voice cannot HOLD', () => {
+    const guard = tokenizer.createSamplingGuard();
+    guard.push(1); // BOS
+    // Soprano: 60–81.
+    expect(guard.allows(pitch(58))).toBe(false);
+    expect(guard.allows(pitch(72))).toBe(true);
+    expect(guard.allows(HOLD)).toBe(false);
+    expect(guard.allows(REST)).toBe(true);
+    guard.push(pitch(67));
+    // Bass: 36–66 and not above the soprano's 67.
+    expect(guard.allows(pitch(48))).toBe(true);
+    expect(guard.allows(pitch(70))).toBe(false);
+    guard.push(pitch(48));
+    // Alto: between soprano 67 and bass 48, and in 52–74.
+    expect(guard.allows(pitch(68))).toBe(false);
+    expect(guard.allows(pitch(50))).toBe(false);
+    expect(guard.allows(pitch(64))).toBe(true);
+    guard.push(pitch(64));
+    // Tenor: between alto 64 and bass 48.
+    expect(guard.allows(pitch(65))).toBe(false);
+    expect(guard.allows(pitch(60))).toBe(true);
+    guard.push(pitch(60));
+    // Next step: a sounding voice may HOLD, and a held note still bounds the voices below it.
+    expect(guard.allows(HOLD)).toBe(true);
+    guard.push(HOLD);
+    guard.push(HOLD);
+    guard.push(HOLD);
+    expect(guard.allows(pitch(65))).toBe(false); // tenor above the alto's held 64
+  });
+});
+
