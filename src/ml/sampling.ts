@@ -15,8 +15,9 @@ export interface SamplingOptions {
   allowed?: (tokenId: number) => boolean;
   /**
    * The tokens temperature and top-p reshape (default all). The others keep the model's own
-   * probability, and the reshaped ones share what is left in the model's proportion sharpened by
-   * the temperature: e.g. a sharper choice of pitch without changing how often a voice holds.
+   * probability, and the reshaped ones share the model's mass for all of them (masked ones too) in
+   * its proportion sharpened by the temperature: e.g. a sharper choice of pitch, or one kept to a
+   * key, without changing how often a voice holds.
    */
   tempered?: (tokenId: number) => boolean;
 }
@@ -70,13 +71,16 @@ function temperSome(logits: Float32Array, max: number, probs: Float64Array, opts
   let modelMass = 0;
   let shapedMass = 0;
   for (let i = 0; i < logits.length; i++) {
-    if (opts.allowed && !opts.allowed(i)) continue;
+    const allowed = !opts.allowed || opts.allowed(i);
     const p = Math.exp(logits[i]! - max);
     if (!opts.tempered(i)) {
-      probs[i] = p;
+      if (allowed) probs[i] = p;
       continue;
     }
+    // The group keeps the model's whole mass, masked members included: a mask changes which of
+    // them comes (a pitch outside the key gives way to one inside), not how often the group does.
     modelMass += p;
+    if (!allowed) continue;
     shaped[i] = Math.exp((logits[i]! - max) / opts.temperature);
     shapedMass += shaped[i]!;
   }

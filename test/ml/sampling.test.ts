@@ -63,4 +63,17 @@ describe('sampleToken', () => {
     for (let i = 0; i < draws; i++) all[sampleToken(held, { temperature: 0.25, topP: 1, random })]!++;
     expect(all[0]! / draws).toBeGreaterThan(0.95);
   });
+
+  it('GIVEN tempered pitches and a mask on one of them WHEN sampled THEN the masked pitch’s share goes to the other pitches, not to the untempered HOLD', () => {
+    const probs = [0.6, 0.2, 0.12, 0.08];
+    const held = new Float32Array(probs.map(Math.log));
+    const random = seeded(5);
+    const counts = [0, 0, 0, 0];
+    const draws = 40_000;
+    for (let i = 0; i < draws; i++) counts[sampleToken(held, { temperature: 1, topP: 1, random, tempered: (id) => id > 0, allowed: (id) => id !== 1 })]!++;
+    expect(counts[1]).toBe(0);
+    expect(counts[0]! / draws).toBeCloseTo(0.6, 1);
+    expect((counts[2]! + counts[3]!) / draws).toBeCloseTo(0.4, 1);
+  });
 });
+
