@@ -49,6 +49,14 @@ describe('generatePiece with a trained (tiny) LSTM', () => {
     flat.notes = flat.notes.map((n, i) => ({ ...n, pitch: 60 + (i % 2), startStep: i * 2, endStep: i * 2 + 2 }));
     expect(isDegenerate(flat)).toBe(true);
     expect(isDegenerate(tinyTune(0))).toBe(false);
+    // A varied tune that then strikes one note 17 times in a row (a stuck sampler); 16 is still music.
+    for (const [repeats, stuck] of [[17, true], [16, false]] as const) {
+      const tune = tinyTune(0);
+      const end = tune.totalSteps;
+      for (let i = 0; i < repeats; i++) tune.notes.push({ ...tune.notes[0]!, pitch: 69, startStep: end + i * 2, endStep: end + i * 2 + 2 });
+      tune.totalSteps = end + repeats * 2;
+      expect(isDegenerate(tune), `${repeats} repeats`).toBe(stuck);
+    }
   });
 
   it('GIVEN many generations THEN no tensors leak', async () => {
