@@ -12,7 +12,7 @@ import { longestCopiedRun } from '../../music/analysis/originality.js';
 import { overlapTable, type OverlapRow } from '../../music/analysis/overlap.js';
 import { loadCorpus, splitCorpus, type CorpusPiece } from '../../music/corpus.js';
 import { assertInRange, MotifError } from '../../errors.js';
-import { generatePiece } from '../generate.js';
+import { generatePiece, isDegenerate } from '../generate.js';
 import { loadModel, type LoadedModel } from '../model-dir.js';
 import { LanguageModel } from '../network/language-model.js';
 import type { TutorialModel } from '../network/tutorial-model.js';
@@ -96,7 +96,8 @@ export interface EvaluationReport {
     fractionAtMost16: number;
     histogram: Record<string, number>;
   };
-  generation: { samples: number; meanEvents: number; degenerateResamples: number; msPerSample: number };
+  /** degenerateOutputs: samples still degenerate (isDegenerate) after every resample. */
+  generation: { samples: number; meanEvents: number; degenerateResamples: number; degenerateOutputs: number; msPerSample: number };
 }
 
 export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationReport> {
@@ -159,6 +160,7 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
   const samples = opts.samples ?? 100;
   const generated = [];
   let degenerateResamples = 0;
+  let degenerateOutputs = 0;
   const started = performance.now();
   for (let i = 0; i < samples; i++) {
     const piece = generatePiece(model.network, model.tokenizer, {
@@ -174,6 +176,7 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
       inOneKey: opts.inOneKey,
     });
     degenerateResamples += piece.attempts - 1;
+    if (isDegenerate(piece.sequence)) degenerateOutputs++;
     generated.push(piece);
     progress('generating', 0.4 + (0.5 * (i + 1)) / samples);
   }
@@ -209,6 +212,7 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
       samples,
       meanEvents: generated.reduce((s, g) => s + g.generatedEvents, 0) / Math.max(1, samples),
       degenerateResamples,
+      degenerateOutputs,
       msPerSample: Math.round(msPerSample),
     },
   };
