@@ -83,4 +83,24 @@ describe('event encoding: sampling guard', () => {
     expect(guard.allows(shift(1))).toBe(false);
     expect(guard.allows(note + 1)).toBe(false);
   });
+
+  it('GIVEN a melody that has struck one pitch 6 times in a row WHEN the next onset comes THEN that pitch is refused, any other allowed', () => {
+    const guard = tokenizer.createSamplingGuard({ noSilentBeats: false, monophonic: true });
+    const note = (p: number): number => tokenizer.idLayout.note + p - 21;
+    const dur = tokenizer.idLayout.duration + 1; // two 16ths
+    for (const id of tokenizer.encode(emptySequence(), { eos: false })) guard.push(id);
+    for (let i = 0; i < 6; i++) {
+      expect(guard.allows(note(69)), `strike ${i + 1}`).toBe(true);
+      guard.push(note(69));
+      guard.push(dur);
+      guard.push(shift(2));
+    }
+    expect(guard.allows(note(69))).toBe(false);
+    expect(guard.allows(note(71))).toBe(true);
+    guard.push(note(71));
+    guard.push(dur);
+    guard.push(shift(2));
+    expect(guard.allows(note(69))).toBe(true);
+  });
 });
+
