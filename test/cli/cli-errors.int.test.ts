@@ -33,9 +33,11 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** Hash of every file under `path` (sub-folders such as samples/ included), names and contents. */
 async function folderHash(path: string): Promise<string> {
   const hash = createHash('sha256');
-  for (const name of (await readdir(path)).sort()) hash.update(name).update(await readFile(join(path, name)));
+  const files = (await readdir(path, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)).sort();
+  for (const file of files) hash.update(file).update(await readFile(file));
   return hash.digest('hex');
 }
 

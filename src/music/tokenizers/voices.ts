@@ -127,8 +127,9 @@ export class VoicesTokenizer implements Tokenizer {
    * (VOICE_RANGES) and does not cross the voices already sung at this step (soprano ≥ alto ≥ tenor ≥
    * bass). A free-running model without positional tokens loses count of which voice comes next
    * (it sang bass notes in the soprano's slot and a soprano line in the tenor's), and every step
-   * after that is harmony for the wrong voices. REST is always allowed, HOLD while the voice sounds.
-   * The rules of the event encoding (silent beats, one note per onset) do not apply here.
+   * after that is harmony for the wrong voices. REST is allowed unless the step would be silent in
+   * all four voices, HOLD while the voice sounds. The event encoding's other rule (one note per
+   * onset) does not apply here.
    */
   createSamplingGuard(): SamplingGuard {
     let slot = 0;
@@ -149,7 +150,9 @@ export class VoicesTokenizer implements Tokenizer {
         // The grammar: HOLD continues a sounding note; a silent voice's HOLD never occurs in the data.
         if (this.isHold(id)) return sounding[voice] !== undefined;
         const pitch = this.pitchOf(id);
-        if (pitch === undefined) return true;
+        // No step with all four voices silent (real chorales have 3 empty beats in 1,000): the last
+        // voice of a step sings if the other three are silent.
+        if (pitch === undefined) return !(slot % VOICE_COUNT === VOICE_COUNT - 1 && stepPitch.every((p, v) => v === voice || p === undefined));
         const [low, high] = VOICE_RANGES[voice]!;
         if (pitch < low || pitch > high) return false;
         // Voices are numbered top down (0 soprano … 3 bass): those above must not be lower, those below not higher.
