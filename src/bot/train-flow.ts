@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AttachmentBuilder, type ChatInputCommandInteraction } from 'discord.js';
-import { MotifError } from '../errors.js';
+import { isMotifError, MotifError } from '../errors.js';
 import { formatBytes } from '../music/midi-limits.js';
 import { freeBytes } from '../util/disk-full.js';
 import type { TrainProgress } from '../jobs/motif-jobs.js';
@@ -126,6 +126,10 @@ export async function runTraining(interaction: ChatInputCommandInteraction, ctx:
     await reporter.stop();
     // A guild run is never resumed, so its epoch checkpoint goes with the half-made model.
     await Promise.all([outDir, `${outDir}.checkpoint`].map((dir) => rm(dir, { recursive: true, force: true })));
+    // A crashed run: the admin also learns the server did not lose its model.
+    if (isMotifError(error) && error.code === 'JOB_FAILED') {
+      error = new MotifError('JOB_FAILED', `${error.userMessage} This server keeps composing with its current model.`, { cause: error });
+    }
     if (reporter.tokenAlive) throw error;
     // The token is gone, so the router could not answer: say it in the channel instead.
     await reporter.finish({ content: `Training did not finish: ${describeError(error, ctx.logger, { guildId, job: handle.id })}`, allowedMentions: NO_MENTIONS });

@@ -38,7 +38,7 @@ describe('a worker crash during /train', () => {
     const r = await h.server.waitForInteractionResponse(train, (x) => x.followUps.length > 0, 120_000);
     expect(r.message?.history.some((state) => /^Training/.test(state.content))).toBe(true);
     const told = r.followUps[0]!;
-    expect(told.content).toMatch(/^Sorry, that job failed \(job `[0-9a-z]+`\)\. The bot is still running; try again\.$/);
+    expect(told.content).toMatch(/^Sorry, that job failed \(job `[0-9a-z]+`\)\. The bot is still running; try again\. This server keeps composing with its current model\.$/);
     expect(told.flags & MessageFlag.Ephemeral).toBeTruthy();
 
     expect(await h.bot.ctx.storage.models.get(guildId)).toEqual(oldModel);
