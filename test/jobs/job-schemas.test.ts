@@ -59,7 +59,7 @@ describe('result checks (what the bot accepts back from Redis before it reads an
     expect(() => MOTIF_RESULT_CHECKS.compose!({ ...compose, pngPath: '/d/r/1/../../../etc/x.png' }, EXAMPLES.compose)).toThrow(/pngPath is outside/);
     expect(() => MOTIF_RESULT_CHECKS.compose!({ ...compose, sequence: undefined }, EXAMPLES.compose)).toThrow();
     expect(() => MOTIF_RESULT_CHECKS.train!({ modelDir: '/d/other', metrics: {}, lossCurvePngPath: '/d/other/l.png', summary: '', stoppedAtTimeBudget: false, completedEpochs: 1 }, EXAMPLES.train)).toThrow(/modelDir/);
-    expect(() => MOTIF_RESULT_CHECKS['voice-audio']!({ oggPath: '/home/x.ogg', rendered: true }, EXAMPLES['voice-audio'])).toThrow(/oggPath is outside/);
+    expect(() => MOTIF_RESULT_CHECKS['voice-audio']!({ oggPath: '/d/other/x.ogg', rendered: true }, EXAMPLES['voice-audio'])).toThrow(/oggPath is outside/);
     expect(() => MOTIF_RESULT_CHECKS['read-midi']!({ noteCount: 0, totalSteps: 0 }, EXAMPLES['read-midi'])).toThrow();
   });
 });
