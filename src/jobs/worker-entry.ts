@@ -1,14 +1,31 @@
 /**
- * Runs inside a worker thread: imports the requested processor module (once; later jobs reuse the
- * loaded module and whatever it caches, e.g. a model) and runs one job at a time.
+ * Runs inside a worker thread or a forked child process (worker-host.ts): imports the requested
+ * processor module (once; later jobs reuse the loaded module and whatever it caches, e.g. a model)
+ * and runs one job at a time.
  */
 import { parentPort } from 'node:worker_threads';
 import { isMotifError } from '../errors.js';
 import type { HostToWorker, Processor, SerializedError, WorkerToHost } from './processor.js';
 import type { WorkerReady } from './worker-host.js';
 
-const port = parentPort;
-if (!port) throw new Error('worker-entry.ts must run in a worker thread');
+interface Port {
+  postMessage(message: unknown): void;
+  on(event: 'message', listener: (message: HostToWorker) => void): void;
+}
+
+const port: Port | undefined = parentPort ?? (process.send ? childPort() : undefined);
+if (!port) throw new Error('worker-entry.ts must run in a worker thread or a forked child process');
+
+/** The IPC channel to the parent, for a forked child. */
+function childPort(): Port {
+  // The parent is gone (kill -9, a crash): its jobs go back to the queue, so this child must not
+  // keep computing nor linger as an orphan.
+  process.on('disconnect', () => process.exit(1));
+  return {
+    postMessage: (message) => process.send?.(message),
+    on: (_event, listener) => process.on('message', (message) => listener(message as HostToWorker)),
+  };
+}
 
 const controllers = new Map<string, AbortController>();
 const post = (message: WorkerToHost): void => port.postMessage(message);

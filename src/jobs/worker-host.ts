@@ -1,12 +1,20 @@
 /**
- * A pool of worker threads that run processors, so CPU-heavy jobs never stall the main thread
- * (and with it the Discord gateway heartbeat). Workers are kept between jobs so a processor's
- * module-level caches (a loaded model) survive; a worker that crashes or is terminated is replaced
- * on the next job.
+ * A pool of workers that run processors, so CPU-heavy jobs never stall the main thread (and with it
+ * the Discord gateway heartbeat, or BullMQ's lock renewal). Workers are kept between jobs so a
+ * processor's module-level caches (a loaded model) survive; a worker that crashes or is terminated
+ * is replaced on the next job.
+ *
+ * Two isolations, one protocol (processor.ts):
+ * - `thread` (default): worker threads, cheap to start; what the in-process queue uses.
+ * - `process`: child processes (`child_process.fork`), what `npm run worker` uses: a native crash in
+ *   TensorFlow.js, an out-of-memory or a `kill -9` takes down one child, never the process that
+ *   holds the BullMQ locks, and the job is retried elsewhere.
  */
+import { fork, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { MotifError, type ErrorCode } from '../errors.js';
 import type { HostToWorker, SerializedError, WorkerToHost } from './processor.js';
@@ -53,8 +61,67 @@ export class WorkerCrashError extends Error {
   }
 }
 
+/** What the pool needs of a worker thread or a child process. */
+interface WorkerChannel {
+  postMessage(message: HostToWorker): void;
+  // Events: 'message' (a WorkerToHost or WorkerReady), 'error' (Error), 'exit' (exit code).
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  on(event: 'message' | 'error' | 'exit', listener: (...args: any[]) => void): unknown;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  once(event: 'exit', listener: (...args: any[]) => void): unknown;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  off(event: 'message' | 'error' | 'exit', listener: (...args: any[]) => void): unknown;
+  ref(): void;
+  unref(): void;
+  terminate(): Promise<unknown>;
+}
+
+export type WorkerIsolation = 'thread' | 'process';
+
+/** A child process behind the same surface as a Worker. */
+class ChildChannel extends EventEmitter implements WorkerChannel {
+  private readonly exited: Promise<void>;
+
+  constructor(private readonly child: ChildProcess) {
+    super();
+    child.on('message', (message) => this.emit('message', message));
+    child.on('error', (error) => this.emit('error', error));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        // A signal (kill -9, the OOM killer) is an exit code like a shell's: 128 + its number.
+        this.emit('exit', code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : 1));
+        resolve();
+      }),
+    );
+  }
+
+  postMessage(message: HostToWorker): void {
+    if (!this.child.connected) throw new WorkerCrashError('the worker process is gone');
+    this.child.send(message);
+  }
+
+  ref(): void {
+    this.child.ref();
+    this.child.channel?.ref();
+  }
+
+  unref(): void {
+    this.child.unref();
+    this.child.channel?.unref();
+  }
+
+  async terminate(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    await this.exited;
+  }
+}
+
+function signalNumber(signal: NodeJS.Signals): number | undefined {
+  return { SIGKILL: 9, SIGTERM: 15, SIGSEGV: 11, SIGABRT: 6, SIGINT: 2 }[signal as string];
+}
+
 interface PoolWorker {
-  worker: Worker;
+  worker: WorkerChannel;
   busy: boolean;
   /** Set once worker-entry.ts has said it listens for jobs. */
   ready: boolean;
@@ -75,7 +142,9 @@ export class WorkerPool {
    * @param opts.startupTimeoutMs how long a new worker may take to start listening for jobs before it
    *   is terminated (default {@link DEFAULT_WORKER_STARTUP_TIMEOUT_MS}).
    */
-  constructor(private readonly opts: { resourceLimits?: { maxOldGenerationSizeMb?: number }; startupTimeoutMs?: number } = {}) {}
+  constructor(
+    private readonly opts: { resourceLimits?: { maxOldGenerationSizeMb?: number }; startupTimeoutMs?: number; isolation?: WorkerIsolation } = {},
+  ) {}
 
   /** Workers alive right now (idle or busy). */
   get size(): number {
@@ -137,6 +206,8 @@ export class WorkerPool {
         else this.idle.push(slot);
       };
       const onMessage = (message: WorkerToHost | WorkerReady): void => {
+        // A child process's messages arrive after a deserialisation that trusts nothing: ignore non-objects.
+        if (typeof message !== 'object' || message === null) return;
         if (message.type === 'ready') {
           if (startupTimer) clearTimeout(startupTimer);
           return;
@@ -205,20 +276,13 @@ export class WorkerPool {
   }
 
   private spawn(): PoolWorker {
-    // Node 20 does not apply `--import tsx` from a worker's execArgv to the worker's own entry
-    // module, so from sources a small bootstrap registers tsx first and then imports the entry.
-    const worker = FROM_SOURCES
-      ? new Worker(
-          `import(${JSON.stringify(TSX_API_URL)}).then(({ register }) => { register(); return import(${JSON.stringify(ENTRY_URL.href)}); });`,
-          { eval: true, resourceLimits: this.opts.resourceLimits },
-        )
-      : new Worker(ENTRY_URL, { resourceLimits: this.opts.resourceLimits });
+    const worker = this.opts.isolation === 'process' ? spawnChild(this.opts.resourceLimits) : spawnThread(this.opts.resourceLimits);
     // An idle worker must not keep the process alive on shutdown.
     worker.unref();
     const slot: PoolWorker = { worker, busy: false, ready: false, exitCode: undefined };
     this.all.add(slot);
-    worker.on('message', (message: { type?: string }) => {
-      if (message.type === 'ready') slot.ready = true;
+    worker.on('message', (message: { type?: string } | null) => {
+      if (message?.type === 'ready') slot.ready = true;
     });
     worker.once('exit', (code) => {
       slot.exitCode = code;
@@ -246,6 +310,33 @@ export class WorkerPool {
     await Promise.race([slot.worker.terminate().catch(() => undefined), giveUp]);
     clearTimeout(timer);
   }
+}
+
+function spawnThread(resourceLimits: { maxOldGenerationSizeMb?: number } | undefined): WorkerChannel {
+  // Node 20 does not apply `--import tsx` from a worker's execArgv to the worker's own entry
+  // module, so from sources a small bootstrap registers tsx first and then imports the entry.
+  const worker = FROM_SOURCES
+    ? new Worker(
+        `import(${JSON.stringify(TSX_API_URL)}).then(({ register }) => { register(); return import(${JSON.stringify(ENTRY_URL.href)}); });`,
+        { eval: true, resourceLimits },
+      )
+    : new Worker(ENTRY_URL, { resourceLimits });
+  return worker;
+}
+
+function spawnChild(resourceLimits: { maxOldGenerationSizeMb?: number } | undefined): WorkerChannel {
+  const execArgv = [
+    // tsx by its resolved URL, so the child starts whatever the current directory is.
+    ...(FROM_SOURCES ? ['--import', import.meta.resolve('tsx')] : []),
+    ...(resourceLimits?.maxOldGenerationSizeMb ? [`--max-old-space-size=${resourceLimits.maxOldGenerationSizeMb}`] : []),
+  ];
+  const child = fork(fileURLToPath(ENTRY_URL), [], {
+    execArgv,
+    // Structured clone, as between threads: typed arrays and Maps survive the trip.
+    serialization: 'advanced',
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new ChildChannel(child);
 }
 
 function deserializeError(error: SerializedError): Error {
