@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { BullQueue } from '../src/jobs/bullmq-queue.js';
 import { InProcessQueue } from '../src/jobs/in-process-queue.js';
-import type { JobQueue, QueueLimits } from '../src/jobs/queue.js';
+import { LANES, type JobQueue, type QueueLimits } from '../src/jobs/queue.js';
 
 type Jobs = { echo: { data: { i: number }; result: number; progress: never } };
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -23,7 +23,7 @@ export async function benchQueue(opts: { sequential?: number; burst?: number } =
   Object.assign(figures, await measure('inprocess', inProcess, opts));
   await inProcess.close();
   const prefix = `motif-bench-${randomBytes(4).toString('hex')}`;
-  const bull = new BullQueue<Jobs>({ url: REDIS_URL, prefix, processors, lanes: { echo: 'interactive' }, limits: LIMITS, runWorkers: true });
+  const bull = new BullQueue<Jobs>({ url: REDIS_URL, prefix, processors, lanes: { echo: 'interactive' }, limits: LIMITS, workerLanes: LANES });
   try {
     await bull.ready(3_000);
     Object.assign(figures, await measure('bullmq', bull, opts));

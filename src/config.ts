@@ -13,6 +13,8 @@ import { z } from 'zod';
 import { MotifError } from './errors.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+/** The queue's lanes (src/jobs/queue.ts), spelled here because configuration depends on nothing. */
+export type WorkerLane = 'interactive' | 'batch';
 
 const MB = 1024 * 1024;
 
@@ -67,6 +69,12 @@ const botShape = {
   QUEUE_MAX_PENDING: positiveInt(50),
   QUEUE_MAX_PER_USER: positiveInt(2),
   QUEUE_MAX_PER_GUILD: positiveInt(10),
+  WORKER_LANES: z
+    .string()
+    .trim()
+    .regex(/^(none|interactive|batch|interactive\s*,\s*batch|batch\s*,\s*interactive)$/, 'must be interactive,batch (both), interactive, batch or none')
+    .default('interactive,batch'),
+  WORKER_STALLED_SECONDS: positiveInt(30, 3600),
   // Decimals allowed (0.05 = 3 s), so a test can watch a run reach its budget.
   TRAIN_MAX_MINUTES: z.coerce
     .number({ error: 'must be a number of minutes' })
@@ -127,6 +135,13 @@ export interface BotConfig extends CoreConfig {
   readonly queueConcurrency: number;
   /** Batch jobs (train, transcribing corpus audio) running at once, beside the interactive ones. */
   readonly queueBatchConcurrency: number;
+  /**
+   * With QUEUE_URL: the lanes whose jobs this process runs (WORKER_LANES); empty = it only enqueues
+   * and `npm run worker` processes do the work. The in-process queue always runs both.
+   */
+  readonly workerLanes: readonly WorkerLane[];
+  /** How long a killed worker's job waits before another worker takes it over (BullMQ lock), ms. */
+  readonly workerStalledMs: number;
   /** Jobs waiting or running, all guilds together. */
   readonly queueMaxPending: number;
   /** Default per-user limit (guild settings may lower or raise it). */
@@ -199,6 +214,8 @@ export function loadConfig(env: Environment = readEnvironment()): BotConfig {
     queuePrefix: parsed.QUEUE_PREFIX,
     queueConcurrency: parsed.QUEUE_CONCURRENCY,
     queueBatchConcurrency: parsed.QUEUE_BATCH_CONCURRENCY,
+    workerLanes: workerLanes(parsed.WORKER_LANES, parsed.QUEUE_URL),
+    workerStalledMs: parsed.WORKER_STALLED_SECONDS * 1000,
     queueMaxPending: parsed.QUEUE_MAX_PENDING,
     queueMaxPerUser: parsed.QUEUE_MAX_PER_USER,
     queueMaxPerGuild: parsed.QUEUE_MAX_PER_GUILD,
@@ -211,6 +228,65 @@ export function loadConfig(env: Environment = readEnvironment()): BotConfig {
     rateUserPerMinute: parsed.RATE_USER_PER_MINUTE,
     rateGuildPerMinute: parsed.RATE_GUILD_PER_MINUTE,
   });
+}
+
+/** `npm run worker`'s settings: the queue, the lanes it runs, and what the processors need. */
+export interface WorkerConfig extends CoreConfig {
+  readonly queueUrl: string;
+  readonly queuePrefix: string;
+  readonly queueConcurrency: number;
+  readonly queueBatchConcurrency: number;
+  readonly workerLanes: readonly WorkerLane[];
+  readonly workerStalledMs: number;
+  /** On SIGTERM, how long running jobs may take to finish before they are handed back to the queue. */
+  readonly shutdownGraceSeconds: number;
+}
+
+const workerSchema = z.object({
+  ...coreShape,
+  QUEUE_URL: z
+    .string({ error: 'is required: a worker takes its jobs from the BullMQ queue in this Redis (the bot\'s QUEUE_URL)' })
+    .trim()
+    .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: botShape.QUEUE_PREFIX,
+  QUEUE_CONCURRENCY: botShape.QUEUE_CONCURRENCY,
+  QUEUE_BATCH_CONCURRENCY: botShape.QUEUE_BATCH_CONCURRENCY,
+  WORKER_LANES: botShape.WORKER_LANES,
+  WORKER_STALLED_SECONDS: botShape.WORKER_STALLED_SECONDS,
+  SHUTDOWN_GRACE_SECONDS: botShape.SHUTDOWN_GRACE_SECONDS,
+});
+
+/**
+ * Settings of a worker process: no Discord token, QUEUE_URL required, at least one lane.
+ * @throws MotifError CONFIG_INVALID listing every bad key (one per line).
+ */
+export function loadWorkerConfig(env: Environment = readEnvironment()): WorkerConfig {
+  const parsed = parseOrThrow(workerSchema, withoutEmpty(env));
+  const lanes = workerLanes(parsed.WORKER_LANES, parsed.QUEUE_URL);
+  if (lanes.length === 0) {
+    throw new MotifError('CONFIG_INVALID', 'Invalid configuration (see .env.example):\n- WORKER_LANES: a worker must run at least one lane (interactive, batch or both)');
+  }
+  return Object.freeze({
+    ...toCore(parsed),
+    queueUrl: parsed.QUEUE_URL,
+    queuePrefix: parsed.QUEUE_PREFIX,
+    queueConcurrency: parsed.QUEUE_CONCURRENCY,
+    queueBatchConcurrency: parsed.QUEUE_BATCH_CONCURRENCY,
+    workerLanes: lanes,
+    workerStalledMs: parsed.WORKER_STALLED_SECONDS * 1000,
+    shutdownGraceSeconds: parsed.SHUTDOWN_GRACE_SECONDS,
+  });
+}
+
+function workerLanes(setting: string, queueUrl: string | undefined): readonly WorkerLane[] {
+  const lanes = setting === 'none' ? [] : (setting.split(',').map((lane) => lane.trim()) as WorkerLane[]);
+  if (!queueUrl && lanes.length < 2) {
+    throw new MotifError(
+      'CONFIG_INVALID',
+      'Invalid configuration (see .env.example):\n- WORKER_LANES: only applies with QUEUE_URL (the in-process queue runs every lane itself); unset it or set QUEUE_URL',
+    );
+  }
+  return Object.freeze(lanes);
 }
 
 /** Every key the bot reads, in schema order (what `.env.example` must list). */

@@ -40,6 +40,7 @@ export type ErrorCode =
   | 'JOB_CANCELLED'
   | 'JOB_FAILED'
   | 'BOT_RESTARTED'
+  | 'JOB_HANDED_OVER'
   | 'NOT_IN_VOICE'
   | 'VOICE_UNAVAILABLE'
   | 'CHANNEL_NOT_ALLOWED'

@@ -67,6 +67,8 @@ export async function startBot(config: BotConfig, deps: BotDeps = {}): Promise<B
   const queue = await createJobQueue<MotifJobs>({
     url: config.queueUrl,
     prefix: config.queuePrefix,
+    workerLanes: config.workerLanes,
+    stalledMs: config.workerStalledMs,
     processors: { ...MOTIF_PROCESSORS, ...deps.processors },
     lanes: MOTIF_LANES,
     limits: {

@@ -23,8 +23,14 @@
  *
  * **Lanes.** Each kind's BullMQ Worker takes up to its lane's concurrency of jobs, and a per-lane
  * gate in this process lets that many run at once, best priority first, so the kinds of one lane
- * share its slots. Workers run in this process for now (`runWorkers`); `npm run worker` processes
- * will construct this class with `runWorkers: true` and no producer role.
+ * share its slots. Which lanes a process runs is `workerLanes`: the bot runs both by default (one
+ * machine, nothing else to start), `npm run worker` processes run the lanes named by WORKER_LANES
+ * and a bot with WORKER_LANES=none only enqueues. Processors run in child processes (worker-host.ts).
+ *
+ * **Stopping.** A process that stops hands its jobs back instead of cancelling them: jobs running in
+ * its workers go back to the queue (BullMQ DelayedError, no attempt used) and its handles settle with
+ * JOB_HANDED_OVER; the jobs finish elsewhere and the bot delivers them (durable delivery). A process
+ * that is killed outright loses its locks after `stalledMs`, and another worker takes the jobs over.
  *
  * **Failures.** A MotifError from a processor is final (BullMQ UnrecoverableError) and reaches the
  * handle typed; other failures are retried up to the kind's `attempts`, then JOB_FAILED. Redis
@@ -32,7 +38,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { Queue, QueueEvents, UnrecoverableError, Worker, type Job as BullJob, type RedisOptions } from 'bullmq';
+import { DelayedError, Queue, QueueEvents, UnrecoverableError, Worker, type Job as BullJob, type RedisOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { MotifError, isMotifError, type ErrorCode } from '../errors.js';
@@ -43,6 +49,7 @@ import {
   LANES,
   cancelledError,
   cutOffError,
+  handedOverError,
   jobCost,
   jobFailedError,
   jobNotFoundError,
@@ -60,8 +67,9 @@ import {
   type LaneMap,
   type LimitHit,
   type QueueLimits,
+  type ShutdownReport,
 } from './queue.js';
-import { WorkerPool } from './worker-host.js';
+import { WorkerPool, type WorkerIsolation } from './worker-host.js';
 
 /** Schemas that check each kind's data when a worker reads it back from Redis. */
 export type JobDataSchemas<M extends JobTypeMap> = { readonly [K in keyof M]?: z.ZodType };
@@ -87,8 +95,18 @@ export interface BullQueueOptions<M extends JobTypeMap> {
   attempts?: Partial<Record<keyof M, number>>;
   schemas?: JobDataSchemas<M>;
   resultChecks?: JobResultChecks<M>;
-  /** Run the processors in this process (BullMQ Workers + worker threads). */
-  runWorkers: boolean;
+  /**
+   * Lanes whose jobs this process runs (BullMQ Workers here, processors in the lane's worker pool);
+   * empty = a producer only (a bot whose jobs `npm run worker` processes run).
+   */
+  workerLanes: readonly Lane[];
+  /** How the processors are isolated (default 'process': a crash or kill -9 takes one child, never this process). */
+  isolation?: WorkerIsolation;
+  /**
+   * How long a job's lock lives without renewal before another worker may take the job over (BullMQ
+   * lockDuration and stalledInterval), ms. Default 30 s; tests of a killed worker use less.
+   */
+  stalledMs?: number;
   /** Worker pools per lane (tests pass their own). */
   pools?: Partial<Record<Lane, WorkerPool>>;
   fairness?: Omit<FairnessOptions, 'now'>;
@@ -221,8 +239,10 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
   private readonly pools: Record<Lane, WorkerPool>;
   private readonly gates: Record<Lane, LaneGate>;
   private readonly local = new Map<string, LocalJob>();
+  /** Jobs running in this process's workers (settle-only promises), for the shutdown grace period. */
+  private readonly running = new Set<Promise<unknown>>();
   /** Jobs running in this process's workers, by id. */
-  private readonly controllers = new Map<string, { controller: AbortController; reason?: 'cancel' | 'restart' }>();
+  private readonly controllers = new Map<string, { controller: AbortController; reason?: 'cancel' | 'restart' | 'handover' }>();
   private readonly aging: number;
   private readonly halfLifeMs: number;
   private closed = false;
@@ -255,14 +275,24 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
       this.listen(events);
       this.events.set(kind, events);
     }
-    this.pools = { interactive: opts.pools?.interactive ?? new WorkerPool(), batch: opts.pools?.batch ?? new WorkerPool() };
+    const isolation = opts.isolation ?? 'process';
+    this.pools = {
+      interactive: opts.pools?.interactive ?? new WorkerPool({ isolation }),
+      batch: opts.pools?.batch ?? new WorkerPool({ isolation }),
+    };
     this.gates = { interactive: new LaneGate(opts.limits.concurrency.interactive), batch: new LaneGate(opts.limits.concurrency.batch) };
-    if (opts.runWorkers) {
+    const stalledMs = opts.stalledMs ?? 30_000;
+    if (opts.workerLanes.length > 0) {
       for (const kind of Object.keys(opts.processors) as (keyof M & string)[]) {
-        const worker = new Worker(kind, (job: BullJob) => this.process(kind, job), {
+        if (!opts.workerLanes.includes(opts.lanes[kind])) continue;
+        const worker = new Worker(kind, (job: BullJob, token?: string) => this.process(kind, job, token), {
           connection,
           prefix: opts.prefix,
           concurrency: opts.limits.concurrency[opts.lanes[kind]],
+          // A killed worker's job is taken over once its lock has lapsed; a second stall fails it.
+          lockDuration: stalledMs,
+          stalledInterval: stalledMs,
+          maxStalledCount: 1,
         });
         worker.on('error', (error: unknown) => this.warnOnce(`worker:${kind}`, 'queue worker error', error));
         this.workers.push(worker);
@@ -412,25 +442,31 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
   }
 
   async warmUp(ref: Extract<ProcessorRef, { kind: 'worker' }>, data: unknown): Promise<void> {
-    if (!this.opts.runWorkers) return;
+    if (!this.opts.workerLanes.includes('interactive')) return;
     await this.pools.interactive.prewarm(this.opts.limits.concurrency.interactive, ref.moduleUrl, ref.exportName, data);
   }
 
-  async shutdown(graceMs: number): Promise<{ finished: number; cutOff: number }> {
+  async shutdown(graceMs: number): Promise<ShutdownReport> {
     this.draining = true;
+    // Workers take nothing new; what runs here may finish within the grace period.
+    await Promise.all(this.workers.map((worker) => worker.pause(true).catch(() => undefined)));
     const pending = [...this.local.values()];
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled(pending.map((j) => j.result)), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    await Promise.race([
+      Promise.allSettled([...pending.map((j) => j.result), ...this.running]),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
+    ]);
     clearTimeout(timer);
-    let cutOff = 0;
+    // Not cancelled: the jobs live in Redis, a worker finishes them and the restarted bot delivers them.
+    let handedOver = 0;
     for (const job of pending) {
       if (job.settled) continue;
-      cutOff++;
-      // Nothing would deliver it after this process is gone (durable delivery is a later step).
-      await this.cancelJob(job.id, job.meta, cutOffError(), 'restart').catch(() => undefined);
+      handedOver++;
+      this.settle(job.id, { error: handedOverError() });
     }
+    // Jobs still running in this process's workers go back to the queue (closeAll aborts them as 'handover').
     await this.closeAll();
-    return { finished: pending.length - cutOff, cutOff };
+    return { finished: pending.length - handedOver, cutOff: 0, handedOver };
   }
 
   async close(): Promise<void> {
@@ -444,7 +480,7 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
   private async closeAll(): Promise<void> {
     this.closed = true;
     clearTimeout(this.refreshTimer);
-    for (const id of this.controllers.keys()) this.abortLocal(id, 'restart');
+    for (const id of this.controllers.keys()) this.abortLocal(id, 'handover');
     // Each step is bounded: BullMQ waits for a connection that never opened (Redis away) forever.
     const bounded = (step: Promise<unknown>): Promise<unknown> => withDeadline(step, CLOSE_STEP_MS).catch(() => undefined);
     if (this.producer.status === 'ready') {
@@ -607,7 +643,7 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
 
   // ---- cancellation ----
 
-  private async cancelJob(id: string, meta: JobMeta, error: MotifError, reason: 'cancel' | 'restart' = 'cancel'): Promise<void> {
+  private async cancelJob(id: string, meta: JobMeta, error: MotifError, reason: 'cancel' | 'restart' | 'handover' = 'cancel'): Promise<void> {
     // The handle settles at once, as in-process: the person asked, whatever the worker does next.
     this.settle(id, { error });
     await this.producer.set(this.key('cancelled', id), reason, 'EX', 3_600);
@@ -622,7 +658,7 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
     this.scheduleRefresh();
   }
 
-  private abortLocal(id: string, reason: 'cancel' | 'restart'): void {
+  private abortLocal(id: string, reason: 'cancel' | 'restart' | 'handover'): void {
     const entry = this.controllers.get(id);
     if (!entry || entry.controller.signal.aborted) return;
     entry.reason = reason;
@@ -631,7 +667,15 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
 
   // ---- the worker side ----
 
-  private async process(kind: keyof M & string, job: BullJob): Promise<unknown> {
+  private process(kind: keyof M & string, job: BullJob, token: string | undefined): Promise<unknown> {
+    const running = this.processJob(kind, job, token);
+    const settled = running.catch(() => undefined);
+    this.running.add(settled);
+    void settled.finally(() => this.running.delete(settled));
+    return running;
+  }
+
+  private async processJob(kind: keyof M & string, job: BullJob, token: string | undefined): Promise<unknown> {
     const id = job.id ?? '';
     const envelope = envelopeSchema.safeParse(job.data);
     if (!envelope.success) throw new UnrecoverableError(`malformed job in Redis: ${envelope.error.issues[0]?.message ?? ''}`);
@@ -643,7 +687,7 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
       throw new UnrecoverableError(`malformed ${kind} job data in Redis: ${checked.error.issues.map((i) => i.path.join('.')).join(', ')}`);
     }
     const lane = meta.lane;
-    const entry: { controller: AbortController; reason?: 'cancel' | 'restart' } = { controller: new AbortController() };
+    const entry: { controller: AbortController; reason?: 'cancel' | 'restart' | 'handover' } = { controller: new AbortController() };
     this.controllers.set(id, entry);
     const { signal } = entry.controller;
     let acquired = false;
@@ -667,6 +711,12 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
       if (signal.aborted) throw new Error('cancelled');
       return result;
     } catch (error) {
+      if (signal.aborted && entry.reason === 'handover') {
+        // This worker is stopping: the job goes back to the queue at once, without using an attempt.
+        final = false;
+        await job.moveToDelayed(Date.now(), token);
+        throw new DelayedError();
+      }
       if (signal.aborted) throw new UnrecoverableError(encodeMotifError(entry.reason === 'restart' ? cutOffError() : cancelledError(id)));
       if (isMotifError(error)) throw new UnrecoverableError(encodeMotifError(error));
       final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);

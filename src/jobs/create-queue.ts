@@ -5,14 +5,16 @@
  */
 import type { BullQueueOptions } from './bullmq-queue.js';
 import { InProcessQueue } from './in-process-queue.js';
-import type { JobQueue, JobTypeMap } from './queue.js';
+import { LANES, type JobQueue, type JobTypeMap, type Lane } from './queue.js';
 
 /**
  * The BullMQ queue's options (its BullMQ-only fields are ignored in-process), with QUEUE_URL optional:
- * unset = in-process. Workers always run in the bot for now.
+ * unset = in-process.
  */
-export type CreateQueueOptions<M extends JobTypeMap> = Omit<BullQueueOptions<M>, 'url' | 'runWorkers' | 'pools' | 'fairness'> & {
+export type CreateQueueOptions<M extends JobTypeMap> = Omit<BullQueueOptions<M>, 'url' | 'workerLanes' | 'pools' | 'fairness'> & {
   url?: string;
+  /** BullMQ only: lanes this process runs (WORKER_LANES; default both). The in-process queue runs both. */
+  workerLanes?: readonly Lane[];
   /** BullMQ only: how long start-up waits for Redis (default 10 s). */
   readyTimeoutMs?: number;
 };
@@ -24,8 +26,7 @@ export async function createJobQueue<M extends JobTypeMap>(opts: CreateQueueOpti
   if (!opts.url) return new InProcessQueue<M>({ processors: opts.processors, lanes: opts.lanes, limits: opts.limits, logger: opts.logger });
   const { BullQueue } = await import('./bullmq-queue.js');
   const { readyTimeoutMs: _readyTimeout, url, ...rest } = opts;
-  // Part of the bot for now; `npm run worker` processes will run them on their own later.
-  const queue = new BullQueue<M>({ ...rest, url, runWorkers: true });
+  const queue = new BullQueue<M>({ ...rest, url, workerLanes: opts.workerLanes ?? LANES });
   try {
     await queue.ready(opts.readyTimeoutMs);
   } catch (error) {

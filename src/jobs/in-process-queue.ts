@@ -29,6 +29,7 @@ import {
   type Lane,
   type LaneMap,
   type QueueLimits,
+  type ShutdownReport,
 } from './queue.js';
 import { WorkerCrashError, WorkerPool } from './worker-host.js';
 
@@ -171,7 +172,7 @@ export class InProcessQueue<M extends JobTypeMap> extends EventEmitter implement
     this.cancelJob(job);
   }
 
-  async shutdown(graceMs: number): Promise<{ finished: number; cutOff: number }> {
+  async shutdown(graceMs: number): Promise<ShutdownReport> {
     this.draining = true;
     const pending = this.all();
     const allSettled = Promise.allSettled(pending.map((job) => job.result));
@@ -193,7 +194,8 @@ export class InProcessQueue<M extends JobTypeMap> extends EventEmitter implement
       job.settle.reject(cutOffError());
     }
     await this.closePools();
-    return { finished: pending.length - cutOff, cutOff };
+    // In memory only: nothing survives this process to hand over.
+    return { finished: pending.length - cutOff, cutOff, handedOver: 0 };
   }
 
   async close(): Promise<void> {

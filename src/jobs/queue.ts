@@ -111,10 +111,18 @@ export interface JobQueue<M extends JobTypeMap> {
   close(): Promise<void>;
   /**
    * Graceful stop: refuses new jobs at once, lets queued and running ones finish for up to
-   * `graceMs`, then settles whatever is left with BOT_RESTARTED and terminates the workers.
-   * @returns how many jobs finished during the grace period and how many were cut off.
+   * `graceMs`, then stops the workers. What is left is either cut off (in-process: the jobs die with
+   * the process; handles settle with BOT_RESTARTED) or handed over (BullMQ: the jobs stay in Redis,
+   * jobs running here go back to the queue for another worker, handles settle with JOB_HANDED_OVER).
+   * @returns how many of this process's jobs finished during the grace period, were cut off, or were handed over.
    */
-  shutdown(graceMs: number): Promise<{ finished: number; cutOff: number }>;
+  shutdown(graceMs: number): Promise<ShutdownReport>;
+}
+
+export interface ShutdownReport {
+  finished: number;
+  cutOff: number;
+  handedOver: number;
 }
 
 export interface QueueLimits {
@@ -153,6 +161,14 @@ export function restartingError(): MotifError {
 
 export function cutOffError(): MotifError {
   return new MotifError('BOT_RESTARTED', 'Motif restarted before this finished. Please run the command again.');
+}
+
+/**
+ * The handle's answer when this process stops while its job lives on in a shared queue (BullMQ): the
+ * job is not cancelled, a worker finishes it, and the restarted bot delivers it (durable delivery).
+ */
+export function handedOverError(): MotifError {
+  return new MotifError('JOB_HANDED_OVER', 'Motif is restarting; your job stays in the queue and its result will be posted here when it is done.');
 }
 
 /** What a user sees for a job that failed for a reason that is not theirs. */

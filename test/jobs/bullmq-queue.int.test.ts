@@ -9,7 +9,7 @@ import { BullQueue } from '../../src/jobs/bullmq-queue.js';
 import { createJobQueue } from '../../src/jobs/create-queue.js';
 import { InProcessQueue } from '../../src/jobs/in-process-queue.js';
 import type { ProcessorContext } from '../../src/jobs/processor.js';
-import type { QueueLimits } from '../../src/jobs/queue.js';
+import { LANES, type QueueLimits } from '../../src/jobs/queue.js';
 import { REDIS_URL, RedisOutage, deleteKeys, uniquePrefix, withRedis } from '../support/redis.js';
 import { describeJobQueueBehaviour, gate } from './queue-behaviour.js';
 import { z } from 'zod';
@@ -30,7 +30,7 @@ afterAll(async () => {
 describeJobQueueBehaviour(
   'BullMQ',
   async (opts) => {
-    const queue = new BullQueue({ ...opts, url: REDIS_URL, prefix: nextPrefix(), runWorkers: true });
+    const queue = new BullQueue({ ...opts, url: REDIS_URL, prefix: nextPrefix(), workerLanes: LANES });
     await queue.ready();
     return queue;
   },
@@ -69,7 +69,7 @@ describeRedis('BullQueue on Redis', () => {
       limits: { ...limits, ...opts.limits },
       attempts: { flaky: 2 },
       schemas: { gated: z.object({ name: z.string().max(20) }) },
-      runWorkers: opts.runWorkers ?? true,
+      workerLanes: opts.runWorkers === false ? [] : LANES,
     });
     open.push(queue);
     await queue.ready();
@@ -159,7 +159,7 @@ describeRedis('BullQueue on Redis', () => {
           return result;
         },
       },
-      runWorkers: true,
+      workerLanes: LANES,
     });
     open.push(queue);
     await queue.ready();
@@ -178,7 +178,7 @@ describeRedis('BullQueue on Redis', () => {
       processors: { flaky: { kind: 'inline', run: async () => 'x' }, gated: gate().ref },
       lanes: { flaky: 'interactive', gated: 'interactive' },
       limits,
-      runWorkers: false,
+      workerLanes: [],
     });
     try {
       await expect(queue.ready(500)).rejects.toMatchObject({ code: 'QUEUE_UNAVAILABLE' });
