@@ -35,6 +35,7 @@ describeJobQueueBehaviour(
     return queue;
   },
   describeRedis,
+  'handed-over',
 );
 
 /**
