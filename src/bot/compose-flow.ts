@@ -12,12 +12,14 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ButtonInteraction, ChatInputCommandInteraction } from 'discord.js';
-import { MotifError } from '../errors.js';
+import { z } from 'zod';
+import { MotifError, isMotifError } from '../errors.js';
 import type { Message } from 'discord.js';
 import { MP3_BITRATE_KBPS } from '../audio/encode.js';
 import { checkComposeRequest, estimateCompose } from '../jobs/compose-limits.js';
-import type { ComposeFirstFiles } from '../jobs/compose-contract.js';
-import type { ComposeJobData } from '../jobs/motif-jobs.js';
+import type { ComposeFirstFiles, ComposeResult } from '../jobs/compose-contract.js';
+import type { ComposeJobData, ComposeProgress } from '../jobs/motif-jobs.js';
+import type { JobHandle } from '../jobs/queue.js';
 import type { NoteSequence } from '../music/note-sequence.js';
 import { guildPaths, type GuildSettings, type ResultRecord } from '../storage/index.js';
 import { DEFAULT_STYLE, isStyleName, parseStyle, STYLES, styleModelDir, type Style } from '../jobs/styles.js';
@@ -25,7 +27,7 @@ import { enforceResultsBudget } from '../storage/results-budget.js';
 import type { BotContext } from './context.js';
 import { guildIdOf } from './permissions.js';
 import { audioNote, firstFilesMessage, firstFilesText, progressMessage, positionText, resultMessage } from './result-message.js';
-import { ProgressReporter } from './progress-reporter.js';
+import { ProgressReporter, type ReplyTarget } from './progress-reporter.js';
 
 export interface ComposeFlowOptions {
   /** Notes-or-chords to generate, already validated against MAX_COMPOSE_LENGTH. */
@@ -97,6 +99,7 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
   // right after reading, before the model loads, and the refusal reaches the user privately.
   checkComposeRequest(request);
   const seedBytes = opts.seedMidiPath ? (await stat(opts.seedMidiPath)).size : undefined;
+  const startedAt = Date.now();
   const handle = await ctx.queue.enqueue('compose', request, {
     cost: estimateCompose({ ...request, seedBytes }).workSeconds,
     guildId,
@@ -105,8 +108,82 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
     label: `compose length ${opts.length}`,
     maxPerUser: settings.maxPerUser,
   });
-  if (!interaction.deferred) await interaction.deferReply();
-  const reporter = new ProgressReporter(interaction, ctx.logger, ctx.tokenLifetimeMs);
+  const delivery: ComposeDelivery = {
+    resultId,
+    outDir,
+    maxAudioBytes: request.maxAudioBytes ?? DEFAULT_ATTACHMENT_LIMIT_BYTES,
+    options: {
+      length: opts.length,
+      temperature: request.temperature,
+      qpm: request.qpm,
+      seedName: opts.seedName,
+      seedSteps: opts.seed?.totalSteps,
+      continuedFrom: opts.continuedFrom,
+      ...(style ? { style: style.name } : {}),
+    },
+  };
+  try {
+    if (!interaction.deferred) await interaction.deferReply();
+    // Stored before anything can end: whichever bot process sees the job end delivers it, also after a restart.
+    await ctx.storage.deliveries.add({
+      jobId: handle.id,
+      kind: 'compose',
+      applicationId: interaction.applicationId,
+      interactionToken: interaction.token,
+      guildId,
+      channelId: interaction.channelId ?? '',
+      userId: interaction.user.id,
+      createdAt: startedAt,
+      tokenExpiresAt: startedAt + INTERACTION_TOKEN_MS,
+      context: delivery,
+    });
+  } catch (error) {
+    await handle.cancel().catch(() => undefined);
+    throw error;
+  }
+  const record = await followCompose(interaction, ctx, handle, delivery, { guildId, startedAt });
+  if (opts.playWhenReady && ctx.voice) await ctx.voice.playResult(interaction, record);
+  return record;
+}
+
+/** How long Discord accepts an interaction token, ms. */
+export const INTERACTION_TOKEN_MS = 15 * 60 * 1000;
+
+/** What finishing a compose conversation needs besides the job's result; stored with its delivery record. */
+export const composeDeliverySchema = z.object({
+  resultId: z.string().regex(/^[0-9a-f]{8}$/),
+  outDir: z.string().min(1),
+  maxAudioBytes: z.number().int().positive(),
+  options: z.object({
+    length: z.number().int().positive(),
+    temperature: z.number().optional(),
+    qpm: z.number().optional(),
+    seedName: z.string().optional(),
+    seedSteps: z.number().int().nonnegative().optional(),
+    continuedFrom: z.string().optional(),
+    style: z.string().optional(),
+  }),
+});
+export type ComposeDelivery = z.infer<typeof composeDeliverySchema>;
+
+/**
+ * The rest of a compose conversation, from a job handle to the posted result: position and
+ * progress, the MIDI and piano roll as soon as they exist, then the audio and the buttons. Used for
+ * the interaction that enqueued the job and, after a restart, for the same reply reached through
+ * its stored token (delivery.ts). The delivery record goes once the conversation has ended, except
+ * when this process stops first and the job lives on (JOB_HANDED_OVER): the next start delivers it.
+ * @throws the job's MotifError, RESULT_NOT_DELIVERED, or JOB_HANDED_OVER.
+ */
+export async function followCompose(
+  target: ReplyTarget,
+  ctx: BotContext,
+  handle: JobHandle<ComposeResult, ComposeProgress>,
+  delivery: ComposeDelivery,
+  opts: { guildId: string; startedAt: number },
+): Promise<ResultRecord> {
+  const { guildId } = opts;
+  const { resultId, outDir } = delivery;
+  const reporter = new ProgressReporter(target, ctx.logger, ctx.tokenLifetimeMs, opts.startedAt);
   reporter.show(progressMessage(handle.id, positionText('Composing', handle.position())), { force: true });
   handle.onPosition((position) => reporter.show(progressMessage(handle.id, positionText('Composing', position)), { force: true }));
   let firstPost: Promise<Message | undefined> | undefined;
@@ -123,18 +200,13 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
     const record: ResultRecord = {
       id: resultId,
       guildId,
-      channelId: interaction.channelId ?? '',
-      userId: interaction.user.id,
+      channelId: target.channelId ?? '',
+      userId: target.user.id,
       createdAt: new Date().toISOString(),
       options: {
-        length: opts.length,
-        temperature: request.temperature,
+        ...delivery.options,
         program: result.program,
-        qpm: request.qpm,
-        seedName: opts.seedName,
-        seedSteps: result.seedSteps ?? opts.seed?.totalSteps,
-        continuedFrom: opts.continuedFrom,
-        ...(style ? { style: style.name } : {}),
+        seedSteps: result.seedSteps ?? delivery.options.seedSteps,
       },
       dir: outDir,
       midiPath: result.midiPath,
@@ -160,7 +232,7 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
           generatedEvents: result.generatedEvents,
           longestCopiedRun: result.longestCopiedRun,
           voice: ctx.voice !== undefined,
-          audioNote: audioNote(result, request.maxAudioBytes ?? DEFAULT_ATTACHMENT_LIMIT_BYTES, MP3_BITRATE_KBPS),
+          audioNote: audioNote(result, delivery.maxAudioBytes, MP3_BITRATE_KBPS),
           // Edit in the audio next to the files already posted; a fresh message (token expired) gets all.
           ...(posted && reporter.tokenAlive ? { posted: [...posted.attachments.values()] } : {}),
         }),
@@ -172,16 +244,24 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
         detail: cause instanceof Error ? cause.message : String(cause),
       });
     }
+    await forgetDelivery(ctx, guildId, handle.id);
     const evicted = await ctx.storage.results.trim(guildId);
     await Promise.all(evicted.map((old) => rm(old.dir, { recursive: true, force: true })));
     await enforceResultsBudget(ctx.storage.results, guildId, ctx.config.resultsMaxBytesPerGuild);
-    if (opts.playWhenReady && ctx.voice) await ctx.voice.playResult(interaction, record);
     return record;
   } catch (error) {
     await reporter.stop();
+    // Handed over: the job runs on and writes into outDir; the next start delivers it.
+    if (isMotifError(error) && error.code === 'JOB_HANDED_OVER') throw error;
+    await forgetDelivery(ctx, guildId, handle.id);
     await rm(outDir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** The conversation has ended (delivered or told why not): nobody waits for this job any more. */
+async function forgetDelivery(ctx: BotContext, guildId: string, jobId: string): Promise<void> {
+  await ctx.storage.deliveries.remove(guildId, jobId).catch((error: unknown) => ctx.logger.warn('could not remove a delivery record', { jobId, error }));
 }
 
 /**

@@ -2,8 +2,19 @@
  * Edits one interaction reply with progress, in order and at a bounded rate (Discord rate-limits
  * edits), and stops using the token before it expires.
  */
-import type { InteractionEditReplyOptions, Message, RepliableInteraction } from 'discord.js';
+import type { Client, InteractionEditReplyOptions, Message } from 'discord.js';
 import type { Logger } from './logger.js';
+
+/**
+ * The one reply a conversation edits: an interaction's, or (durable delivery, after a restart) the
+ * same reply reached through its stored token (delivery.ts).
+ */
+export interface ReplyTarget {
+  editReply(message: InteractionEditReplyOptions): Promise<Message>;
+  readonly client: Client;
+  readonly channelId: string | null;
+  readonly user: { readonly id: string };
+}
 
 /** Edits closer together than this are coalesced (the latest wins). */
 const MIN_EDIT_INTERVAL_MS = 1500;
@@ -16,12 +27,15 @@ export class ProgressReporter {
   private pending: InteractionEditReplyOptions | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
-  private readonly startedAt = Date.now();
-
+  /**
+   * @param startedAt when the interaction arrived (epoch ms): its token's clock starts there, also for
+   *   a reply reached again after a restart.
+   */
   constructor(
-    private readonly interaction: RepliableInteraction,
+    private readonly interaction: ReplyTarget,
     private readonly logger: Logger,
     private readonly tokenLifetimeMs = TOKEN_LIFETIME_MS,
+    private readonly startedAt = Date.now(),
   ) {}
 
   /** True while the interaction token can still be used. */

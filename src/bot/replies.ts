@@ -38,8 +38,9 @@ export function describeError(error: unknown, logger: Logger, context: object): 
 export async function replyWithError(interaction: RepliableInteraction, error: unknown, logger: Logger, context: object): Promise<void> {
   const text = describeError(error, logger, context);
   try {
-    // A restart replaces the visible progress ("Composing 40%") in place, so nobody is left waiting on it.
-    if (isMotifError(error) && error.code === 'BOT_RESTARTED' && interaction.deferred) {
+    // A restart replaces the visible progress ("Composing 40%") in place, so nobody is left waiting on
+    // it; a job handed over says in place that its result will come here.
+    if (isMotifError(error) && (error.code === 'BOT_RESTARTED' || error.code === 'JOB_HANDED_OVER') && interaction.deferred) {
       await interaction.editReply({ content: text, components: [], files: [], allowedMentions: NO_MENTIONS });
       return;
     }

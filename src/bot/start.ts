@@ -11,6 +11,7 @@ import { MOTIF_LANES, MOTIF_PROCESSORS, WARM_UP_PROCESSOR, type MotifJobs } from
 import type { ProcessorRef } from '../jobs/processor.js';
 import { openStorage, type Storage } from '../storage/index.js';
 import { createClient } from './client.js';
+import { sweepDeliveries } from './delivery.js';
 import type { Command } from './command.js';
 import type { BotContext, VoiceService } from './context.js';
 import { createLogger, type Logger } from './logger.js';
@@ -118,11 +119,11 @@ export async function startBot(config: BotConfig, deps: BotDeps = {}): Promise<B
   const shutDown = async (graceMs: number): Promise<void> => {
     const deadline = Date.now() + graceMs;
     accepting = false;
-    const { finished, cutOff } = await queue.shutdown(graceMs);
+    const atShutdown = await queue.shutdown(graceMs);
     // Handlers still post finished results and edit cut-off replies ("restarted"): give them the
     // rest of the grace period, and at least a few seconds for those last edits.
     await settleWithin([...inFlight], Math.max(deadline - Date.now(), 5_000));
-    if (finished + cutOff > 0) logger.info('jobs at shutdown', { finished, cutOff });
+    if (atShutdown.finished + atShutdown.cutOff + atShutdown.handedOver > 0) logger.info('jobs at shutdown', { ...atShutdown });
     await ctx.voice?.destroy().catch((error: unknown) => logger.warn('voice shutdown failed', { error }));
     await client.destroy();
     await storage.close();
@@ -143,6 +144,13 @@ export async function startBot(config: BotConfig, deps: BotDeps = {}): Promise<B
     throw error;
   }
   logger.info(`logged in as ${client.user?.tag ?? '?'}`, { guilds: client.guilds.cache.size, storage: storage.backend, queue: config.queueUrl ? 'bullmq' : 'in-process' });
+  // Answers owed from before this start (durable delivery): in the background, the bot is already serving.
+  void sweepDeliveries(client as Client<true>, ctx, inFlight).then(
+    (report) => {
+      if (report.resumed + report.lost + report.dropped > 0) logger.info('pending deliveries swept', { ...report });
+    },
+    (error: unknown) => logger.warn('pending deliveries could not be swept; they stay for the next start', { error }),
+  );
   return { client: client as Client<true>, ctx, stop };
 }
 

@@ -345,14 +345,47 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
       if (attempt.id !== undefined) void this.undoAdd(kind, attempt.id).catch(() => undefined);
       throw unavailableError(error);
     }
+    return this.handleOf(job);
+  }
+
+  async attach<K extends keyof M & string>(kind: K, jobId: string): Promise<JobHandle<M[K]['result'], M[K]['progress']> | undefined> {
+    const known = this.local.get(jobId);
+    if (known) return known.meta.kind === kind ? this.handleOf(known) : undefined;
+    try {
+      return await withDeadline(this.reattach(kind, jobId), ENQUEUE_DEADLINE_MS * 2);
+    } catch (error) {
+      throw unavailableError(error);
+    }
+  }
+
+  private async reattach(kind: string, jobId: string): Promise<JobHandle<never, never> | undefined> {
+    const job = await this.queueOf(kind).getJob(jobId);
+    if (!job) return undefined;
+    const envelope = envelopeSchema.safeParse(job.data);
+    if (!envelope.success || envelope.data.meta.kind !== kind) return undefined;
+    // Registered before the state is read: an end between the two arrives as an event, one before as the state.
+    const local = this.register(jobId, envelope.data.meta, envelope.data.data);
+    const state = await job.getState();
+    if (state === 'completed') this.settle(jobId, this.checkResult(jobId, job.returnvalue));
+    else if (state === 'failed') this.settle(jobId, { error: decodeFailure(jobId, job.failedReason) });
+    else if (state === 'unknown') this.settle(jobId, { error: cutOffError() });
+    else {
+      const position = (await this.snapshot().catch(() => [] as JobInfo[])).find((j) => j.id === jobId)?.position;
+      if (position !== undefined) local.position = position;
+      this.scheduleRefresh();
+    }
+    return this.handleOf(local);
+  }
+
+  private handleOf<R, P>(job: LocalJob): JobHandle<R, P> {
     const { id } = job;
     return {
       id,
-      lane,
+      lane: job.meta.lane,
       position: () => (job.settled ? -1 : job.position),
       onProgress: (listener) => subscribe(job.progress, listener as (p: unknown) => void),
       onPosition: (listener) => subscribe(job.positionListeners, listener),
-      result: job.result as Promise<M[K]['result']>,
+      result: job.result as Promise<R>,
       cancel: async () => {
         if (job.settled) return false;
         await this.cancelJob(id, job.meta, cancelledError(id));
@@ -392,8 +425,9 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
       jobId: id,
       priority,
       attempts: Math.max(1, this.opts.attempts?.[kind] ?? 1),
-      removeOnComplete: { count: 100 },
-      removeOnFail: { count: 500 },
+      // Kept for a day (and at most 1,000 per kind), so a bot restarted meanwhile still delivers them.
+      removeOnComplete: { age: 24 * 3600, count: 1_000 },
+      removeOnFail: { age: 24 * 3600, count: 1_000 },
     });
     // The job is in: a position that cannot be read now arrives with the next refresh.
     const position = (await this.snapshot().catch(() => [] as JobInfo[])).find((j) => j.id === id)?.position;
@@ -699,6 +733,8 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
       await this.gates[lane].acquire(meta.priority, signal);
       acquired = true;
       startedAt = Date.now();
+      // Which process runs which job, for operators (and the tests that kill a worker mid-job).
+      this.logger.info('job started', { jobId: id, kind, lane, attempt: job.attemptsMade + 1, pid: process.pid });
       await this.producer.sadd(this.key('running'), id);
       await job.updateProgress({ k: 's' });
       const reportProgress = (p: unknown): void => void job.updateProgress({ k: 'p', v: p } as object).catch(() => undefined);

@@ -139,13 +139,22 @@ export class InProcessQueue<M extends JobTypeMap> extends EventEmitter implement
     lane.waiting.push(job);
     job.info.position = lane.waiting.length;
     this.pump(lane);
+    return this.handleOf(job);
+  }
+
+  async attach<K extends keyof M & string>(kind: K, jobId: string): Promise<JobHandle<M[K]['result'], M[K]['progress']> | undefined> {
+    const job = this.find(jobId);
+    return job && job.info.kind === kind ? this.handleOf(job) : undefined;
+  }
+
+  private handleOf<R, P>(job: Job): JobHandle<R, P> {
     return {
       id: job.info.id,
-      lane: laneName,
+      lane: job.info.lane,
       position: () => (job.settled ? -1 : job.info.position),
       onProgress: (listener) => subscribe(job.progress, listener as (p: unknown) => void),
       onPosition: (listener) => subscribe(job.position, listener),
-      result: result as Promise<M[K]['result']>,
+      result: job.result as Promise<R>,
       cancel: async () => this.cancelJob(job),
     };
   }

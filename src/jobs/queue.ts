@@ -90,6 +90,14 @@ export interface JobQueue<M extends JobTypeMap> {
    *   QUEUE_UNAVAILABLE when the queue's store cannot be reached; BOT_RESTARTED while shutting down.
    */
   enqueue<K extends keyof M & string>(kind: K, data: M[K]['data'], opts: EnqueueOptions): Promise<JobHandle<M[K]['result'], M[K]['progress']>>;
+  /**
+   * A handle on a job this process did not enqueue, or enqueued before it restarted (durable
+   * delivery): for a waiting or running job a live handle; for a finished job the queue still
+   * remembers, a handle already settled with its result or error; otherwise undefined (the
+   * in-process queue remembers nothing across a restart).
+   * @throws MotifError QUEUE_UNAVAILABLE when the queue's store cannot be reached.
+   */
+  attach<K extends keyof M & string>(kind: K, jobId: string): Promise<JobHandle<M[K]['result'], M[K]['progress']> | undefined>;
   /** Jobs of one guild (or all, for operators): per lane, running first then in order. */
   list(filter?: { guildId?: string }): Promise<JobInfo[]>;
   /** A job's position in its lane: 0 running, 1 = next, …; -1 when it is not waiting or running. */

@@ -5,6 +5,7 @@
 import type Keyv from 'keyv';
 import { MotifError } from '../errors.js';
 import { CorpusRepo } from './corpus-repo.js';
+import { DeliveryRepo } from './delivery-repo.js';
 import { GuildModelRepo } from './guild-model-repo.js';
 import { GuildSettingsRepo } from './guild-settings-repo.js';
 import { openKeyv, storageBackend, type StorageBackend } from './keyv-store.js';
@@ -20,6 +21,8 @@ export interface Storage {
   corpus: CorpusRepo;
   results: ResultRepo;
   models: GuildModelRepo;
+  /** Who waits for which job (durable delivery). */
+  deliveries: DeliveryRepo;
   /** Closes every connection; the repositories are unusable afterwards. */
   close(): Promise<void>;
 }
@@ -67,6 +70,7 @@ export async function openStorage(url: string, opts: OpenStorageOptions = {}): P
     corpus: new CorpusRepo(...open('corpus')),
     results: new ResultRepo(...open('results')),
     models: new GuildModelRepo(...open('models')),
+    deliveries: new DeliveryRepo(...open('deliveries')),
     close: async () => {
       await Promise.allSettled(stores.map((s) => s.disconnect()));
     },
@@ -92,7 +96,8 @@ function describe(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').slice(0, 120);
 }
 
-export { CorpusRepo, GuildModelRepo, GuildSettingsRepo, ResultRepo, SeedRepo };
+export { CorpusRepo, DeliveryRepo, GuildModelRepo, GuildSettingsRepo, ResultRepo, SeedRepo };
+export type { DeliveryRecord } from './delivery-repo.js';
 export type { CorpusEntry } from './corpus-repo.js';
 export type { GuildModel } from './guild-model-repo.js';
 export type { GuildSettings, GuildSettingsPatch } from './guild-settings-repo.js';

@@ -22,6 +22,12 @@ export interface Harness {
   logLines: string[];
   /** What the bot and the fake Discord are in the middle of: print it when a test fails. */
   describeState(): Promise<string>;
+  /**
+   * Stops the bot (grace 0 by default: what a restart under a process manager amounts to) and
+   * starts a new one on the same server, settings and data folder; `bot` is the new one afterwards.
+   * @param opts.beforeStart runs while no bot is up (e.g. let a worker finish jobs meanwhile).
+   */
+  restartBot(opts?: { graceMs?: number; beforeStart?: () => Promise<void> }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -48,27 +54,34 @@ export async function startHarness(
   const logLines: string[] = [];
   // Info, not warn: a job that hangs logs nothing at warn, and its progress lines show where it stopped.
   const logger = createLogger('info', (line) => logLines.push(line));
-  const bot = await startBot(config, { warmUp: false, logger, ...opts.deps });
-  await server.waitForReady();
-  return {
+  const start = (): Promise<BotHandle> => startBot(config, { warmUp: false, logger, ...opts.deps });
+  const harness: Harness = {
     server,
-    bot,
+    bot: await start(),
     config,
     dataDir,
     logLines,
     describeState: async () =>
       [
-        `jobs: ${JSON.stringify(await bot.ctx.queue.list().catch((error: unknown) => String(error)))}`,
+        `jobs: ${JSON.stringify(await harness.bot.ctx.queue.list().catch((error: unknown) => String(error)))}`,
         `gateway: ${server.gateway.isReady ? 'ready' : 'NOT ready'}, ${server.gateway.identifyCount} identify, ${server.gateway.resumeCount} resume`,
         `bot log:`,
         ...logLines,
       ].join('\n'),
+    restartBot: async (restart = {}) => {
+      await harness.bot.stop({ graceMs: restart.graceMs ?? 0 });
+      await restart.beforeStart?.();
+      harness.bot = await start();
+      await server.waitForReady();
+    },
     stop: async () => {
-      await bot.stop({ graceMs: 0 });
+      await harness.bot.stop({ graceMs: 0 });
       await server.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+  await server.waitForReady();
+  return harness;
 }
 
 /**

@@ -1,0 +1,104 @@
+/**
+ * Durable delivery, the bot's side (the records are src/storage/delivery-repo.ts): at start-up a bot
+ * sweeps the pending deliveries of its guilds. A job that finished while no bot was listening is
+ * delivered now, one still waiting or running is followed to its end, and one the queue no longer
+ * knows (the in-process queue after a restart, or a job dropped from Redis) is reported lost, so
+ * nobody is left looking at "Composing…" forever.
+ *
+ * The reply is reached again through the stored interaction token (edit @original). Editing is
+ * idempotent: a result delivered twice (a crash between the post and the record's removal) replaces
+ * the same message instead of adding one. Once the token has expired the member is told by a channel
+ * message, as the live flow does.
+ */
+import { InteractionWebhook, MessageFlags, Routes, type Client } from 'discord.js';
+import { MotifError, isMotifError } from '../errors.js';
+import { cutOffError } from '../jobs/queue.js';
+import { DELIVERY_MAX_AGE_MS, type DeliveryRecord } from '../storage/delivery-repo.js';
+import { composeDeliverySchema, followCompose } from './compose-flow.js';
+import type { BotContext } from './context.js';
+import type { ReplyTarget } from './progress-reporter.js';
+import { NO_MENTIONS, describeError } from './replies.js';
+
+export interface SweepReport {
+  /** Records whose job was found (finished or not) and is now being delivered. */
+  resumed: number;
+  /** Records whose job the queue no longer knows: their members were told. */
+  lost: number;
+  /** Records dropped unread: too old, or of a kind or shape this bot cannot finish. */
+  dropped: number;
+}
+
+/**
+ * Resumes every pending delivery of the guilds this client is in. Returns once each record has been
+ * looked at; deliveries of jobs still running go on in the background (`inFlight` tracks them).
+ * @throws MotifError QUEUE_UNAVAILABLE when the queue cannot be asked (records are kept for the next start).
+ */
+export async function sweepDeliveries(client: Client<true>, ctx: BotContext, inFlight: Set<Promise<void>>): Promise<SweepReport> {
+  const report: SweepReport = { resumed: 0, lost: 0, dropped: 0 };
+  for (const guildId of client.guilds.cache.keys()) {
+    for (const record of await ctx.storage.deliveries.pending(guildId)) {
+      const outcome = await resumeDelivery(client, ctx, record, inFlight);
+      report[outcome]++;
+    }
+  }
+  return report;
+}
+
+async function resumeDelivery(client: Client<true>, ctx: BotContext, record: DeliveryRecord, inFlight: Set<Promise<void>>): Promise<keyof SweepReport> {
+  const context = composeDeliverySchema.safeParse(record.context);
+  if (Date.now() - record.createdAt > DELIVERY_MAX_AGE_MS || record.kind !== 'compose' || !context.success) {
+    ctx.logger.warn('delivery record dropped', { jobId: record.jobId, kind: record.kind, ageMs: Date.now() - record.createdAt });
+    await ctx.storage.deliveries.remove(record.guildId, record.jobId);
+    return 'dropped';
+  }
+  const target = storedReplyTarget(client, record);
+  const handle = await ctx.queue.attach('compose', record.jobId);
+  if (!handle) {
+    await tell(client, ctx, record, cutOffError());
+    await ctx.storage.deliveries.remove(record.guildId, record.jobId);
+    return 'lost';
+  }
+  const running = followCompose(target, ctx, handle, context.data, { guildId: record.guildId, startedAt: record.createdAt }).then(
+    () => undefined,
+    async (error: unknown) => {
+      // Stopping again before it ended: the record stays for the next start.
+      if (isMotifError(error) && error.code === 'JOB_HANDED_OVER') return;
+      await tell(client, ctx, record, error);
+    },
+  );
+  inFlight.add(running);
+  void running.finally(() => inFlight.delete(running));
+  return 'resumed';
+}
+
+/** The stored reply as the compose flow edits it. */
+export function storedReplyTarget(client: Client<true>, record: DeliveryRecord): ReplyTarget {
+  const webhook = new InteractionWebhook(client, record.applicationId, record.interactionToken);
+  return {
+    editReply: (message) => webhook.editMessage('@original', message),
+    client,
+    channelId: record.channelId || null,
+    user: { id: record.userId },
+  };
+}
+
+/**
+ * Tells the member why their job ended without a result: privately while the token lives (the
+ * public progress message is removed first, as for a live interaction), else in the channel.
+ * Never throws: a member who cannot be reached is logged.
+ */
+async function tell(client: Client<true>, ctx: BotContext, record: DeliveryRecord, error: unknown): Promise<void> {
+  const text = describeError(error, ctx.logger, { jobId: record.jobId, guildId: record.guildId, restored: true });
+  try {
+    if (Date.now() < record.tokenExpiresAt - 60_000) {
+      await client.rest.delete(Routes.webhookMessage(record.applicationId, record.interactionToken, '@original')).catch(() => undefined);
+      await new InteractionWebhook(client, record.applicationId, record.interactionToken).send({ content: text, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
+      return;
+    }
+    const channel = record.channelId ? await client.channels.fetch(record.channelId) : null;
+    if (!channel?.isSendable()) throw new MotifError('NOT_FOUND', 'the channel cannot be written to');
+    await channel.send({ content: `<@${record.userId}> ${text}`, allowedMentions: { users: [record.userId] } });
+  } catch (replyError) {
+    ctx.logger.warn('could not tell a member about a job that ended during a restart', { jobId: record.jobId, replyError });
+  }
+}
