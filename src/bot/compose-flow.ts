@@ -19,7 +19,7 @@ import { checkComposeRequest, estimateCompose } from '../jobs/compose-limits.js'
 import type { ComposeFirstFiles } from '../jobs/compose-contract.js';
 import type { ComposeJobData } from '../jobs/motif-jobs.js';
 import type { NoteSequence } from '../music/note-sequence.js';
-import { guildPaths, type GuildSettings, type ResultRecord } from '../storage/index.js';
+import { guildPaths, type ResultRecord } from '../storage/index.js';
 import { composerFor } from '../guild/composer.js';
 import { enforceResultsBudget } from '../storage/results-budget.js';
 import type { BotContext } from './context.js';
