@@ -1,10 +1,10 @@
 import { InteractionContextType, MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import type { Command } from '../src/bot/command.js';
 import type { BotContext } from '../src/bot/context.js';
-import { guildIdOf, requireManageGuild } from '../src/bot/permissions.js';
+import { actorOf, guildIdOf } from '../src/bot/permissions.js';
 import { NO_MENTIONS } from '../src/bot/replies.js';
-import { MotifError } from '../src/errors.js';
 import { modelCardText } from '../src/bot/model-card.js';
+import { guildModelInfo, useGuildModel } from '../src/guild/model.js';
 
 export const data = new SlashCommandBuilder()
   .setContexts(InteractionContextType.Guild)
@@ -17,20 +17,16 @@ export const data = new SlashCommandBuilder()
   );
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
-  const guildId = guildIdOf(interaction);
-  const own = await ctx.storage.models.get(guildId);
   if (interaction.options.getSubcommand() === 'info') {
-    const settings = await ctx.storage.settings.get(guildId);
+    const { inUse, own } = await guildModelInfo(ctx, guildIdOf(interaction));
     const ownText = own
       ? `This server's model: trained ${own.trainedAt.slice(0, 10)}, ${own.epochs} epochs from ${own.from}, ${own.corpusFiles} corpus files.\n${modelCardText(own)}\n${own.summary.slice(0, 600)}`
       : 'This server has no model of its own yet (/train).';
-    await interaction.reply({ content: `In use: **${settings.model === 'guild' && own ? 'guild' : 'default'}**.\n${ownText}`.slice(0, 1990), allowedMentions: NO_MENTIONS });
+    await interaction.reply({ content: `In use: **${inUse}**.\n${ownText}`.slice(0, 1990), allowedMentions: NO_MENTIONS });
     return;
   }
-  requireManageGuild(interaction, 'switch models');
   const choice = interaction.options.getString('model', true) === 'guild' ? 'guild' : 'default';
-  if (choice === 'guild' && !own) throw new MotifError('MODEL_NOT_FOUND', 'This server has no trained model yet: add files with /corpus add, then /train start.');
-  await ctx.storage.settings.update(guildId, { model: choice });
+  await useGuildModel(ctx, actorOf(interaction), choice);
   await interaction.reply({ content: `Now composing with the **${choice}** model.`, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
 }
 

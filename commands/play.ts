@@ -3,6 +3,7 @@ import type { Command } from '../src/bot/command.js';
 import type { BotContext } from '../src/bot/context.js';
 import { guildIdOf } from '../src/bot/permissions.js';
 import { MotifError } from '../src/errors.js';
+import { recentResults, resultToPlay } from '../src/guild/results.js';
 
 export const data = new SlashCommandBuilder()
   .setContexts(InteractionContextType.Guild)
@@ -13,17 +14,14 @@ export const data = new SlashCommandBuilder()
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   const guildId = guildIdOf(interaction);
   if (!ctx.voice) throw new MotifError('VOICE_UNAVAILABLE', 'Voice playback is not available on this bot.');
-  const id = interaction.options.getString('result') ?? (await ctx.storage.results.recentIds(guildId))[0];
-  if (!id) throw new MotifError('NOT_FOUND', 'There is nothing to play yet: compose something with /compose first.');
-  const record = await ctx.storage.results.get(guildId, id);
-  if (!record) throw new MotifError('NOT_FOUND', 'That result has expired or was deleted (only the most recent results are kept). Pick another one.');
+  const record = await resultToPlay(ctx, guildId, interaction.options.getString('result') ?? undefined);
   await ctx.voice.playResult(interaction, record);
 }
 
 /** Recent results, newest first, matching what was typed (id, key or date). */
 export async function autocomplete(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void> {
   const typed = interaction.options.getFocused().toLowerCase();
-  const recent = interaction.guildId ? await ctx.storage.results.recent(interaction.guildId) : [];
+  const recent = interaction.guildId ? await recentResults(ctx, interaction.guildId) : [];
   const choices = recent
     .map((r) => ({ name: `${r.id} — ${r.keyGuess}, ${Math.round(r.durationSeconds)} s, ${r.createdAt.slice(0, 16).replace('T', ' ')}`, value: r.id }))
     .filter((c) => c.name.toLowerCase().includes(typed))

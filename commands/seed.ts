@@ -5,7 +5,7 @@ import { guildIdOf } from '../src/bot/permissions.js';
 import { NO_MENTIONS } from '../src/bot/replies.js';
 import { readMidiAttachment, seedAutocomplete } from '../src/bot/seeds.js';
 import { precheckAttachment } from '../src/bot/uploads.js';
-import { MotifError } from '../src/errors.js';
+import { deleteSeed, listSeeds, saveSeed, type SeedSource } from '../src/guild/seeds.js';
 
 export const data = new SlashCommandBuilder()
   .setContexts(InteractionContextType.Guild)
@@ -28,26 +28,21 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   let content: string;
   if (sub === 'save') {
     const attachment = interaction.options.getAttachment('midi');
-    const latest = attachment ? undefined : (await ctx.storage.results.recent(guildId)).find((r) => r.userId === interaction.user.id);
-    if (!attachment && !latest) throw new MotifError('NOT_FOUND', 'Attach a MIDI file, or compose something first to save your latest result.');
+    let from: SeedSource = { kind: 'latest-result' };
     if (attachment) {
       // Refuse what needs no download at once; acknowledge before downloading and reading in a worker.
       precheckAttachment(ctx, attachment, ['midi']);
       await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+      const owner = { guildId, userId: interaction.user.id, channelId: interaction.channelId };
+      from = { kind: 'file', fileName: attachment.name, read: () => readMidiAttachment(ctx, owner, attachment) };
     }
-    const owner = { guildId, userId: interaction.user.id, channelId: interaction.channelId };
-    const sequence = attachment ? await readMidiAttachment(ctx, owner, attachment) : latest!.sequence;
-    const source = attachment ? attachment.name.slice(0, 100) : `result ${latest!.id}`;
-    const name = interaction.options.getString('name', true);
-    const saved = await ctx.storage.seeds.save(guildId, { name, sequence, source, createdBy: interaction.user.id, createdAt: new Date().toISOString() });
+    const saved = await saveSeed(ctx, { guildId, userId: interaction.user.id }, interaction.options.getString('name', true), from);
     content = `Saved seed \`${saved.name}\` (${saved.noteCount} notes).`;
   } else if (sub === 'list') {
-    const seeds = await ctx.storage.seeds.list(guildId);
+    const seeds = await listSeeds(ctx, guildId);
     content = seeds.length === 0 ? 'No seeds yet. Save one with `/seed save`.' : seeds.map((s) => `• \`${s.name}\` — ${s.noteCount} notes, from ${s.source}`).join('\n').slice(0, 1900);
   } else {
-    const name = interaction.options.getString('name', true);
-    if (!(await ctx.storage.seeds.delete(guildId, name))) throw new MotifError('NOT_FOUND', `There is no seed called \`${name.slice(0, 32)}\`.`);
-    content = `Deleted seed \`${name.trim().toLowerCase()}\`.`;
+    content = `Deleted seed \`${await deleteSeed(ctx, guildId, interaction.options.getString('name', true))}\`.`;
   }
   if (interaction.deferred) await interaction.editReply({ content, allowedMentions: NO_MENTIONS });
   else await interaction.reply({ content, flags: sub === 'list' ? undefined : MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });

@@ -1,7 +1,8 @@
 /** What the buttons on result and progress messages do. */
 import { MessageFlags, type ButtonInteraction } from 'discord.js';
 import { MotifError } from '../errors.js';
-import type { ResultRecord } from '../storage/index.js';
+import { findResult } from '../guild/results.js';
+import { saveSeed } from '../guild/seeds.js';
 import { runCompose, seedPart } from './compose-flow.js';
 import type { BotContext } from './context.js';
 import { parseCustomId } from './custom-ids.js';
@@ -19,7 +20,7 @@ export async function handleButton(interaction: ButtonInteraction, ctx: BotConte
     return;
   }
   requireAllowedChannel(interaction, await ctx.storage.settings.get(guildId));
-  const record = await loadResult(ctx, guildId, parsed.resultId);
+  const record = await findResult(ctx, guildId, parsed.resultId);
   switch (parsed.action) {
     case 'regen':
       await runCompose(interaction, ctx, { ...record.options, seed: seedPart(record), continuedFrom: record.options.continuedFrom });
@@ -32,13 +33,7 @@ export async function handleButton(interaction: ButtonInteraction, ctx: BotConte
       await ctx.voice.playResult(interaction, record);
       return;
     case 'seed': {
-      const saved = await ctx.storage.seeds.save(guildId, {
-        name: `result-${record.id}`,
-        sequence: record.sequence,
-        createdBy: interaction.user.id,
-        createdAt: new Date().toISOString(),
-        source: `result ${record.id}`,
-      });
+      const saved = await saveSeed(ctx, { guildId, userId: interaction.user.id }, `result-${record.id}`, { kind: 'result', resultId: record.id });
       await interaction.reply({
         content: `Saved as seed \`${saved.name}\` (${saved.noteCount} notes). Use it with \`/compose seed:${saved.name}\`.`,
         flags: MessageFlags.Ephemeral,
@@ -47,11 +42,4 @@ export async function handleButton(interaction: ButtonInteraction, ctx: BotConte
       return;
     }
   }
-}
-
-/** @throws MotifError NOT_FOUND when the result is not among this guild's recent results. */
-export async function loadResult(ctx: BotContext, guildId: string, resultId: string): Promise<ResultRecord> {
-  const record = await ctx.storage.results.get(guildId, resultId);
-  if (!record) throw new MotifError('NOT_FOUND', 'That result has expired (only the most recent results are kept). Compose a new one.');
-  return record;
 }

@@ -21,8 +21,8 @@ import type { ComposeFirstFiles, ComposeResult } from '../jobs/compose-contract.
 import type { ComposeJobData, ComposeProgress } from '../jobs/motif-jobs.js';
 import type { JobHandle } from '../jobs/queue.js';
 import type { NoteSequence } from '../music/note-sequence.js';
-import { guildPaths, type GuildSettings, type ResultRecord } from '../storage/index.js';
-import { DEFAULT_STYLE, isStyleName, parseStyle, STYLES, styleModelDir, type Style } from '../jobs/styles.js';
+import { guildPaths, type ResultRecord } from '../storage/index.js';
+import { composerFor } from '../guild/composer.js';
 import { enforceResultsBudget } from '../storage/results-budget.js';
 import type { BotContext } from './context.js';
 import { guildIdOf } from './permissions.js';
@@ -44,20 +44,6 @@ export interface ComposeFlowOptions {
   playWhenReady?: boolean;
   /** A style asked for (a name from styles.ts); otherwise the guild's own model (when chosen) or the guild's default style. */
   style?: string;
-}
-
-/**
- * Which model composes for the guild, and in which style: the style asked for; else the guild's
- * own model when /model use chose it and one exists; else the guild's default style (/settings),
- * else the bot's. The one place this is decided.
- */
-export async function composerFor(ctx: BotContext, guildId: string, settings: GuildSettings, requested?: string): Promise<{ modelDir: string; style?: Style }> {
-  if (!requested && settings.model === 'guild') {
-    const own = await ctx.storage.models.get(guildId);
-    if (own) return { modelDir: own.modelDir };
-  }
-  const style = requested ? parseStyle(requested) : STYLES[settings.style && isStyleName(settings.style) ? settings.style : DEFAULT_STYLE];
-  return { modelDir: styleModelDir(ctx.config.modelsDir, style), style };
 }
 
 /**

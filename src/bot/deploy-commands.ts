@@ -2,9 +2,13 @@
  * `npm run deploy-commands`: registers the slash commands — in DEV_GUILD_ID only (instant) when
  * set, else globally (may take up to an hour to appear). Settings come from .env; every failure
  * is one line (a rejected token says how to reset it) and exit code 1; a bad option exit code 2.
+ *
+ * A composition root like main.ts: only its command-line entry knows commands/; `deployCommands`
+ * takes the list, so tests register exactly the commands they start the bot with.
  */
 import { REST, Routes } from 'discord.js';
 import { COMMANDS } from '../../commands/index.js';
+import type { Command } from './command.js';
 import { defineCli, EXIT_CODES_NOTE } from '../cli/define-cli.js';
 import { isEntryPoint, runCliMain } from '../cli/run-cli.js';
 import { loadConfig, type BotConfig } from '../config.js';
@@ -25,9 +29,10 @@ export const DEPLOY_COMMANDS_CLI = defineCli({
  */
 export async function deployCommands(
   config: Pick<BotConfig, 'discordToken' | 'discordClientId' | 'devGuildId' | 'discordApiUrl'>,
+  commands: readonly Pick<Command, 'data'>[],
 ): Promise<{ count: number; scope: string }> {
   const rest = new REST({ ...(config.discordApiUrl ? { api: config.discordApiUrl } : {}), retries: 1 }).setToken(config.discordToken);
-  const body = COMMANDS.map((c) => c.data.toJSON());
+  const body = commands.map((c) => c.data.toJSON());
   const route = config.devGuildId
     ? Routes.applicationGuildCommands(config.discordClientId, config.devGuildId)
     : Routes.applicationCommands(config.discordClientId);
@@ -41,7 +46,7 @@ export async function deployCommands(
 
 if (isEntryPoint(import.meta.url)) {
   process.exitCode = await runCliMain(DEPLOY_COMMANDS_CLI, async ({ values }) => {
-    const { count, scope } = await deployCommands(loadConfig());
+    const { count, scope } = await deployCommands(loadConfig(), COMMANDS);
     process.stderr.write(`Registered ${count} commands (${scope}).\n`);
     if (values.json) process.stdout.write(`${JSON.stringify({ count, scope })}\n`);
     return 0;

@@ -5,7 +5,11 @@
  * Every start-up failure is one line on stderr and exit code 1. SIGTERM/SIGINT (from a process
  * manager, Docker, or npm forwarding it) stop gracefully: no new work, running jobs get
  * SHUTDOWN_GRACE_SECONDS to finish and post their results, the rest are told the bot restarted.
+ *
+ * The composition root: with deploy-commands.ts, the only files in src/bot that import commands/
+ * (test/architecture.test.ts checks it). Everything else in src/bot gets the commands passed in.
  */
+import { COMMANDS } from '../../commands/index.js';
 import { loadConfig, readEnvironment } from '../config.js';
 import { isMotifError } from '../errors.js';
 import { createLogger } from './logger.js';
@@ -67,7 +71,7 @@ try {
   if (voiceCheck.ok) logger.info(voiceCheck.report);
   else logger.warn(`voice is off: ${voiceCheck.report}`);
   const createVoice = voiceCheck.ok ? (await import('./voice/index.js')).createVoiceService : undefined;
-  bot = await startBot(config, { logger, checkToken: false, ...(createVoice ? { createVoice } : {}) });
+  bot = await startBot(config, { commands: COMMANDS, logger, checkToken: false, ...(createVoice ? { createVoice } : {}) });
 } catch (error) {
   // An expected problem (a damaged storage file, a bad token, a missing model…) is one line saying what to do.
   if (isMotifError(error)) fail(error.userMessage);

@@ -2,6 +2,7 @@
 import { PermissionFlagsBits, type Interaction } from 'discord.js';
 import { MotifError } from '../errors.js';
 import type { GuildSettings } from '../storage/index.js';
+import { requireAdmin, type GuildActor } from '../guild/guild-deps.js';
 
 /** The guild id of a guild interaction. @throws MotifError NOT_FOUND in DMs. */
 export function guildIdOf(interaction: Interaction): string {
@@ -15,9 +16,12 @@ export function hasManageGuild(interaction: Interaction): boolean {
 
 /** @throws MotifError PERMISSION_DENIED without Manage Server. */
 export function requireManageGuild(interaction: Interaction, action: string): void {
-  if (!hasManageGuild(interaction)) {
-    throw new MotifError('PERMISSION_DENIED', `You need the **Manage Server** permission to ${action}.`);
-  }
+  requireAdmin({ isAdmin: hasManageGuild(interaction) }, action);
+}
+
+/** Who sent a guild interaction, as the guild use-cases take it. @throws MotifError NOT_FOUND in DMs. */
+export function actorOf(interaction: Interaction): GuildActor {
+  return { guildId: guildIdOf(interaction), userId: interaction.user.id, isAdmin: hasManageGuild(interaction) };
 }
 
 /** Manage Server, or the guild's configured corpus role. @throws MotifError PERMISSION_DENIED. */

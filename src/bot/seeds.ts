@@ -1,6 +1,6 @@
 /** Seeds from a saved name or an attached MIDI file, and seed-name autocomplete. */
 import type { AutocompleteInteraction, Interaction } from 'discord.js';
-import { MotifError } from '../errors.js';
+import { loadSeed, suggestSeeds } from '../guild/seeds.js';
 import type { JobOwner } from '../jobs/queue.js';
 import type { NoteSequence } from '../music/note-sequence.js';
 import type { AttachmentRef } from './attachments.js';
@@ -30,16 +30,11 @@ export async function readMidiAttachment(ctx: BotContext, owner: JobOwner & { ma
  * @throws MotifError NOT_FOUND for an unknown seed name.
  */
 export async function resolveSeed(interaction: Interaction, ctx: BotContext, opts: { seedName?: string }): Promise<{ name: string; sequence: NoteSequence } | undefined> {
-  if (!opts.seedName) return undefined;
-  const seed = await ctx.storage.seeds.get(guildIdOf(interaction), opts.seedName);
-  if (!seed) throw new MotifError('NOT_FOUND', `There is no seed called \`${opts.seedName.slice(0, 32)}\` on this server. See /seed list.`);
-  return { name: seed.name, sequence: seed.sequence };
+  return opts.seedName ? loadSeed(ctx, guildIdOf(interaction), opts.seedName) : undefined;
 }
 
 /** Suggests this guild's seed names containing what was typed. */
 export async function seedAutocomplete(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void> {
-  const typed = String(interaction.options.getFocused()).toLowerCase();
-  const seeds = interaction.guildId ? await ctx.storage.seeds.list(interaction.guildId) : [];
-  const matches = seeds.filter((s) => s.name.includes(typed)).slice(0, 25);
+  const matches = interaction.guildId ? await suggestSeeds(ctx, interaction.guildId, String(interaction.options.getFocused())) : [];
   await interaction.respond(matches.map((s) => ({ name: `${s.name} (${s.noteCount} notes)`, value: s.name })));
 }

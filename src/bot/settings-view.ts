@@ -1,53 +1,29 @@
-/** Turning /settings options into a settings patch, and settings into text. */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+/** Turning /settings options into a plain settings change, and settings into text. */
 import type { ChatInputCommandInteraction } from 'discord.js';
 import type { BotConfig } from '../config.js';
-import { MotifError } from '../errors.js';
-import { DEFAULT_GUILD_SETTINGS, type GuildSettings, type GuildSettingsPatch } from '../storage/index.js';
-import { DEFAULT_STYLE, isStyleName, parseStyle, STYLES } from '../jobs/styles.js';
+import type { SettingsChange } from '../guild/settings.js';
+import type { GuildSettings } from '../storage/index.js';
+import { DEFAULT_STYLE, isStyleName, STYLES } from '../jobs/styles.js';
 import { instrumentName } from './instruments.js';
 
-/**
- * @throws MotifError SOUNDFONT_NOT_FOUND for a SoundFont name not in the soundfonts folder,
- *   OPTION_OUT_OF_RANGE when nothing was given.
- */
-export function settingsPatchFromOptions(interaction: ChatInputCommandInteraction, current: GuildSettings, config: BotConfig): GuildSettingsPatch {
+/** What `/settings set` asked for; the guild use-case checks it. */
+export function settingsChangeFromOptions(interaction: ChatInputCommandInteraction): SettingsChange {
   const o = interaction.options;
-  const reset = o.getBoolean('reset') ?? false;
-  const base: GuildSettings = reset ? { ...DEFAULT_GUILD_SETTINGS, model: current.model, allowedChannelIds: [] } : current;
-  const patch: GuildSettingsPatch = reset
-    ? { temperature: null, program: null, qpm: null, soundfont: null, defaultLength: null, style: null, maxPerUser: null, corpusRoleId: null, allowedChannelIds: [] }
-    : {};
-  const soundfont = o.getString('soundfont');
-  if (soundfont !== null) {
-    const safe = /^[\w .-]{1,64}$/.test(soundfont) && !soundfont.includes('..');
-    if (!safe || !['', '.sf2', '.sf3'].some((ext) => existsSync(join(config.soundfontsDir, soundfont + ext)))) {
-      throw new MotifError('SOUNDFONT_NOT_FOUND', `There is no SoundFont called \`${soundfont.slice(0, 64)}\` in the soundfonts folder.`);
-    }
-    patch.soundfont = soundfont;
-  }
-  const set = <K extends keyof GuildSettingsPatch>(key: K, value: GuildSettingsPatch[K] | null | undefined): void => {
-    if (value !== null && value !== undefined) patch[key] = value;
+  const change: SettingsChange = {
+    reset: o.getBoolean('reset') ?? undefined,
+    temperature: o.getNumber('temperature') ?? undefined,
+    program: o.getInteger('instrument') ?? undefined,
+    qpm: o.getInteger('tempo') ?? undefined,
+    defaultLength: o.getInteger('length') ?? undefined,
+    style: o.getString('style') ?? undefined,
+    soundfont: o.getString('soundfont') ?? undefined,
+    maxPerUser: o.getInteger('user_queue_limit') ?? undefined,
+    corpusRoleId: o.getRole('corpus_role')?.id,
+    allowChannelId: o.getChannel('allow_channel')?.id,
+    disallowChannelId: o.getChannel('disallow_channel')?.id,
   };
-  set('temperature', o.getNumber('temperature'));
-  set('program', o.getInteger('instrument'));
-  set('qpm', o.getInteger('tempo'));
-  set('defaultLength', o.getInteger('length'));
-  const style = o.getString('style');
-  if (style !== null) set('style', parseStyle(style).name);
-  set('maxPerUser', o.getInteger('user_queue_limit'));
-  set('corpusRoleId', o.getRole('corpus_role')?.id);
-  const allow = o.getChannel('allow_channel')?.id;
-  const disallow = o.getChannel('disallow_channel')?.id;
-  if (allow || disallow) {
-    const channels = new Set(base.allowedChannelIds);
-    if (allow) channels.add(allow);
-    if (disallow) channels.delete(disallow);
-    patch.allowedChannelIds = [...channels];
-  }
-  if (Object.keys(patch).length === 0) throw new MotifError('OPTION_OUT_OF_RANGE', 'Give at least one setting to change (see the options of `/settings set`).');
-  return patch;
+  // Absent options are left out, not set to undefined: the use-case treats a present key as "asked".
+  return Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined)) as SettingsChange;
 }
 
 export function formatSettings(s: GuildSettings, config: BotConfig): string {

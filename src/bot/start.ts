@@ -3,7 +3,6 @@
  * Everything is injectable so end-to-end tests run the real client against a local server.
  */
 import { Events, type Client } from 'discord.js';
-import { COMMANDS } from '../../commands/index.js';
 import type { BotConfig } from '../config.js';
 import { createJobQueue } from '../jobs/create-queue.js';
 import { MOTIF_ATTEMPTS, MOTIF_JOB_SCHEMAS, MOTIF_RESULT_CHECKS } from '../jobs/job-schemas.js';
@@ -26,7 +25,11 @@ export interface BotDeps {
   storage?: Storage;
   /** Replace processors, e.g. to run the pipeline inline. */
   processors?: Partial<{ [K in keyof MotifJobs]: ProcessorRef }>;
-  commands?: readonly Command[];
+  /**
+   * The slash commands to answer. Passed in by the composition root (main.ts, tests) because the
+   * commands depend on the bot, never the other way round.
+   */
+  commands: readonly Command[];
   /** The voice issue's service; without it the Play button says voice is unavailable. */
   createVoice?: (client: Client, ctx: BotContext) => VoiceService;
   /** Load the model and SoundFont in the workers before logging in (default true). */
@@ -51,7 +54,7 @@ export interface BotHandle {
  * @throws the storage connection error, a warm-up MotifError (MODEL_NOT_FOUND, SOUNDFONT_NOT_FOUND…),
  *   or the login error (e.g. an invalid token).
  */
-export async function startBot(config: BotConfig, deps: BotDeps = {}): Promise<BotHandle> {
+export async function startBot(config: BotConfig, deps: BotDeps): Promise<BotHandle> {
   const logger = deps.logger ?? createLogger(config.logLevel, undefined, { redact: [config.discordToken] });
   // Seconds, not minutes: a wrong token must not wait for the model to load to be reported.
   if (deps.checkToken ?? true) {
@@ -97,7 +100,7 @@ export async function startBot(config: BotConfig, deps: BotDeps = {}): Promise<B
     rateLimiter: new RateLimiter({ perUser: config.rateUserPerMinute, perGuild: config.rateGuildPerMinute }),
   };
   const inFlight = new Set<Promise<void>>();
-  const commands = commandMap(deps.commands ?? COMMANDS);
+  const commands = commandMap(deps.commands);
 
   client.on(Events.Error, (error) => logger.error('discord client error', { error }));
   client.on(Events.Warn, (message) => logger.warn(`discord: ${message}`));

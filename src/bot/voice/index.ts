@@ -7,6 +7,7 @@ import type { Client } from 'discord.js';
 import type { BotContext } from '../context.js';
 import type { MotifQueue } from '../../jobs/motif-jobs.js';
 import { findVoiceAudio } from '../../audio/voice-audio.js';
+import { soundfontFor } from '../../guild/settings.js';
 import { VoiceService, type VoiceServiceOptions } from './voice-service.js';
 
 export {
@@ -33,7 +34,7 @@ export function createVoiceService(client: Client, ctx: BotContext, overrides: P
     renderSettings: async (guildId) => {
       const settings = await ctx.storage.settings.get(guildId);
       return {
-        soundfont: settings.soundfont ?? ctx.config.defaultSoundfont,
+        soundfont: soundfontFor(settings, ctx.config),
         soundfontDir: ctx.config.soundfontsDir,
         ffmpegPath: ctx.config.ffmpegPath,
       };

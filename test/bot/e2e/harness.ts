@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { COMMANDS } from '../../../commands/index.js';
 import { loadConfig, type BotConfig, type Environment } from '../../../src/config.js';
 import { deployCommands } from '../../../src/bot/deploy-commands.js';
 import { createLogger } from '../../../src/bot/logger.js';
@@ -32,7 +33,8 @@ export interface Harness {
 }
 
 export async function startHarness(
-  opts: { env?: Environment; deps?: BotDeps; server?: DiscordServerOptions } = {},
+  /** `deps.commands` defaults to every command; what is registered is always every command, as deploy-commands does. */
+  opts: { env?: Environment; deps?: Partial<BotDeps>; server?: DiscordServerOptions } = {},
 ): Promise<Harness> {
   const server = await startDiscordServer(opts.server);
   const dataDir = mkdtempSync(join(tmpdir(), 'motif-e2e-'));
@@ -50,11 +52,11 @@ export async function startHarness(
     RATE_GUILD_PER_MINUTE: '100000',
     ...opts.env,
   });
-  await deployCommands(config);
+  await deployCommands(config, COMMANDS);
   const logLines: string[] = [];
   // Info, not warn: a job that hangs logs nothing at warn, and its progress lines show where it stopped.
   const logger = createLogger('info', (line) => logLines.push(line));
-  const start = (): Promise<BotHandle> => startBot(config, { warmUp: false, logger, ...opts.deps });
+  const start = (): Promise<BotHandle> => startBot(config, { warmUp: false, logger, commands: COMMANDS, ...opts.deps });
   const harness: Harness = {
     server,
     bot: await start(),

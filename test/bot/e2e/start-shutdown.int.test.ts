@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMMANDS } from '../../../commands/index.js';
 import { deployCommands } from '../../../src/bot/deploy-commands.js';
 import { startDiscordServer, type DiscordTestServer, type InteractionResponse } from '../../support/discord-server/index.js';
 
@@ -24,7 +25,7 @@ let dataDir: string;
 beforeAll(async () => {
   server = await startDiscordServer({ token: TOKEN });
   dataDir = mkdtempSync(join(tmpdir(), 'motif-start-'));
-  await deployCommands({ discordToken: TOKEN, discordClientId: server.applicationId, devGuildId: server.guild.id, discordApiUrl: server.apiUrl });
+  await deployCommands({ discordToken: TOKEN, discordClientId: server.applicationId, devGuildId: server.guild.id, discordApiUrl: server.apiUrl }, COMMANDS);
 });
 afterAll(async () => {
   await server?.close();

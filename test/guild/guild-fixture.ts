@@ -1,0 +1,78 @@
+/** A guild layer on real storage: an SQLite file in a temporary DATA_DIR, with its own folders. */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { GuildDeps } from '../../src/guild/guild-deps.js';
+import { emptySequence, type NoteSequence } from '../../src/music/note-sequence.js';
+import { openStorage, type GuildModel, type ResultRecord } from '../../src/storage/index.js';
+
+export const GUILD_A = '100000000000000001';
+export const GUILD_B = '100000000000000002';
+export const ADMIN = { guildId: GUILD_A, userId: '200000000000000001', isAdmin: true };
+export const MEMBER = { guildId: GUILD_A, userId: '200000000000000002', isAdmin: false };
+
+export interface GuildFixture {
+  deps: GuildDeps;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+export async function openGuildFixture(): Promise<GuildFixture> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'motif-guild-'));
+  const soundfontsDir = join(dataDir, 'soundfonts');
+  mkdirSync(soundfontsDir);
+  const storage = await openStorage(`sqlite://${join(dataDir, 'motif.sqlite')}`, { dataDir });
+  return {
+    deps: { storage, config: { dataDir, modelsDir: join(dataDir, 'models'), soundfontsDir } },
+    dataDir,
+    close: async () => {
+      await storage.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A short scale starting at `pitch`, so pieces can be told apart. */
+export function scale(pitch = 60, notes = 4): NoteSequence {
+  const seq = emptySequence();
+  seq.notes = Array.from({ length: notes }, (_, i) => ({ pitch: pitch + i, velocity: 80, startStep: i * 4, endStep: i * 4 + 4, program: 0, isDrum: false, track: 0 }));
+  seq.totalSteps = notes * 4;
+  return seq;
+}
+
+export function resultRecord(guildId: string, id: string, userId: string, sequence = scale()): ResultRecord {
+  const dir = `/results/${id}`;
+  return {
+    id,
+    guildId,
+    channelId: '300000000000000001',
+    userId,
+    createdAt: new Date().toISOString(),
+    options: { length: sequence.notes.length },
+    dir,
+    midiPath: `${dir}/motif-${id}.mid`,
+    mp3Path: `${dir}/motif-${id}.mp3`,
+    pngPath: `${dir}/motif-${id}.png`,
+    durationSeconds: 2,
+    qpm: 120,
+    program: 0,
+    keyGuess: 'C major',
+    modelName: 'test',
+    randomSeed: 1,
+    sequence,
+  };
+}
+
+export function guildModel(modelDir: string): GuildModel {
+  return {
+    modelDir,
+    trainedAt: new Date().toISOString(),
+    trainedBy: ADMIN.userId,
+    epochs: 2,
+    from: 'default',
+    corpusFiles: 4,
+    metrics: {},
+    summary: 'test model',
+    lossCurvePngPath: join(modelDir, 'loss-curve.png'),
+  };
+}
