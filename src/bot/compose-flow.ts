@@ -23,6 +23,7 @@ import type { JobHandle } from '../jobs/queue.js';
 import type { NoteSequence } from '../music/note-sequence.js';
 import { guildPaths, type ResultRecord } from '../storage/index.js';
 import { composerFor } from '../guild/composer.js';
+import { soundfontFor } from '../guild/settings.js';
 import { enforceResultsBudget } from '../storage/results-budget.js';
 import type { BotContext } from './context.js';
 import { guildIdOf } from './permissions.js';
@@ -69,7 +70,7 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
     seedMidiPath: opts.seedMidiPath,
     maxSeedBytes: ctx.config.maxMidiBytes,
     modelDir: composer.modelDir,
-    soundfont: settings.soundfont ?? ctx.config.defaultSoundfont,
+    soundfont: soundfontFor(settings, ctx.config),
     randomSeed: randomInt(2 ** 31),
     outDir,
     baseName: `motif-${resultId}`,
