@@ -109,6 +109,11 @@ export interface BullQueueOptions<M extends JobTypeMap> {
   stalledMs?: number;
   /** Worker pools per lane (tests pass their own). */
   pools?: Partial<Record<Lane, WorkerPool>>;
+  /**
+   * Start taking jobs at once (default true). A worker process passes false and calls
+   * `startWorkers()` once the model is loaded, so its first job does not wait for the loading.
+   */
+  autorun?: boolean;
   fairness?: Omit<FairnessOptions, 'now'>;
 }
 
@@ -293,6 +298,7 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
           lockDuration: stalledMs,
           stalledInterval: stalledMs,
           maxStalledCount: 1,
+          autorun: opts.autorun ?? true,
         });
         worker.on('error', (error: unknown) => this.warnOnce(`worker:${kind}`, 'queue worker error', error));
         this.workers.push(worker);
@@ -473,6 +479,13 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
     if (!meta || meta.guildId !== by.guildId) throw jobNotFoundError(jobId);
     if (meta.userId !== by.userId && !by.isAdmin) throw notYourJobError();
     await this.cancelJob(jobId, meta, cancelledError(jobId));
+  }
+
+  /** Starts the workers of a queue made with `autorun: false` (idempotent). */
+  startWorkers(): void {
+    for (const worker of this.workers) {
+      if (!worker.isRunning()) void worker.run().catch((error: unknown) => this.warnOnce('worker-run', 'queue worker stopped', error));
+    }
   }
 
   async warmUp(ref: Extract<ProcessorRef, { kind: 'worker' }>, data: unknown): Promise<void> {

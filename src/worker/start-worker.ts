@@ -45,6 +45,7 @@ export async function startWorker(config: WorkerConfig, deps: WorkerDeps): Promi
     workerLanes: config.workerLanes,
     stalledMs: config.workerStalledMs,
     isolation: 'process',
+    autorun: false,
   });
   queue.on('error', (error, job) => deps.logger.warn('job failed', { job, error: error instanceof Error ? error.message : String(error) }));
   try {
@@ -56,6 +57,7 @@ export async function startWorker(config: WorkerConfig, deps: WorkerDeps): Promi
     await queue.close();
     throw error;
   }
+  queue.startWorkers();
   deps.logger.info('worker ready', { lanes: config.workerLanes.join(','), interactive: config.queueConcurrency, batch: config.queueBatchConcurrency });
   let stopping: Promise<ShutdownReport> | undefined;
   return { queue, stop: (opts = {}) => (stopping ??= queue.shutdown(opts.graceMs ?? config.shutdownGraceSeconds * 1000)) };

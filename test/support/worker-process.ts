@@ -33,11 +33,17 @@ export async function startWorkerProcess(env: Record<string, string>, readyTimeo
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
-  const collect = (chunk: Buffer): void => {
-    lines.push(...chunk.toString('utf8').split('\n').filter((line) => line.trim() !== ''));
+  // A chunk may end mid-line: keep the tail until its newline arrives.
+  const collector = (): ((chunk: Buffer) => void) => {
+    let partial = '';
+    return (chunk) => {
+      const parts = (partial + chunk.toString('utf8')).split('\n');
+      partial = parts.pop() ?? '';
+      lines.push(...parts.filter((line) => line.trim() !== ''));
+    };
   };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
+  child.stdout?.on('data', collector());
+  child.stderr?.on('data', collector());
   const exited = new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal === 'SIGKILL' ? 137 : signal === 'SIGTERM' ? 143 : 1))));
   const ready = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`worker not ready within ${readyTimeoutMs} ms:\n${lines.join('\n')}`)), readyTimeoutMs);
@@ -48,6 +54,7 @@ export async function startWorkerProcess(env: Record<string, string>, readyTimeo
       }
     };
     child.stdout?.on('data', check);
+    child.stderr?.on('data', check);
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`worker exited with ${code} before it was ready:\n${lines.join('\n')}`));

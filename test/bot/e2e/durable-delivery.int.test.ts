@@ -1,0 +1,73 @@
+/**
+ * Durable delivery end to end: the bot only enqueues (WORKER_LANES=none), a separate `npm run worker`
+ * process composes, and the bot is restarted while five members wait. The jobs are handed over, not
+ * cancelled; the worker finishes them while no bot runs; the restarted bot delivers each result by
+ * editing the member's original reply, once.
+ */
+import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
+import { Queue } from 'bullmq';
+import type { InteractionResponse, SentInteraction } from '../../support/discord-server/index.js';
+import { REDIS_URL, deleteKeys, redisReachable, uniquePrefix, withRedis } from '../../support/redis.js';
+import { startWorkerProcess, type WorkerProcess } from '../../support/worker-process.js';
+import { startHarness, waitUntil, type Harness } from './harness.js';
+
+const JOB_WAIT_MS = 180_000;
+const describeRedis = await withRedis('durable delivery end to end (test/bot/e2e/durable-delivery.int.test.ts)');
+const prefix = uniquePrefix('e2e-delivery');
+const hasFiles = (r: InteractionResponse): boolean => (r.message?.attachments.length ?? 0) >= 3;
+const said = (r: InteractionResponse): string => [r.message?.content ?? '(no reply)', ...r.followUps.map((f) => `follow-up: ${f.content}`)].join(' | ');
+
+describeRedis('results owed across a bot restart', () => {
+  let h: Harness;
+  let worker: WorkerProcess | undefined;
+  beforeAll(async () => {
+    h = await startHarness({ env: { QUEUE_URL: REDIS_URL, QUEUE_PREFIX: prefix, WORKER_LANES: 'none', QUEUE_MAX_PER_USER: '10' } });
+  }, JOB_WAIT_MS);
+  afterAll(async () => {
+    await worker?.stop();
+    await h?.stop();
+    if (await redisReachable()) await deleteKeys(prefix);
+  });
+
+  it('GIVEN five composes queued WHEN the bot restarts and a worker finishes them meanwhile THEN each member gets their result in their original reply, none twice', async () => {
+    onTestFailed(async () => console.error(await h.describeState(), '\nworker log:\n', worker?.lines.join('\n')));
+    const users = Array.from({ length: 5 }, (_, i) => h.server.createUser(`waiting-${i}`));
+    const sent: SentInteraction[] = users.map((user) => h.server.sendSlashCommand({ name: 'compose', options: { length: 8 }, user }));
+    for (const interaction of sent) {
+      const queued = await h.server.waitForInteractionResponse(interaction, (r) => /waiting in the queue/.test(r.message?.content ?? ''));
+      expect(queued.message?.attachments).toEqual([]);
+    }
+
+    const composeQueue = new Queue('compose', { connection: { host: '127.0.0.1', port: 6379 }, prefix });
+    try {
+      await h.restartBot({
+        beforeStart: async () => {
+          // Stopping handed the jobs over: the members were told in place, and the jobs are still queued.
+          for (const interaction of sent) {
+            expect(h.server.response(interaction).message?.content).toBe(
+              'Motif is restarting; your job stays in the queue and its result will be posted here when it is done.',
+            );
+          }
+          expect(await composeQueue.getJobCountByTypes('wait', 'prioritized')).toBe(5);
+          worker = await startWorkerProcess({ QUEUE_URL: REDIS_URL, QUEUE_PREFIX: prefix, DATA_DIR: h.dataDir });
+          await waitUntil(async () => (await composeQueue.getCompletedCount()) === 5, JOB_WAIT_MS, 'the worker to finish the five jobs while no bot runs');
+        },
+      });
+    } finally {
+      await composeQueue.close();
+    }
+
+    for (const interaction of sent) {
+      const delivered = await h.server.waitForInteractionResponse(interaction, hasFiles, JOB_WAIT_MS);
+      expect(delivered.followUps, said(delivered)).toEqual([]);
+      expect(delivered.message?.attachments.map((a) => a.filename.slice(-4)).sort()).toEqual(['.mid', '.mp3', '.png']);
+      expect(delivered.message?.content).toMatch(/^\*\*Composed 8 notes-or-chords\*\*/);
+    }
+    // Once each: five live messages carry a MIDI file, and no delivery record is left.
+    const withMidi = h.server.messages().filter((m) => !m.deleted && m.attachments.some((a) => a.filename.endsWith('.mid')));
+    expect(withMidi).toHaveLength(5);
+    expect(new Set(withMidi.map((m) => m.interactionId))).toEqual(new Set(sent.map((s) => s.id)));
+    await waitUntil(async () => (await h.bot.ctx.storage.deliveries.pending(h.server.guild.id)).length === 0, 30_000, 'the delivery records to go');
+    expect(new Set(worker!.startedJobs()).size).toBe(5);
+  }, JOB_WAIT_MS * 3);
+});
