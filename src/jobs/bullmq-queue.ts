@@ -39,6 +39,8 @@ import { MotifError, isMotifError, type ErrorCode } from '../errors.js';
 import { DEFAULT_AGING_PER_SECOND, DEFAULT_USAGE_HALF_LIFE_MS, decayed, type FairnessOptions } from './fairness.js';
 import type { QueueLogger } from './in-process-queue.js';
 import type { ProcessorRef } from './processor.js';
+import { observe, reportFinished, type QueueObserver } from './queue-observer.js';
+import type { QueueStats } from './queue.js';
 import {
   LANES,
   cancelledError,
@@ -92,6 +94,8 @@ export interface BullQueueOptions<M extends JobTypeMap> {
   /** Worker pools per lane (tests pass their own). */
   pools?: Partial<Record<Lane, WorkerPool>>;
   fairness?: Omit<FairnessOptions, 'now'>;
+  /** Told when jobs are enqueued here and when they start and end in this process's workers (metrics). */
+  observer?: QueueObserver;
 }
 
 /** The longest /compose waits on Redis before being told the queue is unavailable: inside Discord's 3 s. */
@@ -365,6 +369,7 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
       removeOnComplete: { count: 100 },
       removeOnFail: { count: 500 },
     });
+    observe(this.opts.observer, (o) => o.jobEnqueued(kind, lane));
     // The job is in: a position that cannot be read now arrives with the next refresh.
     const position = (await this.snapshot().catch(() => [] as JobInfo[])).find((j) => j.id === id)?.position;
     if (position !== undefined) local.position = position;
@@ -393,6 +398,18 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
       throw unavailableError(error);
     });
     return filter.guildId === undefined ? jobs : jobs.filter((j) => j.guildId === filter.guildId);
+  }
+
+  async stats(): Promise<QueueStats> {
+    const perKind = await Promise.all(
+      Object.keys(this.opts.processors).map(async (kind) => ({ lane: this.opts.lanes[kind as keyof M], workers: await this.queueOf(kind).getWorkersCount() })),
+    ).catch((error: unknown) => {
+      throw unavailableError(error);
+    });
+    // Max, not sum: each process runs one BullMQ Worker per kind, so a sum would count it once per kind.
+    const workersAlive: Record<Lane, number> = { interactive: 0, batch: 0 };
+    for (const { lane, workers } of perKind) workersAlive[lane] = Math.max(workersAlive[lane], workers);
+    return { workersAlive };
   }
 
   async position(jobId: string): Promise<number> {
@@ -655,6 +672,7 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
       await this.gates[lane].acquire(meta.priority, signal);
       acquired = true;
       startedAt = Date.now();
+      observe(this.opts.observer, (o) => o.jobStarted(kind, lane, startedAt - meta.enqueuedAt));
       await this.producer.sadd(this.key('running'), id);
       await job.updateProgress({ k: 's' });
       const reportProgress = (p: unknown): void => void job.updateProgress({ k: 'p', v: p } as object).catch(() => undefined);
@@ -665,9 +683,11 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
           ? await ref.run(checked.data, { signal, reportProgress, log })
           : await this.pools[lane].run(id, ref.moduleUrl, ref.exportName, checked.data, { signal, onProgress: reportProgress, onLog: log });
       if (signal.aborted) throw new Error('cancelled');
+      reportFinished(this.opts.observer, kind, lane, Date.now() - startedAt, { result }, false);
       return result;
     } catch (error) {
       if (signal.aborted) throw new UnrecoverableError(encodeMotifError(entry.reason === 'restart' ? cutOffError() : cancelledError(id)));
+      if (acquired) reportFinished(this.opts.observer, kind, lane, Date.now() - startedAt, { error }, false);
       if (isMotifError(error)) throw new UnrecoverableError(encodeMotifError(error));
       final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       this.logger.warn(`job ${id} (${kind}) failed${final ? '' : '; it will be tried again'}`, { error });
@@ -675,6 +695,8 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
       if (final && this.listenerCount('error') > 0) this.emit('error', error, info(id, meta, 'running', 0));
       throw error instanceof Error ? error : new Error(String(error));
     } finally {
+      // Cancelled, cut off or handed back: reported here, once, whichever path threw.
+      if (acquired && signal.aborted) reportFinished(this.opts.observer, kind, lane, Date.now() - startedAt, { error: undefined }, true);
       this.controllers.delete(id);
       if (acquired) this.gates[lane].release();
       if (acquired) await this.recordUsage(meta, (Date.now() - startedAt) / 1000).catch(() => undefined);
