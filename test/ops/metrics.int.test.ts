@@ -13,7 +13,7 @@ import type { ProcessorRef } from '../../src/jobs/processor.js';
 import type { QueueLimits } from '../../src/jobs/queue.js';
 import type { QueueObserver } from '../../src/jobs/queue-observer.js';
 import { healthChecks } from '../../src/ops/health.js';
-import type { OpsServer } from '../../src/ops/http-server.js';
+import { startOpsServer, type OpsServer } from '../../src/ops/http-server.js';
 import { createMetrics } from '../../src/ops/metrics.js';
 import { startProcessMetrics } from '../../src/ops/process-metrics.js';
 import { gate } from '../jobs/queue-behaviour.js';
@@ -141,14 +141,23 @@ describe('metrics and health over HTTP (in-process queue)', () => {
     expect(report).toEqual({ ok: false, checks: { fine: 'ok', stuck: 'no answer within 50 ms' } });
   });
 
-  it('GIVEN the server with a keep-alive connection open WHEN closed THEN close resolves and the port refuses connections', async () => {
-    const queue = new InProcessQueue<Jobs>({ processors: { double: gate().ref, refuse: gate().ref, bug: gate().ref, held: gate().ref }, lanes: LANES, limits: LIMITS });
-    cleanups.push(() => queue.close());
-    const ops = await startProcessMetrics(queue, { port: 0, metrics: createMetrics() });
-    // fetch keeps its connection alive: a server.close() alone would wait for it.
-    expect((await get(ops, '/metrics')).status).toBe(200);
+  it('GIVEN a scraper waiting on an answer that never comes WHEN the server closes THEN close resolves, the request is dropped and the port refuses connections', async () => {
+    let asked!: () => void;
+    const healthAsked = new Promise<void>((resolve) => (asked = resolve));
+    const ops = await startOpsServer({
+      port: 0,
+      registry: createMetrics().registry,
+      health: () => {
+        asked();
+        return new Promise(() => undefined);
+      },
+    });
+    const pending = fetch(`${ops.url}/healthz`);
+    await healthAsked;
+    // server.close() alone waits for that response forever: a stuck probe would block shutdown.
     await ops.close();
-    await expect(fetch(`${ops.url}/healthz`)).rejects.toThrow();
+    await expect(pending).rejects.toThrow();
+    await expect(fetch(`${ops.url}/metrics`)).rejects.toThrow();
   });
 
   it('GIVEN the server WHEN reached on a non-loopback address of this machine THEN the connection is refused (it listens on 127.0.0.1 only)', async (ctx) => {
