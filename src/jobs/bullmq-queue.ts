@@ -672,9 +672,9 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
       await this.gates[lane].acquire(meta.priority, signal);
       acquired = true;
       startedAt = Date.now();
-      observe(this.opts.observer, (o) => o.jobStarted(kind, lane, startedAt - meta.enqueuedAt));
       await this.producer.sadd(this.key('running'), id);
       await job.updateProgress({ k: 's' });
+      observe(this.opts.observer, (o) => o.jobStarted(kind, lane, startedAt - meta.enqueuedAt));
       const reportProgress = (p: unknown): void => void job.updateProgress({ k: 'p', v: p } as object).catch(() => undefined);
       const log = (message: string): void => this.logger.info(message, { jobId: id });
       const ref = this.opts.processors[kind];
