@@ -90,6 +90,13 @@ const botShape = {
   DOWNLOAD_TIMEOUT_SECONDS: positiveInt(30, 600),
   RESULTS_MAX_BYTES_PER_GUILD: positiveInt(200 * MB),
   SHUTDOWN_GRACE_SECONDS: positiveInt(20, 3600),
+  // Unset = no endpoint: nothing listens unless an operator asks for it.
+  METRICS_PORT: z.coerce
+    .number({ error: 'must be a port number' })
+    .int('must be a whole number')
+    .min(1, 'must be a port from 1 to 65535')
+    .max(65535, 'must be a port from 1 to 65535')
+    .optional(),
   RATE_USER_PER_MINUTE: positiveInt(30),
   RATE_GUILD_PER_MINUTE: positiveInt(300),
 };
@@ -161,6 +168,8 @@ export interface BotConfig extends CoreConfig {
   readonly resultsMaxBytesPerGuild: number;
   /** On SIGTERM/SIGINT, how long running jobs may take to finish before their replies say the bot restarted. */
   readonly shutdownGraceSeconds: number;
+  /** Port of the operators' endpoint on 127.0.0.1 (/metrics, /healthz); unset = none. */
+  readonly metricsPort?: number;
   /** Commands and button presses one user may send per minute. */
   readonly rateUserPerMinute: number;
   /** Commands and button presses one guild may send per minute. */
@@ -225,6 +234,7 @@ export function loadConfig(env: Environment = readEnvironment()): BotConfig {
     downloadTimeoutMs: parsed.DOWNLOAD_TIMEOUT_SECONDS * 1000,
     resultsMaxBytesPerGuild: parsed.RESULTS_MAX_BYTES_PER_GUILD,
     shutdownGraceSeconds: parsed.SHUTDOWN_GRACE_SECONDS,
+    metricsPort: parsed.METRICS_PORT,
     rateUserPerMinute: parsed.RATE_USER_PER_MINUTE,
     rateGuildPerMinute: parsed.RATE_GUILD_PER_MINUTE,
   });

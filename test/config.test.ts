@@ -53,6 +53,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DISCORD_TOKEN: TOKEN, SHUTDOWN_GRACE_SECONDS: 'soon' })).toThrow(/SHUTDOWN_GRACE_SECONDS/);
   });
 
+  it('GIVEN METRICS_PORT WHEN loaded THEN unset means no endpoint, a port 1–65535 is kept, and 0 or 65536 is refused naming the key', () => {
+    expect(loadConfig({ DISCORD_TOKEN: TOKEN }).metricsPort).toBeUndefined();
+    expect(loadConfig({ DISCORD_TOKEN: TOKEN, METRICS_PORT: '9100' }).metricsPort).toBe(9100);
+    for (const bad of ['0', '65536', '91.5', 'prometheus']) {
+      expect(() => loadConfig({ DISCORD_TOKEN: TOKEN, METRICS_PORT: bad })).toThrow(/- METRICS_PORT: /);
+    }
+  });
+
   it('GIVEN no queue settings WHEN loaded THEN the in-process queue with one interactive and one batch slot, and a 60-minute training budget', () => {
     const config = loadConfig({ DISCORD_TOKEN: TOKEN });
     expect(config).toMatchObject({ queueUrl: undefined, queuePrefix: 'motif', queueConcurrency: 1, queueBatchConcurrency: 1, trainMaxMinutes: 60 });

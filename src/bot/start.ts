@@ -8,6 +8,9 @@ import { createJobQueue } from '../jobs/create-queue.js';
 import { MOTIF_ATTEMPTS, MOTIF_JOB_SCHEMAS, MOTIF_RESULT_CHECKS } from '../jobs/job-schemas.js';
 import { MOTIF_LANES, MOTIF_PROCESSORS, WARM_UP_PROCESSOR, type MotifJobs } from '../jobs/motif-jobs.js';
 import type { ProcessorRef } from '../jobs/processor.js';
+import type { OpsServer } from '../ops/http-server.js';
+import { createMetrics } from '../ops/metrics.js';
+import { startProcessMetrics } from '../ops/process-metrics.js';
 import { openStorage, type Storage } from '../storage/index.js';
 import { createClient } from './client.js';
 import { sweepDeliveries } from './delivery.js';
@@ -68,6 +71,8 @@ export async function startBot(config: BotConfig, deps: BotDeps): Promise<BotHan
       onError: (error, ns) => logger.error('storage error', { ns, error }),
       onCorrupt: (bad) => logger.warn('stored value refused, defaults used; raw value kept aside', { ...bad }),
     }));
+  // Only when asked for: without METRICS_PORT nothing is measured or listens.
+  const metrics = config.metricsPort === undefined ? undefined : createMetrics();
   const queue = await createJobQueue<MotifJobs>({
     url: config.queueUrl,
     prefix: config.queuePrefix,
@@ -85,6 +90,7 @@ export async function startBot(config: BotConfig, deps: BotDeps): Promise<BotHan
     attempts: MOTIF_ATTEMPTS,
     schemas: MOTIF_JOB_SCHEMAS,
     resultChecks: MOTIF_RESULT_CHECKS,
+    observer: metrics?.observer,
   }).catch(async (error: unknown) => {
     await storage.close();
     throw error;
@@ -117,6 +123,7 @@ export async function startBot(config: BotConfig, deps: BotDeps): Promise<BotHan
     void running.finally(() => inFlight.delete(running));
   });
 
+  let ops: OpsServer | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (opts: { graceMs?: number } = {}): Promise<void> => (stopping ??= shutDown(opts.graceMs ?? config.shutdownGraceSeconds * 1000));
   const shutDown = async (graceMs: number): Promise<void> => {
@@ -130,9 +137,25 @@ export async function startBot(config: BotConfig, deps: BotDeps): Promise<BotHan
     await ctx.voice?.destroy().catch((error: unknown) => logger.warn('voice shutdown failed', { error }));
     await client.destroy();
     await storage.close();
+    // Last, so operators watch the shutdown itself (/healthz: 503 "shutting down").
+    await ops?.close();
   };
 
   try {
+    if (metrics && config.metricsPort !== undefined) {
+      ops = await startProcessMetrics(queue, {
+        port: config.metricsPort,
+        metrics,
+        checks: {
+          storage: () => storage.ping(),
+          gateway: () => {
+            if (!accepting) throw new Error('shutting down');
+            if (!client.isReady()) throw new Error('not connected to Discord');
+          },
+        },
+      });
+      logger.info('metrics and health on 127.0.0.1', { url: ops.url, paths: ['/metrics', '/healthz'] });
+    }
     if (deps.warmUp ?? true) {
       const settings = { modelDir: config.defaultModelDir, soundfont: config.defaultSoundfont, soundfontDir: config.soundfontsDir };
       await queue.warmUp(WARM_UP_PROCESSOR, settings);

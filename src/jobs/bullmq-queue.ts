@@ -45,6 +45,8 @@ import { MotifError, isMotifError, type ErrorCode } from '../errors.js';
 import { DEFAULT_AGING_PER_SECOND, DEFAULT_USAGE_HALF_LIFE_MS, decayed, type FairnessOptions } from './fairness.js';
 import type { QueueLogger } from './in-process-queue.js';
 import type { ProcessorRef } from './processor.js';
+import { observe, reportFinished, type QueueObserver } from './queue-observer.js';
+import type { QueueStats } from './queue.js';
 import {
   LANES,
   cancelledError,
@@ -115,6 +117,8 @@ export interface BullQueueOptions<M extends JobTypeMap> {
    */
   autorun?: boolean;
   fairness?: Omit<FairnessOptions, 'now'>;
+  /** Told when jobs are enqueued here and when they start and end in this process's workers (metrics). */
+  observer?: QueueObserver;
 }
 
 /** The longest /compose waits on Redis before being told the queue is unavailable: inside Discord's 3 s. */
@@ -435,6 +439,7 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
       removeOnComplete: { age: 24 * 3600, count: 1_000 },
       removeOnFail: { age: 24 * 3600, count: 1_000 },
     });
+    observe(this.opts.observer, (o) => o.jobEnqueued(kind, lane));
     // The job is in: a position that cannot be read now arrives with the next refresh.
     const position = (await this.snapshot().catch(() => [] as JobInfo[])).find((j) => j.id === id)?.position;
     if (position !== undefined) local.position = position;
@@ -463,6 +468,18 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
       throw unavailableError(error);
     });
     return filter.guildId === undefined ? jobs : jobs.filter((j) => j.guildId === filter.guildId);
+  }
+
+  async stats(): Promise<QueueStats> {
+    const perKind = await Promise.all(
+      Object.keys(this.opts.processors).map(async (kind) => ({ lane: this.opts.lanes[kind as keyof M], workers: await this.queueOf(kind).getWorkersCount() })),
+    ).catch((error: unknown) => {
+      throw unavailableError(error);
+    });
+    // Max, not sum: each process runs one BullMQ Worker per kind, so a sum would count it once per kind.
+    const workersAlive: Record<Lane, number> = { interactive: 0, batch: 0 };
+    for (const { lane, workers } of perKind) workersAlive[lane] = Math.max(workersAlive[lane], workers);
+    return { workersAlive };
   }
 
   async position(jobId: string): Promise<number> {
@@ -750,6 +767,7 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
       this.logger.info('job started', { jobId: id, kind, lane, attempt: job.attemptsMade + 1, pid: process.pid });
       await this.producer.sadd(this.key('running'), id);
       await job.updateProgress({ k: 's' });
+      observe(this.opts.observer, (o) => o.jobStarted(kind, lane, startedAt - meta.enqueuedAt));
       const reportProgress = (p: unknown): void => void job.updateProgress({ k: 'p', v: p } as object).catch(() => undefined);
       const log = (message: string): void => this.logger.info(message, { jobId: id });
       const ref = this.opts.processors[kind];
@@ -758,6 +776,7 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
           ? await ref.run(checked.data, { signal, reportProgress, log })
           : await this.pools[lane].run(id, ref.moduleUrl, ref.exportName, checked.data, { signal, onProgress: reportProgress, onLog: log });
       if (signal.aborted) throw new Error('cancelled');
+      reportFinished(this.opts.observer, kind, lane, Date.now() - startedAt, { result }, false);
       return result;
     } catch (error) {
       if (signal.aborted && entry.reason === 'handover') {
@@ -767,6 +786,7 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
         throw new DelayedError();
       }
       if (signal.aborted) throw new UnrecoverableError(encodeMotifError(entry.reason === 'restart' ? cutOffError() : cancelledError(id)));
+      if (acquired) reportFinished(this.opts.observer, kind, lane, Date.now() - startedAt, { error }, false);
       if (isMotifError(error)) throw new UnrecoverableError(encodeMotifError(error));
       final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       this.logger.warn(`job ${id} (${kind}) failed${final ? '' : '; it will be tried again'}`, { error });
@@ -774,6 +794,8 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
       if (final && this.listenerCount('error') > 0) this.emit('error', error, info(id, meta, 'running', 0));
       throw error instanceof Error ? error : new Error(String(error));
     } finally {
+      // Cancelled, cut off or handed back: reported here, once, whichever path threw.
+      if (acquired && signal.aborted) reportFinished(this.opts.observer, kind, lane, Date.now() - startedAt, { error: undefined }, true);
       this.controllers.delete(id);
       if (acquired) this.gates[lane].release();
       if (acquired) await this.recordUsage(meta, (Date.now() - startedAt) / 1000).catch(() => undefined);

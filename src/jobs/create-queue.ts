@@ -23,7 +23,7 @@ export type CreateQueueOptions<M extends JobTypeMap> = Omit<BullQueueOptions<M>,
  * @throws MotifError QUEUE_UNAVAILABLE when QUEUE_URL is set and Redis cannot be reached at start-up.
  */
 export async function createJobQueue<M extends JobTypeMap>(opts: CreateQueueOptions<M>): Promise<JobQueue<M>> {
-  if (!opts.url) return new InProcessQueue<M>({ processors: opts.processors, lanes: opts.lanes, limits: opts.limits, logger: opts.logger });
+  if (!opts.url) return new InProcessQueue<M>({ processors: opts.processors, lanes: opts.lanes, limits: opts.limits, logger: opts.logger, observer: opts.observer });
   const { BullQueue } = await import('./bullmq-queue.js');
   const { readyTimeoutMs: _readyTimeout, url, ...rest } = opts;
   const queue = new BullQueue<M>({ ...rest, url, workerLanes: opts.workerLanes ?? LANES });

@@ -9,6 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { isMotifError } from '../errors.js';
 import { DEFAULT_AGING_PER_SECOND, DEFAULT_USAGE_HALF_LIFE_MS, UsageLedger, type FairnessOptions } from './fairness.js';
 import type { ProcessorRef } from './processor.js';
+import { observe, reportFinished, type QueueObserver } from './queue-observer.js';
+import type { QueueStats } from './queue.js';
 import {
   LANES,
   cancelledError,
@@ -48,6 +50,8 @@ export interface InProcessQueueOptions<M extends JobTypeMap> {
   /** Worker pools per lane (tests pass their own); default a fresh pool each. */
   pools?: Partial<Record<Lane, WorkerPool>>;
   fairness?: FairnessOptions;
+  /** Told when jobs are enqueued, start and end (metrics). */
+  observer?: QueueObserver;
 }
 
 interface Job {
@@ -86,9 +90,11 @@ export class InProcessQueue<M extends JobTypeMap> extends EventEmitter implement
   private readonly agingPerSecond: number;
   /** Set by shutdown(): no new jobs, but queued ones may still start during the grace period. */
   private draining = false;
+  private readonly observer: QueueObserver | undefined;
 
   constructor(opts: InProcessQueueOptions<M>) {
     super();
+    this.observer = opts.observer;
     this.processors = opts.processors;
     this.laneOf = opts.lanes;
     this.limits = opts.limits;
@@ -137,6 +143,7 @@ export class InProcessQueue<M extends JobTypeMap> extends EventEmitter implement
       result,
     };
     lane.waiting.push(job);
+    observe(this.observer, (o) => o.jobEnqueued(kind, laneName));
     job.info.position = lane.waiting.length;
     this.pump(lane);
     return this.handleOf(job);
@@ -172,6 +179,10 @@ export class InProcessQueue<M extends JobTypeMap> extends EventEmitter implement
 
   async position(jobId: string): Promise<number> {
     return this.find(jobId)?.info.position ?? -1;
+  }
+
+  async stats(): Promise<QueueStats> {
+    return { workersAlive: { interactive: this.lanes.interactive.pool.size, batch: this.lanes.batch.pool.size } };
   }
 
   async cancel(jobId: string, by: { guildId: string; userId: string; isAdmin?: boolean }): Promise<void> {
@@ -246,6 +257,8 @@ export class InProcessQueue<M extends JobTypeMap> extends EventEmitter implement
       lane.running.add(job);
       job.info.state = 'running';
       job.startedAt = this.now();
+      const waitMs = job.startedAt - job.info.enqueuedAt;
+      observe(this.observer, (o) => o.jobStarted(job.info.kind, job.info.lane, waitMs));
       this.setPosition(job, 0);
       void this.execute(lane, job);
     }
@@ -294,6 +307,7 @@ export class InProcessQueue<M extends JobTypeMap> extends EventEmitter implement
   }
 
   private finish(job: Job, outcome: { result: unknown } | { error: unknown }): void {
+    reportFinished(this.observer, job.info.kind, job.info.lane, this.now() - (job.startedAt ?? this.now()), outcome, job.controller.signal.aborted);
     if (job.settled) return;
     job.settled = true;
     job.info.position = -1;

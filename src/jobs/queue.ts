@@ -84,6 +84,16 @@ export interface JobHandle<R, P> {
   cancel(): Promise<boolean>;
 }
 
+/** What operators count, read when metrics are scraped. */
+export interface QueueStats {
+  /**
+   * Workers able to run each lane's jobs now. In-process: the lane's worker threads alive (started by
+   * the first job or the warm-up, so 0 before). BullMQ: BullMQ Workers connected from any process,
+   * for the lane's best-served kind, i.e. how many processes run that lane.
+   */
+  workersAlive: Record<Lane, number>;
+}
+
 export interface JobQueue<M extends JobTypeMap> {
   /**
    * @throws MotifError QUEUE_FULL when the queue, the guild or the user is at its limit;
@@ -102,6 +112,8 @@ export interface JobQueue<M extends JobTypeMap> {
   list(filter?: { guildId?: string }): Promise<JobInfo[]>;
   /** A job's position in its lane: 0 running, 1 = next, …; -1 when it is not waiting or running. */
   position(jobId: string): Promise<number>;
+  /** @throws MotifError QUEUE_UNAVAILABLE when the queue's store cannot be reached. */
+  stats?(): Promise<QueueStats>;
   /**
    * Cancels a job of `by.guildId`: a waiting job is removed, a running one is aborted. Members cancel
    * their own jobs; `by.isAdmin` cancels any in the guild.

@@ -25,6 +25,11 @@ export interface Storage {
   deliveries: DeliveryRepo;
   /** Closes every connection; the repositories are unusable afterwards. */
   close(): Promise<void>;
+  /**
+   * One read from every store (the health check, /healthz).
+   * @throws the backend's error when a store does not answer.
+   */
+  ping(): Promise<void>;
 }
 
 export interface OpenStorageOptions {
@@ -74,13 +79,16 @@ export async function openStorage(url: string, opts: OpenStorageOptions = {}): P
     close: async () => {
       await Promise.allSettled(stores.map((s) => s.disconnect()));
     },
+    ping: async () => {
+      await Promise.all(stores.map((s) => s.get('__ping__')));
+    },
   };
   try {
     if (sqliteFile) {
       const adapter = stores[0]?.store as { query?: (sql: string) => Promise<unknown> } | undefined;
       if (adapter?.query) await checkSqliteIntegrity(sqliteFile, (sql) => adapter.query!(sql));
     }
-    await Promise.all(stores.map((s) => s.get('__ping__')));
+    await storage.ping();
   } catch (error) {
     await storage.close();
     if (sqliteFile && !(error instanceof MotifError)) {
