@@ -250,6 +250,8 @@ export interface WorkerConfig extends CoreConfig {
   readonly workerStalledMs: number;
   /** On SIGTERM, how long running jobs may take to finish before they are handed back to the queue. */
   readonly shutdownGraceSeconds: number;
+  /** Prometheus /metrics and /healthz on 127.0.0.1 at this port; unset = off. */
+  readonly metricsPort?: number;
 }
 
 const workerSchema = z.object({
@@ -264,6 +266,7 @@ const workerSchema = z.object({
   WORKER_LANES: botShape.WORKER_LANES,
   WORKER_STALLED_SECONDS: botShape.WORKER_STALLED_SECONDS,
   SHUTDOWN_GRACE_SECONDS: botShape.SHUTDOWN_GRACE_SECONDS,
+  METRICS_PORT: botShape.METRICS_PORT,
 });
 
 /**
@@ -285,6 +288,7 @@ export function loadWorkerConfig(env: Environment = readEnvironment()): WorkerCo
     workerLanes: lanes,
     workerStalledMs: parsed.WORKER_STALLED_SECONDS * 1000,
     shutdownGraceSeconds: parsed.SHUTDOWN_GRACE_SECONDS,
+    metricsPort: parsed.METRICS_PORT,
   });
 }
 

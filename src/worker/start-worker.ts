@@ -10,6 +10,8 @@ import { MOTIF_LANES, MOTIF_PROCESSORS, WARM_UP_PROCESSOR, type MotifJobs } from
 import type { ProcessorRef } from '../jobs/processor.js';
 import type { ShutdownReport } from '../jobs/queue.js';
 import type { QueueLogger } from '../jobs/in-process-queue.js';
+import { createMetrics } from '../ops/metrics.js';
+import { startProcessMetrics } from '../ops/process-metrics.js';
 
 export interface WorkerHandle {
   queue: BullQueue<MotifJobs>;
@@ -27,7 +29,9 @@ export interface WorkerDeps {
 
 /** @throws MotifError QUEUE_UNAVAILABLE when Redis cannot be reached; a warm-up MotifError (MODEL_NOT_FOUND…). */
 export async function startWorker(config: WorkerConfig, deps: WorkerDeps): Promise<WorkerHandle> {
+  const metrics = config.metricsPort !== undefined ? createMetrics() : undefined;
   const queue = new BullQueue<MotifJobs>({
+    observer: metrics?.observer,
     url: config.queueUrl,
     prefix: config.queuePrefix,
     processors: { ...MOTIF_PROCESSORS, ...deps.processors },
@@ -57,8 +61,17 @@ export async function startWorker(config: WorkerConfig, deps: WorkerDeps): Promi
     await queue.close();
     throw error;
   }
+  const ops = metrics && config.metricsPort !== undefined ? await startProcessMetrics(queue, { metrics, port: config.metricsPort }).catch(async (error: unknown) => {
+    await queue.close();
+    throw error;
+  }) : undefined;
   queue.startWorkers();
   deps.logger.info('worker ready', { lanes: config.workerLanes.join(','), interactive: config.queueConcurrency, batch: config.queueBatchConcurrency });
   let stopping: Promise<ShutdownReport> | undefined;
-  return { queue, stop: (opts = {}) => (stopping ??= queue.shutdown(opts.graceMs ?? config.shutdownGraceSeconds * 1000)) };
+  const stop = async (graceMs: number): Promise<ShutdownReport> => {
+    const report = await queue.shutdown(graceMs);
+    await ops?.close();
+    return report;
+  };
+  return { queue, stop: (opts = {}) => (stopping ??= stop(opts.graceMs ?? config.shutdownGraceSeconds * 1000)) };
 }

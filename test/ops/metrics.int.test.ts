@@ -240,7 +240,7 @@ describeRedis('metrics and health over HTTP (BullMQ queue on Redis)', () => {
       },
       lanes: LANES,
       limits: LIMITS,
-      runWorkers: true,
+      workerLanes: ['interactive', 'batch'],
       observer: metrics.observer,
     });
     cleanups.push(() => queue.close());
