@@ -1,0 +1,50 @@
+/**
+ * A worker process killed mid-compose (kill -9: no goodbye, no lock released): the bot only enqueues,
+ * two `npm run worker` processes share the queue, and the one running the job is killed. Once its
+ * lock has lapsed (WORKER_STALLED_SECONDS) the other worker takes the job over and the member gets
+ * exactly one result.
+ */
+import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
+import type { InteractionResponse } from '../../support/discord-server/index.js';
+import { REDIS_URL, deleteKeys, redisReachable, uniquePrefix, withRedis } from '../../support/redis.js';
+import { startWorkerProcess, type WorkerProcess } from '../../support/worker-process.js';
+import { startHarness, waitUntil, type Harness } from './harness.js';
+
+const JOB_WAIT_MS = 180_000;
+const describeRedis = await withRedis('worker failover end to end (test/bot/e2e/worker-failover.int.test.ts)');
+const prefix = uniquePrefix('e2e-failover');
+const hasFiles = (r: InteractionResponse): boolean => (r.message?.attachments.length ?? 0) >= 3;
+const said = (r: InteractionResponse): string => [r.message?.content ?? '(no reply)', ...r.followUps.map((f) => `follow-up: ${f.content}`)].join(' | ');
+
+describeRedis('a worker killed while it composes', () => {
+  let h: Harness;
+  const workers: WorkerProcess[] = [];
+  beforeAll(async () => {
+    h = await startHarness({ env: { QUEUE_URL: REDIS_URL, QUEUE_PREFIX: prefix, WORKER_LANES: 'none' } });
+    const env = { QUEUE_URL: REDIS_URL, QUEUE_PREFIX: prefix, DATA_DIR: h.dataDir, WORKER_STALLED_SECONDS: '5' };
+    workers.push(...(await Promise.all([startWorkerProcess(env), startWorkerProcess(env)])));
+  }, JOB_WAIT_MS);
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => w.stop()));
+    await h?.stop();
+    if (await redisReachable()) await deleteKeys(prefix);
+  });
+
+  it('GIVEN two workers WHEN the one running a compose is killed with SIGKILL THEN the other finishes it and exactly one result reaches the channel', async () => {
+    onTestFailed(async () => console.error(await h.describeState(), ...workers.map((w, i) => `\nworker ${i} log:\n${w.lines.join('\n')}`)));
+    const sent = h.server.sendSlashCommand({ name: 'compose', options: { length: 400 } });
+    let running: WorkerProcess | undefined;
+    await waitUntil(() => (running = workers.find((w) => w.startedJobs().length > 0)) !== undefined, JOB_WAIT_MS, 'a worker to start the job');
+    const jobId = running!.startedJobs()[0]!;
+    running!.kill('SIGKILL');
+    expect(await running!.exited).toBe(137);
+    const survivor = workers.find((w) => w !== running)!;
+
+    const delivered = await h.server.waitForInteractionResponse(sent, hasFiles, JOB_WAIT_MS);
+    expect(delivered.followUps, said(delivered)).toEqual([]);
+    expect(delivered.message?.content).toMatch(/^\*\*Composed 400 notes-or-chords\*\*/);
+    expect(survivor.startedJobs()).toEqual([jobId]);
+    const withMidi = h.server.messages().filter((m) => !m.deleted && m.attachments.some((a) => a.filename.endsWith('.mid')));
+    expect(withMidi.map((m) => m.interactionId)).toEqual([sent.id]);
+  }, JOB_WAIT_MS * 2);
+});
