@@ -12,8 +12,8 @@ export interface WorkerProcess {
   readonly pid: number;
   /** JSON log lines so far (stdout and stderr). */
   readonly lines: string[];
-  /** Ids of the jobs this worker started ("job started" lines). */
-  startedJobs(): string[];
+  /** Ids of the jobs this worker started ("job started" lines), of one kind when given. */
+  startedJobs(kind?: string): string[];
   /** Resolves with the exit code (128 + n for a signal). */
   readonly exited: Promise<number>;
   kill(signal: NodeJS.Signals): void;
@@ -64,10 +64,12 @@ export async function startWorkerProcess(env: Record<string, string>, readyTimeo
   return {
     pid: child.pid ?? -1,
     lines,
-    startedJobs: () =>
+    startedJobs: (kind) =>
       lines
         .filter((line) => line.includes('"job started"'))
-        .map((line) => (JSON.parse(line) as { jobId: string }).jobId),
+        .map((line) => JSON.parse(line) as { jobId: string; kind: string })
+        .filter((line) => kind === undefined || line.kind === kind)
+        .map((line) => line.jobId),
     exited,
     kill: (signal) => child.kill(signal),
     stop: async (timeoutMs = 30_000) => {

@@ -118,9 +118,10 @@ export function pngSize(data: Buffer): { width: number; height: number } | undef
  * holds out for validation depends on their random ids (1 in 10 each): with four, a real training
  * run has data to train on but for a 1-in-10,000 chance; with one it would fail one run in ten.
  */
-export async function addCorpusPieces(h: Harness, count: number, where: { guildId?: string; channelId?: string } = {}): Promise<void> {
+export async function addCorpusPieces(h: Harness, count: number, opts: { guildId?: string; channelId?: string; midi?: Buffer } = {}): Promise<void> {
+  const { midi, ...where } = opts;
   for (let i = 0; i < count; i++) {
-    const file = h.server.addAttachment(scaleMidi(), `piece-${i}.mid`, 'audio/midi');
+    const file = h.server.addAttachment(midi ?? scaleMidi(), `piece-${i}.mid`, 'audio/midi');
     const added = await h.server.waitForInteractionResponse(
       h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file, confirm_rights: true, licence: 'own-work' }, user: h.server.users.admin, ...where }),
     );
