@@ -34,7 +34,12 @@ export class LocalBlobStore implements BlobStore {
    * @throws Error for a string that is not a blob key or prefix.
    */
   pathOf(keyOrPrefix: string): string {
-    const key = keyOrPrefix.endsWith('/') ? keyOrPrefix.slice(0, -1) : keyOrPrefix;
+    if (keyOrPrefix.endsWith('/')) assertBlobPrefix(keyOrPrefix);
+    return this.fileOf(keyOrPrefix.endsWith('/') ? keyOrPrefix.slice(0, -1) : keyOrPrefix);
+  }
+
+  /** The file of a key (never of a prefix: `a/` is not a blob). @throws Error for a non-key. */
+  private fileOf(key: string): string {
     assertBlobKey(key);
     return join(this.root, ...key.split('/'));
   }
@@ -47,7 +52,7 @@ export class LocalBlobStore implements BlobStore {
   /** @throws MotifError DISK_FULL (nothing changed); the source file's own read error. */
   async putFile(key: string, path: string, opts: PutFileOptions = {}): Promise<void> {
     if (opts.move) {
-      const target = this.pathOf(key);
+      const target = this.fileOf(key);
       await mkdir(dirname(target), { recursive: true });
       try {
         // Same disk: one rename, no second copy.
@@ -65,7 +70,7 @@ export class LocalBlobStore implements BlobStore {
 
   /** @throws MotifError NOT_FOUND. */
   async get(key: string): Promise<Buffer> {
-    const path = this.pathOf(key);
+    const path = this.fileOf(key);
     try {
       return await readFile(path);
     } catch (error) {
@@ -75,7 +80,7 @@ export class LocalBlobStore implements BlobStore {
 
   /** @throws MotifError NOT_FOUND, DISK_FULL (the target is left as it was). */
   async getToFile(key: string, path: string): Promise<void> {
-    const source = this.pathOf(key);
+    const source = this.fileOf(key);
     const temp = tempNameFor(path);
     try {
       await copyFile(source, temp);
@@ -87,7 +92,7 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async stat(key: string): Promise<BlobInfo | undefined> {
-    const info = await stat(this.pathOf(key)).catch(() => undefined);
+    const info = await stat(this.fileOf(key)).catch(() => undefined);
     return info?.isFile() ? { key, bytes: info.size } : undefined;
   }
 
@@ -103,7 +108,7 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async delete(key: string): Promise<void> {
-    await rm(this.pathOf(key), { force: true });
+    await rm(this.fileOf(key), { force: true });
   }
 
   async deletePrefix(prefix: string): Promise<number> {
@@ -121,7 +126,7 @@ export class LocalBlobStore implements BlobStore {
 
   /** Writes through `fill(temp)` then renames onto the key's file; the temp file never outlives a failure. */
   private async replace(key: string, fill: (temp: string) => Promise<void>): Promise<void> {
-    const target = this.pathOf(key);
+    const target = this.fileOf(key);
     const temp = tempNameFor(target);
     try {
       await mkdir(dirname(target), { recursive: true });
