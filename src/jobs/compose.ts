@@ -22,7 +22,7 @@ import { countNoteEvents, durationSeconds, initialQpm } from '../music/note-sequ
 import { generatePiece } from '../ml/generate.js';
 import { isStyleName, STYLES, type StyleRules } from './styles.js';
 import type { LoadedModel } from '../ml/model-dir.js';
-import { jobBlobStore, withoutPassword, type JobBlobSettings } from './job-blobs.js';
+import { blobSourceId, jobBlobStore, type JobBlobSettings } from './job-blobs.js';
 import { DEFAULT_MODEL_CACHE_SIZE, ModelCache } from './model-cache.js';
 import { validateSamplingOptions } from '../ml/sampling.js';
 import type { ComposeFirstFiles, ComposeJobData, ComposeResult } from './compose-contract.js';
@@ -49,7 +49,7 @@ const models = new ModelCache({ maxLoaded: DEFAULT_MODEL_CACHE_SIZE });
  */
 export function getModel(ref: string = DEFAULT_MODEL_DIR, blobs?: JobBlobSettings): Promise<LoadedModel> {
   if (blobs?.modelCacheSize !== undefined) models.setMaxLoaded(blobs.modelCacheSize);
-  return models.get(ref, blobs ? { id: `${withoutPassword(blobs.url ?? '')}|${blobs.url ? '' : blobs.dataDir}`, open: () => jobBlobStore(blobs) } : undefined);
+  return models.get(ref, blobs ? { id: blobSourceId(blobs), open: () => jobBlobStore(blobs) } : undefined);
 }
 
 /** Drops a cached model (after /train replaces a guild model). */

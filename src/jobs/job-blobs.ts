@@ -17,6 +17,8 @@ export interface JobBlobSettings {
   url?: string;
   /** DATA_DIR: the local store's root (the worker shares this disk when `url` is unset). */
   dataDir: string;
+  /** PostgreSQL schema of the blobs table (default `motif`; tests use one of their own). */
+  schema?: string;
   /** Guild models a worker keeps loaded and cached (MODEL_CACHE_SIZE). */
   modelCacheSize?: number;
 }
@@ -63,12 +65,17 @@ const stores = new Map<string, Promise<BlobStore>>();
  * @throws MotifError STORAGE_UNAVAILABLE when PostgreSQL cannot be reached.
  */
 export function jobBlobStore(settings: JobBlobSettings): Promise<BlobStore> {
-  const id = `${settings.url ?? ''}\n${settings.url ? '' : settings.dataDir}`;
+  const id = blobSourceId(settings);
   let pending = stores.get(id);
   if (!pending) {
-    pending = openBlobStore(settings.url, { dataDir: settings.dataDir });
+    pending = openBlobStore(settings.url, { dataDir: settings.dataDir, schema: settings.schema });
     stores.set(id, pending);
     pending.catch(() => stores.delete(id));
   }
   return pending;
+}
+
+/** Names the store these settings open, without its password (one model cache folder per store). */
+export function blobSourceId(settings: JobBlobSettings): string {
+  return settings.url ? `${withoutPassword(settings.url)}#${settings.schema ?? ''}` : `local:${settings.dataDir}`;
 }

@@ -29,6 +29,7 @@ const blobSettings = z.object({
     .refine((url) => !hasPassword(url), 'carries a password')
     .optional(),
   dataDir: path,
+  schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).optional(),
   modelCacheSize: z.number().int().min(1).max(64).optional(),
 });
 
