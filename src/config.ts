@@ -53,6 +53,11 @@ const botShape = {
     .trim()
     .regex(/^(sqlite|redis|rediss|postgres|postgresql):\/\//, 'must start with sqlite://, redis:// or postgresql://')
     .optional(),
+  BLOB_URL: z
+    .string()
+    .trim()
+    .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgresql:// URL such as postgresql://motif@127.0.0.1:5432/motif (empty = files under DATA_DIR)')
+    .optional(),
   ...coreShape,
   QUEUE_URL: z
     .string()
@@ -81,6 +86,7 @@ const botShape = {
     .min(0.01, 'must be at least 0.01')
     .max(24 * 60, `must be at most ${24 * 60}`)
     .default(60),
+  MODEL_CACHE_SIZE: positiveInt(3, 64),
   VOICE_IDLE_SECONDS: positiveInt(300),
   ATTACHMENT_HOSTS: z
     .string()
@@ -134,6 +140,11 @@ export interface BotConfig extends CoreConfig {
   readonly discordApiUrl?: string;
   /** Keyv URL: sqlite://FILE, redis://…, postgresql://…; default sqlite under dataDir. */
   readonly storageUrl: string;
+  /**
+   * Where result, corpus and model files are kept: unset = files under dataDir; postgresql://… =
+   * PostgreSQL, so workers need no disk shared with the bot.
+   */
+  readonly blobUrl?: string;
   /** Redis URL of a BullMQ queue; unset = the in-process queue. */
   readonly queueUrl?: string;
   /** Prefix of every BullMQ key in Redis, so several deployments (or tests) share one Redis. */
@@ -156,6 +167,8 @@ export interface BotConfig extends CoreConfig {
   readonly queueMaxPerGuild: number;
   /** Wall-clock budget of one /train run, minutes: it stops there and keeps its best epoch. */
   readonly trainMaxMinutes: number;
+  /** Guild models a compose worker keeps loaded (and on its disk), besides the shipped default. */
+  readonly modelCacheSize: number;
   readonly voiceIdleSeconds: number;
   /**
    * Hosts attachments may be downloaded from (lower case, `host` or `host:port`): Discord's CDN by
@@ -219,6 +232,7 @@ export function loadConfig(env: Environment = readEnvironment()): BotConfig {
     devGuildId: parsed.DEV_GUILD_ID,
     discordApiUrl: parsed.DISCORD_API_URL?.replace(/\/+$/, ''),
     storageUrl: parsed.STORAGE_URL ?? `sqlite://${resolve(core.dataDir, 'motif.sqlite')}`,
+    blobUrl: parsed.BLOB_URL,
     queueUrl: parsed.QUEUE_URL,
     queuePrefix: parsed.QUEUE_PREFIX,
     queueConcurrency: parsed.QUEUE_CONCURRENCY,
@@ -229,6 +243,7 @@ export function loadConfig(env: Environment = readEnvironment()): BotConfig {
     queueMaxPerUser: parsed.QUEUE_MAX_PER_USER,
     queueMaxPerGuild: parsed.QUEUE_MAX_PER_GUILD,
     trainMaxMinutes: parsed.TRAIN_MAX_MINUTES,
+    modelCacheSize: parsed.MODEL_CACHE_SIZE,
     voiceIdleSeconds: parsed.VOICE_IDLE_SECONDS,
     attachmentHosts: Object.freeze(parsed.ATTACHMENT_HOSTS.split(',').map((h) => h.trim().toLowerCase())),
     downloadTimeoutMs: parsed.DOWNLOAD_TIMEOUT_SECONDS * 1000,

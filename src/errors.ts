@@ -49,6 +49,7 @@ export type ErrorCode =
   // storage
   | 'STORAGE_CORRUPT'
   | 'STORAGE_MISSING'
+  | 'STORAGE_UNAVAILABLE'
   | 'DISK_FULL';
 
 export class MotifError extends Error {

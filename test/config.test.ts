@@ -68,6 +68,14 @@ describe('loadConfig', () => {
     expect(redis).toMatchObject({ queueUrl: 'redis://127.0.0.1:6379', queuePrefix: 'motif-eu', queueBatchConcurrency: 2, trainMaxMinutes: 0.5 });
   });
 
+  it('GIVEN no blob settings WHEN loaded THEN files stay under DATA_DIR and three guild models are cached; a postgresql:// BLOB_URL is taken, anything else named', () => {
+    expect(loadConfig({ DISCORD_TOKEN: TOKEN })).toMatchObject({ blobUrl: undefined, modelCacheSize: 3 });
+    const pg = loadConfig({ DISCORD_TOKEN: TOKEN, BLOB_URL: 'postgresql://motif@127.0.0.1:5432/motif', MODEL_CACHE_SIZE: '5' });
+    expect(pg).toMatchObject({ blobUrl: 'postgresql://motif@127.0.0.1:5432/motif', modelCacheSize: 5 });
+    expect(() => loadConfig({ DISCORD_TOKEN: TOKEN, BLOB_URL: 's3://bucket' })).toThrow(/BLOB_URL: must be a postgresql:\/\/ URL/);
+    expect(() => loadConfig({ DISCORD_TOKEN: TOKEN, MODEL_CACHE_SIZE: '0' })).toThrow(/MODEL_CACHE_SIZE/);
+  });
+
   it('GIVEN bad queue settings WHEN loaded THEN each is named with what it allows', () => {
     let message = '';
     try {

@@ -80,6 +80,7 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
     soundfontDir: ctx.config.soundfontsDir,
     ffmpegPath: ctx.config.ffmpegPath,
     maxLength: ctx.config.maxComposeLength,
+    blobs: ctx.jobBlobs,
   };
   // Refused here, before the queue or a reply: a seed that cannot fit never waits for a worker.
   // An uploaded seed (seedMidiPath) is not read on this thread: the job checks it in its worker

@@ -4,7 +4,9 @@
  */
 import type { ButtonInteraction, ChatInputCommandInteraction } from 'discord.js';
 import type { BotConfig } from '../config.js';
+import type { JobBlobSettings } from '../jobs/job-blobs.js';
 import type { MotifQueue } from '../jobs/motif-jobs.js';
+import type { BlobStore } from '../storage/blobs/blob-store.js';
 import type { Storage, ResultRecord } from '../storage/index.js';
 import type { Logger } from './logger.js';
 import type { RateLimiter } from './rate-limit.js';
@@ -22,6 +24,10 @@ export interface VoiceService {
 export interface BotContext {
   config: BotConfig;
   storage: Storage;
+  /** Files by key (BLOB_URL; default DATA_DIR): corpus uploads and guild models. */
+  blobs: BlobStore;
+  /** Where jobs find the same store (plain data for job data; no password when jobs go through Redis). */
+  jobBlobs: JobBlobSettings;
   queue: MotifQueue;
   logger: Logger;
   voice?: VoiceService;

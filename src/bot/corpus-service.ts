@@ -1,17 +1,18 @@
 /**
  * Adding to and removing from a guild's corpus. Uploads are streamed to a file (after the caller
  * acknowledged the interaction); MIDI is checked by reading it in a worker job, audio is transcribed
- * by one, so no untrusted file is parsed on the main thread. A file lands in the corpus folder (temp + rename) before its
- * metadata is stored, and is removed again if storing fails, so nothing is ever half-added.
+ * by one, so no untrusted file is parsed on the main thread. The MIDI is stored in the blob store
+ * under `guilds/<g>/corpus/<id>.mid` (the key follows from the entry's id) before its metadata is
+ * stored, and is removed again if storing fails, so nothing is ever half-added.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Attachment } from 'discord.js';
 import { MotifError } from '../errors.js';
 import type { JobHandle } from '../jobs/queue.js';
 import type { TranscribeJobResult, TranscribeProgress } from '../jobs/transcribe-job.js';
-import { assertFileId, guildPaths, type CorpusEntry } from '../storage/index.js';
+import { assertFileId, guildKeys, guildPaths, type CorpusEntry } from '../storage/index.js';
 import type { BotContext } from './context.js';
 import { downloadUpload, precheckAttachment, readUploadedMidi } from './uploads.js';
 import { displayText } from './safe-text.js';
@@ -84,8 +85,7 @@ export async function addToCorpus(ctx: BotContext, req: CorpusAddRequest): Promi
   const { config } = ctx;
   const paths = guildPaths(config.dataDir, req.guildId);
   const id = randomBytes(4).toString('hex');
-  await mkdir(paths.corpusDir, { recursive: true });
-  const finalPath = join(paths.corpusDir, `${id}.mid`);
+  const key = guildKeys.corpusFile(req.guildId, id);
   const workDir = join(paths.tmpDir, `corpus-${id}`);
   const upload = await downloadUpload(ctx, req.guildId, req.attachment, ['midi', 'audio']);
   try {
@@ -109,7 +109,8 @@ export async function addToCorpus(ctx: BotContext, req: CorpusAddRequest): Promi
       noteCount = result.noteCount;
       midiTempPath = result.midiPath;
     }
-    await rename(midiTempPath, finalPath);
+    // Moved (renamed on the local store's disk): the file is whole under its key before the record names it.
+    await ctx.blobs.putFile(key, midiTempPath, { move: true });
     const entry: CorpusEntry = {
       id,
       name: displayText(req.attachment.name, 100),
@@ -125,7 +126,7 @@ export async function addToCorpus(ctx: BotContext, req: CorpusAddRequest): Promi
     await ctx.storage.corpus.add(req.guildId, entry);
     return entry;
   } catch (error) {
-    await rm(finalPath, { force: true });
+    await ctx.blobs.delete(key).catch(() => undefined);
     throw error;
   } finally {
     await upload.discard();
@@ -142,7 +143,7 @@ export async function removeFromCorpus(ctx: BotContext, guildId: string, id: str
   assertFileId(id);
   const removed = await ctx.storage.corpus.remove(guildId, id);
   if (!removed) throw new MotifError('NOT_FOUND', `No corpus file with id \`${id.slice(0, 16)}\` on this server. See /corpus list.`);
-  await rm(join(guildPaths(ctx.config.dataDir, guildId).corpusDir, `${id}.mid`), { force: true });
+  await ctx.blobs.delete(guildKeys.corpusFile(guildId, id));
   const modelTrainedOnIt = await ctx.storage.models.markSourceRemoved(guildId, removed);
   return { removed, modelTrainedOnIt };
 }

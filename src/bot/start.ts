@@ -11,6 +11,9 @@ import type { ProcessorRef } from '../jobs/processor.js';
 import type { OpsServer } from '../ops/http-server.js';
 import { createMetrics } from '../ops/metrics.js';
 import { startProcessMetrics } from '../ops/process-metrics.js';
+import { jobBlobSettings } from '../jobs/job-blobs.js';
+import { openBlobStore } from '../storage/blobs/index.js';
+import type { BlobStore } from '../storage/blobs/blob-store.js';
 import { openStorage, type Storage } from '../storage/index.js';
 import { createClient } from './client.js';
 import { sweepDeliveries } from './delivery.js';
@@ -26,6 +29,8 @@ export interface BotDeps {
   logger?: Logger;
   /** Already-open storage (the bot closes it on stop). Default: openStorage(config.storageUrl). */
   storage?: Storage;
+  /** Already-open blob store (the bot closes it on stop). Default: openBlobStore(config.blobUrl). */
+  blobs?: BlobStore;
   /** Replace processors, e.g. to run the pipeline inline. */
   processors?: Partial<{ [K in keyof MotifJobs]: ProcessorRef }>;
   /**
@@ -73,6 +78,12 @@ export async function startBot(config: BotConfig, deps: BotDeps): Promise<BotHan
     }));
   // Only when asked for: without METRICS_PORT nothing is measured or listens.
   const metrics = config.metricsPort === undefined ? undefined : createMetrics();
+  const blobs =
+    deps.blobs ??
+    (await openBlobStore(config.blobUrl, { dataDir: config.dataDir, onError: (error) => logger.error('blob store error', { error }) }).catch(async (error: unknown) => {
+      await storage.close();
+      throw error;
+    }));
   const queue = await createJobQueue<MotifJobs>({
     url: config.queueUrl,
     prefix: config.queuePrefix,
@@ -92,7 +103,7 @@ export async function startBot(config: BotConfig, deps: BotDeps): Promise<BotHan
     resultChecks: MOTIF_RESULT_CHECKS,
     observer: metrics?.observer,
   }).catch(async (error: unknown) => {
-    await storage.close();
+    await Promise.allSettled([storage.close(), blobs.close()]);
     throw error;
   });
   queue.on('error', (error, job) => logger.error('job failed', { job, error }));
@@ -100,6 +111,8 @@ export async function startBot(config: BotConfig, deps: BotDeps): Promise<BotHan
   const ctx: BotContext = {
     config,
     storage,
+    blobs,
+    jobBlobs: jobBlobSettings({ blobUrl: config.blobUrl, dataDir: config.dataDir, queueUrl: config.queueUrl, modelCacheSize: config.modelCacheSize }),
     queue,
     logger,
     tokenLifetimeMs: deps.tokenLifetimeMs,
@@ -136,7 +149,7 @@ export async function startBot(config: BotConfig, deps: BotDeps): Promise<BotHan
     if (atShutdown.finished + atShutdown.cutOff + atShutdown.handedOver > 0) logger.info('jobs at shutdown', { ...atShutdown });
     await ctx.voice?.destroy().catch((error: unknown) => logger.warn('voice shutdown failed', { error }));
     await client.destroy();
-    await storage.close();
+    await Promise.allSettled([storage.close(), blobs.close()]);
     // Last, so operators watch the shutdown itself (/healthz: 503 "shutting down").
     await ops?.close();
   };
@@ -169,7 +182,7 @@ export async function startBot(config: BotConfig, deps: BotDeps): Promise<BotHan
     await stop();
     throw error;
   }
-  logger.info(`logged in as ${client.user?.tag ?? '?'}`, { guilds: client.guilds.cache.size, storage: storage.backend, queue: config.queueUrl ? 'bullmq' : 'in-process' });
+  logger.info(`logged in as ${client.user?.tag ?? '?'}`, { guilds: client.guilds.cache.size, storage: storage.backend, blobs: blobs.backend, queue: config.queueUrl ? 'bullmq' : 'in-process' });
   // Answers owed from before this start (durable delivery): in the background, the bot is already serving.
   void sweepDeliveries(client as Client<true>, ctx, inFlight).then(
     (report) => {

@@ -1,8 +1,9 @@
 /**
  * /train as a conversation: a queued worker job fine-tunes a model on the guild's corpus, the
  * reply shows epoch, loss and ETA, and the result arrives by channel message if it outlives the
- * interaction token. The guild switches to the new model only after training succeeded; a failed
- * or cancelled run leaves no folder behind.
+ * interaction token. Each run writes a new model version in the blob store (the one in use is never
+ * written over); the guild switches to it only after training succeeded, and a failed or cancelled
+ * run leaves nothing behind.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
@@ -13,7 +14,8 @@ import { formatBytes } from '../music/midi-limits.js';
 import { freeBytes } from '../util/disk-full.js';
 import type { TrainProgress } from '../jobs/motif-jobs.js';
 import type { GuildTrainResult } from '../jobs/train.js';
-import { guildPaths, type GuildModel } from '../storage/index.js';
+import { LocalBlobStore } from '../storage/blobs/local-blob-store.js';
+import { guildKeys, type GuildModel } from '../storage/index.js';
 import type { BotContext } from './context.js';
 import { guildIdOf } from './permissions.js';
 import { ProgressReporter } from './progress-reporter.js';
@@ -53,16 +55,21 @@ export async function runTraining(interaction: ChatInputCommandInteraction, ctx:
   if ((await ctx.queue.list({ guildId })).some((job) => job.kind === 'train')) {
     throw new MotifError('ALREADY_EXISTS', 'A training run is already queued on this server. See /queue, or /train cancel.');
   }
-  const paths = guildPaths(ctx.config.dataDir, guildId);
-  await removeStaleModelDirs(paths.modelsDir, (await ctx.storage.models.get(guildId))?.modelDir);
-  const outDir = join(paths.modelsDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(2).toString('hex')}`);
-  await mkdir(paths.modelsDir, { recursive: true });
-  await assertRoomForModel(paths.modelsDir, ctx.config.defaultModelDir);
+  await removeOtherVersions(ctx, guildId, versionsInUse(await ctx.storage.models.get(guildId)));
+  // A new version every run: the model in use is never written over, and workers that cached it stay right.
+  const modelPrefix = guildKeys.modelVersion(guildId, `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(2).toString('hex')}`);
+  if (ctx.blobs instanceof LocalBlobStore) {
+    const modelsDir = ctx.blobs.pathOf(guildKeys.modelsPrefix(guildId));
+    await mkdir(modelsDir, { recursive: true });
+    await assertRoomForModel(modelsDir, ctx.config.defaultModelDir);
+  }
   const handle = await ctx.queue.enqueue(
     'train',
     {
-      corpusDir: paths.corpusDir,
-      outDir,
+      guildId,
+      corpusKeys: corpus.map((entry) => guildKeys.corpusFile(guildId, entry.id)),
+      modelPrefix,
+      blobs: ctx.jobBlobs,
       epochs: opts.epochs,
       fromModelDir: opts.from === 'default' ? ctx.config.defaultModelDir : undefined,
       timeBudgetSeconds: ctx.config.trainMaxMinutes * 60,
@@ -84,7 +91,7 @@ export async function runTraining(interaction: ChatInputCommandInteraction, ctx:
   try {
     const result = await handle.result;
     if (!worthSwitchingTo(result, opts)) {
-      await rm(result.modelDir, { recursive: true, force: true });
+      await ctx.blobs.deletePrefix(result.modelPrefix);
       await reporter.finish({
         content:
           `**Training stopped at its ${minutesText(ctx.config.trainMaxMinutes)} time budget** before one pass over the corpus finished, ` +
@@ -95,8 +102,9 @@ export async function runTraining(interaction: ChatInputCommandInteraction, ctx:
       });
       return undefined;
     }
+    const current = await ctx.storage.models.get(guildId);
     const model: GuildModel = {
-      modelDir: result.modelDir,
+      modelDir: result.modelPrefix,
       trainedAt: new Date().toISOString(),
       trainedBy: interaction.user.id,
       epochs: opts.epochs,
@@ -104,28 +112,34 @@ export async function runTraining(interaction: ChatInputCommandInteraction, ctx:
       corpusFiles: corpus.length,
       metrics: result.metrics,
       summary: result.summary,
-      lossCurvePngPath: result.lossCurvePngPath,
+      lossCurveKey: result.lossCurveKey,
+      // Kept until the next run replaces this model, so an operator can roll back.
+      ...(current && current.modelDir !== result.modelPrefix ? { previousModelDir: current.modelDir } : {}),
       // What it learnt from, with the licences the uploaders stated: /model info credits them.
       sources: corpus.map((e) => ({ id: e.id, name: e.name, licence: e.licence, attribution: e.attribution, addedBy: e.addedBy })),
     };
-    const previous = await ctx.storage.models.set(guildId, model);
+    await ctx.storage.models.set(guildId, model);
     await ctx.storage.settings.update(guildId, { model: 'guild' });
-    if (previous && previous.modelDir !== model.modelDir) await rm(previous.modelDir, { recursive: true, force: true });
+    // Only after the record switched: older versions go, the one just replaced stays for rollback.
+    await removeOtherVersions(ctx, guildId, versionsInUse(model));
+    const lossCurve = await ctx.blobs.get(result.lossCurveKey);
     const headline = result.stoppedAtTimeBudget
       ? `**Training stopped at its ${minutesText(ctx.config.trainMaxMinutes)} time budget** after ${result.completedEpochs} of ${opts.epochs} epochs. ` +
         'This server now composes with the best epoch it reached (`/model use default` switches back); for a complete run, ask for fewer epochs or ask the operator to raise TRAIN_MAX_MINUTES.'
       : '**Training finished** — this server now composes with its own model (`/model use default` switches back).';
     await reporter.finish({
       content: `${headline}\n${result.summary.slice(0, 1500)}`,
-      files: [new AttachmentBuilder(result.lossCurvePngPath, { name: 'loss-curve.png' })],
+      files: [new AttachmentBuilder(lossCurve, { name: 'loss-curve.png' })],
       components: [],
       allowedMentions: NO_MENTIONS,
     });
     return model;
   } catch (error) {
     await reporter.stop();
-    // A guild run is never resumed, so its epoch checkpoint goes with the half-made model.
-    await Promise.all([outDir, `${outDir}.checkpoint`].map((dir) => rm(dir, { recursive: true, force: true })));
+    // A guild run is never resumed: its half-made version goes (a crashed worker could not remove
+    // it), and on the local disk its work folder and epoch checkpoint too.
+    await ctx.blobs.deletePrefix(modelPrefix).catch((cleanupError: unknown) => ctx.logger.warn('could not remove a failed model version', { modelPrefix, error: cleanupError }));
+    await removeOtherVersions(ctx, guildId, versionsInUse(await ctx.storage.models.get(guildId))).catch(() => undefined);
     // A crashed run: the admin also learns the server did not lose its model.
     if (isMotifError(error) && error.code === 'JOB_FAILED') {
       error = new MotifError('JOB_FAILED', `${error.userMessage} This server keeps composing with its current model.`, { cause: error });
@@ -168,12 +182,28 @@ async function assertRoomForModel(modelsDir: string, referenceModelDir: string):
   );
 }
 
+/** The versions a guild's record points at: the model in use and the one kept for rollback. */
+function versionsInUse(model: GuildModel | undefined): string[] {
+  return model ? [model.modelDir, ...(model.previousModelDir ? [model.previousModelDir] : [])] : [];
+}
+
 /**
- * With no training of this guild queued, every model folder but the one in use is a leftover: a
- * cancelled run's worker may finish writing its model or checkpoint after the flow has given up.
+ * With no training of this guild queued, every model version but those in use is a leftover: a
+ * cancelled run's worker may finish writing its model after the flow has given up, and a crashed
+ * one leaves what it had written. On the local disk this also removes a run's work folder (named
+ * `<version>~work`, which no key lists).
  */
-async function removeStaleModelDirs(modelsDir: string, inUse: string | undefined): Promise<void> {
-  const names = await readdir(modelsDir).catch(() => [] as string[]);
-  const stale = names.map((name) => join(modelsDir, name)).filter((dir) => dir !== inUse);
-  await Promise.all(stale.map((dir) => rm(dir, { recursive: true, force: true })));
+async function removeOtherVersions(ctx: BotContext, guildId: string, keep: readonly string[]): Promise<void> {
+  const prefix = guildKeys.modelsPrefix(guildId);
+  if (ctx.blobs instanceof LocalBlobStore) {
+    const local = ctx.blobs;
+    const modelsDir = local.pathOf(prefix);
+    const keepDirs = new Set(keep.filter((k) => k.startsWith(prefix)).map((k) => local.pathOf(k)));
+    const names = await readdir(modelsDir).catch(() => [] as string[]);
+    const stale = names.map((name) => join(modelsDir, name)).filter((dir) => !keepDirs.has(dir));
+    await Promise.all(stale.map((dir) => rm(dir, { recursive: true, force: true })));
+    return;
+  }
+  const versions = new Set((await ctx.blobs.list(prefix)).map((blob) => `${prefix}${blob.key.slice(prefix.length).split('/')[0]}/`));
+  for (const version of versions) if (!keep.includes(version)) await ctx.blobs.deletePrefix(version);
 }

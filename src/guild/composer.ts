@@ -7,7 +7,7 @@ import type { GuildSettings, Storage } from '../storage/index.js';
 import type { GuildConfig } from './guild-deps.js';
 
 export interface Composer {
-  /** Folder of the model to load. */
+  /** The model to load: a shipped model's folder, or the guild model version's blob prefix (`guilds/<g>/models/<version>/`). */
   modelDir: string;
   /** The shipped style composing; absent when the guild's own model composes. */
   style?: Style;

@@ -3,6 +3,7 @@
  * (sample → MIDI → render → mp3 + piano roll). Plain data only: it crosses worker-thread boundaries.
  */
 import type { NoteSequence } from '../music/note-sequence.js';
+import type { JobBlobSettings } from './job-blobs.js';
 
 export interface ComposeRequest {
   /** Notes-or-chords to generate (1–2000). */
@@ -24,7 +25,10 @@ export interface ComposeRequest {
   seedMidiPath?: string;
   /** Restrict pitches to a key, e.g. "C major", "A minor". */
   key?: string;
-  /** Model directory (default models/default). */
+  /**
+   * The model: a bundled model folder (default models/default) or a guild model version's blob
+   * prefix `guilds/<g>/models/<version>/` (fetched from the store `blobs` names, then cached).
+   */
   modelDir?: string;
   /** The style composed in (see styles.ts), carried into the result for captions and buttons. */
   style?: string;
@@ -106,6 +110,8 @@ export interface ComposeOperatorSettings {
   maxLength?: number;
   /** Largest seed file read from `seedMidiPath` (MAX_MIDI_BYTES, default 8 MB). */
   maxSeedBytes?: number;
+  /** The blob store (BLOB_URL, DATA_DIR) and MODEL_CACHE_SIZE: needed to compose with a guild model. */
+  blobs?: JobBlobSettings;
 }
 
 export type ComposeJobData = ComposeRequest & ComposeOperatorSettings;

@@ -7,7 +7,7 @@
  */
 import { randomInt as cryptoRandomInt } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderPianoRoll } from '../audio/piano-roll.js';
 import { renderPiece } from '../audio/render-piece.js';
@@ -21,7 +21,9 @@ import { formatBytes } from '../music/midi-limits.js';
 import { countNoteEvents, durationSeconds, initialQpm } from '../music/note-sequence.js';
 import { generatePiece } from '../ml/generate.js';
 import { isStyleName, STYLES, type StyleRules } from './styles.js';
-import { loadModel, type LoadedModel } from '../ml/model-dir.js';
+import type { LoadedModel } from '../ml/model-dir.js';
+import { blobSourceId, jobBlobStore, type JobBlobSettings } from './job-blobs.js';
+import { DEFAULT_MODEL_CACHE_SIZE, ModelCache } from './model-cache.js';
 import { validateSamplingOptions } from '../ml/sampling.js';
 import type { ComposeFirstFiles, ComposeJobData, ComposeResult } from './compose-contract.js';
 import { checkComposeRequest, planAttachmentAudio } from './compose-limits.js';
@@ -33,26 +35,26 @@ export const MAX_COMPOSE_LENGTH = 2000;
 export const COMPOSE_DISK_FULL_MESSAGE =
   "The server's disk is full, so your piece could not be saved and nothing was kept. Tell the bot's operator, and try again once space is freed.";
 
-const models = new Map<string, Promise<LoadedModel>>();
+/**
+ * This worker's loaded models: bundled ones kept, guild models bounded (MODEL_CACHE_SIZE, from the
+ * job's settings) because every /train adds one (model-cache.ts).
+ */
+const models = new ModelCache({ maxLoaded: DEFAULT_MODEL_CACHE_SIZE });
 
-/** Loads (once) and returns the model in `dir`; a failed load is not cached, so a fixed folder loads next time. */
-export function getModel(dir: string = DEFAULT_MODEL_DIR): Promise<LoadedModel> {
-  const key = resolve(dir);
-  let pending = models.get(key);
-  if (!pending) {
-    pending = loadModel(key);
-    models.set(key, pending);
-    pending.catch(() => models.delete(key));
-  }
-  return pending;
+/**
+ * Loads (once) and returns the model `ref` names: a bundled model folder, or a guild model version
+ * (`guilds/<g>/models/<version>/`) fetched from the blob store `blobs` names. A failed load is not
+ * cached, so a fixed folder loads next time.
+ * @throws MotifError MODEL_NOT_FOUND / MODEL_CORRUPT / MODEL_MISMATCH, STORAGE_UNAVAILABLE.
+ */
+export function getModel(ref: string = DEFAULT_MODEL_DIR, blobs?: JobBlobSettings): Promise<LoadedModel> {
+  if (blobs?.modelCacheSize !== undefined) models.setMaxLoaded(blobs.modelCacheSize);
+  return models.get(ref, blobs ? { id: blobSourceId(blobs), open: () => jobBlobStore(blobs) } : undefined);
 }
 
 /** Drops a cached model (after /train replaces a guild model). */
-export function forgetModel(dir: string): void {
-  const key = resolve(dir);
-  const pending = models.get(key);
-  models.delete(key);
-  void pending?.then((m) => m.network.dispose()).catch(() => undefined);
+export function forgetModel(ref: string): void {
+  models.forget(ref);
 }
 
 export interface ComposeContext {
@@ -89,7 +91,7 @@ export async function composePiece(req: ComposeJobData, ctx: ComposeContext = {}
     throwIfAborted();
   }
   report('loading model', 0);
-  const model = await getModel(req.modelDir);
+  const model = await getModel(req.modelDir, req.blobs);
   throwIfAborted();
   report('composing', 0.05);
   const randomSeed = req.randomSeed ?? cryptoRandomInt(0, 2 ** 31 - 1);

@@ -14,9 +14,24 @@ import { z } from 'zod';
 import type { JobDataSchemas, JobResultChecks } from './bullmq-queue.js';
 import type { MotifJobs } from './motif-jobs.js';
 import { noteSequenceSchema, parseReadMidiJobResult } from './read-midi-job.js';
+import { isBlobKey, isBlobPrefix } from '../storage/blobs/blob-store.js';
+import { hasPassword } from './job-blobs.js';
 
 const path = z.string().min(1).max(4096);
 const optionalPath = path.optional();
+const blobKey = z.string().refine(isBlobKey, 'not a blob key');
+const blobPrefix = z.string().refine(isBlobPrefix, 'not a blob prefix');
+/** A password in job data would sit in Redis for anyone who can read it: workers get it otherwise (job-blobs.ts). */
+const blobSettings = z.object({
+  url: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'not a postgresql:// URL')
+    .refine((url) => !hasPassword(url), 'carries a password')
+    .optional(),
+  dataDir: path,
+  schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).optional(),
+  modelCacheSize: z.number().int().min(1).max(64).optional(),
+});
 
 const composeData = z.object({
   length: z.number().int().min(1).max(2000),
@@ -39,11 +54,14 @@ const composeData = z.object({
   ffmpegPath: optionalPath,
   maxLength: z.number().int().positive().optional(),
   maxSeedBytes: z.number().int().positive().optional(),
+  blobs: blobSettings.optional(),
 });
 
 const trainData = z.object({
-  corpusDir: path,
-  outDir: path,
+  guildId: z.string().regex(/^\d{1,25}$/),
+  corpusKeys: z.array(blobKey).max(10_000),
+  modelPrefix: blobPrefix,
+  blobs: blobSettings,
   epochs: z.number().int().min(1).max(10_000),
   fromModelDir: optionalPath,
   timeBudgetSeconds: z.number().positive().optional(),
@@ -116,9 +134,9 @@ const composeResult = z
   })
   .passthrough();
 const trainResult = z.object({
-  modelDir: path,
+  modelPrefix: blobPrefix,
   metrics: z.record(z.string(), z.number()),
-  lossCurvePngPath: path,
+  lossCurveKey: blobKey,
   summary: z.string().max(4000),
   stoppedAtTimeBudget: z.boolean(),
   completedEpochs: z.number().int().nonnegative(),
@@ -134,8 +152,9 @@ export const MOTIF_RESULT_CHECKS: JobResultChecks<MotifJobs> = Object.freeze({
   },
   train: (value, data) => {
     const result = trainResult.parse(value);
-    if (resolve(result.modelDir) !== resolve(data.outDir)) throw new Error("modelDir is not the job's folder");
-    requireInside(data.outDir, { lossCurvePngPath: result.lossCurvePngPath });
+    // The bot deletes and posts by these keys: they must be the version it asked for.
+    if (result.modelPrefix !== data.modelPrefix) throw new Error("modelPrefix is not the job's version");
+    if (!result.lossCurveKey.startsWith(data.modelPrefix)) throw new Error("lossCurveKey is outside the job's version");
     return result;
   },
   transcribe: (value, data) => {

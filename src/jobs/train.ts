@@ -1,11 +1,16 @@
 /**
  * Training processors (run in a worker thread by the queue and by `npm run train`).
  */
-import { join } from 'node:path';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join, relative, sep } from 'node:path';
 import { LOSS_CURVE_FILE } from '../ml/model-dir.js';
 import type { TrainProgress } from '../ml/training/train-loop.js';
 import { trainModel, type TrainModelOptions, type TrainModelResult } from '../ml/training/train-model.js';
 import { asDiskFull } from '../util/disk-full.js';
+import { isBlobPrefix, type BlobStore } from '../storage/blobs/blob-store.js';
+import { LocalBlobStore } from '../storage/blobs/local-blob-store.js';
+import { jobBlobStore, type JobBlobSettings } from './job-blobs.js';
 import type { ProcessorContext } from './processor.js';
 
 /** Everything of TrainModelOptions that can cross a thread boundary (no callbacks). */
@@ -16,10 +21,15 @@ export async function runTraining(data: TrainJobData, ctx: ProcessorContext<Trai
 }
 
 export interface GuildTrainRequest {
-  corpusDir: string;
-  outDir: string;
+  guildId: string;
+  /** Blob keys of the corpus files to train on (MIDI), fetched by the worker. */
+  corpusKeys: readonly string[];
+  /** The NEW version's blob prefix (`guilds/<g>/models/<version>/`): written once, never over another. */
+  modelPrefix: string;
+  /** The blob store, and where a local one keeps its files (see job-blobs.ts). */
+  blobs: JobBlobSettings;
   epochs: number;
-  /** Fine-tune this model; absent = train from scratch. */
+  /** Fine-tune this bundled model folder; absent = train from scratch. */
   fromModelDir?: string;
   /**
    * Wall-clock cap (TRAIN_MAX_MINUTES) so one guild cannot hold the batch lane for hours: the run
@@ -29,9 +39,11 @@ export interface GuildTrainRequest {
 }
 
 export interface GuildTrainResult {
-  modelDir: string;
+  /** The request's `modelPrefix`, now holding the whole model. */
+  modelPrefix: string;
   metrics: Record<string, number>;
-  lossCurvePngPath: string;
+  /** Blob key of the loss-curve PNG, inside `modelPrefix`. */
+  lossCurveKey: string;
   summary: string;
   /** The time budget stopped the run before its epochs were done. */
   stoppedAtTimeBudget: boolean;
@@ -42,27 +54,89 @@ export interface GuildTrainResult {
 export const TRAIN_DISK_FULL_MESSAGE =
   "The server's disk is full, so the new model could not be saved. This server keeps composing with its current model. Tell the bot's operator, and run /train again once space is freed.";
 
-/** `/train`: fine-tunes (or trains) a guild model on the guild's uploads. */
+/**
+ * `/train`: fine-tunes (or trains) a guild model on the guild's uploads. Runs in a worker that may
+ * share no disk with the bot: the corpus is fetched from the blob store into a scratch folder, the
+ * model is trained there and uploaded under the new version prefix. On failure nothing is left
+ * under the prefix, and the scratch folder is removed.
+ * @throws MotifError DATA_EMPTY, DISK_FULL, JOB_CANCELLED, TRAINING_FAILED, STORAGE_UNAVAILABLE.
+ */
 export async function trainGuildModel(req: GuildTrainRequest, ctx: ProcessorContext<TrainProgress>): Promise<GuildTrainResult> {
-  const result = await trainModel({
-    dataDirs: [req.corpusDir],
-    outDir: req.outDir,
-    epochs: req.epochs,
-    fromDir: req.fromModelDir,
-    // Guild corpora are small: short windows and batches keep every upload useful.
-    batchSize: 16,
-    sequenceLength: 64,
-    patience: 2,
-    timeBudgetSeconds: req.timeBudgetSeconds,
-    name: 'guild',
-    command: `/train epochs:${req.epochs} from:${req.fromModelDir ? 'default' : 'scratch'}`,
-    signal: ctx.signal,
-    onProgress: ctx.reportProgress,
-    log: ctx.log,
-  }).catch((error: unknown) => {
+  if (!isBlobPrefix(req.modelPrefix)) throw new Error(`Not a model version prefix: ${JSON.stringify(req.modelPrefix.slice(0, 200))}`);
+  const store = await jobBlobStore(req.blobs);
+  const scratch = await scratchFor(store, req.modelPrefix);
+  // Named `corpus` as the guild's folder always was: piece ids (and so the validation split) stay the same.
+  const corpusDir = join(scratch.corpusRoot, 'corpus');
+  try {
+    await mkdir(corpusDir, { recursive: true });
+    for (const key of req.corpusKeys) await store.getToFile(key, join(corpusDir, basename(key)));
+    const result = await trainModel({
+      dataDirs: [corpusDir],
+      outDir: scratch.modelDir,
+      epochs: req.epochs,
+      fromDir: req.fromModelDir,
+      // Guild corpora are small: short windows and batches keep every upload useful.
+      batchSize: 16,
+      sequenceLength: 64,
+      patience: 2,
+      timeBudgetSeconds: req.timeBudgetSeconds,
+      name: 'guild',
+      command: `/train epochs:${req.epochs} from:${req.fromModelDir ? 'default' : 'scratch'}`,
+      signal: ctx.signal,
+      onProgress: ctx.reportProgress,
+      log: ctx.log,
+    });
+    // Moved, not copied: on the local store the model stays on its disk (no second copy on a full one).
+    for (const file of await filesUnder(scratch.modelDir)) {
+      await store.putFile(`${req.modelPrefix}${file.split(sep).join('/')}`, join(scratch.modelDir, file), { move: true });
+    }
+    return summarize(result, req.modelPrefix);
+  } catch (error) {
+    await store.deletePrefix(req.modelPrefix).catch(() => undefined);
     // A checkpoint or the model itself could not be written: the guild keeps the model it has.
     throw asDiskFull(error, TRAIN_DISK_FULL_MESSAGE);
-  });
+  } finally {
+    await scratch.remove();
+  }
+}
+
+interface Scratch {
+  /** Where the corpus is fetched to (small files: always the system's temp folder). */
+  corpusRoot: string;
+  /** Where the model is trained (its epoch checkpoint goes beside it, `<modelDir>.checkpoint`). */
+  modelDir: string;
+  remove(): Promise<void>;
+}
+
+/**
+ * For the local store the model is trained beside its final place (`<version>~work`, a name no key
+ * can have), on the disk it will live on, as before the blob store: the bot's free-space check is
+ * about that disk, and the finished files are renamed into place. Other stores: the system's temp folder.
+ */
+async function scratchFor(store: BlobStore, modelPrefix: string): Promise<Scratch> {
+  const corpusRoot = await mkdtemp(join(tmpdir(), 'motif-train-'));
+  const workDir = store instanceof LocalBlobStore ? `${store.pathOf(modelPrefix)}~work` : join(corpusRoot, 'work');
+  await mkdir(workDir, { recursive: true });
+  const modelDir = join(workDir, 'model');
+  return {
+    corpusRoot,
+    modelDir,
+    remove: async () => {
+      await Promise.all([corpusRoot, workDir].map((dir) => rm(dir, { recursive: true, force: true })));
+    },
+  };
+}
+
+/** Paths of the files under `dir`, relative to it. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .sort();
+}
+
+function summarize(result: TrainModelResult, modelPrefix: string): GuildTrainResult {
   const { spec } = result;
   const history = spec.training.history;
   const last = history[history.length - 1];
@@ -74,9 +148,9 @@ export async function trainGuildModel(req: GuildTrainRequest, ctx: ProcessorCont
     .filter(Boolean)
     .join(' ');
   return {
-    modelDir: result.dir,
+    modelPrefix,
     metrics: spec.metrics,
-    lossCurvePngPath: join(result.dir, LOSS_CURVE_FILE),
+    lossCurveKey: `${modelPrefix}${LOSS_CURVE_FILE}`,
     summary,
     stoppedAtTimeBudget: result.outOfTime,
     completedEpochs: result.completedEpochs,

@@ -1,5 +1,5 @@
 /**
- * Metadata of a guild's community uploads (the files live under the data folder). One record per
+ * Metadata of a guild's community uploads (the files are blobs; see guildKeys.corpusFile). One record per
  * guild holding the whole list, so every change is a single atomic write.
  */
 import type Keyv from 'keyv';
@@ -10,7 +10,7 @@ import { corpusEntrySchema, type LICENCES } from './schemas.js';
 import type { RecordReader } from './validated-read.js';
 
 export interface CorpusEntry {
-  /** Short id; the file is `<corpusDir>/<id>.mid`. */
+  /** Short id; the file is the blob `guilds/<g>/corpus/<id>.mid` (guildKeys.corpusFile), so old entries need no key of their own. */
   id: string;
   /** The uploaded file's name as shown to people. */
   name: string;

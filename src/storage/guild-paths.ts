@@ -41,3 +41,37 @@ export function guildPaths(dataDir: string, guildId: string): GuildPaths {
     tmpDir: join(root, 'tmp'),
   };
 }
+
+/**
+ * Blob keys of a guild's files: the same layout as guildPaths under DATA_DIR, so the local store
+ * finds existing files where they always were.
+ */
+export const guildKeys = {
+  /** `guilds/<g>/corpus/` */
+  corpusPrefix(guildId: string): string {
+    assertGuildId(guildId);
+    return `guilds/${guildId}/corpus/`;
+  },
+  /** `guilds/<g>/corpus/<id>.mid`: every corpus upload is stored as MIDI (audio is transcribed). */
+  corpusFile(guildId: string, id: string): string {
+    assertFileId(id);
+    return `${guildKeys.corpusPrefix(guildId)}${id}.mid`;
+  },
+  /** `guilds/<g>/models/`: one sub-prefix per model version. */
+  modelsPrefix(guildId: string): string {
+    assertGuildId(guildId);
+    return `guilds/${guildId}/models/`;
+  },
+  /** `guilds/<g>/models/<version>/`: written once, never changed in place. */
+  modelVersion(guildId: string, version: string): string {
+    if (!MODEL_VERSION.test(version)) throw new Error(`Not a model version: ${JSON.stringify(version.slice(0, 80))}`);
+    return `${guildKeys.modelsPrefix(guildId)}${version}/`;
+  },
+};
+
+const MODEL_VERSION = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/;
+
+/** A guild model version prefix (`guilds/<g>/models/<version>/`), the form records hold. */
+export function isModelVersionPrefix(value: string): boolean {
+  return /^guilds\/\d{1,25}\/models\/[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}\/$/.test(value);
+}

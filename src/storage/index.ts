@@ -74,7 +74,7 @@ export async function openStorage(url: string, opts: OpenStorageOptions = {}): P
     seeds: new SeedRepo(...open('seeds')),
     corpus: new CorpusRepo(...open('corpus')),
     results: new ResultRepo(...open('results')),
-    models: new GuildModelRepo(...open('models')),
+    models: new GuildModelRepo(...open('models'), opts.dataDir),
     deliveries: new DeliveryRepo(...open('deliveries')),
     close: async () => {
       await Promise.allSettled(stores.map((s) => s.disconnect()));
@@ -113,6 +113,6 @@ export type { ResultOptions, ResultRecord } from './result-repo.js';
 export type { Seed, SeedSummary } from './seed-repo.js';
 export { DEFAULT_GUILD_SETTINGS } from './guild-settings-repo.js';
 export { normalizeSeedName, MAX_SEEDS_PER_GUILD } from './seed-repo.js';
-export { guildPaths, assertFileId, type GuildPaths } from './guild-paths.js';
+export { guildPaths, guildKeys, assertFileId, isModelVersionPrefix, type GuildPaths } from './guild-paths.js';
 export { storageBackend, type StorageBackend } from './keyv-store.js';
 export type { CorruptRecord, OnCorrupt } from './validated-read.js';

@@ -3,7 +3,10 @@
  * store may hold values from an older version, a hand edit, or a damaged file), never cast.
  * Each schema is typed against its interface, so the two cannot drift apart unnoticed.
  */
+import { isAbsolute } from 'node:path';
 import { z } from 'zod';
+import { isBlobKey, isBlobPrefix } from './blobs/blob-store.js';
+import { keyFromDataPath } from './blobs/index.js';
 import type { NoteSequence } from '../music/note-sequence.js';
 import type { CorpusEntry } from './corpus-repo.js';
 import type { GuildModel } from './guild-model-repo.js';
@@ -94,21 +97,58 @@ export const corpusEntrySchema: z.ZodType<CorpusEntry> = z.object({
   attribution: z.string().max(200).optional(),
 });
 
-export const guildModelSchema: z.ZodType<GuildModel> = z.object({
-  modelDir: z.string().min(1),
-  trainedAt: isoTime,
-  trainedBy: z.string(),
-  epochs: int.min(0),
-  from: z.enum(['default', 'scratch']),
-  corpusFiles: int.min(0),
-  metrics: z.record(z.string(), z.number()),
-  summary: z.string(),
-  lossCurvePngPath: z.string(),
-  sources: z
-    .array(z.object({ id: z.string(), name: z.string(), licence: z.string().optional(), attribution: z.string().optional(), addedBy: z.string() }))
-    .optional(),
-  removedSources: z.array(z.object({ id: z.string(), name: z.string(), removedAt: isoTime })).optional(),
-});
+const modelSourcesSchema = z
+  .array(z.object({ id: z.string(), name: z.string(), licence: z.string().optional(), attribution: z.string().optional(), addedBy: z.string() }))
+  .optional();
+const removedSourcesSchema = z.array(z.object({ id: z.string(), name: z.string(), removedAt: isoTime })).optional();
+
+/**
+ * A guild model record as stored, now or before blobs (when it held absolute paths inside DATA_DIR
+ * and `lossCurvePngPath`), read back in today's shape: paths become keys, and a path outside
+ * DATA_DIR (or any path when DATA_DIR is unknown) refuses the record.
+ */
+export function guildModelSchemaFor(dataDir: string | undefined): z.ZodType<GuildModel> {
+  return z
+    .object({
+      modelDir: z.string().min(1),
+      trainedAt: isoTime,
+      trainedBy: z.string(),
+      epochs: int.min(0),
+      from: z.enum(['default', 'scratch']),
+      corpusFiles: int.min(0),
+      metrics: z.record(z.string(), z.number()),
+      summary: z.string(),
+      lossCurveKey: z.string().optional(),
+      lossCurvePngPath: z.string().optional(),
+      previousModelDir: z.string().optional(),
+      sources: modelSourcesSchema,
+      removedSources: removedSourcesSchema,
+    })
+    .transform((stored, ctx): GuildModel => {
+      const { lossCurvePngPath, lossCurveKey, previousModelDir, ...rest } = stored;
+      const modelDir = prefixOf(stored.modelDir, dataDir);
+      if (modelDir === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['modelDir'], message: 'neither a blob prefix nor a folder inside DATA_DIR' });
+        return z.NEVER;
+      }
+      // The curve and the rollback version are extras: one that cannot be named is dropped, not fatal.
+      const curve = lossCurveKey ?? (lossCurvePngPath ? keyOf(lossCurvePngPath, dataDir) : undefined);
+      const previous = previousModelDir === undefined ? undefined : prefixOf(previousModelDir, dataDir);
+      return { ...rest, modelDir, ...(curve ? { lossCurveKey: curve } : {}), ...(previous ? { previousModelDir: previous } : {}) };
+    });
+}
+
+/** A blob prefix as is; an absolute folder inside DATA_DIR as its prefix; anything else undefined. */
+function prefixOf(value: string, dataDir: string | undefined): string | undefined {
+  if (isBlobPrefix(value)) return value;
+  const key = dataDir && isAbsolute(value) ? keyFromDataPath(dataDir, value) : undefined;
+  return key ? `${key}/` : undefined;
+}
+
+function keyOf(value: string, dataDir: string | undefined): string | undefined {
+  if (isBlobKey(value)) return value;
+  return dataDir && isAbsolute(value) ? keyFromDataPath(dataDir, value) : undefined;
+}
 
 export const resultRecordSchema: z.ZodType<ResultRecord> = z.object({
   id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { composerFor, isGuildModel } from '../../src/guild/composer.js';
 import { guildModelInfo, useGuildModel } from '../../src/guild/model.js';
 import { ADMIN, GUILD_A, guildModel, MEMBER, openGuildFixture, type GuildFixture } from './guild-fixture.js';
+import { guildKeys } from '../../src/storage/guild-paths.js';
 
 let f: GuildFixture;
 beforeEach(async () => (f = await openGuildFixture()));
@@ -24,8 +25,9 @@ describe('which model composes for a guild', () => {
   });
 
   it('GIVEN a guild using its own trained model WHEN no style is asked THEN its model composes; a style asked still composes in that style', async () => {
-    const own = join(f.dataDir, 'guilds', GUILD_A, 'models', 'm1');
-    await f.deps.storage.models.set(GUILD_A, guildModel(own));
+    const own = guildKeys.modelVersion(GUILD_A, 'm1');
+    // Written the way records before the blob store were (an absolute folder): read back as its key.
+    await f.deps.storage.models.set(GUILD_A, guildModel(join(f.dataDir, 'guilds', GUILD_A, 'models', 'm1')));
     await f.deps.storage.settings.update(GUILD_A, { model: 'guild' });
     const composer = await composerFor(f.deps, GUILD_A, await settings());
     expect(composer).toEqual({ modelDir: own });

@@ -63,6 +63,7 @@ export function resultRecord(guildId: string, id: string, userId: string, sequen
   };
 }
 
+/** @param modelDir the version's blob prefix, or (as records from before blobs held) a folder inside DATA_DIR. */
 export function guildModel(modelDir: string): GuildModel {
   return {
     modelDir,
@@ -73,6 +74,5 @@ export function guildModel(modelDir: string): GuildModel {
     corpusFiles: 4,
     metrics: {},
     summary: 'test model',
-    lossCurvePngPath: join(modelDir, 'loss-curve.png'),
   };
 }

@@ -147,11 +147,19 @@ export function storageBehaviour(url: () => string): void {
   });
 
   it('GIVEN a guild model WHEN replaced THEN the previous one is returned for clean-up', async () => {
-    const model = { modelDir: '/m/1', trainedAt: 'now', trainedBy: 'u', epochs: 1, from: 'default' as const, corpusFiles: 2, metrics: { loss: 1 }, summary: 's', lossCurvePngPath: '/m/1/loss.png' };
+    const model = { modelDir: `guilds/${guildA}/models/v1/`, trainedAt: 'now', trainedBy: 'u', epochs: 1, from: 'default' as const, corpusFiles: 2, metrics: { loss: 1 }, summary: 's', lossCurveKey: `guilds/${guildA}/models/v1/loss-curve.png` };
     expect(await storage.models.set(guildA, model)).toBeUndefined();
-    expect(await storage.models.set(guildA, { ...model, modelDir: '/m/2' })).toEqual(model);
-    expect((await storage.models.get(guildA))?.modelDir).toBe('/m/2');
+    const next = { ...model, modelDir: `guilds/${guildA}/models/v2/`, previousModelDir: model.modelDir };
+    expect(await storage.models.set(guildA, next)).toEqual(model);
+    expect(await storage.models.get(guildA)).toEqual(next);
     expect(await storage.models.get(guildB)).toBeUndefined();
+  });
+
+  it('GIVEN a guild model record naming a folder by absolute path (from before blobs) and no DATA_DIR to place it WHEN read THEN it is refused and kept aside, never used as a path', async () => {
+    const guild = String(base + 31n);
+    await storage.models.set(guild, { modelDir: '/etc/motif-model', trainedAt: 'now', trainedBy: 'u', epochs: 1, from: 'default', corpusFiles: 1, metrics: {}, summary: 's' });
+    expect(await storage.models.get(guild)).toBeUndefined();
+    expect(corrupt.map((c) => c.key)).toContain(guild);
   });
 
   it('GIVEN settings stored as bad JSON WHEN read THEN defaults come back, a warning names the key, and the raw text is kept aside', async () => {

@@ -22,3 +22,22 @@ describe('storage on an embedded SQLite file', () => {
     await second.close();
   });
 });
+
+describe('guild model records from before the blob store', () => {
+  it('GIVEN records holding absolute paths WHEN read THEN a folder inside DATA_DIR becomes its key and one outside refuses the record', async () => {
+    const dataDir = join(dir, 'data-legacy');
+    const storage = await openStorage(`sqlite://${join(dir, 'legacy.sqlite')}`, { dataDir });
+    const old = { trainedAt: '2026-01-01T00:00:00.000Z', trainedBy: 'u', epochs: 2, from: 'default' as const, corpusFiles: 3, metrics: { loss: 1 }, summary: 's' };
+    const modelDir = join(dataDir, 'guilds', '42', 'models', '2026-01-01T00-00-00-000Z-ab12');
+    // The shape older versions wrote (lossCurvePngPath is no longer a field of GuildModel).
+    await storage.models.set('42', { ...old, modelDir, lossCurvePngPath: join(modelDir, 'loss-curve.png') } as never);
+    expect(await storage.models.get('42')).toEqual({
+      ...old,
+      modelDir: 'guilds/42/models/2026-01-01T00-00-00-000Z-ab12/',
+      lossCurveKey: 'guilds/42/models/2026-01-01T00-00-00-000Z-ab12/loss-curve.png',
+    });
+    await storage.models.set('43', { ...old, modelDir: join(dataDir, '..', 'elsewhere') });
+    expect(await storage.models.get('43')).toBeUndefined();
+    await storage.close();
+  });
+});

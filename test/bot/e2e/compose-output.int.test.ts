@@ -112,7 +112,6 @@ describe('/compose output', () => {
       corpusFiles: 1,
       metrics: {},
       summary: 'gone',
-      lossCurvePngPath: '',
     });
     await h.bot.ctx.storage.settings.update(b.id, { model: 'guild' });
     const refusal = async (data: Buffer, name: string): Promise<InteractionResponse> => {

@@ -9,7 +9,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, stat
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { guildPaths } from '../../../src/storage/guild-paths.js';
+import { guildKeys, guildPaths } from '../../../src/storage/guild-paths.js';
 import type { InteractionResponse } from '../../support/discord-server/index.js';
 import { MessageFlag } from '../../support/discord-server/index.js';
 import { addCorpusPieces, scaleMidi, startHarness, waitUntil, type Harness } from './harness.js';
@@ -208,8 +208,8 @@ if (reason !== undefined) {
       cpSync(stagedModel, previousDir, { recursive: true });
       rmSync(staging, { recursive: true, force: true });
       const previous = {
-        modelDir: previousDir, trainedAt: '2026-12-01T00:00:00.000Z', trainedBy: admin.id, epochs: 3,
-        from: 'default' as const, corpusFiles: 1, metrics: { valNll: 1.6 }, summary: 'the previous model', lossCurvePngPath: join(previousDir, 'loss-curve.png'),
+        modelDir: guildKeys.modelVersion(guild.id, 'previous'), trainedAt: '2026-12-01T00:00:00.000Z', trainedBy: admin.id, epochs: 3,
+        from: 'default' as const, corpusFiles: 1, metrics: { valNll: 1.6 }, summary: 'the previous model', lossCurveKey: `${guildKeys.modelVersion(guild.id, 'previous')}loss-curve.png`,
       };
       await h.bot.ctx.storage.models.set(guild.id, previous);
       await h.bot.ctx.storage.settings.update(guild.id, { model: 'guild' });

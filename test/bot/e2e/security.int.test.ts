@@ -205,7 +205,7 @@ describe('guild isolation', () => {
     await h.bot.ctx.storage.models.set(h.server.guild.id, {
       modelDir: join(guildPaths(h.dataDir, h.server.guild.id).modelsDir, 'a-model'),
       trainedAt: new Date().toISOString(), trainedBy: '1', epochs: 1, from: 'default', corpusFiles: 1, metrics: {}, summary: 'A only',
-      lossCurvePngPath: 'x.png', sources: [{ id: entryId, name: 'guild-a-only.mid', licence: 'public-domain', addedBy: '1' }],
+      sources: [{ id: entryId, name: 'guild-a-only.mid', licence: 'public-domain', addedBy: '1' }],
     });
     const info = await answer(h.server.sendSlashCommand({ name: 'model', subcommand: 'info', user: user(), ...guildB() }));
     expect(info.text).toMatch(/no model of its own/);

@@ -2,9 +2,10 @@
  * A worker that dies in the middle of /train (a native crash, out of memory): the guild keeps the
  * model it had, keeps composing with it, and the admin is told privately.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { guildPaths } from '../../../src/storage/guild-paths.js';
+import { guildKeys, guildPaths } from '../../../src/storage/guild-paths.js';
 import { MessageFlag } from '../../support/discord-server/index.js';
 import { scaleMidi, startHarness, type Harness } from './harness.js';
 import { findLeaks } from './leak-check.js';
@@ -23,9 +24,15 @@ afterAll(async () => {
 describe('a worker crash during /train', () => {
   it('GIVEN a guild with its own model WHEN the training worker dies mid-run THEN the admin is told privately and the old model keeps serving', async () => {
     const guildId = h.server.guild.id;
+    // The guild's model as /train leaves it: a version in the blob store.
+    const oldVersion = guildKeys.modelVersion(guildId, 'old');
+    for (const name of readdirSync(h.config.defaultModelDir).filter((n) => n.includes('.'))) {
+      await h.bot.ctx.blobs.putFile(`${oldVersion}${name}`, join(h.config.defaultModelDir, name));
+    }
+    const oldFiles = await h.bot.ctx.blobs.list(oldVersion);
     const oldModel = {
-      modelDir: h.config.defaultModelDir, trainedAt: '2026-12-01T00:00:00.000Z', trainedBy: h.server.users.admin.id, epochs: 3,
-      from: 'default' as const, corpusFiles: 1, metrics: { valNll: 1.6 }, summary: 'the old model', lossCurvePngPath: 'loss.png',
+      modelDir: oldVersion, trainedAt: '2026-12-01T00:00:00.000Z', trainedBy: h.server.users.admin.id, epochs: 3,
+      from: 'default' as const, corpusFiles: 1, metrics: { valNll: 1.6 }, summary: 'the old model', lossCurveKey: `${oldVersion}loss-curve.png`,
     };
     await h.bot.ctx.storage.models.set(guildId, oldModel);
     await h.bot.ctx.storage.settings.update(guildId, { model: 'guild' });
@@ -43,9 +50,9 @@ describe('a worker crash during /train', () => {
 
     expect(await h.bot.ctx.storage.models.get(guildId)).toEqual(oldModel);
     expect((await h.bot.ctx.storage.settings.get(guildId)).model).toBe('guild');
-    expect(existsSync(oldModel.modelDir)).toBe(true);
-    // The half-made model folder is gone; the queue is free for the next run.
-    expect(readdirSync(guildPaths(h.dataDir, guildId).modelsDir)).toEqual([]);
+    expect(await h.bot.ctx.blobs.list(oldVersion)).toEqual(oldFiles);
+    // The half-made version and its work folder are gone; the queue is free for the next run.
+    expect(readdirSync(guildPaths(h.dataDir, guildId).modelsDir)).toEqual(['old']);
     expect(await h.bot.ctx.queue.list({ guildId })).toEqual([]);
     const info = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'model', subcommand: 'info' }));
     expect(info.message?.content).toMatch(/In use: \*\*guild\*\*/);
