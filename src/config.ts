@@ -58,6 +58,11 @@ const botShape = {
     .trim()
     .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgresql:// URL such as postgresql://motif@127.0.0.1:5432/motif (empty = files under DATA_DIR)')
     .optional(),
+  BLOB_SCHEMA: z
+    .string()
+    .trim()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a PostgreSQL schema name: lower-case letters, digits and _')
+    .default('motif'),
   ...coreShape,
   QUEUE_URL: z
     .string()
@@ -145,6 +150,8 @@ export interface BotConfig extends CoreConfig {
    * PostgreSQL, so workers need no disk shared with the bot.
    */
   readonly blobUrl?: string;
+  /** PostgreSQL schema of the blobs table (BLOB_SCHEMA; default `motif`). */
+  readonly blobSchema: string;
   /** Redis URL of a BullMQ queue; unset = the in-process queue. */
   readonly queueUrl?: string;
   /** Prefix of every BullMQ key in Redis, so several deployments (or tests) share one Redis. */
@@ -233,6 +240,7 @@ export function loadConfig(env: Environment = readEnvironment()): BotConfig {
     discordApiUrl: parsed.DISCORD_API_URL?.replace(/\/+$/, ''),
     storageUrl: parsed.STORAGE_URL ?? `sqlite://${resolve(core.dataDir, 'motif.sqlite')}`,
     blobUrl: parsed.BLOB_URL,
+    blobSchema: parsed.BLOB_SCHEMA,
     queueUrl: parsed.QUEUE_URL,
     queuePrefix: parsed.QUEUE_PREFIX,
     queueConcurrency: parsed.QUEUE_CONCURRENCY,

@@ -10,7 +10,7 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { ButtonInteraction, ChatInputCommandInteraction } from 'discord.js';
 import { z } from 'zod';
 import { MotifError, isMotifError } from '../errors.js';
@@ -87,6 +87,15 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
   // right after reading, before the model loads, and the refusal reaches the user privately.
   checkComposeRequest(request);
   const seedBytes = opts.seedMidiPath ? (await stat(opts.seedMidiPath)).size : undefined;
+  if (remoteBlobs(ctx)) {
+    // The worker may be on another machine: the files travel by key (compose-job.ts).
+    request.resultKey = resultBlobPrefix(guildId, resultId);
+    if (opts.seedMidiPath) {
+      // Not under the result's prefix: a failed try clears that, and the retry still needs the seed.
+      request.seedMidiKey = seedBlobKey(guildId, resultId);
+      await ctx.blobs.putFile(request.seedMidiKey, opts.seedMidiPath);
+    }
+  }
   const startedAt = Date.now();
   const handle = await ctx.queue.enqueue('compose', request, {
     cost: estimateCompose({ ...request, seedBytes }).workSeconds,
@@ -178,13 +187,18 @@ export async function followCompose(
   let firstFiles: ComposeFirstFiles | undefined;
   handle.onProgress((p) => {
     if (p.firstFiles) {
-      firstFiles = p.firstFiles;
-      firstPost = reporter.post(firstFilesMessage(handle.id, p.firstFiles));
+      const first = p.firstFiles;
+      firstFiles = first;
+      firstPost = fetchResultFiles(ctx, guildId, resultId, [first.midiPath, first.pngPath]).then(
+        () => reporter.post(firstFilesMessage(handle.id, first)),
+        () => undefined,
+      );
     } else if (firstFiles) reporter.show(progressMessage(handle.id, firstFilesText(firstFiles, Math.round(p.fraction * 100))));
     else reporter.show(progressMessage(handle.id, `Composing: ${p.stage} ${Math.round(p.fraction * 100)}%`));
   });
   try {
     const result = await handle.result;
+    await fetchResultFiles(ctx, guildId, resultId, [result.midiPath, result.mp3Path, result.pngPath, result.opusPath]);
     const record: ResultRecord = {
       id: resultId,
       guildId,
@@ -234,17 +248,54 @@ export async function followCompose(
     }
     await forgetDelivery(ctx, guildId, handle.id);
     const evicted = await ctx.storage.results.trim(guildId);
-    await Promise.all(evicted.map((old) => rm(old.dir, { recursive: true, force: true })));
-    await enforceResultsBudget(ctx.storage.results, guildId, ctx.config.resultsMaxBytesPerGuild);
+    await Promise.all(evicted.map((old) => removeResultFiles(ctx, guildId, old.id, old.dir)));
+    const overBudget = await enforceResultsBudget(ctx.storage.results, guildId, ctx.config.resultsMaxBytesPerGuild);
+    await Promise.all(overBudget.map((old) => removeResultFiles(ctx, guildId, old.id, old.dir)));
+    if (remoteBlobs(ctx)) await ctx.blobs.delete(seedBlobKey(guildId, resultId)).catch(() => undefined);
     return record;
   } catch (error) {
     await reporter.stop();
     // Handed over: the job runs on and writes into outDir; the next start delivers it.
     if (isMotifError(error) && error.code === 'JOB_HANDED_OVER') throw error;
     await forgetDelivery(ctx, guildId, handle.id);
-    await rm(outDir, { recursive: true, force: true });
+    await removeResultFiles(ctx, guildId, resultId, outDir);
     throw error;
   }
+}
+
+/** True when workers may not share this bot's disk: result files and seeds travel through the blob store. */
+function remoteBlobs(ctx: BotContext): boolean {
+  return ctx.jobBlobs.url !== undefined;
+}
+
+/** Key prefix of a result's files in the blob store (the same layout as its folder under DATA_DIR). */
+export function resultBlobPrefix(guildId: string, resultId: string): string {
+  return `guilds/${guildId}/results/${resultId}/`;
+}
+
+/**
+ * Makes the worker's files local: each path the result names (inside this bot's result folder) is
+ * fetched from its key. Nothing to do when the worker wrote to this disk.
+ * @throws MotifError NOT_FOUND / STORAGE_UNAVAILABLE from the blob store.
+ */
+async function fetchResultFiles(ctx: BotContext, guildId: string, resultId: string, paths: readonly (string | undefined)[]): Promise<void> {
+  if (!remoteBlobs(ctx)) return;
+  const prefix = resultBlobPrefix(guildId, resultId);
+  await Promise.all(paths.filter((path): path is string => !!path).map((path) => ctx.blobs.getToFile(prefix + basename(path), path)));
+}
+
+/** Where an uploaded seed waits for its worker (remote blob store only). */
+function seedBlobKey(guildId: string, resultId: string): string {
+  return `guilds/${guildId}/uploads/${resultId}-seed.mid`;
+}
+
+/** A result's files: this bot's copies, and the stored ones (and its seed) when they live elsewhere. */
+async function removeResultFiles(ctx: BotContext, guildId: string, resultId: string, dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  if (!remoteBlobs(ctx)) return;
+  await Promise.all([ctx.blobs.deletePrefix(resultBlobPrefix(guildId, resultId)), ctx.blobs.delete(seedBlobKey(guildId, resultId))]).catch((error: unknown) =>
+    ctx.logger.warn('could not delete stored result files', { resultId, error }),
+  );
 }
 
 /** The conversation has ended (delivered or told why not): nobody waits for this job any more. */

@@ -80,7 +80,7 @@ export async function startBot(config: BotConfig, deps: BotDeps): Promise<BotHan
   const metrics = config.metricsPort === undefined ? undefined : createMetrics();
   const blobs =
     deps.blobs ??
-    (await openBlobStore(config.blobUrl, { dataDir: config.dataDir, onError: (error) => logger.error('blob store error', { error }) }).catch(async (error: unknown) => {
+    (await openBlobStore(config.blobUrl, { dataDir: config.dataDir, schema: config.blobSchema, onError: (error) => logger.error('blob store error', { error }) }).catch(async (error: unknown) => {
       await storage.close();
       throw error;
     }));
@@ -112,7 +112,7 @@ export async function startBot(config: BotConfig, deps: BotDeps): Promise<BotHan
     config,
     storage,
     blobs,
-    jobBlobs: jobBlobSettings({ blobUrl: config.blobUrl, dataDir: config.dataDir, queueUrl: config.queueUrl, modelCacheSize: config.modelCacheSize }),
+    jobBlobs: jobBlobSettings({ blobUrl: config.blobUrl, schema: config.blobSchema, dataDir: config.dataDir, queueUrl: config.queueUrl, modelCacheSize: config.modelCacheSize }),
     queue,
     logger,
     tokenLifetimeMs: deps.tokenLifetimeMs,

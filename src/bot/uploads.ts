@@ -68,6 +68,13 @@ export async function readUploadedMidi(
   path: string,
   opts: { withSequence: boolean },
 ): Promise<ReadMidiJobResult> {
-  const handle = await ctx.queue.enqueue('read-midi', { path, maxBytes: ctx.config.maxMidiBytes, withSequence: opts.withSequence }, owner);
-  return parseReadMidiJobResult(await handle.result);
+  // A worker that may not share this disk reads the bytes from the blob store (removed once read).
+  const key = ctx.jobBlobs.url ? `guilds/${owner.guildId}/uploads/read-${randomBytes(6).toString('hex')}.mid` : undefined;
+  if (key) await ctx.blobs.putFile(key, path);
+  try {
+    const handle = await ctx.queue.enqueue('read-midi', { path, maxBytes: ctx.config.maxMidiBytes, withSequence: opts.withSequence, ...(key ? { key, blobs: ctx.jobBlobs } : {}) }, owner);
+    return parseReadMidiJobResult(await handle.result);
+  } finally {
+    if (key) await ctx.blobs.delete(key).catch(() => undefined);
+  }
 }

@@ -114,4 +114,15 @@ export interface ComposeOperatorSettings {
   blobs?: JobBlobSettings;
 }
 
-export type ComposeJobData = ComposeRequest & ComposeOperatorSettings;
+/**
+ * Where the files travel when the worker may not share the bot's disk (compose-job.ts): used only
+ * with a remote blob store (`blobs.url`).
+ */
+export interface ComposeTransport {
+  /** Key prefix (`guilds/<g>/results/<id>/`) the result's files are uploaded under. */
+  resultKey?: string;
+  /** An uploaded seed the bot put in the blob store, instead of `seedMidiPath` on its own disk. */
+  seedMidiKey?: string;
+}
+
+export type ComposeJobData = ComposeRequest & ComposeOperatorSettings & ComposeTransport;

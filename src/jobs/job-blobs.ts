@@ -27,9 +27,10 @@ export interface JobBlobSettings {
  * The settings to put in job data.
  * @param opts.queueUrl set when jobs are stored in Redis (then the URL's password is dropped).
  */
-export function jobBlobSettings(opts: { blobUrl?: string; dataDir: string; queueUrl?: string; modelCacheSize?: number }): JobBlobSettings {
+export function jobBlobSettings(opts: { blobUrl?: string; schema?: string; dataDir: string; queueUrl?: string; modelCacheSize?: number }): JobBlobSettings {
   return {
     ...(opts.blobUrl ? { url: opts.queueUrl ? withoutPassword(opts.blobUrl) : opts.blobUrl } : {}),
+    ...(opts.blobUrl && opts.schema ? { schema: opts.schema } : {}),
     dataDir: opts.dataDir,
     ...(opts.modelCacheSize !== undefined ? { modelCacheSize: opts.modelCacheSize } : {}),
   };

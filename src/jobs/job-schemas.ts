@@ -55,6 +55,8 @@ const composeData = z.object({
   maxLength: z.number().int().positive().optional(),
   maxSeedBytes: z.number().int().positive().optional(),
   blobs: blobSettings.optional(),
+  resultKey: blobPrefix.optional(),
+  seedMidiKey: blobKey.optional(),
 });
 
 const trainData = z.object({
@@ -80,7 +82,7 @@ const voiceAudioData = z.object({
   settings: z.object({ soundfont: z.string().max(200).optional(), soundfontDir: optionalPath, ffmpegPath: optionalPath }),
 });
 
-const readMidiData = z.object({ path, maxBytes: z.number().int().positive(), withSequence: z.boolean() });
+const readMidiData = z.object({ path, key: blobKey.optional(), blobs: blobSettings.optional(), maxBytes: z.number().int().positive(), withSequence: z.boolean() });
 
 export const MOTIF_JOB_SCHEMAS: JobDataSchemas<MotifJobs> = Object.freeze({
   compose: composeData,

@@ -58,9 +58,9 @@ export const MOTIF_LANES: LaneMap<MotifJobs> = Object.freeze({
   train: 'batch',
 });
 
-/** The production processors: compose.ts and train.ts (the pipeline), transcribe-job.ts, voice-audio-job.ts, read-midi-job.ts. */
+/** The production processors: compose-job.ts (the compose pipeline and its files' transport), train.ts, transcribe-job.ts, voice-audio-job.ts, read-midi-job.ts. */
 export const MOTIF_PROCESSORS: { readonly [K in keyof MotifJobs]: ProcessorRef } = Object.freeze({
-  compose: { kind: 'worker', moduleUrl: here(`./compose${ext}`), exportName: 'composePiece' },
+  compose: { kind: 'worker', moduleUrl: here(`./compose-job${ext}`), exportName: 'composeJob' },
   train: { kind: 'worker', moduleUrl: here(`./train${ext}`), exportName: 'trainGuildModel' },
   transcribe: { kind: 'worker', moduleUrl: here(`./transcribe-job${ext}`), exportName: 'transcribeJob' },
   'voice-audio': { kind: 'worker', moduleUrl: here(`./voice-audio-job${ext}`), exportName: 'voiceAudioJob' },

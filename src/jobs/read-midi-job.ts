@@ -8,10 +8,17 @@ import { MotifError } from '../errors.js';
 import { assertHasNotes, readMidiFile } from '../music/midi-io.js';
 import type { NoteSequence } from '../music/note-sequence.js';
 import type { ProcessorContext } from './processor.js';
+import { jobBlobStore, type JobBlobSettings } from './job-blobs.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface ReadMidiJobRequest {
-  /** The downloaded upload. */
+  /** The downloaded upload, on the bot's disk (shared with the worker when `key` is unset). */
   path: string;
+  /** The same bytes in a remote blob store (`blobs`), for a worker that does not share the bot's disk. */
+  key?: string;
+  blobs?: JobBlobSettings;
   /** MAX_MIDI_BYTES. */
   maxBytes: number;
   /** Return the whole sequence (for /seed save), not only its summary. */
@@ -26,10 +33,23 @@ export interface ReadMidiJobResult {
 
 /** @throws MotifError MIDI_TOO_LARGE, MIDI_INVALID, MIDI_LIMIT_EXCEEDED, MIDI_EMPTY, NOT_FOUND. */
 export async function readMidiJob(req: ReadMidiJobRequest, ctx: ProcessorContext<never>): Promise<ReadMidiJobResult> {
-  const sequence = await readMidiFile(req.path, { limits: { maxBytes: req.maxBytes } });
+  const sequence = req.key && req.blobs?.url ? await readStoredMidi(req.key, req.blobs, req.maxBytes) : await readMidiFile(req.path, { limits: { maxBytes: req.maxBytes } });
   if (ctx.signal.aborted) throw new MotifError('JOB_CANCELLED', 'Reading the MIDI file was cancelled.');
   assertHasNotes(sequence);
   return { noteCount: sequence.notes.length, totalSteps: sequence.totalSteps, ...(req.withSequence ? { sequence } : {}) };
+}
+
+/** Fetches the upload from the blob store into a scratch file, reads it, and removes the scratch. */
+async function readStoredMidi(key: string, blobs: JobBlobSettings, maxBytes: number): Promise<NoteSequence> {
+  const store = await jobBlobStore(blobs);
+  const dir = await mkdtemp(join(tmpdir(), 'motif-read-'));
+  try {
+    const path = join(dir, 'upload.mid');
+    await store.getToFile(key, path);
+    return await readMidiFile(path, { limits: { maxBytes } });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 const noteSchema = z.object({

@@ -80,6 +80,13 @@ export function blobStoreBehaviour(open: () => Promise<BlobStoreFixture>): void 
     expect((await store.get(`${root}empty`)).length).toBe(0);
   });
 
+  it('GIVEN a target folder that does not exist yet WHEN a blob is fetched to a file in it THEN the folder is made (a bot fetching a result a worker elsewhere wrote)', async () => {
+    await store.put(`${root}results/r1/piece.mid`, Buffer.from('MThd'));
+    const target = join(scratch, 'not', 'yet', 'there', 'piece.mid');
+    await store.getToFile(`${root}results/r1/piece.mid`, target);
+    expect(readFileSync(target).toString()).toBe('MThd');
+  });
+
   it('GIVEN a blob WHEN put again under its key THEN readers get the new bytes and size', async () => {
     await store.put(`${root}a.mid`, Buffer.from('first version, longer'));
     await store.put(`${root}a.mid`, Buffer.from('second'));

@@ -83,6 +83,7 @@ export class LocalBlobStore implements BlobStore {
     const source = this.fileOf(key);
     const temp = tempNameFor(path);
     try {
+      await mkdir(dirname(path), { recursive: true });
       await copyFile(source, temp);
       await rename(temp, path);
     } catch (error) {

@@ -15,7 +15,8 @@
  * which is fine for the sizes Motif stores (checked: at most MAX_POSTGRES_BLOB_BYTES).
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import pg from 'pg';
 import { MotifError } from '../../errors.js';
 import { asDiskFull, DISK_FULL_MESSAGE } from '../../util/disk-full.js';
@@ -141,6 +142,7 @@ export class PostgresBlobStore implements BlobStore {
     const bytes = await this.get(key);
     const temp = `${path}.~tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
     try {
+      await mkdir(dirname(path), { recursive: true });
       await writeFile(temp, bytes);
       await rename(temp, path);
     } catch (error) {

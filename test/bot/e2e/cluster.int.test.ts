@@ -5,29 +5,29 @@
  */
 import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
 import type { InteractionResponse } from '../../support/discord-server/index.js';
-import { REDIS_URL, RedisOutage, deleteKeys, redisReachable, uniquePrefix, withRedis } from '../../support/redis.js';
+import { clusterSettings, withCluster } from '../../support/cluster.js';
+import { RedisOutage } from '../../support/redis.js';
 import { startWorkerProcess, type WorkerProcess } from '../../support/worker-process.js';
 import { addCorpusPieces, scaleMidi, startHarness, type Harness } from './harness.js';
 
 const JOB_WAIT_MS = 240_000;
 const COMPOSES = 20;
-const describeRedis = await withRedis('bot and workers as separate processes (test/bot/e2e/cluster.int.test.ts)');
+const describeCluster = await withCluster('bot and workers as separate processes (test/bot/e2e/cluster.int.test.ts)');
 const hasFiles = (r: InteractionResponse): boolean => (r.message?.attachments.length ?? 0) >= 3 || r.followUps.length > 0;
 const said = (r: InteractionResponse): string => [r.message?.content ?? '(no reply)', ...r.followUps.map((f) => `follow-up: ${f.content}`)].join(' | ');
 
-describeRedis('a /train in a worker process while twenty members compose', () => {
-  const prefix = uniquePrefix('e2e-cluster-train');
+describeCluster('a /train in a worker process while twenty members compose (separate disks)', () => {
+  const cluster = clusterSettings('e2e-cluster-train');
   let h: Harness;
   let worker: WorkerProcess | undefined;
   beforeAll(async () => {
-    const queue = { QUEUE_URL: REDIS_URL, QUEUE_PREFIX: prefix };
-    h = await startHarness({ env: { ...queue, WORKER_LANES: 'none', QUEUE_MAX_PER_GUILD: '30' } });
-    worker = await startWorkerProcess({ ...queue, DATA_DIR: h.dataDir, QUEUE_CONCURRENCY: '1', QUEUE_BATCH_CONCURRENCY: '1' });
+    h = await startHarness({ env: { ...cluster.botEnv(), QUEUE_MAX_PER_GUILD: '30' } });
+    worker = await startWorkerProcess({ ...cluster.workerEnv(), QUEUE_CONCURRENCY: '1', QUEUE_BATCH_CONCURRENCY: '1' });
   }, JOB_WAIT_MS);
   afterAll(async () => {
     await worker?.stop();
     await h?.stop();
-    if (await redisReachable()) await deleteKeys(prefix);
+    await cluster.cleanup();
   });
 
   it(`GIVEN a real fine-tune running in the worker's batch lane WHEN ${COMPOSES} members compose THEN every compose gets its files while the same training run goes on`, async () => {
@@ -59,22 +59,22 @@ describeRedis('a /train in a worker process while twenty members compose', () =>
   }, JOB_WAIT_MS * 2);
 });
 
-describeRedis('Redis away for ten seconds under a bot and a worker process', () => {
-  const prefix = uniquePrefix('e2e-cluster-outage');
+describeCluster('Redis away for ten seconds under a bot and a worker process (separate disks)', () => {
+  const cluster = clusterSettings('e2e-cluster-outage');
   const outage = new RedisOutage();
   let h: Harness;
   let worker: WorkerProcess | undefined;
   beforeAll(async () => {
     await outage.up();
-    const queue = { QUEUE_URL: `redis://127.0.0.1:${outage.port}`, QUEUE_PREFIX: prefix };
-    h = await startHarness({ env: { ...queue, WORKER_LANES: 'none' } });
-    worker = await startWorkerProcess({ ...queue, DATA_DIR: h.dataDir });
+    const redisUrl = `redis://127.0.0.1:${outage.port}`;
+    h = await startHarness({ env: cluster.botEnv(redisUrl) });
+    worker = await startWorkerProcess(cluster.workerEnv(redisUrl));
   }, JOB_WAIT_MS);
   afterAll(async () => {
     await worker?.stop();
     await h?.stop();
     await outage.down();
-    if (await redisReachable()) await deleteKeys(prefix);
+    await cluster.cleanup();
   });
 
   it('GIVEN Redis stops for 10 s WHEN members compose meanwhile THEN they are told Motif is busy, neither process crashes, and composing works again afterwards', async () => {

@@ -4,29 +4,31 @@
  * cancelled; the worker finishes them while no bot runs; the restarted bot delivers each result by
  * editing the member's original reply, once.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
 import { Queue } from 'bullmq';
 import type { InteractionResponse, SentInteraction } from '../../support/discord-server/index.js';
-import { REDIS_URL, deleteKeys, redisReachable, uniquePrefix, withRedis } from '../../support/redis.js';
+import { clusterSettings, withCluster } from '../../support/cluster.js';
 import { startWorkerProcess, type WorkerProcess } from '../../support/worker-process.js';
 import { startHarness, waitUntil, type Harness } from './harness.js';
 
 const JOB_WAIT_MS = 180_000;
-const describeRedis = await withRedis('durable delivery end to end (test/bot/e2e/durable-delivery.int.test.ts)');
-const prefix = uniquePrefix('e2e-delivery');
+const describeCluster = await withCluster('durable delivery end to end (test/bot/e2e/durable-delivery.int.test.ts)');
+const cluster = clusterSettings('e2e-delivery');
 const hasFiles = (r: InteractionResponse): boolean => (r.message?.attachments.length ?? 0) >= 3;
 const said = (r: InteractionResponse): string => [r.message?.content ?? '(no reply)', ...r.followUps.map((f) => `follow-up: ${f.content}`)].join(' | ');
 
-describeRedis('results owed across a bot restart', () => {
+describeCluster('results owed across a bot restart (bot and worker on separate disks)', () => {
   let h: Harness;
   let worker: WorkerProcess | undefined;
   beforeAll(async () => {
-    h = await startHarness({ env: { QUEUE_URL: REDIS_URL, QUEUE_PREFIX: prefix, WORKER_LANES: 'none', QUEUE_MAX_PER_USER: '10' } });
+    h = await startHarness({ env: { ...cluster.botEnv(), QUEUE_MAX_PER_USER: '10' } });
   }, JOB_WAIT_MS);
   afterAll(async () => {
     await worker?.stop();
     await h?.stop();
-    if (await redisReachable()) await deleteKeys(prefix);
+    await cluster.cleanup();
   });
 
   it('GIVEN five composes queued WHEN the bot restarts and a worker finishes them meanwhile THEN each member gets their result in their original reply, none twice', async () => {
@@ -38,7 +40,7 @@ describeRedis('results owed across a bot restart', () => {
       expect(queued.message?.attachments).toEqual([]);
     }
 
-    const composeQueue = new Queue('compose', { connection: { host: '127.0.0.1', port: 6379 }, prefix });
+    const composeQueue = new Queue('compose', { connection: { host: '127.0.0.1', port: 6379 }, prefix: cluster.prefix });
     try {
       await h.restartBot({
         beforeStart: async () => {
@@ -49,7 +51,7 @@ describeRedis('results owed across a bot restart', () => {
             );
           }
           expect(await composeQueue.getJobCountByTypes('wait', 'prioritized')).toBe(5);
-          worker = await startWorkerProcess({ QUEUE_URL: REDIS_URL, QUEUE_PREFIX: prefix, DATA_DIR: h.dataDir });
+          worker = await startWorkerProcess(cluster.workerEnv());
           await waitUntil(async () => (await composeQueue.getCompletedCount()) === 5, JOB_WAIT_MS, 'the worker to finish the five jobs while no bot runs');
         },
       });
@@ -68,6 +70,8 @@ describeRedis('results owed across a bot restart', () => {
     expect(withMidi).toHaveLength(5);
     expect(new Set(withMidi.map((m) => m.interactionId))).toEqual(new Set(sent.map((s) => s.id)));
     await waitUntil(async () => (await h.bot.ctx.storage.deliveries.pending(h.server.guild.id)).length === 0, 30_000, 'the delivery records to go');
-    expect(new Set(worker!.startedJobs()).size).toBe(5);
+    expect(new Set(worker!.startedJobs('compose')).size).toBe(5);
+    // No shared disk: the worker's data folder holds none of the results, the bot fetched them by key.
+    expect(existsSync(join(cluster.workerDataDirs[0]!, 'guilds'))).toBe(false);
   }, JOB_WAIT_MS * 3);
 });

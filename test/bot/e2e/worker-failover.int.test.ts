@@ -6,28 +6,28 @@
  */
 import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
 import type { InteractionResponse } from '../../support/discord-server/index.js';
-import { REDIS_URL, deleteKeys, redisReachable, uniquePrefix, withRedis } from '../../support/redis.js';
+import { clusterSettings, withCluster } from '../../support/cluster.js';
 import { startWorkerProcess, type WorkerProcess } from '../../support/worker-process.js';
 import { startHarness, waitUntil, type Harness } from './harness.js';
 
 const JOB_WAIT_MS = 180_000;
-const describeRedis = await withRedis('worker failover end to end (test/bot/e2e/worker-failover.int.test.ts)');
-const prefix = uniquePrefix('e2e-failover');
+const describeCluster = await withCluster('worker failover end to end (test/bot/e2e/worker-failover.int.test.ts)');
+const cluster = clusterSettings('e2e-failover');
 const hasFiles = (r: InteractionResponse): boolean => (r.message?.attachments.length ?? 0) >= 3;
 const said = (r: InteractionResponse): string => [r.message?.content ?? '(no reply)', ...r.followUps.map((f) => `follow-up: ${f.content}`)].join(' | ');
 
-describeRedis('a worker killed while it composes', () => {
+describeCluster('a worker killed while it composes (bot and workers on separate disks)', () => {
   let h: Harness;
   const workers: WorkerProcess[] = [];
   beforeAll(async () => {
-    h = await startHarness({ env: { QUEUE_URL: REDIS_URL, QUEUE_PREFIX: prefix, WORKER_LANES: 'none' } });
-    const env = { QUEUE_URL: REDIS_URL, QUEUE_PREFIX: prefix, DATA_DIR: h.dataDir, WORKER_STALLED_SECONDS: '5' };
-    workers.push(...(await Promise.all([startWorkerProcess(env), startWorkerProcess(env)])));
+    h = await startHarness({ env: cluster.botEnv() });
+    const env = (): Record<string, string> => ({ ...cluster.workerEnv(), WORKER_STALLED_SECONDS: '5' });
+    workers.push(...(await Promise.all([startWorkerProcess(env()), startWorkerProcess(env())])));
   }, JOB_WAIT_MS);
   afterAll(async () => {
     await Promise.all(workers.map((w) => w.stop()));
     await h?.stop();
-    if (await redisReachable()) await deleteKeys(prefix);
+    await cluster.cleanup();
   });
 
   it('GIVEN two workers WHEN the one running a compose is killed with SIGKILL THEN the other finishes it and exactly one result reaches the channel', async () => {
