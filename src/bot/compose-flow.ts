@@ -94,6 +94,8 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
       // Not under the result's prefix: a failed try clears that, and the retry still needs the seed.
       request.seedMidiKey = seedBlobKey(guildId, resultId);
       await ctx.blobs.putFile(request.seedMidiKey, opts.seedMidiPath);
+      // Only the key travels: a path on this machine means nothing to a worker on another.
+      delete request.seedMidiPath;
     }
   }
   const startedAt = Date.now();

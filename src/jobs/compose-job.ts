@@ -27,7 +27,7 @@ export async function composeJob(req: ComposeJobData, ctx: ProcessorContext<Comp
   const upload = (path: string): Promise<void> => store.putFile(resultKey + basename(path), path);
   const onBot = (path: string): string => join(req.outDir, basename(path));
   try {
-    let seedMidiPath = req.seedMidiPath;
+    let seedMidiPath: string | undefined;
     if (req.seedMidiKey) {
       seedMidiPath = join(workDir, 'seed.mid');
       await store.getToFile(req.seedMidiKey, seedMidiPath);

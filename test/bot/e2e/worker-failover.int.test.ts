@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
 import type { InteractionResponse } from '../../support/discord-server/index.js';
 import { clusterSettings, withCluster } from '../../support/cluster.js';
 import { startWorkerProcess, type WorkerProcess } from '../../support/worker-process.js';
-import { startHarness, waitUntil, type Harness } from './harness.js';
+import { scaleMidi, startHarness, waitUntil, type Harness } from './harness.js';
 
 const JOB_WAIT_MS = 180_000;
 const describeCluster = await withCluster('worker failover end to end (test/bot/e2e/worker-failover.int.test.ts)');
@@ -47,4 +47,17 @@ describeCluster('a worker killed while it composes (bot and workers on separate 
     const withMidi = h.server.messages().filter((m) => !m.deleted && m.attachments.some((a) => a.filename.endsWith('.mid')));
     expect(withMidi.map((m) => m.interactionId)).toEqual([sent.id]);
   }, JOB_WAIT_MS * 2);
+
+  it('GIVEN an attached MIDI seed WHEN a worker with its own disk continues it THEN the seed reaches it by key and the result continues the seed', async () => {
+    onTestFailed(async () => console.error(await h.describeState(), ...workers.map((w, i) => `\nworker ${i} log:\n${w.lines.join('\n')}`)));
+    const midi = h.server.addAttachment(scaleMidi(), 'my-tune.mid', 'audio/midi');
+    const sent = h.server.sendSlashCommand({ name: 'compose', options: { length: 8, midi } });
+    const delivered = await h.server.waitForInteractionResponse(sent, hasFiles, JOB_WAIT_MS);
+    expect(delivered.followUps, said(delivered)).toEqual([]);
+    expect(delivered.message?.content).toMatch(/^\*\*Composed 8 notes-or-chords\*\*/);
+    // The stored result starts with the scale that was uploaded.
+    const [result] = await h.bot.ctx.storage.results.recent(h.server.guild.id, 1);
+    expect(result!.options.seedSteps).toBe(32);
+    expect(result!.sequence.notes.slice(0, 8).map((n) => n.pitch)).toEqual([60, 62, 64, 65, 67, 69, 71, 72]);
+  }, JOB_WAIT_MS);
 });
