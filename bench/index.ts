@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [-- --only render,train,heavy-uploads]`: runs every benchmark in one process so the
+ * `npm run bench [-- --json] [-- --only render,train,heavy-uploads,cluster]`: runs every benchmark in one process so the
  * ratios (ours vs stock) come from the same run on the same machine. Prints figures as it goes; with
  * --json the last stdout line is one JSON object with every figure.
  */
@@ -14,6 +14,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   'bot-load': async () => (await import('./bot-load.js')).benchBotLoad,
   'heavy-uploads': async () => (await import('./heavy-uploads.js')).benchHeavyUploads,
   queue: async () => (await import('./queue.js')).benchQueue,
+  cluster: async () => (await import('./cluster.js')).benchCluster,
 };
 
 const args = process.argv.slice(2);

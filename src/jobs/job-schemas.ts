@@ -95,15 +95,16 @@ export const MOTIF_JOB_SCHEMAS: JobDataSchemas<MotifJobs> = Object.freeze({
 /**
  * Tries per kind when a job fails for a reason that is not a MotifError (a MotifError is final):
  * a compose that hit a crashed worker is tried once more (the person is still waiting, and a second
- * try usually works); a training run is not, because it would start over from scratch for up to
- * TRAIN_MAX_MINUTES (resuming from its checkpoint comes with worker processes).
+ * try usually works); a training run too, and it continues from its last stored checkpoint instead
+ * of starting over.
  */
 export const MOTIF_ATTEMPTS: Readonly<Record<keyof MotifJobs, number>> = Object.freeze({
   compose: 2,
   'voice-audio': 2,
   'read-midi': 1,
   transcribe: 2,
-  train: 1,
+  // A crashed or killed worker's run is tried once more, from its last stored checkpoint (train.ts).
+  train: 2,
 });
 
 /** `path` is `dir` or inside it (after resolving `..`). */

@@ -14,7 +14,7 @@ import { jobBlobStore, type JobBlobSettings } from './job-blobs.js';
 import type { ProcessorContext } from './processor.js';
 
 /** Everything of TrainModelOptions that can cross a thread boundary (no callbacks). */
-export type TrainJobData = Omit<TrainModelOptions, 'signal' | 'onProgress' | 'onEpoch' | 'log'>;
+export type TrainJobData = Omit<TrainModelOptions, 'signal' | 'onProgress' | 'onEpoch' | 'onCheckpoint' | 'log'>;
 
 export async function runTraining(data: TrainJobData, ctx: ProcessorContext<TrainProgress>): Promise<TrainModelResult> {
   return trainModel({ ...data, signal: ctx.signal, onProgress: ctx.reportProgress, log: ctx.log });
@@ -67,10 +67,16 @@ export async function trainGuildModel(req: GuildTrainRequest, ctx: ProcessorCont
   const scratch = await scratchFor(store, req.modelPrefix);
   // Named `corpus` as the guild's folder always was: piece ids (and so the validation split) stay the same.
   const corpusDir = join(scratch.corpusRoot, 'corpus');
+  const checkpoints = new StoredCheckpoint(store, checkpointPrefixOf(req.modelPrefix), `${scratch.modelDir}.checkpoint`);
   try {
     await mkdir(corpusDir, { recursive: true });
     for (const key of req.corpusKeys) await store.getToFile(key, join(corpusDir, basename(key)));
+    // A worker that crashed or was killed mid-run left its last stored checkpoint: continue from there.
+    const resume = await checkpoints.fetch();
+    if (resume) ctx.log('resuming from the checkpoint of an interrupted run');
     const result = await trainModel({
+      resume,
+      onCheckpoint: () => checkpoints.save(),
       dataDirs: [corpusDir],
       outDir: scratch.modelDir,
       epochs: req.epochs,
@@ -90,13 +96,65 @@ export async function trainGuildModel(req: GuildTrainRequest, ctx: ProcessorCont
     for (const file of await filesUnder(scratch.modelDir)) {
       await store.putFile(`${req.modelPrefix}${file.split(sep).join('/')}`, join(scratch.modelDir, file), { move: true });
     }
+    await checkpoints.remove();
     return summarize(result, req.modelPrefix);
   } catch (error) {
+    // Ended (failed, cancelled, out of disk): nothing to resume. A killed worker never gets here.
+    await checkpoints.remove().catch(() => undefined);
     await store.deletePrefix(req.modelPrefix).catch(() => undefined);
     // A checkpoint or the model itself could not be written: the guild keeps the model it has.
     throw asDiskFull(error, TRAIN_DISK_FULL_MESSAGE);
   } finally {
     await scratch.remove();
+  }
+}
+
+/** Where a run's checkpoint is kept while it runs: beside the models, never under a version prefix. */
+export function checkpointPrefixOf(modelPrefix: string): string {
+  const match = /^guilds\/(\d+)\/models\/([^/]+)\/$/.exec(modelPrefix);
+  if (!match) throw new Error(`Not a guild model version prefix: ${JSON.stringify(modelPrefix.slice(0, 200))}`);
+  return `guilds/${match[1]}/checkpoints/${match[2]}/`;
+}
+
+/** Copying a checkpoint (weights, best weights, optimiser state: tens of MB) after every short epoch would dominate a small run. */
+const CHECKPOINT_STORE_EVERY_MS = 5_000;
+
+/**
+ * The run's epoch checkpoint (train-loop.ts writes it to `dir`) mirrored in the blob store, so the
+ * retry of a run whose worker died continues it on any machine (the issue's "/train resumes from its
+ * last checkpoint").
+ */
+class StoredCheckpoint {
+  private lastStoredAt = 0;
+
+  constructor(
+    private readonly blobs: BlobStore,
+    private readonly prefix: string,
+    private readonly dir: string,
+  ) {}
+
+  /** @returns true when a stored checkpoint was fetched into `dir`. */
+  async fetch(): Promise<boolean> {
+    const stored = await this.blobs.list(this.prefix);
+    if (stored.length === 0) return false;
+    await rm(this.dir, { recursive: true, force: true });
+    for (const blob of stored) await this.blobs.getToFile(blob.key, join(this.dir, ...blob.key.slice(this.prefix.length).split('/')));
+    return true;
+  }
+
+  /** After an epoch's checkpoint is written: store it, at most every few seconds. */
+  async save(): Promise<void> {
+    if (Date.now() - this.lastStoredAt < CHECKPOINT_STORE_EVERY_MS) return;
+    this.lastStoredAt = Date.now();
+    const files = await filesUnder(this.dir);
+    for (const file of files) await this.blobs.putFile(`${this.prefix}${file.split(sep).join('/')}`, join(this.dir, file));
+    // Files of an older checkpoint that this one no longer has would be read back with it.
+    const keep = new Set(files.map((file) => `${this.prefix}${file.split(sep).join('/')}`));
+    for (const blob of await this.blobs.list(this.prefix)) if (!keep.has(blob.key)) await this.blobs.delete(blob.key);
+  }
+
+  async remove(): Promise<void> {
+    await this.blobs.deletePrefix(this.prefix);
   }
 }
 

@@ -58,6 +58,8 @@ export interface TrainLoopOptions {
   timeBudgetSeconds?: number;
   onProgress?: (progress: TrainProgress) => void;
   onEpoch?: (record: EpochRecord) => void;
+  /** Awaited after each epoch's checkpoint is on disk (e.g. to copy it where another machine can resume it). */
+  onCheckpoint?: (checkpointDir: string) => Promise<void>;
 }
 
 export interface TrainOutcome {
@@ -182,7 +184,10 @@ export async function trainLoop(
     } else {
       state.epochsWithoutImprovement++;
     }
-    if (opts.checkpointDir) await saveCheckpoint(opts.checkpointDir, state, net.getWeights(), best, await net.getOptimizerState?.());
+    if (opts.checkpointDir) {
+      await saveCheckpoint(opts.checkpointDir, state, net.getWeights(), best, await net.getOptimizerState?.());
+      await opts.onCheckpoint?.(opts.checkpointDir);
+    }
     if (state.epochsWithoutImprovement >= opts.patience) {
       stoppedEarly = true;
       break;

@@ -63,6 +63,8 @@ export interface TrainModelOptions {
   signal?: AbortSignal;
   onProgress?: (progress: TrainProgress) => void;
   onEpoch?: (record: EpochRecord) => void;
+  /** See TrainLoopOptions.onCheckpoint. */
+  onCheckpoint?: (checkpointDir: string) => Promise<void>;
   log?: (message: string) => void;
 }
 
@@ -163,6 +165,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
       signal: opts.signal,
       onProgress: opts.onProgress,
       onEpoch: opts.onEpoch,
+      onCheckpoint: opts.onCheckpoint,
     },
   );
   if (outcome.aborted && outcome.history.length === 0) {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
 import type { InteractionResponse } from '../../support/discord-server/index.js';
 import { clusterSettings, withCluster } from '../../support/cluster.js';
 import { startWorkerProcess, type WorkerProcess } from '../../support/worker-process.js';
-import { scaleMidi, startHarness, waitUntil, type Harness } from './harness.js';
+import { addCorpusPieces, scaleMidi, startHarness, waitUntil, type Harness } from './harness.js';
 
 const JOB_WAIT_MS = 180_000;
 const describeCluster = await withCluster('worker failover end to end (test/bot/e2e/worker-failover.int.test.ts)');
@@ -19,9 +19,9 @@ const said = (r: InteractionResponse): string => [r.message?.content ?? '(no rep
 describeCluster('a worker killed while it composes (bot and workers on separate disks)', () => {
   let h: Harness;
   const workers: WorkerProcess[] = [];
+  const env = (): Record<string, string> => ({ ...cluster.workerEnv(), WORKER_STALLED_SECONDS: '5' });
   beforeAll(async () => {
     h = await startHarness({ env: cluster.botEnv() });
-    const env = (): Record<string, string> => ({ ...cluster.workerEnv(), WORKER_STALLED_SECONDS: '5' });
     workers.push(...(await Promise.all([startWorkerProcess(env()), startWorkerProcess(env())])));
   }, JOB_WAIT_MS);
   afterAll(async () => {
@@ -60,4 +60,36 @@ describeCluster('a worker killed while it composes (bot and workers on separate 
     expect(result!.options.seedSteps).toBe(32);
     expect(result!.sequence.notes.slice(0, 8).map((n) => n.pitch)).toEqual([60, 62, 64, 65, 67, 69, 71, 72]);
   }, JOB_WAIT_MS);
+
+  it('GIVEN a /train running on a worker WHEN that worker is killed with SIGKILL THEN another worker continues the run from its last stored checkpoint, not from epoch 1', async () => {
+    onTestFailed(async () => console.error(await h.describeState(), ...workers.map((w, i) => `\nworker ${i} log:\n${w.lines.join('\n')}`)));
+    // The first test killed one worker: two are up again.
+    workers.push(await startWorkerProcess(env()));
+    let killed: WorkerProcess | undefined;
+    const alive = (): WorkerProcess[] => workers.filter((w) => w !== killed);
+    // Pieces long enough that an epoch takes seconds.
+    await addCorpusPieces(h, 4, { midi: scaleMidi(Array.from({ length: 1_500 }, (_, i) => 48 + ((i * 7) % 24))) });
+    const train = h.server.sendSlashCommand({ name: 'train', subcommand: 'start', options: { epochs: 500, from: 'default' }, user: h.server.users.admin });
+    const epochShown = (): number => Number(/Training: epoch (\d+)\//.exec(h.server.response(train).message?.content ?? '')?.[1] ?? 0);
+    // Epoch 2 running means epoch 1 ended and its checkpoint was stored.
+    await waitUntil(() => epochShown() >= 2, JOB_WAIT_MS, 'the training to reach epoch 2');
+    killed = workers.find((w) => w.startedJobs('train').length > 0);
+    const trainJob = killed!.startedJobs('train')[0]!;
+    killed!.kill('SIGKILL');
+    await killed!.exited;
+    const beforeKill = h.server.response(train).message?.history.length ?? 0;
+
+    await waitUntil(() => alive().some((w) => w.startedJobs('train').includes(trainJob)), JOB_WAIT_MS, 'another worker to take the training over');
+    const survivor = alive().find((w) => w.startedJobs('train').includes(trainJob))!;
+    await waitUntil(() => survivor.lines.some((line) => line.includes('resuming from the checkpoint of an interrupted run')), JOB_WAIT_MS, 'the run to resume');
+    await waitUntil(() => (h.server.response(train).message?.history.length ?? 0) > beforeKill + 1, JOB_WAIT_MS, 'progress after the take-over');
+    // Every progress shown after the take-over is past epoch 1.
+    const after = (h.server.response(train).message?.history ?? []).slice(beforeKill).map((state) => Number(/Training: epoch (\d+)\//.exec(state.content)?.[1] ?? 0)).filter((epoch) => epoch > 0);
+    expect(after.length).toBeGreaterThan(0);
+    expect(Math.min(...after)).toBeGreaterThanOrEqual(2);
+
+    const cancel = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'train', subcommand: 'cancel', user: h.server.users.admin }));
+    expect(cancel.message?.content).toBe(`Cancelled training job \`${trainJob}\`.`);
+    await waitUntil(async () => (await h.bot.ctx.queue.list()).length === 0, JOB_WAIT_MS, 'the queue to empty');
+  }, JOB_WAIT_MS * 2);
 });
