@@ -662,18 +662,28 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
   private async priorityFor(lane: Lane, owner: Pick<EnqueueOptions, 'guildId' | 'userId'>, cost: number, now: number): Promise<number> {
     const baseKey = this.key('lane', lane, 'base');
     await this.producer.set(baseKey, String(now), 'NX');
-    const [baseRaw, usageRaw, ownJobs] = await Promise.all([
+    // The member's load and their server's (fairness.ts): a server's burst from many members does not
+    // hold another server's single request behind all of it.
+    const [baseRaw, userUsage, guildUsage, ownJobs, guildJobs] = await Promise.all([
       this.producer.get(baseKey),
       this.producer.hget(this.key('lane', lane, 'usage'), `${owner.guildId}:${owner.userId}`),
+      this.producer.hget(this.key('lane', lane, 'usage'), guildUsageField(owner.guildId)),
       this.producer.smembers(this.key('active', 'u', owner.guildId, owner.userId)),
+      this.producer.smembers(this.key('active', 'g', owner.guildId)),
     ]);
-    const usage = usageSchema.safeParse(safeJson(usageRaw ?? 'null'));
-    let load = usage.success ? decayed(usage.data.s, now - usage.data.at, this.halfLifeMs) : 0;
-    if (ownJobs.length > 0) {
-      const metas = await this.producer.hmget(this.key('jobs'), ...ownJobs);
+    const recent = (raw: string | null): number => {
+      const usage = usageSchema.safeParse(safeJson(raw ?? 'null'));
+      return usage.success ? decayed(usage.data.s, now - usage.data.at, this.halfLifeMs) : 0;
+    };
+    let load = recent(userUsage) + recent(guildUsage);
+    const own = new Set(ownJobs);
+    if (guildJobs.length > 0) {
+      const metas = await this.producer.hmget(this.key('jobs'), ...guildJobs);
       metas.forEach((raw, i) => {
-        const meta = raw ? this.parseMeta(ownJobs[i]!, raw) : undefined;
-        if (meta?.lane === lane) load += meta.cost;
+        const meta = raw ? this.parseMeta(guildJobs[i]!, raw) : undefined;
+        if (meta?.lane !== lane) return;
+        // Counted for the server, and once more for the member whose job it is.
+        load += meta.cost * (own.has(guildJobs[i]!) ? 2 : 1);
       });
     }
     const score = (base: number): number => 1 + Math.round(10 * (((now - base) / 1000) * this.aging + load + cost));
@@ -686,12 +696,13 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
   }
 
   private async recordUsage(meta: JobMeta, seconds: number): Promise<void> {
-    const field = `${meta.guildId}:${meta.userId}`;
     const key = this.key('lane', meta.lane, 'usage');
     const now = Date.now();
-    const previous = usageSchema.safeParse(safeJson((await this.producer.hget(key, field)) ?? 'null'));
-    const total = (previous.success ? decayed(previous.data.s, now - previous.data.at, this.halfLifeMs) : 0) + seconds;
-    await this.producer.hset(key, field, JSON.stringify({ s: total, at: now }));
+    for (const field of [`${meta.guildId}:${meta.userId}`, guildUsageField(meta.guildId)]) {
+      const previous = usageSchema.safeParse(safeJson((await this.producer.hget(key, field)) ?? 'null'));
+      const total = (previous.success ? decayed(previous.data.s, now - previous.data.at, this.halfLifeMs) : 0) + seconds;
+      await this.producer.hset(key, field, JSON.stringify({ s: total, at: now }));
+    }
     // Bounded like the in-process ledger: owners whose usage has decayed to nothing are forgotten.
     if ((await this.producer.hlen(key)) > USAGE_OWNERS_KEPT) {
       const entries = await this.producer.hgetall(key);
@@ -889,6 +900,11 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
     if (!queue) throw new Error(`the queue for job kind ${kind} is not connected`);
     return queue;
   }
+}
+
+/** A server's usage, in the same hash as its members' (`<guild>:<user>`); `g:` never starts a snowflake. */
+function guildUsageField(guildId: string): string {
+  return `g:${guildId}`;
 }
 
 function info(id: string, meta: JobMeta, state: JobInfo['state'], position: number): JobInfo {

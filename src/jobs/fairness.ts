@@ -8,6 +8,11 @@
  * starves). Recent worker time halves every {@link DEFAULT_USAGE_HALF_LIFE_MS}. Equal costs and
  * owners keep FIFO order.
  *
+ * The owner's load counts twice over: the member's own, and their server's (every member of it
+ * together). A member alone on their server pays both for their own jobs; a server whose many members
+ * burst at once pays for the burst, so another server's single request goes ahead of most of it
+ * instead of waiting behind all of it.
+ *
  * Usage is counted per lane: an admin whose /train held the batch lane for an hour is not pushed
  * behind others in the interactive lane.
  */

@@ -269,16 +269,22 @@ export class InProcessQueue<M extends JobTypeMap> extends EventEmitter implement
   /** Sorts the lane's waiting jobs by score (see fairness.ts); stable, so ties keep arrival order. */
   private orderWaiting(lane: LaneState): void {
     const now = this.now();
-    const ownerLoad = new Map<string, number>();
-    const load = (job: Job): number => {
-      const key = ownerKey(job.info);
-      let value = ownerLoad.get(key);
+    const loads = new Map<string, number>();
+    // A member's load and their server's (fairness.ts): one server's burst from many members does not
+    // hold another server's single request behind all of it.
+    const loadOf = (key: string, same: (info: JobInfo) => boolean): number => {
+      let value = loads.get(key);
       if (value === undefined) {
         value = this.usage.recent(key, now);
-        for (const r of lane.running) if (ownerKey(r.info) === key) value += r.cost;
-        ownerLoad.set(key, value);
+        for (const r of lane.running) if (same(r.info)) value += r.cost;
+        loads.set(key, value);
       }
       return value;
+    };
+    const load = (job: Job): number => {
+      const user = ownerKey(job.info);
+      const guild = guildKey(job.info);
+      return loadOf(user, (info) => ownerKey(info) === user) + loadOf(guild, (info) => guildKey(info) === guild);
     };
     const score = new Map(lane.waiting.map((job) => [job, load(job) + job.cost - ((now - job.info.enqueuedAt) / 1000) * this.agingPerSecond]));
     lane.waiting.sort((a, b) => score.get(a)! - score.get(b)!);
@@ -301,7 +307,11 @@ export class InProcessQueue<M extends JobTypeMap> extends EventEmitter implement
       this.finish(job, { error });
     } finally {
       lane.running.delete(job);
-      if (job.startedAt !== undefined) this.usage.add(ownerKey(job.info), (this.now() - job.startedAt) / 1000, this.now());
+      if (job.startedAt !== undefined) {
+        const seconds = (this.now() - job.startedAt) / 1000;
+        this.usage.add(ownerKey(job.info), seconds, this.now());
+        this.usage.add(guildKey(job.info), seconds, this.now());
+      }
       this.pump(lane);
     }
   }
@@ -346,6 +356,11 @@ export class InProcessQueue<M extends JobTypeMap> extends EventEmitter implement
     job.info.position = position;
     job.position.forEach((listener) => safeCall(listener, position));
   }
+}
+
+/** A server's share of a lane (fairness.ts), kept in the same ledger as its members'. */
+function guildKey(info: Pick<JobInfo, 'guildId' | 'lane'>): string {
+  return `${info.lane}:guild:${info.guildId}`;
 }
 
 /** Fairness is per lane, so the lane is part of the owner's key. */

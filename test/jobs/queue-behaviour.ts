@@ -168,6 +168,23 @@ export function describeJobQueueBehaviour(
       await heavy2.result;
     });
 
+    it("GIVEN one server's burst from four members WHEN another server sends one job THEN it starts next, ahead of the rest of the burst", async () => {
+      const { queue, interactive: g } = await setUp({ maxPerGuild: 10 });
+      const burst = [];
+      for (const member of ['a1', 'a2', 'a3', 'a4']) burst.push(await queue.enqueue('gated', { name: member }, owner(member, 'guild-a')));
+      await eventually(() => expect(g.started).toEqual(['a1']));
+      const single = await queue.enqueue('gated', { name: 'b1' }, owner('b1', 'guild-b'));
+      await eventually(async () => expect(await queue.position(single.id)).toBe(1));
+      g.open('a1');
+      await eventually(() => expect(g.started).toEqual(['a1', 'b1']));
+      for (const name of ['b1', 'a2', 'a3', 'a4']) {
+        await eventually(() => expect(g.started).toContain(name));
+        g.open(name);
+      }
+      await Promise.all([single.result, ...burst.map((job) => job.result)]);
+      expect(g.started).toEqual(['a1', 'b1', 'a2', 'a3', 'a4']);
+    });
+
     it('GIVEN a long batch job holding its lane WHEN an interactive job arrives THEN it starts and finishes at once, while the batch job keeps running and the next batch job waits', async () => {
       const { queue, interactive, batch } = await setUp();
       const long = await queue.enqueue('gatedBatch', { name: 'train' }, owner('admin'));
