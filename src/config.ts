@@ -48,6 +48,12 @@ const botShape = {
   DISCORD_API_URL: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:8080/api' })
     .optional(),
+  SHARD_COUNT: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^(auto|[1-9]\d{0,5})$/, 'must be "auto" (what Discord recommends) or a whole number of shards, at least 1')
+    .default('auto'),
   STORAGE_URL: z
     .string()
     .trim()
@@ -143,6 +149,16 @@ export interface BotConfig extends CoreConfig {
   readonly devGuildId?: string;
   /** REST base for a Discord-compatible server, e.g. http://127.0.0.1:8080/api (no /v10). */
   readonly discordApiUrl?: string;
+  /**
+   * SHARD_COUNT: gateway shards `npm run start:sharded` runs, one process each; 'auto' = what Discord
+   * recommends (GET /gateway/bot). `npm start` is always one process with one shard.
+   */
+  readonly shardCount: number | 'auto';
+  /**
+   * Set only in a shard process started by `npm run start:sharded` (discord.js's ShardingManager sets
+   * SHARDING_MANAGER, SHARDS and SHARD_COUNT for it): the one shard this process runs.
+   */
+  readonly shard?: ShardAssignment;
   /** Keyv URL: sqlite://FILE, redis://…, postgresql://…; default sqlite under dataDir. */
   readonly storageUrl: string;
   /**
@@ -196,6 +212,11 @@ export interface BotConfig extends CoreConfig {
   readonly rateGuildPerMinute: number;
 }
 
+export interface ShardAssignment {
+  readonly id: number;
+  readonly count: number;
+}
+
 export type Environment = Readonly<Record<string, string | undefined>>;
 
 /**
@@ -221,7 +242,8 @@ export function loadCoreConfig(env: Environment = readEnvironment()): CoreConfig
  * @throws MotifError CONFIG_INVALID listing every bad key (one per line).
  */
 export function loadConfig(env: Environment = readEnvironment()): BotConfig {
-  const parsed = parseOrThrow(botSchema, withoutEmpty(env));
+  const given = withoutEmpty(env);
+  const parsed = parseOrThrow(botSchema, given);
   const core = toCore(parsed);
   const clientId = parsed.DISCORD_CLIENT_ID ?? clientIdFromToken(parsed.DISCORD_TOKEN);
   if (!clientId) {
@@ -232,12 +254,16 @@ export function loadConfig(env: Environment = readEnvironment()): BotConfig {
         '(your application → Bot → Reset Token); if it is right, also set DISCORD_CLIENT_ID to the Application ID.',
     );
   }
+  const shardCount = parsed.SHARD_COUNT === 'auto' ? 'auto' : Number(parsed.SHARD_COUNT);
+  const shard = given.SHARDING_MANAGER ? shardAssignment(given.SHARDS, shardCount) : undefined;
   return Object.freeze({
     ...core,
     discordToken: parsed.DISCORD_TOKEN,
     discordClientId: clientId,
     devGuildId: parsed.DEV_GUILD_ID,
     discordApiUrl: parsed.DISCORD_API_URL?.replace(/\/+$/, ''),
+    shardCount,
+    ...(shard ? { shard: Object.freeze(shard) } : {}),
     storageUrl: parsed.STORAGE_URL ?? `sqlite://${resolve(core.dataDir, 'motif.sqlite')}`,
     blobUrl: parsed.BLOB_URL,
     blobSchema: parsed.BLOB_SCHEMA,
@@ -328,6 +354,22 @@ function workerLanes(setting: string, queueUrl: string | undefined): readonly Wo
 
 /** Every key the bot reads, in schema order (what `.env.example` must list). */
 export const CONFIG_KEYS: readonly string[] = Object.freeze(Object.keys(botShape));
+
+/**
+ * The shard a ShardingManager child runs: SHARDS (its id, as JSON) of SHARD_COUNT (the total, a number
+ * there: the manager writes its resolved count over an inherited "auto").
+ * @throws MotifError CONFIG_INVALID when they do not describe one shard.
+ */
+function shardAssignment(shards: string | undefined, count: number | 'auto'): ShardAssignment {
+  const id = Number(shards);
+  if (count === 'auto' || !/^\d+$/.test(shards ?? '') || id >= count) {
+    throw new MotifError(
+      'CONFIG_INVALID',
+      `Invalid configuration: SHARDING_MANAGER is set but SHARDS=${shards ?? '(unset)'} / SHARD_COUNT=${count} do not name one shard; these are set by npm run start:sharded, do not set them by hand.`,
+    );
+  }
+  return { id, count };
+}
 
 /** A bot token's first segment is the base64 of the bot's user id, which equals the application id. */
 function clientIdFromToken(token: string): string | undefined {

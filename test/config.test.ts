@@ -113,6 +113,26 @@ describe('loadConfig', () => {
     }
   });
 
+  it('GIVEN SHARD_COUNT WHEN loaded THEN auto by default, a number, or one line naming it', () => {
+    expect(loadConfig({ DISCORD_TOKEN: TOKEN }).shardCount).toBe('auto');
+    expect(loadConfig({ DISCORD_TOKEN: TOKEN, SHARD_COUNT: 'AUTO' }).shardCount).toBe('auto');
+    expect(loadConfig({ DISCORD_TOKEN: TOKEN, SHARD_COUNT: ' 4 ' }).shardCount).toBe(4);
+    for (const bad of ['0', '-1', '1.5', 'two']) {
+      expect(() => loadConfig({ DISCORD_TOKEN: TOKEN, SHARD_COUNT: bad }), bad).toThrow(/- SHARD_COUNT: must be "auto"/);
+    }
+    // Not a shard process: no assignment, whatever SHARD_COUNT says.
+    expect(loadConfig({ DISCORD_TOKEN: TOKEN, SHARD_COUNT: '3' }).shard).toBeUndefined();
+  });
+
+  it('GIVEN the variables a ShardingManager sets for its shard process WHEN loaded THEN the shard is that one; nonsense is refused', () => {
+    const child = { DISCORD_TOKEN: TOKEN, SHARDING_MANAGER: 'true', SHARDS: '1', SHARD_COUNT: '2' };
+    expect(loadConfig(child).shard).toEqual({ id: 1, count: 2 });
+    expect(loadConfig(child).shardCount).toBe(2);
+    for (const bad of [{ SHARDS: '2' }, { SHARDS: '[0,1]' }, { SHARDS: undefined }, { SHARD_COUNT: 'auto' }]) {
+      expect(() => loadConfig({ ...child, ...bad }), JSON.stringify(bad)).toThrow(/SHARDING_MANAGER is set but SHARDS=/);
+    }
+  });
+
   it('GIVEN .env.example WHEN read THEN it lists every key in schema order, each with a comment line above', () => {
     const lines = readFileSync(resolve('.env.example'), 'utf8').split('\n');
     const keys = lines.filter((l) => /^[A-Z_]+=/.test(l)).map((l) => l.split('=')[0]);

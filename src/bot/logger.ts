@@ -21,6 +21,8 @@ export interface LoggerOptions {
   redact?: readonly string[];
   /** Force pretty (true) or NDJSON (false); default: pretty only when writing to a terminal's stderr. */
   pretty?: boolean;
+  /** Fields on every line, e.g. `{ shard: 1 }` in a shard process of `npm run start:sharded`. */
+  fields?: Readonly<Record<string, string | number>>;
 }
 
 const REDACTED = '[redacted]';
@@ -63,7 +65,7 @@ export function createLogger(level: LogLevel, write?: (line: string) => void, op
   const base: PinoLogger = pino(
     {
       level,
-      base: undefined,
+      base: opts.fields ? { ...opts.fields } : undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       // Our fields use `error`/`reason`/`replyError`; give them pino's error shape (type, message, stack, cause).

@@ -8,6 +8,9 @@
  *
  * The composition root: with deploy-commands.ts, the only files in src/bot that import commands/
  * (test/architecture.test.ts checks it). Everything else in src/bot gets the commands passed in.
+ *
+ * `npm run start:sharded` (sharded.ts) runs this file once per gateway shard; such a process connects as
+ * its one shard (config.shard), tags its log lines with it, and stops the same way if its manager is gone.
  */
 import { COMMANDS } from '../../commands/index.js';
 import { loadConfig, readEnvironment } from '../config.js';
@@ -34,12 +37,19 @@ try {
   fail(isMotifError(error) ? error.userMessage : String(error));
 }
 
-const logger = createLogger(config.logLevel, undefined, { redact: [config.discordToken] });
+if (!config.shard) {
+  // SHARD_COUNT is start:sharded's setting, and an .env loaded into the environment (systemd's
+  // EnvironmentFile, docker --env-file) brings it here too; discord.js's Client would read it as its
+  // shard total and refuse "auto". Run on its own, this process is the bot's one shard.
+  delete process.env.SHARD_COUNT;
+}
+
+const logger = createLogger(config.logLevel, undefined, { redact: [config.discordToken], ...(config.shard ? { fields: { shard: config.shard.id } } : {}) });
 process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { reason }));
 
 let bot: BotHandle | undefined;
 let signals = 0;
-const onSignal = (signal: NodeJS.Signals): void => {
+const onSignal = (signal: string): void => {
   signals++;
   // A second signal (an impatient operator, or npm relaying the terminal's Ctrl-C twice) does not
   // cut the grace period short; a third one does.
@@ -60,6 +70,13 @@ const onSignal = (signal: NodeJS.Signals): void => {
 };
 process.on('SIGTERM', onSignal);
 process.on('SIGINT', onSignal);
+if (config.shard && process.channel) {
+  // A shard whose manager died (even SIGKILLed) must not stay logged in as an orphan: its IPC channel closes.
+  process.once('disconnect', () => onSignal('sharding manager gone'));
+  // discord.js tells the manager about gateway events with process.send; once the manager is gone, that
+  // fails as an 'error' event on process, which must not crash the graceful stop.
+  process.on('error', (error) => logger.debug('message to the sharding manager failed', { error }));
+}
 
 try {
   // The token first, in seconds: a wrong one is the only line an operator sees, before the voice

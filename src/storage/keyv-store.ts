@@ -38,7 +38,8 @@ function createAdapter(url: string): KeyvStoreAdapter {
     case 'sqlite': {
       const file = url.slice('sqlite://'.length);
       if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-      // The bot is one process; a busy timeout covers the CLI reading the same file.
+      // The bot is one process, or one per shard (npm run start:sharded) on the same file; the busy timeout
+      // covers them and the CLI reading it. Each shard writes only its own guilds' keys.
       return new KeyvSqlite({ uri: url, busyTimeout: 5000 }) as unknown as KeyvStoreAdapter;
     }
     case 'redis':

@@ -19,6 +19,17 @@ describe('createLogger', () => {
     expect(String((second!.error as { stack: string }).stack)).toMatch(/logger\.test\.ts/);
   });
 
+  it('GIVEN fields for every line (a shard id) WHEN logged THEN each line carries them', () => {
+    const lines: string[] = [];
+    const logger = createLogger('info', (line) => lines.push(line), { fields: { shard: 1 } });
+    logger.info('logged in', { guilds: 2 });
+    logger.warn('plain');
+    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([
+      expect.objectContaining({ shard: 1, guilds: 2, msg: 'logged in' }),
+      expect.objectContaining({ shard: 1, msg: 'plain' }),
+    ]);
+  });
+
   it('GIVEN the token in a message, a field, an error and a nested header WHEN logged THEN no line contains it', () => {
     const lines: string[] = [];
     const logger = createLogger('debug', (line) => lines.push(line), { redact: [TOKEN] });

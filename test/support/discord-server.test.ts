@@ -264,6 +264,95 @@ describe('fake Discord server with a bare discord.js client', () => {
   });
 });
 
+describe('sharded gateway', () => {
+  let sharded: DiscordTestServer;
+  const clients: Client[] = [];
+  /** Which client (by shard id) saw each interaction id. */
+  const seenBy = new Map<string, number>();
+
+  beforeAll(async () => {
+    sharded = await startDiscordServer({ shards: 2 });
+    // Sent before anyone connects: queued for the shard of its guild.
+    early = sharded.sendSlashCommand({ name: 'ping', guildId: sharded.guilds[1]!.id, channelId: sharded.guilds[1]!.textChannel.id });
+    // One client per shard, as a ShardingManager's processes would be.
+    for (const shardId of [0, 1]) {
+      const c = new Client({ intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates], rest: { api: sharded.apiUrl }, shards: [shardId], shardCount: 2 });
+      c.on(Events.InteractionCreate, (interaction) => {
+        seenBy.set(interaction.id, shardId);
+        if (interaction.isChatInputCommand()) void interaction.reply(`pong from shard ${shardId}`).catch((error: unknown) => handlerErrors.push(error));
+      });
+      clients.push(c);
+    }
+    await Promise.all(
+      clients.map(async (c) => {
+        const ready = new Promise<void>((resolve) => c.once(Events.ClientReady, () => resolve()));
+        await c.login(sharded.token);
+        await ready;
+      }),
+    );
+    await sharded.waitForReady();
+  });
+  let early: ReturnType<DiscordTestServer['sendSlashCommand']>;
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.destroy()));
+    await sharded?.close();
+  });
+
+  it('GIVEN shards: 2 THEN /gateway/bot recommends 2 and the default guilds land one on each shard', async () => {
+    const rest = clients[0]!.rest;
+    expect(await rest.get(Routes.gatewayBot())).toMatchObject({ shards: 2 });
+    expect(sharded.guilds.map((g) => sharded.shardOf(g.id))).toEqual([0, 1]);
+    expect(sharded.guilds.map((g) => Number((BigInt(g.id) >> 22n) % 2n))).toEqual([0, 1]);
+  });
+
+  it('GIVEN one client per shard THEN each IDENTIFYed with its shard and holds only its own guild', () => {
+    expect([...sharded.gateway.identifiedShards].sort()).toEqual([[0, 2], [1, 2]]);
+    expect(sharded.gateway.shards).toEqual([[0, 2], [1, 2]]);
+    expect(sharded.gateway.isReady).toBe(true);
+    expect(clients.map((c) => [...c.guilds.cache.keys()])).toEqual([[sharded.guilds[0]!.id], [sharded.guilds[1]!.id]]);
+  });
+
+  it('GIVEN interactions in both guilds (one queued before login) THEN each reaches the client of its guild\'s shard only', async () => {
+    const answers = await Promise.all(
+      [early, sharded.sendSlashCommand({ name: 'ping' })].map((i) => sharded.waitForInteractionResponse(i)),
+    );
+    expect(answers.map((r) => r.message?.content)).toEqual(['pong from shard 1', 'pong from shard 0']);
+    expect(seenBy.get(early.id)).toBe(1);
+  });
+
+  it('GIVEN a new guild on shard 1 THEN only that shard gets its GUILD_CREATE, and its voice join is answered on that shard', async () => {
+    const created = new Promise<string>((resolve) => clients[1]!.once(Events.GuildCreate, (g) => resolve(g.id)));
+    const guild = sharded.createGuild({ shard: 1 });
+    expect(sharded.shardOf(guild.id)).toBe(1);
+    expect(await created).toBe(guild.id);
+    expect(clients[0]!.guilds.cache.has(guild.id)).toBe(false);
+    expect(sharded.gateway.shardFor(guild.id)).toBe(1);
+
+    const discordGuild = clients[1]!.guilds.cache.get(guild.id)!;
+    const connection = joinVoiceChannel({ channelId: guild.voiceChannel.id, guildId: guild.id, adapterCreator: discordGuild.voiceAdapterCreator, group: 'shard-1' });
+    try {
+      await entersState(connection, VoiceConnectionStatus.Ready, 15_000);
+      expect(sharded.botVoiceChannelId(guild.id)).toBe(guild.voiceChannel.id);
+    } finally {
+      connection.destroy();
+    }
+  });
+
+  it('GIVEN a raw connection WHEN IDENTIFY names a shard outside its count THEN it is closed with 4010', async () => {
+    const { WebSocket } = await import('ws');
+    const url = `${sharded.baseUrl.replace('http', 'ws')}/gateway?v=10&encoding=json`;
+    const socket = new WebSocket(url);
+    const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+    socket.on('message', (raw) => {
+      if ((JSON.parse(String(raw)) as { op: number }).op === 10) {
+        socket.send(JSON.stringify({ op: 2, d: { token: sharded.token, intents: 1, properties: {}, shard: [2, 2] } }));
+      }
+    });
+    expect(await closed).toBe(4010);
+  });
+});
+
 describe('voice transport crypto', () => {
   it('GIVEN the draft-irtf-cfrg-xchacha §2.2.1 vector WHEN HChaCha20 runs THEN it yields the published subkey', () => {
     const key = Buffer.from(Array.from({ length: 32 }, (_, i) => i));

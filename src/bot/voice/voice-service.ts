@@ -201,6 +201,9 @@ export class VoiceService implements VoiceControls {
     this.assertPlayerFree(channel);
     const existing = this.players.get(guildId);
     if (existing && !existing.isClosed) return existing;
+    // The guild's own adapter sends op 4 on the gateway shard that carries the guild (guild.shard), and its
+    // VOICE_STATE/SERVER_UPDATEs come back on that shard: with `npm run start:sharded` voice stays in the
+    // process of the guild's shard, and nothing here assumes shard 0.
     const player: GuildPlayer = new GuildPlayer(
       guildId,
       channel.guild.voiceAdapterCreator,

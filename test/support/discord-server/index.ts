@@ -12,3 +12,5 @@ export { Permission, MEMBER_PERMISSIONS, BOT_PERMISSIONS } from './permissions.j
 export { FakeVoiceEndpoint } from './voice-endpoint.js';
 export type { ReceivedAudioPacket, VoiceConnectionRecord } from './voice-endpoint.js';
 export { VOICE_TLS_CERT_PATH } from './tls-trust.js';
+export { shardOfGuild } from './gateway.js';
+export type { ShardTuple } from './gateway.js';

@@ -260,7 +260,7 @@ function buildRoutes(state: ServerState): Route[] {
     status: 200,
     body: {
       ...gatewayInfo(),
-      shards: 1,
+      shards: state.shardCount,
       session_start_limit: { total: 1000, remaining: 999, reset_after: 86_400_000, max_concurrency: 1 },
     },
   }));

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { FakeGateway } from './gateway.js';
+import { FakeGateway, shardOfGuild } from './gateway.js';
 import {
   InteractionType,
   buildCommandData,
@@ -26,8 +26,10 @@ import { MessageFlag, messageJson, type StoredAttachment, type StoredMessage } f
 import { readVoiceTls, trustLocalCertificate } from './tls-trust.js';
 import { FakeVoiceEndpoint, type VoiceEndpointOptions } from './voice-endpoint.js';
 import {
+  addGuild,
   channelJson,
   createWorld,
+  guildCreateJson,
   findChannel,
   memberJson,
   roleJson,
@@ -45,6 +47,12 @@ export interface DiscordServerOptions {
   heartbeatIntervalMs?: number;
   /** Number of guilds, each with #general (text) and Music (voice). Default 2. */
   guildCount?: number;
+  /**
+   * Shard count GET /gateway/bot recommends (`shards`). With more than 1, guild i's id lands on shard
+   * `i % shards` (so the two default guilds are on shards 0 and 1 with `shards: 2`). Default 1. The gateway
+   * accepts any `[id, count]` in IDENTIFY whatever this says.
+   */
+  shards?: number;
   /** Permission bitfield of the bot's role in every guild. Default: view, send, embed, attach, connect, speak… */
   botPermissions?: bigint;
   botUsername?: string;
@@ -122,10 +130,19 @@ export class DiscordTestServer {
   private readonly state: ServerState;
   private readonly http: Server;
   private readonly undoTrust: () => void;
+  private readonly botPermissions: bigint;
 
   /** @internal use `startDiscordServer`. */
-  constructor(parts: { state: ServerState; http: Server; gateway: FakeGateway; voice: FakeVoiceEndpoint | null; undoTrust: () => void }) {
+  constructor(parts: {
+    state: ServerState;
+    http: Server;
+    gateway: FakeGateway;
+    voice: FakeVoiceEndpoint | null;
+    undoTrust: () => void;
+    botPermissions: bigint;
+  }) {
     this.state = parts.state;
+    this.botPermissions = parts.botPermissions;
     this.http = parts.http;
     this.gateway = parts.gateway;
     this.voice = parts.voice;
@@ -176,9 +193,36 @@ export class DiscordTestServer {
     return this.state.commandsFor(guildId);
   }
 
-  /** Resolves once the bot's gateway session is connected and past READY (or RESUMED). */
+  /** Resolves once the bot's gateway sessions (one per shard) are connected and past READY (or RESUMED). */
   async waitForReady(timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
     await this.gateway.waitForReady(timeoutMs);
+  }
+
+  /** Shard count GET /gateway/bot recommends (the `shards` option). */
+  get shardCount(): number {
+    return this.state.shardCount;
+  }
+
+  /** The shard a guild's events go to with `count` shards (default `shardCount`): `(guild_id >> 22) % count`. */
+  shardOf(guildId: string, count = this.shardCount): number {
+    return shardOfGuild(guildId, count);
+  }
+
+  /**
+   * Adds a guild (as when the bot is invited to one) whose id lands on `shard` of `shardCount` (default: shard
+   * 0 of the `shards` option), with the same channels, roles and members as the others. A connected session
+   * of that shard gets its GUILD_CREATE; otherwise it comes with that shard's READY.
+   */
+  createGuild(options: { shard?: number; shardCount?: number } = {}): FakeGuild {
+    const count = options.shardCount ?? this.shardCount;
+    const guild = addGuild(this.state.world, this.state.nextId, {
+      botPermissions: this.botPermissions,
+      botUsername: this.botUser.username,
+      shard: { id: options.shard ?? 0, count },
+    });
+    if (this.gateway.shardFor(guild.id) !== null) this.gateway.dispatch('GUILD_CREATE', guildCreateJson(guild));
+    this.state.changed();
+    return guild;
   }
 
   /**
@@ -342,9 +386,10 @@ export class DiscordTestServer {
 
   /**
    * Cuts the bot's gateway connection without ending the session (close code 4000 by default), so
-   * discord.js RESUMEs; events dispatched meanwhile are replayed on RESUME.
+   * discord.js RESUMEs; events dispatched meanwhile are replayed on RESUME. `shard` picks the connection
+   * of a sharded bot (default 0).
    */
-  dropGateway(options: { code?: number; terminate?: boolean } = {}): void {
+  dropGateway(options: { code?: number; terminate?: boolean; shard?: number } = {}): void {
     this.gateway.drop(options);
   }
 
@@ -502,13 +547,18 @@ function describeResponse(response: InteractionResponse): string {
  */
 export async function startDiscordServer(options: DiscordServerOptions = {}): Promise<DiscordTestServer> {
   const nextId = createSnowflakeGenerator();
+  const shards = options.shards ?? 1;
+  if (!Number.isInteger(shards) || shards < 1) throw new Error(`shards must be a whole number ≥ 1, not ${shards}`);
+  const botPermissions = options.botPermissions ?? BOT_PERMISSIONS;
   const world = createWorld(nextId, {
     guildCount: options.guildCount ?? 2,
-    botPermissions: options.botPermissions ?? BOT_PERMISSIONS,
+    botPermissions,
     botUsername: options.botUsername ?? 'Motif',
+    shards,
   });
   const token = options.token ?? 'motif-test-token';
   const state = new ServerState(world, token, nextId);
+  state.shardCount = shards;
   if (options.attachmentSizeLimit !== undefined) state.attachmentSizeLimit = options.attachmentSizeLimit;
   const http = createServer(createRestHandler(state));
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
@@ -543,7 +593,7 @@ export async function startDiscordServer(options: DiscordServerOptions = {}): Pr
     if ((request.url ?? '').startsWith('/gateway')) gateway.handleUpgrade(request, socket, head);
     else socket.destroy();
   });
-  server = new DiscordTestServer({ state, http, gateway, voice, undoTrust });
+  server = new DiscordTestServer({ state, http, gateway, voice, undoTrust, botPermissions });
   return server;
 }
 

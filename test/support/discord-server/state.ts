@@ -10,6 +10,7 @@ import {
   type StoredMessage,
   type UploadedFile,
 } from './store.js';
+import type { SnowflakeGenerator } from './snowflake.js';
 import type { FakeGuild, FakeUser, Json, World } from './world.js';
 
 /** An HTTP request the bot made, as parsed by the server. */
@@ -133,11 +134,13 @@ export class ServerState extends EventEmitter {
    * without boosts).
    */
   attachmentSizeLimit = DEFAULT_ATTACHMENT_SIZE_LIMIT;
+  /** Shard count GET /gateway/bot recommends (`shards`). */
+  shardCount = 1;
 
   constructor(
     readonly world: World,
     readonly token: string,
-    readonly nextId: () => string,
+    readonly nextId: SnowflakeGenerator,
   ) {
     super();
     this.setMaxListeners(0);

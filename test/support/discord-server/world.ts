@@ -1,4 +1,5 @@
 import { ALL_PERMISSIONS, MEMBER_PERMISSIONS, Permission, effectivePermissions } from './permissions.js';
+import type { ShardRef, SnowflakeGenerator } from './snowflake.js';
 
 /** A Discord user as the harness models it. */
 export interface FakeUser {
@@ -72,52 +73,92 @@ export interface WorldOptions {
   guildCount: number;
   botPermissions: bigint;
   botUsername: string;
+  /**
+   * Gateway shards the default guilds are spread over: guild i gets an id on shard `i % shards`. Default 1
+   * (ids are then plain snowflakes, as before sharding existed).
+   */
+  shards?: number;
+}
+
+/** How a new guild is made; with `shard`, its id lands on that gateway shard. */
+export interface NewGuildOptions {
+  botPermissions: bigint;
+  botUsername: string;
+  shard?: ShardRef;
 }
 
 /** Builds the default world: a bot, an `admin` (Manage Server) and a plain `member`, in every guild. */
-export function createWorld(nextId: () => string, options: WorldOptions): World {
+export function createWorld(nextId: SnowflakeGenerator, options: WorldOptions): World {
   const botUser: FakeUser = { id: nextId(), username: options.botUsername, globalName: null, bot: true };
   const admin: FakeUser = { id: nextId(), username: 'admin', globalName: 'Admin', bot: false };
   const member: FakeUser = { id: nextId(), username: 'member', globalName: 'Member', bot: false };
   const users = new Map([botUser, admin, member].map((u) => [u.id, u]));
-  const guilds: FakeGuild[] = [];
+  const world: World = { botUser, applicationId: botUser.id, users, guilds: [] };
+  const shards = options.shards ?? 1;
   for (let index = 0; index < options.guildCount; index++) {
-    const guildId = nextId();
-    const everyone: FakeRole = { id: guildId, name: '@everyone', permissions: MEMBER_PERMISSIONS, position: 0 };
-    const adminRole: FakeRole = {
-      id: nextId(),
-      name: 'Admin',
-      permissions: MEMBER_PERMISSIONS | Permission.ManageGuild | Permission.ManageMessages,
-      position: 2,
-    };
-    const botRole: FakeRole = { id: nextId(), name: options.botUsername, permissions: options.botPermissions, position: 1 };
-    const textChannel: FakeChannel = { id: nextId(), guildId, name: 'general', type: 0, position: 0, overwrites: [] };
-    const voiceChannel: FakeChannel = { id: nextId(), guildId, name: 'Music', type: 2, position: 1, overwrites: [] };
-    const joinedAt = new Date().toISOString();
-    // The guild owner is a separate account so `admin` gets Manage Server from its role, not from ownership.
-    const owner: FakeUser = { id: nextId(), username: `owner${index}`, globalName: null, bot: false };
-    users.set(owner.id, owner);
-    const members = new Map<string, FakeMember>([
-      [botUser.id, { user: botUser, roleIds: [botRole.id], joinedAt }],
-      [admin.id, { user: admin, roleIds: [adminRole.id], joinedAt }],
-      [member.id, { user: member, roleIds: [], joinedAt }],
-      [owner.id, { user: owner, roleIds: [], joinedAt }],
-    ]);
-    guilds.push({
-      id: guildId,
-      name: `Motif Test Guild ${index + 1}`,
-      ownerId: owner.id,
-      roles: { everyone, admin: adminRole, bot: botRole },
-      textChannel,
-      voiceChannel,
-      channels: [textChannel, voiceChannel],
-      members,
-      voiceStates: new Map(),
+    addGuild(world, nextId, {
+      botPermissions: options.botPermissions,
+      botUsername: options.botUsername,
+      ...(shards > 1 ? { shard: { id: index % shards, count: shards } } : {}),
     });
   }
-  return { botUser, applicationId: botUser.id, users, guilds };
+  return world;
 }
 
+/**
+ * Adds a guild with #general (text), Music (voice), @everyone/Admin/bot roles and a separate owner. Its
+ * members are the bot, `admin`, `member` and every user `createUser` added (same roles as in the first
+ * guild). With `shard`, its id maps to that gateway shard.
+ */
+export function addGuild(world: World, nextId: SnowflakeGenerator, options: NewGuildOptions): FakeGuild {
+  const index = world.guilds.length;
+  const guildId = nextId(options.shard);
+  const everyone: FakeRole = { id: guildId, name: '@everyone', permissions: MEMBER_PERMISSIONS, position: 0 };
+  const adminRole: FakeRole = {
+    id: nextId(),
+    name: 'Admin',
+    permissions: MEMBER_PERMISSIONS | Permission.ManageGuild | Permission.ManageMessages,
+    position: 2,
+  };
+  const botRole: FakeRole = { id: nextId(), name: options.botUsername, permissions: options.botPermissions, position: 1 };
+  const textChannel: FakeChannel = { id: nextId(), guildId, name: 'general', type: 0, position: 0, overwrites: [] };
+  const voiceChannel: FakeChannel = { id: nextId(), guildId, name: 'Music', type: 2, position: 1, overwrites: [] };
+  const joinedAt = new Date().toISOString();
+  // The guild owner is a separate account so `admin` gets Manage Server from its role, not from ownership.
+  const owner: FakeUser = { id: nextId(), username: `owner${index}`, globalName: null, bot: false };
+  world.users.set(owner.id, owner);
+  const members = new Map<string, FakeMember>();
+  const first = world.guilds[0];
+  if (first) {
+    // Everyone who is in every guild (the bot, admin, member, users from createUser): not the first owner.
+    for (const m of first.members.values()) {
+      if (m.user.id === first.ownerId) continue;
+      const roleIds: string[] = [];
+      if (m.roleIds.includes(first.roles.admin.id)) roleIds.push(adminRole.id);
+      if (m.roleIds.includes(first.roles.bot.id)) roleIds.push(botRole.id);
+      members.set(m.user.id, { user: m.user, roleIds, joinedAt });
+    }
+  } else {
+    const byName = (name: string): FakeUser => [...world.users.values()].find((u) => u.username === name)!;
+    members.set(world.botUser.id, { user: world.botUser, roleIds: [botRole.id], joinedAt });
+    members.set(byName('admin').id, { user: byName('admin'), roleIds: [adminRole.id], joinedAt });
+    members.set(byName('member').id, { user: byName('member'), roleIds: [], joinedAt });
+  }
+  members.set(owner.id, { user: owner, roleIds: [], joinedAt });
+  const guild: FakeGuild = {
+    id: guildId,
+    name: `Motif Test Guild ${index + 1}`,
+    ownerId: owner.id,
+    roles: { everyone, admin: adminRole, bot: botRole },
+    textChannel,
+    voiceChannel,
+    channels: [textChannel, voiceChannel],
+    members,
+    voiceStates: new Map(),
+  };
+  world.guilds.push(guild);
+  return guild;
+}
 
 /** Base permissions of a member in a guild (roles, ownership, Administrator). */
 export function guildPermissions(guild: FakeGuild, member: FakeMember): bigint {
