@@ -71,8 +71,9 @@ async function measure(): Promise<Record<string, number>> {
   const oneWorker = await withCluster(1, async (h) => runLoad(h));
   const twoWorkers = await withCluster(2, async (h) => runLoad(h));
   const duringTrain = await withCluster(2, async (h) => {
-    // A real fine-tune on pieces long enough that it outlasts the load.
-    await addCorpusPieces(h, 4, { midi: scaleMidi(Array.from({ length: 1_500 }, (_, i) => 48 + ((i * 7) % 24))) });
+    // A real fine-tune on a corpus large enough that even a run stopped early (patience 2) outlasts the
+    // load: 8 pieces of 3,500 quarter notes (29 minutes each, under the 30-minute upload limit).
+    await addCorpusPieces(h, 8, { midi: scaleMidi(Array.from({ length: 3_500 }, (_, i) => 48 + ((i * 7) % 24))) });
     const train = h.server.sendSlashCommand({ name: 'train', subcommand: 'start', options: { epochs: 500, from: 'default' }, user: h.server.users.admin });
     await h.server.waitForInteractionResponse(train, (r) => /^Training: epoch/.test(r.message?.content ?? '') || r.followUps.length > 0, PER_REQUEST_BUDGET_MS);
     const figures = await runLoad(h);
@@ -96,9 +97,10 @@ async function measure(): Promise<Record<string, number>> {
 }
 
 async function withBot<T>(env: Record<string, string>, run: (h: Harness) => Promise<T>): Promise<T> {
-  const requests = String(GUILDS * REQUESTS_PER_GUILD);
+  // Room for every request, plus the /train and the corpus reads of the last set-up.
+  const room = String(GUILDS * REQUESTS_PER_GUILD + 8);
   const h = await startHarness({
-    env: { QUEUE_MAX_PENDING: requests, QUEUE_MAX_PER_GUILD: requests, QUEUE_MAX_PER_USER: requests, QUEUE_CONCURRENCY: '1', ...env },
+    env: { QUEUE_MAX_PENDING: room, QUEUE_MAX_PER_GUILD: room, QUEUE_MAX_PER_USER: room, QUEUE_CONCURRENCY: '1', ...env },
     deps: { warmUp: true },
   });
   try {
