@@ -99,15 +99,25 @@ export async function addToCorpus(ctx: BotContext, req: CorpusAddRequest): Promi
       noteCount = read.noteCount;
       midiTempPath = upload.path;
     } else {
-      const handle = await ctx.queue.enqueue(
-        'transcribe',
-        { inputPath: upload.path, outDir: workDir, ffmpegPath: config.ffmpegPath, maxBytes: config.maxAudioBytes, maxDurationSeconds: config.maxAudioSeconds },
-        { ...owner, label: `transcribe ${req.attachment.name.slice(0, 40)}` },
-      );
-      req.onQueued?.(handle);
-      const result = await handle.result;
-      noteCount = result.noteCount;
-      midiTempPath = result.midiPath;
+      // A worker that may not share this disk gets the audio, and gives the MIDI back, by key.
+      const transport = ctx.jobBlobs.url
+        ? { inputKey: `guilds/${req.guildId}/uploads/audio-${id}`, outputKey: `guilds/${req.guildId}/uploads/transcribed-${id}.mid`, blobs: ctx.jobBlobs }
+        : undefined;
+      try {
+        if (transport) await ctx.blobs.putFile(transport.inputKey, upload.path);
+        const handle = await ctx.queue.enqueue(
+          'transcribe',
+          { inputPath: upload.path, outDir: workDir, ffmpegPath: config.ffmpegPath, maxBytes: config.maxAudioBytes, maxDurationSeconds: config.maxAudioSeconds, ...transport },
+          { ...owner, label: `transcribe ${req.attachment.name.slice(0, 40)}` },
+        );
+        req.onQueued?.(handle);
+        const result = await handle.result;
+        if (transport) await ctx.blobs.getToFile(transport.outputKey, result.midiPath);
+        noteCount = result.noteCount;
+        midiTempPath = result.midiPath;
+      } finally {
+        if (transport) await Promise.all([ctx.blobs.delete(transport.inputKey), ctx.blobs.delete(transport.outputKey)]).catch(() => undefined);
+      }
     }
     // Moved (renamed on the local store's disk): the file is whole under its key before the record names it.
     await ctx.blobs.putFile(key, midiTempPath, { move: true });

@@ -72,6 +72,9 @@ const trainData = z.object({
 const transcribeData = z.object({
   inputPath: path,
   outDir: path,
+  inputKey: blobKey.optional(),
+  outputKey: blobKey.optional(),
+  blobs: blobSettings.optional(),
   ffmpegPath: optionalPath,
   maxBytes: z.number().int().positive(),
   maxDurationSeconds: z.number().positive(),

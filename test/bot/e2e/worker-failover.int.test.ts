@@ -8,6 +8,8 @@ import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
 import type { InteractionResponse } from '../../support/discord-server/index.js';
 import { clusterSettings, withCluster } from '../../support/cluster.js';
 import { startWorkerProcess, type WorkerProcess } from '../../support/worker-process.js';
+import { readMidi } from '../../../src/music/midi-io.js';
+import { renderWav } from '../../support/render-wav.js';
 import { addCorpusPieces, scaleMidi, startHarness, waitUntil, type Harness } from './harness.js';
 
 const JOB_WAIT_MS = 180_000;
@@ -59,6 +61,24 @@ describeCluster('a worker killed while it composes (bot and workers on separate 
     const [result] = await h.bot.ctx.storage.results.recent(h.server.guild.id, 1);
     expect(result!.options.seedSteps).toBe(32);
     expect(result!.sequence.notes.slice(0, 8).map((n) => n.pitch)).toEqual([60, 62, 64, 65, 67, 69, 71, 72]);
+  }, JOB_WAIT_MS);
+
+  it('GIVEN a WAV recording WHEN an admin adds it to the corpus THEN a worker with its own disk transcribes it and the MIDI lands in the blob store', async () => {
+    onTestFailed(async () => console.error(await h.describeState(), ...workers.map((w, i) => `\nworker ${i} log:\n${w.lines.join('\n')}`)));
+    const wav = h.server.addAttachment(renderWav(readMidi(new Uint8Array(scaleMidi([60, 64, 67, 72, 67, 64, 60, 62])))), 'recording.wav', 'audio/wav');
+    const added = await h.server.waitForInteractionResponse(
+      h.server.sendSlashCommand({ name: 'corpus', subcommand: 'add', options: { file: wav, confirm_rights: true, licence: 'own-work' }, user: h.server.users.admin }),
+      (x) => /Added|couldn|could not|failed/i.test(x.message?.content ?? '') || x.followUps.length > 0,
+      JOB_WAIT_MS,
+    );
+    const id = /Added `([0-9a-f]{8})` recording\.wav/.exec(added.message?.content ?? '')?.[1];
+    expect(id, said(added)).toBeDefined();
+    const stored = readMidi(new Uint8Array(await h.bot.ctx.blobs.get(`guilds/${h.server.guild.id}/corpus/${id}.mid`)));
+    const heard = new Set(stored.notes.map((n) => n.pitch % 12));
+    for (const pc of [0, 4, 7]) expect(heard.has(pc)).toBe(true);
+    // The audio and the transcription travelled by key and are gone from the store's upload area.
+    expect(await h.bot.ctx.blobs.list(`guilds/${h.server.guild.id}/uploads/`)).toEqual([]);
+    await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'corpus', subcommand: 'remove', options: { id: id! }, user: h.server.users.admin }));
   }, JOB_WAIT_MS);
 
   it('GIVEN a /train running on a worker WHEN that worker is killed with SIGKILL THEN another worker continues the run from its last stored checkpoint, not from epoch 1', async () => {
