@@ -10,6 +10,7 @@ import { trainModel, type TrainModelOptions, type TrainModelResult } from '../ml
 import { asDiskFull } from '../util/disk-full.js';
 import { isBlobPrefix, type BlobStore } from '../storage/blobs/blob-store.js';
 import { LocalBlobStore } from '../storage/blobs/local-blob-store.js';
+import { z } from 'zod';
 import { jobBlobStore, type JobBlobSettings } from './job-blobs.js';
 import type { ProcessorContext } from './processor.js';
 
@@ -71,9 +72,11 @@ export async function trainGuildModel(req: GuildTrainRequest, ctx: ProcessorCont
   try {
     await mkdir(corpusDir, { recursive: true });
     for (const key of req.corpusKeys) await store.getToFile(key, join(corpusDir, basename(key)));
-    // A worker that crashed or was killed mid-run left its last stored checkpoint: continue from there.
+    // A worker that crashed or was killed mid-run left its last stored checkpoint: continue from there,
+    // within what is left of the run's time budget (it counts from the first start, not this one).
     const resume = await checkpoints.fetch();
     if (resume) ctx.log('resuming from the checkpoint of an interrupted run');
+    const timeBudgetSeconds = req.timeBudgetSeconds === undefined ? undefined : Math.max(1, req.timeBudgetSeconds - (await checkpoints.secondsSinceRunStarted()));
     const result = await trainModel({
       resume,
       onCheckpoint: () => checkpoints.save(),
@@ -85,7 +88,7 @@ export async function trainGuildModel(req: GuildTrainRequest, ctx: ProcessorCont
       batchSize: 16,
       sequenceLength: 64,
       patience: 2,
-      timeBudgetSeconds: req.timeBudgetSeconds,
+      timeBudgetSeconds,
       name: 'guild',
       command: `/train epochs:${req.epochs} from:${req.fromModelDir ? 'default' : 'scratch'}`,
       signal: ctx.signal,
@@ -126,6 +129,7 @@ const CHECKPOINT_STORE_EVERY_MS = 5_000;
  */
 class StoredCheckpoint {
   private lastStoredAt = 0;
+  private runStartedAt = Date.now();
 
   constructor(
     private readonly blobs: BlobStore,
@@ -135,7 +139,11 @@ class StoredCheckpoint {
 
   /** @returns true when a stored checkpoint was fetched into `dir`. */
   async fetch(): Promise<boolean> {
-    const stored = await this.blobs.list(this.prefix);
+    const started = await this.blobs.get(this.prefix + RUN_FILE).catch(() => undefined);
+    const startedAt = started ? runFileSchema.safeParse(safeJson(started.toString('utf8'))) : undefined;
+    if (startedAt?.success) this.runStartedAt = startedAt.data.startedAt;
+    else await this.blobs.put(this.prefix + RUN_FILE, Buffer.from(JSON.stringify({ startedAt: this.runStartedAt })));
+    const stored = (await this.blobs.list(this.prefix)).filter((blob) => blob.key !== this.prefix + RUN_FILE);
     if (stored.length === 0) return false;
     await rm(this.dir, { recursive: true, force: true });
     for (const blob of stored) await this.blobs.getToFile(blob.key, join(this.dir, ...blob.key.slice(this.prefix.length).split('/')));
@@ -149,12 +157,29 @@ class StoredCheckpoint {
     const files = await filesUnder(this.dir);
     for (const file of files) await this.blobs.putFile(`${this.prefix}${file.split(sep).join('/')}`, join(this.dir, file));
     // Files of an older checkpoint that this one no longer has would be read back with it.
-    const keep = new Set(files.map((file) => `${this.prefix}${file.split(sep).join('/')}`));
+    const keep = new Set([this.prefix + RUN_FILE, ...files.map((file) => `${this.prefix}${file.split(sep).join('/')}`)]);
     for (const blob of await this.blobs.list(this.prefix)) if (!keep.has(blob.key)) await this.blobs.delete(blob.key);
+  }
+
+  /** Seconds since the run's first attempt started (its time budget is for the whole run). */
+  async secondsSinceRunStarted(): Promise<number> {
+    return Math.max(0, (Date.now() - this.runStartedAt) / 1000);
   }
 
   async remove(): Promise<void> {
     await this.blobs.deletePrefix(this.prefix);
+  }
+}
+
+/** Beside the checkpoint: when the run first started (`{ "startedAt": epoch ms }`). */
+const RUN_FILE = 'run.json';
+const runFileSchema = z.object({ startedAt: z.number().int().positive() });
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 
