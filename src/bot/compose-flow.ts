@@ -7,6 +7,11 @@
  * reply. The result is recorded just before its buttons are posted (so a press finds it) and
  * removed again if the post fails: no record (so /seed save and the buttons cannot use a result
  * whose files are gone), no files, and no older result pushed out for it.
+ *
+ * Durable: a delivery record (storage, with the interaction token) is kept from the enqueue until
+ * the conversation ends, so a bot that restarts meanwhile finishes it (delivery.ts calls
+ * followCompose with the stored reply). With a remote blob store (BLOB_URL) the worker may be on
+ * another machine: the seed goes to it, and the files come back, by key.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { rm, stat } from 'node:fs/promises';
