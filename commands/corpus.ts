@@ -1,10 +1,10 @@
 import { InteractionContextType, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import type { Command } from '../src/bot/command.js';
 import type { BotContext } from '../src/bot/context.js';
-import { addToCorpus, checkRights, LICENCE_LABELS, precheckUpload, removeFromCorpus } from '../src/bot/corpus-service.js';
-import { guildIdOf, requireCorpusManager } from '../src/bot/permissions.js';
+import { addAttachedCorpusFile, corpusActorOf } from '../src/bot/corpus-upload.js';
+import { guildIdOf } from '../src/bot/permissions.js';
 import { NO_MENTIONS } from '../src/bot/replies.js';
-import { positionText } from '../src/bot/result-message.js';
+import { LICENCE_LABELS, listCorpus, removeCorpusFile } from '../src/guild/corpus.js';
 
 export const data = new SlashCommandBuilder()
   .setContexts(InteractionContextType.Guild)
@@ -26,41 +26,24 @@ export const data = new SlashCommandBuilder()
   );
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
-  const guildId = guildIdOf(interaction);
   const sub = interaction.options.getSubcommand();
   if (sub === 'list') {
-    const entries = await ctx.storage.corpus.list(guildId);
+    const entries = await listCorpus(ctx, guildIdOf(interaction));
     const lines = entries.map(
       (e) => `• \`${e.id}\` ${e.name} — ${e.kind}, ${e.noteCount} notes, ${e.licence ? LICENCE_LABELS[e.licence] : 'licence not stated'}${e.attribution ? ` (${e.attribution})` : ''}, by <@${e.addedBy}>`,
     );
     await interaction.reply({ content: lines.length ? `${entries.length} files:\n${lines.join('\n')}`.slice(0, 1900) : 'The corpus is empty. Add files with `/corpus add`.', allowedMentions: NO_MENTIONS });
     return;
   }
-  requireCorpusManager(interaction, await ctx.storage.settings.get(guildId));
   if (sub === 'remove') {
-    const { removed, modelTrainedOnIt } = await removeFromCorpus(ctx, guildId, interaction.options.getString('id', true));
+    const { removed, modelTrainedOnIt } = await removeCorpusFile(ctx, corpusActorOf(interaction), interaction.options.getString('id', true));
     const note = modelTrainedOnIt ? '\nThis server’s model was trained on it: its card now says so, and `/train start` makes a model without it.' : '';
     await interaction.reply({ content: `Removed \`${removed.id}\` (${removed.name}) from the corpus.${note}`, allowedMentions: NO_MENTIONS });
     return;
   }
-  const rights = checkRights({
-    confirmed: interaction.options.getBoolean('confirm_rights'),
-    licence: interaction.options.getString('licence'),
-    attribution: interaction.options.getString('attribution'),
-  });
-  const attachment = interaction.options.getAttachment('file', true);
-  precheckUpload(ctx, attachment);
-  await interaction.deferReply();
-  const entry = await addToCorpus(ctx, {
-    guildId,
-    userId: interaction.user.id,
-    channelId: interaction.channelId,
-    attachment,
-    rights,
-    onQueued: (handle) => void interaction.editReply({ content: positionText('Transcribing', handle.position()), allowedMentions: NO_MENTIONS }).catch(() => undefined),
-  });
+  const entry = await addAttachedCorpusFile(interaction, ctx);
   await interaction.editReply({
-    content: `Added \`${entry.id}\` ${entry.name} to the corpus (${entry.noteCount} notes${entry.kind === 'audio' ? ', transcribed' : ''}; ${LICENCE_LABELS[rights.licence]}).`,
+    content: `Added \`${entry.id}\` ${entry.name} to the corpus (${entry.noteCount} notes${entry.kind === 'audio' ? ', transcribed' : ''}; ${LICENCE_LABELS[entry.licence]}).`,
     allowedMentions: NO_MENTIONS,
   });
 }

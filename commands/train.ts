@@ -1,10 +1,10 @@
 import { InteractionContextType, MessageFlags, PermissionFlagsBits, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import type { Command } from '../src/bot/command.js';
 import type { BotContext } from '../src/bot/context.js';
-import { guildIdOf, requireManageGuild } from '../src/bot/permissions.js';
+import { actorOf } from '../src/bot/permissions.js';
 import { NO_MENTIONS } from '../src/bot/replies.js';
 import { runTraining } from '../src/bot/train-flow.js';
-import { MotifError } from '../src/errors.js';
+import { cancelGuildTraining } from '../src/guild/training.js';
 
 export const data = new SlashCommandBuilder()
   .setContexts(InteractionContextType.Guild)
@@ -19,13 +19,9 @@ export const data = new SlashCommandBuilder()
   .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild);
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
-  const guildId = guildIdOf(interaction);
-  requireManageGuild(interaction, 'train a model');
   if (interaction.options.getSubcommand() === 'cancel') {
-    const job = (await ctx.queue.list({ guildId })).find((j) => j.kind === 'train');
-    if (!job) throw new MotifError('NOT_FOUND', 'No training is queued or running on this server.');
-    await ctx.queue.cancel(job.id, { guildId, userId: interaction.user.id, isAdmin: true });
-    await interaction.reply({ content: `Cancelled training job \`${job.id}\`.`, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
+    const jobId = await cancelGuildTraining(ctx, actorOf(interaction));
+    await interaction.reply({ content: `Cancelled training job \`${jobId}\`.`, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
     return;
   }
   const from = interaction.options.getString('from') === 'scratch' ? 'scratch' : 'default';

@@ -118,6 +118,8 @@ describe('architecture: who may import whom', () => {
     expect(FILES).toContain('src/bot/start.ts');
     expect(importsOf('src/bot/start.ts').map((i) => i.to)).toEqual(expect.arrayContaining(['discord.js', 'src/jobs/create-queue.ts']));
     expect(importsOf('commands/seed.ts').map((i) => i.to)).toEqual(expect.arrayContaining(['src/bot/command.ts', 'src/guild/seeds.ts']));
+    expect(importsOf('commands/corpus.ts').map((i) => i.to)).toContain('src/guild/corpus.ts');
+    expect(importsOf('src/guild/training.ts').map((i) => i.to)).toContain('src/storage/blobs/local-blob-store.ts');
     expect(importSpecifiers("import type {\n  A,\n} from './a.js';\nexport { b } from \"./b.js\";\nimport './c.js';\nconst d = await import('./d.js');")).toEqual(['./a.js', './b.js', './d.js', './c.js']);
     expect(importSpecifiers("/** import x from 'nope' */\n// import y from 'nope'\n")).toEqual([]);
   });
@@ -129,6 +131,11 @@ describe('architecture: who may import whom', () => {
   it('GIVEN the layers below the bot (guild, jobs, ml, audio, music, storage) WHEN their imports are read THEN nothing from src/bot, commands/ or Discord', () => {
     const below = ['src/guild', 'src/jobs', 'src/ml', 'src/audio', 'src/music', 'src/storage'];
     expect(violations(below, (to) => DISCORD(to) || under('src/bot')(to) || under('commands')(to))).toEqual([]);
+  });
+
+  it('GIVEN commands/ WHEN their imports are read THEN stores and jobs are reached only through src/guild or src/bot (the style list aside: it fills option choices)', () => {
+    const STYLE_LIST = 'src/jobs/styles.ts';
+    expect(violations(['commands'], (to) => under('src/storage')(to) || (under('src/jobs')(to) && to !== STYLE_LIST))).toEqual([]);
   });
 
   it('GIVEN src/bot WHEN its imports are read THEN only the composition roots import commands/', () => {

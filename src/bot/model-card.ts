@@ -1,6 +1,6 @@
 /** A guild model's card as /model info shows it: what it learnt from, under which stated licences. */
 import type { GuildModel } from '../storage/index.js';
-import { LICENCE_LABELS, type Licence } from './corpus-service.js';
+import { LICENCE_LABELS, type Licence } from '../guild/corpus.js';
 
 const MAX_LISTED = 15;
 

@@ -24,17 +24,6 @@ export function actorOf(interaction: Interaction): GuildActor {
   return { guildId: guildIdOf(interaction), userId: interaction.user.id, isAdmin: hasManageGuild(interaction) };
 }
 
-/** Manage Server, or the guild's configured corpus role. @throws MotifError PERMISSION_DENIED. */
-export function requireCorpusManager(interaction: Interaction, settings: GuildSettings): void {
-  if (hasManageGuild(interaction)) return;
-  const roleId = settings.corpusRoleId;
-  const roles = interaction.member?.roles;
-  const hasRole = roleId !== undefined && roles !== undefined && (Array.isArray(roles) ? roles.includes(roleId) : roles.cache.has(roleId));
-  if (!hasRole) {
-    throw new MotifError('PERMISSION_DENIED', 'You need **Manage Server** or the corpus role to change the corpus.');
-  }
-}
-
 /** @throws MotifError CHANNEL_NOT_ALLOWED when the guild limits the bot to other channels. */
 export function requireAllowedChannel(interaction: Interaction, settings: GuildSettings): void {
   const allowed = settings.allowedChannelIds;

@@ -1,12 +1,13 @@
 /** Seeds from a saved name or an attached MIDI file, and seed-name autocomplete. */
 import type { AutocompleteInteraction, Interaction } from 'discord.js';
+import { readMidiFile } from '../guild/midi-reading.js';
 import { loadSeed, suggestSeeds } from '../guild/seeds.js';
 import type { JobOwner } from '../jobs/queue.js';
 import type { NoteSequence } from '../music/note-sequence.js';
 import type { AttachmentRef } from './attachments.js';
 import type { BotContext } from './context.js';
 import { guildIdOf } from './permissions.js';
-import { downloadUpload, readUploadedMidi } from './uploads.js';
+import { downloadUpload } from './uploads.js';
 
 /**
  * Downloads an attached MIDI file and reads it in a worker (size-limited, MIDI limits). Call only
@@ -17,7 +18,7 @@ import { downloadUpload, readUploadedMidi } from './uploads.js';
 export async function readMidiAttachment(ctx: BotContext, owner: JobOwner & { maxPerUser?: number }, attachment: AttachmentRef): Promise<NoteSequence> {
   const upload = await downloadUpload(ctx, owner.guildId, attachment, ['midi']);
   try {
-    const read = await readUploadedMidi(ctx, { ...owner, label: `read ${attachment.name.slice(0, 40)}` }, upload.path, { withSequence: true });
+    const read = await readMidiFile(ctx, { ...owner, label: `read ${attachment.name.slice(0, 40)}` }, upload.path, { withSequence: true });
     if (!read.sequence) throw new Error('read-midi job returned no sequence');
     return read.sequence;
   } finally {

@@ -1,13 +1,12 @@
 /**
- * The bot's side of user uploads: the attachment policy from the configuration, downloads into the
- * guild's scratch folder, and MIDI reading handed to a worker job. Callers acknowledge the
- * interaction first (see commands/compose.ts, corpus.ts, seed.ts); nothing here touches Discord.
+ * The bot's side of user uploads: the attachment policy from the configuration and downloads into
+ * the guild's scratch folder (reading them is the guild layer's: src/guild/midi-reading.ts).
+ * Callers acknowledge the interaction first (see commands/compose.ts, corpus.ts, seed.ts); nothing
+ * here touches Discord.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { parseReadMidiJobResult, type ReadMidiJobResult } from '../jobs/read-midi-job.js';
-import type { JobOwner } from '../jobs/queue.js';
 import { guildPaths } from '../storage/index.js';
 import {
   checkAttachment,
@@ -56,25 +55,4 @@ export async function downloadUpload(ctx: BotContext, guildId: string, attachmen
   const policy = attachmentPolicy(ctx)(kind);
   const bytes = await downloadAttachmentToFile(attachment, kind, { ...policy, timeoutMs: ctx.config.downloadTimeoutMs, destPath: path });
   return { path, kind, bytes, discard: () => rm(path, { force: true }) };
-}
-
-/**
- * Reads a downloaded MIDI file in a worker (a queued job, so it counts against the user's limits).
- * @throws MotifError QUEUE_FULL, MIDI_INVALID, MIDI_LIMIT_EXCEEDED, MIDI_EMPTY, MIDI_TOO_LARGE, JOB_FAILED.
- */
-export async function readUploadedMidi(
-  ctx: BotContext,
-  owner: JobOwner & { label: string; maxPerUser?: number },
-  path: string,
-  opts: { withSequence: boolean },
-): Promise<ReadMidiJobResult> {
-  // A worker that may not share this disk reads the bytes from the blob store (removed once read).
-  const key = ctx.jobBlobs.url ? `guilds/${owner.guildId}/uploads/read-${randomBytes(6).toString('hex')}.mid` : undefined;
-  if (key) await ctx.blobs.putFile(key, path);
-  try {
-    const handle = await ctx.queue.enqueue('read-midi', { path, maxBytes: ctx.config.maxMidiBytes, withSequence: opts.withSequence, ...(key ? { key, blobs: ctx.jobBlobs } : {}) }, owner);
-    return parseReadMidiJobResult(await handle.result);
-  } finally {
-    if (key) await ctx.blobs.delete(key).catch(() => undefined);
-  }
 }

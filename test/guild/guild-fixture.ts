@@ -2,7 +2,11 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { GuildDeps } from '../../src/guild/guild-deps.js';
+import type { CorpusDeps, GuildDeps, TrainingDeps } from '../../src/guild/guild-deps.js';
+import { InProcessQueue } from '../../src/jobs/in-process-queue.js';
+import { MOTIF_LANES, MOTIF_PROCESSORS, type MotifJobs } from '../../src/jobs/motif-jobs.js';
+import type { ProcessorRef } from '../../src/jobs/processor.js';
+import { LocalBlobStore } from '../../src/storage/blobs/local-blob-store.js';
 import { emptySequence, type NoteSequence } from '../../src/music/note-sequence.js';
 import { openStorage, type GuildModel, type ResultRecord } from '../../src/storage/index.js';
 
@@ -29,6 +33,41 @@ export async function openGuildFixture(): Promise<GuildFixture> {
       await storage.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+export type JobsDeps = CorpusDeps & TrainingDeps & { queue: InProcessQueue<MotifJobs>; warnings: string[] };
+
+/**
+ * The job side on the same DATA_DIR: a local blob store, the real in-process queue running the
+ * production processors in worker threads (or `processors` in their place), and a logger that keeps
+ * its warnings. Close the queue after each test (`deps.queue.close()`).
+ */
+export function withJobs(
+  f: GuildFixture,
+  opts: { defaultModelDir?: string; trainMaxMinutes?: number; processors?: Partial<Record<keyof MotifJobs, ProcessorRef>> } = {},
+): JobsDeps {
+  const queue = new InProcessQueue<MotifJobs>({
+    processors: { ...MOTIF_PROCESSORS, ...opts.processors },
+    lanes: MOTIF_LANES,
+    limits: { concurrency: { interactive: 1, batch: 1 }, maxPending: 10, maxPerUser: 5, maxPerGuild: 10 },
+  });
+  const warnings: string[] = [];
+  return {
+    storage: f.deps.storage,
+    queue,
+    blobs: new LocalBlobStore(f.dataDir),
+    jobBlobs: { dataDir: f.dataDir },
+    config: {
+      dataDir: f.dataDir,
+      maxMidiBytes: 1024 * 1024,
+      maxAudioBytes: 10 * 1024 * 1024,
+      maxAudioSeconds: 60,
+      defaultModelDir: opts.defaultModelDir ?? join(f.dataDir, 'models', 'default'),
+      trainMaxMinutes: opts.trainMaxMinutes ?? 60,
+    },
+    logger: { warn: (message) => warnings.push(message) },
+    warnings,
   };
 }
 
