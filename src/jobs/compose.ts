@@ -127,12 +127,14 @@ export async function composePiece(req: ComposeJobData, ctx: ComposeContext = {}
   const pieceSeconds = durationSeconds(sequence);
 
   let rendered;
+  /** Set when this job created outDir (mkdir's first created folder). */
+  let createdDir: string | undefined;
   let audioSkipped: string | undefined;
   let midiMs = 0;
   let pianoRollMs = 0;
   let firstFilesMs = 0;
   try {
-    await mkdir(req.outDir, { recursive: true });
+    createdDir = await mkdir(req.outDir, { recursive: true });
     const midiStart = performance.now();
     await writeFileAtomic(midiPath, writeMidi(sequence));
     midiMs = performance.now() - midiStart;
@@ -172,6 +174,10 @@ export async function composePiece(req: ComposeJobData, ctx: ComposeContext = {}
     }
   } catch (error) {
     await Promise.all([midiPath, pngPath].map((p) => rm(p, { force: true })));
+    // The job's own folder goes too when this job made it (it did not exist before): the bot may
+    // already have removed it for a cancelled job, and an empty one would be left behind. Only
+    // outDir itself: parents made on the way may be shared with other jobs by now.
+    if (createdDir) await rm(req.outDir, { recursive: true, force: true });
     // A full disk while writing the MIDI, the piano roll or the audio (ffmpeg says so in its stderr).
     throw asDiskFull(error, COMPOSE_DISK_FULL_MESSAGE);
   }
