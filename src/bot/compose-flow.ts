@@ -34,6 +34,7 @@ import type { BotContext } from './context.js';
 import { guildIdOf } from './permissions.js';
 import { audioNote, firstFilesMessage, firstFilesText, progressMessage, positionText, resultMessage } from './result-message.js';
 import { ProgressReporter, type ReplyTarget } from './progress-reporter.js';
+import { forgetDelivery, recordDelivery } from './delivery-records.js';
 
 export interface ComposeFlowOptions {
   /** Notes-or-chords to generate, already validated against MAX_COMPOSE_LENGTH. */
@@ -129,18 +130,7 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
   try {
     if (!interaction.deferred) await interaction.deferReply();
     // Stored before anything can end: whichever bot process sees the job end delivers it, also after a restart.
-    await ctx.storage.deliveries.add({
-      jobId: handle.id,
-      kind: 'compose',
-      applicationId: interaction.applicationId,
-      interactionToken: interaction.token,
-      guildId,
-      channelId: interaction.channelId ?? '',
-      userId: interaction.user.id,
-      createdAt: startedAt,
-      tokenExpiresAt: startedAt + INTERACTION_TOKEN_MS,
-      context: delivery,
-    });
+    await recordDelivery(ctx, interaction, { id: handle.id, kind: 'compose', guildId }, delivery, startedAt);
   } catch (error) {
     await handle.cancel().catch(() => undefined);
     throw error;
@@ -149,9 +139,6 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
   if (opts.playWhenReady && ctx.voice) await ctx.voice.playResult(interaction, record);
   return record;
 }
-
-/** How long Discord accepts an interaction token, ms. */
-export const INTERACTION_TOKEN_MS = 15 * 60 * 1000;
 
 /** What finishing a compose conversation needs besides the job's result; stored with its delivery record. */
 export const composeDeliverySchema = z.object({
@@ -305,10 +292,6 @@ async function removeResultFiles(ctx: BotContext, guildId: string, resultId: str
   );
 }
 
-/** The conversation has ended (delivered or told why not): nobody waits for this job any more. */
-async function forgetDelivery(ctx: BotContext, guildId: string, jobId: string): Promise<void> {
-  await ctx.storage.deliveries.remove(guildId, jobId).catch((error: unknown) => ctx.logger.warn('could not remove a delivery record', { jobId, error }));
-}
 
 /**
  * The largest file this interaction may answer with: what Discord reports for it (it depends on the

@@ -1,6 +1,6 @@
 /**
- * Durable delivery, the bot's side (the records are src/storage/delivery-repo.ts): at start-up a bot
- * sweeps the pending deliveries of its guilds. A job that finished while no bot was listening is
+ * Durable delivery, the bot's side (the records are src/storage/delivery-repo.ts; compose and
+ * /train keep them): at start-up a bot sweeps the pending deliveries of its guilds. A job that finished while no bot was listening is
  * delivered now, one still waiting or running is followed to its end, and one the queue no longer
  * knows (the in-process queue after a restart, or a job dropped from Redis) is reported lost, so
  * nobody is left looking at "Composing…" forever.
@@ -15,6 +15,8 @@ import { MotifError, isMotifError } from '../errors.js';
 import { cutOffError } from '../jobs/queue.js';
 import { DELIVERY_MAX_AGE_MS, type DeliveryRecord } from '../storage/delivery-repo.js';
 import { composeDeliverySchema, followCompose } from './compose-flow.js';
+import { trainPlanSchema, type TrainPlan } from '../guild/training.js';
+import { followTraining } from './train-flow.js';
 import type { BotContext } from './context.js';
 import type { ReplyTarget } from './progress-reporter.js';
 import { NO_MENTIONS, describeError } from './replies.js';
@@ -45,20 +47,19 @@ export async function sweepDeliveries(client: Client<true>, ctx: BotContext, inF
 }
 
 async function resumeDelivery(client: Client<true>, ctx: BotContext, record: DeliveryRecord, inFlight: Set<Promise<void>>): Promise<keyof SweepReport> {
-  const context = composeDeliverySchema.safeParse(record.context);
-  if (Date.now() - record.createdAt > DELIVERY_MAX_AGE_MS || record.kind !== 'compose' || !context.success) {
+  const follow = await followerFor(client, ctx, record);
+  if (!follow) {
     ctx.logger.warn('delivery record dropped', { jobId: record.jobId, kind: record.kind, ageMs: Date.now() - record.createdAt });
     await ctx.storage.deliveries.remove(record.guildId, record.jobId);
     return 'dropped';
   }
-  const target = storedReplyTarget(client, record);
-  const handle = await ctx.queue.attach('compose', record.jobId);
-  if (!handle) {
+  const following = await follow();
+  if (!following) {
     await tell(client, ctx, record, cutOffError());
     await ctx.storage.deliveries.remove(record.guildId, record.jobId);
     return 'lost';
   }
-  const running = followCompose(target, ctx, handle, context.data, { guildId: record.guildId, startedAt: record.createdAt }).then(
+  const settled = following.done.then(
     () => undefined,
     async (error: unknown) => {
       // Stopping again before it ended: the record stays for the next start.
@@ -66,9 +67,38 @@ async function resumeDelivery(client: Client<true>, ctx: BotContext, record: Del
       await tell(client, ctx, record, error);
     },
   );
-  inFlight.add(running);
-  void running.finally(() => inFlight.delete(running));
+  inFlight.add(settled);
+  void settled.finally(() => inFlight.delete(settled));
   return 'resumed';
+}
+
+/**
+ * How to finish a record's conversation: re-attach to its job and follow it with the flow that
+ * started it (compose or train). Undefined for a record too old, of an unknown kind, or whose
+ * context fails its schema; the follower resolves undefined when the queue no longer knows the job,
+ * else with the conversation going on (`done` settles when it has ended).
+ */
+async function followerFor(client: Client<true>, ctx: BotContext, record: DeliveryRecord): Promise<(() => Promise<{ done: Promise<unknown> } | undefined>) | undefined> {
+  if (Date.now() - record.createdAt > DELIVERY_MAX_AGE_MS) return undefined;
+  const target = storedReplyTarget(client, record);
+  const opts = { guildId: record.guildId, startedAt: record.createdAt };
+  if (record.kind === 'compose') {
+    const context = composeDeliverySchema.safeParse(record.context);
+    if (!context.success) return undefined;
+    return async () => {
+      const handle = await ctx.queue.attach('compose', record.jobId);
+      return handle && { done: followCompose(target, ctx, handle, context.data, opts) };
+    };
+  }
+  if (record.kind === 'train') {
+    const plan = trainPlanSchema.safeParse(record.context);
+    if (!plan.success || plan.data.guildId !== record.guildId) return undefined;
+    return async () => {
+      const handle = await ctx.queue.attach('train', record.jobId);
+      return handle && { done: followTraining(target, ctx, handle, plan.data as TrainPlan, opts) };
+    };
+  }
+  return undefined;
 }
 
 /** The stored reply as the compose flow edits it. */

@@ -4,12 +4,14 @@
  * the job, switching the guild to the new model version) is src/guild/training.ts.
  */
 import { AttachmentBuilder, type ChatInputCommandInteraction } from 'discord.js';
-import { runGuildTraining, type TrainBudget, type TrainRequest } from '../guild/training.js';
+import { finishGuildTraining, startGuildTraining, type TrainBudget, type TrainHandle, type TrainPlan, type TrainRequest } from '../guild/training.js';
+import { isMotifError } from '../errors.js';
 import type { TrainProgress } from '../jobs/motif-jobs.js';
 import type { GuildModel } from '../storage/index.js';
 import type { BotContext } from './context.js';
 import { actorOf } from './permissions.js';
-import { ProgressReporter } from './progress-reporter.js';
+import { ProgressReporter, type ReplyTarget } from './progress-reporter.js';
+import { forgetDelivery, recordDelivery } from './delivery-records.js';
 import { progressMessage, positionText } from './result-message.js';
 import { NO_MENTIONS, describeError } from './replies.js';
 
@@ -33,30 +35,41 @@ function durationText(seconds: number): string {
 
 /**
  * Runs /train start for the interaction's admin: refusals before the queue are thrown for the router
- * to answer; once queued, the reply is deferred and kept current.
- * @throws MotifError what runGuildTraining throws, while the interaction token still lives.
+ * to answer; once queued, the reply is deferred, a delivery record is kept (so a bot restarted
+ * during the run still finishes it), and {@link followTraining} keeps the reply current.
+ * @throws MotifError what startGuildTraining and finishGuildTraining throw, while the interaction token still lives.
  */
 export async function runTraining(interaction: ChatInputCommandInteraction, ctx: BotContext, opts: TrainFlowOptions): Promise<GuildModel | undefined> {
   const actor = actorOf(interaction);
-  let reporter: ProgressReporter | undefined;
-  let jobId: string | undefined;
-  const minutes = ctx.config.trainMaxMinutes;
+  const { handle, plan } = await startGuildTraining(ctx, actor, { ...opts, channelId: interaction.channelId });
+  const startedAt = Date.now();
   try {
-    const outcome = await runGuildTraining(ctx, actor, { ...opts, channelId: interaction.channelId }, {
-      onQueued: async (handle) => {
-        jobId = handle.id;
-        await interaction.deferReply();
-        const shown = new ProgressReporter(interaction, ctx.logger, ctx.tokenLifetimeMs);
-        reporter = shown;
-        shown.show(progressMessage(handle.id, positionText('Training', handle.position())), { force: true });
-        handle.onPosition((position) => shown.show(progressMessage(handle.id, positionText('Training', position)), { force: true }));
-        // Registered before the guild layer awaits the result, so this runs first: no progress edit lands during its clean-up.
-        handle.result.catch(() => shown.stop()).catch(() => undefined);
-      },
-      onProgress: (p, budget) => reporter?.show(progressMessage(jobId!, trainProgressText(p, budget))),
-    });
+    await interaction.deferReply();
+    await recordDelivery(ctx, interaction, { id: handle.id, kind: 'train', guildId: actor.guildId }, plan, startedAt);
+  } catch (error) {
+    await handle.cancel().catch(() => undefined);
+    throw error;
+  }
+  return followTraining(interaction, ctx, handle, plan, { startedAt });
+}
+
+/**
+ * The rest of a /train conversation, from the queued job to the outcome: for the interaction that
+ * started it and, after a restart, for the same reply reached through its stored token.
+ * @throws MotifError the run's error while the token lives (after it, the outcome goes to the channel), JOB_HANDED_OVER.
+ */
+export async function followTraining(target: ReplyTarget, ctx: BotContext, handle: TrainHandle, plan: TrainPlan, opts: { startedAt: number }): Promise<GuildModel | undefined> {
+  const reporter = new ProgressReporter(target, ctx.logger, ctx.tokenLifetimeMs, opts.startedAt);
+  reporter.show(progressMessage(handle.id, positionText('Training', handle.position())), { force: true });
+  handle.onPosition((position) => reporter.show(progressMessage(handle.id, positionText('Training', position)), { force: true }));
+  // Registered before the guild layer awaits the result, so this runs first: no progress edit lands during its clean-up.
+  handle.result.catch(() => reporter.stop()).catch(() => undefined);
+  const minutes = plan.budgetSeconds / 60;
+  try {
+    const outcome = await finishGuildTraining(ctx, plan, handle, { onProgress: (p, budget) => reporter.show(progressMessage(handle.id, trainProgressText(p, budget))) });
+    await forgetDelivery(ctx, plan.guildId, handle.id);
     if (!outcome.kept) {
-      await reporter!.finish({
+      await reporter.finish({
         content:
           `**Training stopped at its ${minutesText(minutes)} time budget** before one pass over the corpus finished, ` +
           'which is too little for a model trained from scratch to compose with, so nothing was kept and this server keeps its current model. ' +
@@ -68,10 +81,10 @@ export async function runTraining(interaction: ChatInputCommandInteraction, ctx:
     }
     const { result } = outcome;
     const headline = result.stoppedAtTimeBudget
-      ? `**Training stopped at its ${minutesText(minutes)} time budget** after ${result.completedEpochs} of ${opts.epochs} epochs. ` +
+      ? `**Training stopped at its ${minutesText(minutes)} time budget** after ${result.completedEpochs} of ${plan.epochs} epochs. ` +
         'This server now composes with the best epoch it reached (`/model use default` switches back); for a complete run, ask for fewer epochs or ask the operator to raise TRAIN_MAX_MINUTES.'
       : '**Training finished** — this server now composes with its own model (`/model use default` switches back).';
-    await reporter!.finish({
+    await reporter.finish({
       content: `${headline}\n${result.summary.slice(0, 1500)}`,
       files: [new AttachmentBuilder(outcome.lossCurve, { name: 'loss-curve.png' })],
       components: [],
@@ -79,12 +92,13 @@ export async function runTraining(interaction: ChatInputCommandInteraction, ctx:
     });
     return outcome.model;
   } catch (error) {
-    // Refused before the queue (or the deferral failed): the router answers.
-    if (!reporter) throw error;
     await reporter.stop();
+    // This process stops and the run goes on: the record stays, and the next start finishes it.
+    if (isMotifError(error) && error.code === 'JOB_HANDED_OVER') throw error;
+    await forgetDelivery(ctx, plan.guildId, handle.id);
     if (reporter.tokenAlive) throw error;
     // The token is gone, so the router could not answer: say it in the channel instead.
-    await reporter.finish({ content: `Training did not finish: ${describeError(error, ctx.logger, { guildId: actor.guildId, job: jobId })}`, allowedMentions: NO_MENTIONS });
+    await reporter.finish({ content: `Training did not finish: ${describeError(error, ctx.logger, { guildId: plan.guildId, job: handle.id })}`, allowedMentions: NO_MENTIONS });
     return undefined;
   }
 }

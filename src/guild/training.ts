@@ -5,6 +5,7 @@
  * kept for rollback, and a failed or cancelled run leaves nothing behind.
  */
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isMotifError, MotifError } from '../errors.js';
@@ -12,9 +13,10 @@ import type { TrainProgress } from '../jobs/motif-jobs.js';
 import type { JobHandle } from '../jobs/queue.js';
 import type { GuildTrainResult } from '../jobs/train.js';
 import { formatBytes } from '../music/midi-limits.js';
-import type { BlobStore } from '../storage/blobs/blob-store.js';
+import { isBlobPrefix, type BlobStore } from '../storage/blobs/blob-store.js';
 import { LocalBlobStore } from '../storage/blobs/local-blob-store.js';
 import { guildKeys, type GuildModel } from '../storage/index.js';
+import { modelSourcesSchema } from '../storage/schemas.js';
 import { freeBytes } from '../util/disk-full.js';
 import { requireAdmin, type GuildActor, type JobDeps, type TrainingDeps } from './guild-deps.js';
 
@@ -54,13 +56,52 @@ export type TrainOutcome =
   | { kept: false; result: GuildTrainResult };
 
 /**
- * Trains a new version of the guild's model and switches the guild to it when worth it.
+ * A training run as it is queued: all the finishing step needs besides the job's result. Plain data,
+ * stored with the run's delivery record, so a bot that restarts while the run goes on can still
+ * switch the guild to its model (src/bot/delivery.ts).
+ */
+export interface TrainPlan {
+  guildId: string;
+  userId: string;
+  /** The new version's blob prefix. */
+  modelPrefix: string;
+  epochs: number;
+  from: 'default' | 'scratch';
+  /** The corpus as it was queued: what the model learns from, and whom it credits. */
+  sources: NonNullable<GuildModel['sources']>;
+  /** TRAIN_MAX_MINUTES in seconds. */
+  budgetSeconds: number;
+}
+
+export const trainPlanSchema = z.object({
+  guildId: z.string().regex(/^\d{1,25}$/),
+  userId: z.string().regex(/^\d{1,25}$/),
+  modelPrefix: z.string().refine(isBlobPrefix, 'not a blob prefix'),
+  epochs: z.number().int().positive(),
+  from: z.enum(['default', 'scratch']),
+  sources: modelSourcesSchema.unwrap(),
+  budgetSeconds: z.number().positive(),
+});
+
+/**
+ * Trains a new version of the guild's model and switches the guild to it when worth it:
+ * {@link startGuildTraining}, then `onQueued`, then {@link finishGuildTraining}.
  * @throws MotifError PERMISSION_DENIED (not an admin), DATA_EMPTY (no corpus), ALREADY_EXISTS (a
  *   training already queued), DISK_FULL (no room for a model, before the queue), QUEUE_FULL, what
  *   `onQueued` throws, or the job's error (TRAINING_FAILED, DISK_FULL, JOB_CANCELLED, JOB_FAILED
- *   saying the server keeps its current model).
+ *   saying the server keeps its current model, JOB_HANDED_OVER).
  */
 export async function runGuildTraining(deps: TrainingDeps, actor: GuildActor, req: TrainRequest, callbacks: TrainCallbacks = {}): Promise<TrainOutcome> {
+  const { handle, plan } = await startGuildTraining(deps, actor, req);
+  await callbacks.onQueued?.(handle);
+  return finishGuildTraining(deps, plan, handle, callbacks);
+}
+
+/**
+ * The checks, then the queued job.
+ * @throws MotifError PERMISSION_DENIED, DATA_EMPTY, ALREADY_EXISTS, DISK_FULL, QUEUE_FULL, QUEUE_UNAVAILABLE.
+ */
+export async function startGuildTraining(deps: TrainingDeps, actor: GuildActor, req: TrainRequest): Promise<{ handle: TrainHandle; plan: TrainPlan }> {
   requireAdmin(actor, 'train a model');
   const { guildId } = actor;
   const corpus = await deps.storage.corpus.list(guildId);
@@ -90,16 +131,36 @@ export async function runGuildTraining(deps: TrainingDeps, actor: GuildActor, re
     },
     { guildId, userId: actor.userId, channelId: req.channelId, label: `train ${req.epochs} epochs from ${req.from}` },
   );
-  await callbacks.onQueued?.(handle);
+  const plan: TrainPlan = {
+    guildId,
+    userId: actor.userId,
+    modelPrefix,
+    epochs: req.epochs,
+    from: req.from,
+    // What it learns from, with the licences the uploaders stated: /model info credits them.
+    sources: corpus.map((e) => ({ id: e.id, name: e.name, licence: e.licence, attribution: e.attribution, addedBy: e.addedBy })),
+    budgetSeconds,
+  };
+  return { handle, plan };
+}
+
+/**
+ * Follows a queued run to its end (also one queued before this process started) and switches the
+ * guild to its model when worth it; a failed run leaves nothing behind. A run this process stops
+ * following before it ended (JOB_HANDED_OVER: it goes on in a worker) is left alone.
+ * @throws MotifError the job's error (see runGuildTraining).
+ */
+export async function finishGuildTraining(deps: TrainingDeps, plan: TrainPlan, handle: TrainHandle, callbacks: Pick<TrainCallbacks, 'onProgress'> = {}): Promise<TrainOutcome> {
+  const { guildId, modelPrefix } = plan;
   // The budget runs from the job's start in its worker, which its first progress report follows closely.
   let startedAt: number | undefined;
   handle.onProgress((p) => {
     startedAt ??= Date.now();
-    callbacks.onProgress?.(p, { leftSeconds: budgetSeconds - (Date.now() - startedAt) / 1000, minutes: deps.config.trainMaxMinutes });
+    callbacks.onProgress?.(p, { leftSeconds: plan.budgetSeconds - (Date.now() - startedAt) / 1000, minutes: plan.budgetSeconds / 60 });
   });
   try {
     const result = await handle.result;
-    if (!worthSwitchingTo(result, req)) {
+    if (!worthSwitchingTo(result, plan)) {
       await deps.blobs.deletePrefix(result.modelPrefix);
       return { kept: false, result };
     }
@@ -107,17 +168,16 @@ export async function runGuildTraining(deps: TrainingDeps, actor: GuildActor, re
     const model: GuildModel = {
       modelDir: result.modelPrefix,
       trainedAt: new Date().toISOString(),
-      trainedBy: actor.userId,
-      epochs: req.epochs,
-      from: req.from,
-      corpusFiles: corpus.length,
+      trainedBy: plan.userId,
+      epochs: plan.epochs,
+      from: plan.from,
+      corpusFiles: plan.sources.length,
       metrics: result.metrics,
       summary: result.summary,
       lossCurveKey: result.lossCurveKey,
       // Kept until the next run replaces this model, so an operator can roll back.
       ...(current && current.modelDir !== result.modelPrefix ? { previousModelDir: current.modelDir } : {}),
-      // What it learnt from, with the licences the uploaders stated: /model info credits them.
-      sources: corpus.map((e) => ({ id: e.id, name: e.name, licence: e.licence, attribution: e.attribution, addedBy: e.addedBy })),
+      sources: plan.sources,
     };
     await deps.storage.models.set(guildId, model);
     await deps.storage.settings.update(guildId, { model: 'guild' });
@@ -125,8 +185,10 @@ export async function runGuildTraining(deps: TrainingDeps, actor: GuildActor, re
     await removeOtherVersions(deps.blobs, guildId, versionsInUse(model));
     return { kept: true, model, result, lossCurve: await deps.blobs.get(result.lossCurveKey) };
   } catch (error) {
-    // A guild run is never resumed: its half-made version goes (a crashed worker could not remove
-    // it), and on the local disk its work folder and epoch checkpoint too.
+    // This process stops; the run does not: its version is being written, and the next start finishes the job.
+    if (isMotifError(error) && error.code === 'JOB_HANDED_OVER') throw error;
+    // A failed run's half-made version goes (a crashed worker could not remove it), and on the local
+    // disk its work folder and epoch checkpoint too.
     await deps.blobs.deletePrefix(modelPrefix).catch((cleanupError: unknown) => deps.logger.warn('could not remove a failed model version', { modelPrefix, error: cleanupError }));
     await removeOtherVersions(deps.blobs, guildId, versionsInUse(await deps.storage.models.get(guildId))).catch(() => undefined);
     // A crashed run: the admin also learns the server did not lose its model.

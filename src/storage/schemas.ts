@@ -97,7 +97,7 @@ export const corpusEntrySchema: z.ZodType<CorpusEntry> = z.object({
   attribution: z.string().max(200).optional(),
 });
 
-const modelSourcesSchema = z
+export const modelSourcesSchema = z
   .array(z.object({ id: z.string(), name: z.string(), licence: z.string().optional(), attribution: z.string().optional(), addedBy: z.string() }))
   .optional();
 const removedSourcesSchema = z.array(z.object({ id: z.string(), name: z.string(), removedAt: isoTime })).optional();

@@ -11,7 +11,7 @@ import { Queue } from 'bullmq';
 import type { InteractionResponse, SentInteraction } from '../../support/discord-server/index.js';
 import { clusterSettings, withCluster } from '../../support/cluster.js';
 import { startWorkerProcess, type WorkerProcess } from '../../support/worker-process.js';
-import { startHarness, waitUntil, type Harness } from './harness.js';
+import { addCorpusPieces, scaleMidi, startHarness, waitUntil, type Harness } from './harness.js';
 
 const JOB_WAIT_MS = 180_000;
 const describeCluster = await withCluster('durable delivery end to end (test/bot/e2e/durable-delivery.int.test.ts)');
@@ -74,4 +74,33 @@ describeCluster('results owed across a bot restart (bot and worker on separate d
     // No shared disk: the worker's data folder holds none of the results, the bot fetched them by key.
     expect(existsSync(join(cluster.workerDataDirs[0]!, 'guilds'))).toBe(false);
   }, JOB_WAIT_MS * 3);
+
+  it('GIVEN a /train running on a worker WHEN the bot restarts meanwhile THEN the run goes on, and the restarted bot switches the server to the new model and tells the admin in the original reply', async () => {
+    onTestFailed(async () => console.error(await h.describeState(), '\nworker log:\n', worker?.lines.join('\n')));
+    const guildId = h.server.guild.id;
+    // Pieces long enough that the run is still going when the bot stops.
+    await addCorpusPieces(h, 4, { midi: scaleMidi(Array.from({ length: 1_500 }, (_, i) => 48 + ((i * 7) % 24))) });
+    const train = h.server.sendSlashCommand({ name: 'train', subcommand: 'start', options: { epochs: 3, from: 'default' }, user: h.server.users.admin });
+    await h.server.waitForInteractionResponse(train, (r) => /^Training: epoch 1\//.test(r.message?.content ?? ''), JOB_WAIT_MS);
+    const before = await h.bot.ctx.storage.models.get(guildId);
+
+    await h.restartBot({
+      beforeStart: async () => {
+        expect(h.server.response(train).message?.content).toBe(
+          'Motif is restarting; your job stays in the queue and its result will be posted here when it is done.',
+        );
+      },
+    });
+    const done = await h.server.waitForInteractionResponse(train, (r) => /^\*\*Training (finished|stopped)/.test(r.message?.content ?? '') || r.followUps.length > 0, JOB_WAIT_MS);
+    expect(done.followUps, said(done)).toEqual([]);
+    expect(done.message?.content).toMatch(/^\*\*Training finished\*\* — this server now composes with its own model/);
+    expect(done.message?.attachments.map((a) => a.filename)).toEqual(['loss-curve.png']);
+    const model = await h.bot.ctx.storage.models.get(guildId);
+    expect(model?.modelDir).not.toBe(before?.modelDir);
+    expect(model?.epochs).toBe(3);
+    expect((await h.bot.ctx.storage.settings.get(guildId)).model).toBe('guild');
+    // The new version is whole in the blob store, where any worker can load it.
+    expect((await h.bot.ctx.blobs.list(model!.modelDir)).length).toBeGreaterThan(0);
+    await waitUntil(async () => (await h.bot.ctx.storage.deliveries.pending(guildId)).length === 0, 30_000, 'the delivery record to go');
+  }, JOB_WAIT_MS * 2);
 });
