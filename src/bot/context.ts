@@ -8,7 +8,7 @@ import type { JobBlobSettings } from '../jobs/job-blobs.js';
 import type { MotifQueue } from '../jobs/motif-jobs.js';
 import type { BlobStore } from '../storage/blobs/blob-store.js';
 import type { Storage, ResultRecord } from '../storage/index.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../util/logger.js';
 import type { RateLimiter } from './rate-limit.js';
 
 /**

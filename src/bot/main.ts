@@ -15,7 +15,7 @@
 import { COMMANDS } from '../../commands/index.js';
 import { loadConfig, readEnvironment } from '../config.js';
 import { isMotifError } from '../errors.js';
-import { createLogger } from './logger.js';
+import { createLogger } from '../util/logger.js';
 import { checkDiscordToken } from './token-check.js';
 import { checkVoiceDependencies } from './voice/dependencies.js';
 import { startBot, type BotHandle } from './start.js';

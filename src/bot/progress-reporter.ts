@@ -3,7 +3,7 @@
  * edits), and stops using the token before it expires.
  */
 import type { Client, InteractionEditReplyOptions, Message } from 'discord.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../util/logger.js';
 
 /**
  * The one reply a conversation edits: an interaction's, or (durable delivery, after a restart) the

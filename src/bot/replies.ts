@@ -2,7 +2,7 @@
 import { MessageFlags, type InteractionReplyOptions, type RepliableInteraction } from 'discord.js';
 import { isMotifError } from '../errors.js';
 import { newIncidentId } from './incident.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../util/logger.js';
 
 export const NO_MENTIONS = Object.freeze({ parse: [] as never[] });
 

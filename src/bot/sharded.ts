@@ -18,7 +18,7 @@
 import { fileURLToPath } from 'node:url';
 import { loadConfig, readEnvironment } from '../config.js';
 import { isMotifError } from '../errors.js';
-import { createLogger } from './logger.js';
+import { createLogger } from '../util/logger.js';
 import { recommendedShardCount, startShardFleet, type ShardFleet } from './shards.js';
 import { checkDiscordToken } from './token-check.js';
 

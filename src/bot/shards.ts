@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REST, Routes, ShardingManager, type Shard } from 'discord.js';
 import type { BotConfig } from '../config.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../util/logger.js';
 import { describeDiscordError } from './token-check.js';
 
 /** Discord lets a bot IDENTIFY once per 5 s (max_concurrency 1); discord.js waits this long between shards. */

@@ -19,7 +19,7 @@ import { createClient } from './client.js';
 import { sweepDeliveries } from './delivery.js';
 import type { Command } from './command.js';
 import type { BotContext, VoiceService } from './context.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, type Logger } from '../util/logger.js';
 import { replyPrivately } from './replies.js';
 import { commandMap, routeInteraction } from './router.js';
 import { checkDiscordToken } from './token-check.js';

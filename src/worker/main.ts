@@ -10,7 +10,7 @@
  */
 import { loadWorkerConfig, readEnvironment } from '../config.js';
 import { isMotifError } from '../errors.js';
-import { createLogger } from '../bot/logger.js';
+import { createLogger } from '../util/logger.js';
 import { startWorker, type WorkerHandle } from './start-worker.js';
 
 function fail(message: string): never {

@@ -15,7 +15,7 @@ import {
   type VoiceState,
 } from 'discord.js';
 import type { VoiceService as BotVoiceService } from '../context.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../util/logger.js';
 import { describeError, NO_MENTIONS } from '../replies.js';
 import { MotifError } from '../../errors.js';
 import type { ResultRecord } from '../../storage/index.js';

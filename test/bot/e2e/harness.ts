@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { COMMANDS } from '../../../commands/index.js';
 import { loadConfig, type BotConfig, type Environment } from '../../../src/config.js';
 import { deployCommands } from '../../../src/bot/deploy-commands.js';
-import { createLogger } from '../../../src/bot/logger.js';
+import { createLogger } from '../../../src/util/logger.js';
 import { startBot, type BotDeps, type BotHandle } from '../../../src/bot/start.js';
 import { emptySequence, type NoteSequence } from '../../../src/music/note-sequence.js';
 import { writeMidi } from '../../../src/music/midi-io.js';

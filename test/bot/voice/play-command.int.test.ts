@@ -11,7 +11,7 @@ import { command as leave } from '../../../commands/leave.js';
 import { command as play } from '../../../commands/play.js';
 import { command as skip } from '../../../commands/skip.js';
 import { command as stop } from '../../../commands/stop.js';
-import { createLogger } from '../../../src/bot/logger.js';
+import { createLogger } from '../../../src/util/logger.js';
 import { startBot, type BotHandle } from '../../../src/bot/start.js';
 import { loadConfig } from '../../../src/config.js';
 import { guildPaths } from '../../../src/storage/index.js';

@@ -1,6 +1,6 @@
 /** pino logs: NDJSON lines, levels, errors with their stack, and the token scrubbed everywhere. */
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/bot/logger.js';
+import { createLogger } from '../../src/util/logger.js';
 
 const TOKEN = 'MTIzNDU2Nzg5MDEyMzQ1Njc4.GhIjKl.secret-part-of-the-token';
 
