@@ -133,6 +133,14 @@ describe('architecture: who may import whom', () => {
     expect(violations(below, (to) => DISCORD(to) || under('src/bot')(to) || under('commands')(to))).toEqual([]);
   });
 
+  it('GIVEN the worker process, the operator endpoint and the shared utilities (src/worker, src/ops, src/util) WHEN their imports are read THEN nothing from src/bot, commands/ or Discord: a worker machine runs no Discord code', () => {
+    expect(violations(['src/worker', 'src/ops', 'src/util'], (to) => DISCORD(to) || under('src/bot')(to) || under('commands')(to))).toEqual([]);
+  });
+
+  it('GIVEN the job layer WHEN its imports are read THEN it never reaches the operator endpoint (the queues report through the QueueObserver they are given)', () => {
+    expect(violations(['src/jobs'], (to) => under('src/ops')(to))).toEqual([]);
+  });
+
   it('GIVEN commands/ WHEN their imports are read THEN stores and jobs are reached only through src/guild or src/bot (the style list aside: it fills option choices)', () => {
     const STYLE_LIST = 'src/jobs/styles.ts';
     expect(violations(['commands'], (to) => under('src/storage')(to) || (under('src/jobs')(to) && to !== STYLE_LIST))).toEqual([]);
