@@ -26,7 +26,7 @@ import type { ComposeFirstFiles, ComposeResult } from '../jobs/compose-contract.
 import type { ComposeJobData, ComposeProgress } from '../jobs/motif-jobs.js';
 import type { JobHandle } from '../jobs/queue.js';
 import type { NoteSequence } from '../music/note-sequence.js';
-import { guildPaths, type ResultRecord } from '../storage/index.js';
+import { guildKeys, guildPaths, type ResultRecord } from '../storage/index.js';
 import { composerFor } from '../guild/composer.js';
 import { soundfontFor } from '../guild/settings.js';
 import { enforceResultsBudget } from '../storage/results-budget.js';
@@ -95,7 +95,7 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
   const seedBytes = opts.seedMidiPath ? (await stat(opts.seedMidiPath)).size : undefined;
   if (remoteBlobs(ctx)) {
     // The worker may be on another machine: the files travel by key (compose-job.ts).
-    request.resultKey = resultBlobPrefix(guildId, resultId);
+    request.resultKey = guildKeys.resultPrefix(guildId, resultId);
     if (opts.seedMidiPath) {
       // Not under the result's prefix: a failed try clears that, and the retry still needs the seed.
       request.seedMidiKey = seedBlobKey(guildId, resultId);
@@ -262,10 +262,6 @@ function remoteBlobs(ctx: BotContext): boolean {
   return ctx.jobBlobs.url !== undefined;
 }
 
-/** Key prefix of a result's files in the blob store (the same layout as its folder under DATA_DIR). */
-export function resultBlobPrefix(guildId: string, resultId: string): string {
-  return `guilds/${guildId}/results/${resultId}/`;
-}
 
 /**
  * Makes the worker's files local: each path the result names (inside this bot's result folder) is
@@ -274,20 +270,20 @@ export function resultBlobPrefix(guildId: string, resultId: string): string {
  */
 async function fetchResultFiles(ctx: BotContext, guildId: string, resultId: string, paths: readonly (string | undefined)[]): Promise<void> {
   if (!remoteBlobs(ctx)) return;
-  const prefix = resultBlobPrefix(guildId, resultId);
+  const prefix = guildKeys.resultPrefix(guildId, resultId);
   await Promise.all(paths.filter((path): path is string => !!path).map((path) => ctx.blobs.getToFile(prefix + basename(path), path)));
 }
 
 /** Where an uploaded seed waits for its worker (remote blob store only). */
 function seedBlobKey(guildId: string, resultId: string): string {
-  return `guilds/${guildId}/uploads/${resultId}-seed.mid`;
+  return `${guildKeys.uploadsPrefix(guildId)}${resultId}-seed.mid`;
 }
 
 /** A result's files: this bot's copies, and the stored ones (and its seed) when they live elsewhere. */
 async function removeResultFiles(ctx: BotContext, guildId: string, resultId: string, dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
   if (!remoteBlobs(ctx)) return;
-  await Promise.all([ctx.blobs.deletePrefix(resultBlobPrefix(guildId, resultId)), ctx.blobs.delete(seedBlobKey(guildId, resultId))]).catch((error: unknown) =>
+  await Promise.all([ctx.blobs.deletePrefix(guildKeys.resultPrefix(guildId, resultId)), ctx.blobs.delete(seedBlobKey(guildId, resultId))]).catch((error: unknown) =>
     ctx.logger.warn('could not delete stored result files', { resultId, error }),
   );
 }

@@ -164,7 +164,7 @@ async function transcribe(
   const { config } = deps;
   // A worker that may not share this disk gets the audio, and gives the MIDI back, by key.
   const transport = deps.jobBlobs.url
-    ? { inputKey: `guilds/${owner.guildId}/uploads/audio-${job.id}`, outputKey: `guilds/${owner.guildId}/uploads/transcribed-${job.id}.mid`, blobs: deps.jobBlobs }
+    ? { inputKey: `${guildKeys.uploadsPrefix(owner.guildId)}audio-${job.id}`, outputKey: `${guildKeys.uploadsPrefix(owner.guildId)}transcribed-${job.id}.mid`, blobs: deps.jobBlobs }
     : undefined;
   try {
     if (transport) await deps.blobs.putFile(transport.inputKey, job.audioPath);

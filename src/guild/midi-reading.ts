@@ -4,6 +4,7 @@ import type { CoreConfig } from '../config.js';
 import { parseReadMidiJobResult, type ReadMidiJobResult } from '../jobs/read-midi-job.js';
 import type { JobOwner } from '../jobs/queue.js';
 import type { JobDeps } from './guild-deps.js';
+import { guildKeys } from '../storage/index.js';
 
 /**
  * Reads a downloaded MIDI file in a worker (a queued job, so it counts against the user's limits).
@@ -17,7 +18,7 @@ export async function readMidiFile(
   opts: { withSequence: boolean },
 ): Promise<ReadMidiJobResult> {
   // A worker that may not share this disk reads the bytes from the blob store (removed once read).
-  const key = deps.jobBlobs.url ? `guilds/${owner.guildId}/uploads/read-${randomBytes(6).toString('hex')}.mid` : undefined;
+  const key = deps.jobBlobs.url ? `${guildKeys.uploadsPrefix(owner.guildId)}read-${randomBytes(6).toString('hex')}.mid` : undefined;
   if (key) await deps.blobs.putFile(key, path);
   try {
     const handle = await deps.queue.enqueue('read-midi', { path, maxBytes: deps.config.maxMidiBytes, withSequence: opts.withSequence, ...(key ? { key, blobs: deps.jobBlobs } : {}) }, owner);

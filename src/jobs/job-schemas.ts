@@ -83,6 +83,8 @@ const transcribeData = z.object({
 const voiceAudioData = z.object({
   source: z.object({ id: z.string().min(1).max(64), dir: path, midiPath: path, opusPath: optionalPath, sequence: noteSequenceSchema }),
   settings: z.object({ soundfont: z.string().max(200).optional(), soundfontDir: optionalPath, ffmpegPath: optionalPath }),
+  oggKey: blobKey.optional(),
+  blobs: blobSettings.optional(),
 });
 
 const readMidiData = z.object({ path, key: blobKey.optional(), blobs: blobSettings.optional(), maxBytes: z.number().int().positive(), withSequence: z.boolean() });

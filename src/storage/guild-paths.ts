@@ -67,6 +67,17 @@ export const guildKeys = {
     if (!MODEL_VERSION.test(version)) throw new Error(`Not a model version: ${JSON.stringify(version.slice(0, 80))}`);
     return `${guildKeys.modelsPrefix(guildId)}${version}/`;
   },
+  /** `guilds/<g>/results/<id>/`: a result's files (MIDI, audio, piano roll, voice audio), as in its folder under DATA_DIR. */
+  resultPrefix(guildId: string, resultId: string): string {
+    assertGuildId(guildId);
+    assertFileId(resultId);
+    return `guilds/${guildId}/results/${resultId}/`;
+  },
+  /** `guilds/<g>/uploads/`: files on their way to a worker, removed once it has read them. */
+  uploadsPrefix(guildId: string): string {
+    assertGuildId(guildId);
+    return `guilds/${guildId}/uploads/`;
+  },
 };
 
 const MODEL_VERSION = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/;

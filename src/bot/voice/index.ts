@@ -6,7 +6,11 @@
 import type { Client } from 'discord.js';
 import type { BotContext } from '../context.js';
 import type { MotifQueue } from '../../jobs/motif-jobs.js';
-import { findVoiceAudio } from '../../audio/voice-audio.js';
+import { basename } from 'node:path';
+import { findVoiceAudio, voiceAudioPath } from '../../audio/voice-audio.js';
+import type { JobBlobSettings } from '../../jobs/job-blobs.js';
+import type { BlobStore } from '../../storage/blobs/blob-store.js';
+import { guildKeys } from '../../storage/index.js';
 import { soundfontFor } from '../../guild/settings.js';
 import { VoiceService, type VoiceServiceOptions } from './voice-service.js';
 
@@ -39,7 +43,10 @@ export function createVoiceService(client: Client, ctx: BotContext, overrides: P
         ffmpegPath: ctx.config.ffmpegPath,
       };
     },
-    prepareAudio: voiceAudioThroughQueue(ctx.queue, async (guildId) => (await ctx.storage.settings.get(guildId)).maxPerUser),
+    prepareAudio: voiceAudioThroughQueue(ctx.queue, async (guildId) => (await ctx.storage.settings.get(guildId)).maxPerUser, {
+      blobs: ctx.blobs,
+      jobBlobs: ctx.jobBlobs,
+    }),
     ...overrides,
   });
 }
@@ -52,20 +59,29 @@ export function createVoiceService(client: Client, ctx: BotContext, overrides: P
 export function voiceAudioThroughQueue(
   queue: MotifQueue,
   maxPerUser: (guildId: string) => Promise<number | undefined>,
+  files?: { blobs: BlobStore; jobBlobs: JobBlobSettings },
 ): NonNullable<VoiceServiceOptions['prepareAudio']> {
   return async (source, settings, requester) => {
     const existing = await findVoiceAudio(source);
     if (existing) return existing;
     const limit = await maxPerUser(requester.guildId);
+    // A worker that may not share this disk renders into the blob store, next to the result's files.
+    const oggKey = files?.jobBlobs.url ? `${guildKeys.resultPrefix(requester.guildId, source.id)}${basename(voiceAudioPath(source))}` : undefined;
     // Only what rendering needs crosses to the worker, not the whole stored result.
     const { onWaiting, ...owner } = requester;
     const job = await queue.enqueue(
       'voice-audio',
-      { source: { id: source.id, dir: source.dir, midiPath: source.midiPath, opusPath: source.opusPath, sequence: source.sequence }, settings },
+      {
+        source: { id: source.id, dir: source.dir, midiPath: source.midiPath, opusPath: source.opusPath, sequence: source.sequence },
+        settings,
+        ...(oggKey && files ? { oggKey, blobs: files.jobBlobs } : {}),
+      },
       { ...owner, label: 'voice audio for a result', ...(limit !== undefined ? { maxPerUser: limit } : {}) },
     );
     // Position 1 = next to start: the jobs ahead are the running ones and those before it.
     if (job.position() > 0) onWaiting?.(job.position());
-    return job.result;
+    const audio = await job.result;
+    if (oggKey && files) await files.blobs.getToFile(oggKey, audio.oggPath);
+    return audio;
   };
 }
