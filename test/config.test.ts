@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_KEYS, loadConfig, loadCoreConfig, readEnvironment } from '../src/config.js';
+import { CONFIG_KEYS, loadConfig, loadCoreConfig, loadWorkerConfig, readEnvironment } from '../src/config.js';
 import { MotifError } from '../src/errors.js';
 
 const TOKEN = `${Buffer.from('123456789012345678').toString('base64')}.abc.def`;
@@ -74,6 +74,28 @@ describe('loadConfig', () => {
     expect(pg).toMatchObject({ blobUrl: 'postgresql://motif@127.0.0.1:5432/motif', modelCacheSize: 5 });
     expect(() => loadConfig({ DISCORD_TOKEN: TOKEN, BLOB_URL: 's3://bucket' })).toThrow(/BLOB_URL: must be a postgresql:\/\/ URL/);
     expect(() => loadConfig({ DISCORD_TOKEN: TOKEN, MODEL_CACHE_SIZE: '0' })).toThrow(/MODEL_CACHE_SIZE/);
+  });
+
+  it('GIVEN WORKER_LANES WHEN the bot loads it THEN both lanes by default, none or one lane with QUEUE_URL, and a lane setting without QUEUE_URL is refused (in-process runs every lane)', () => {
+    const redis = { DISCORD_TOKEN: TOKEN, QUEUE_URL: 'redis://127.0.0.1:6379' };
+    expect(loadConfig({ DISCORD_TOKEN: TOKEN })).toMatchObject({ workerLanes: ['interactive', 'batch'], workerStalledMs: 30_000 });
+    expect(loadConfig({ ...redis, WORKER_LANES: 'none' }).workerLanes).toEqual([]);
+    expect(loadConfig({ ...redis, WORKER_LANES: 'batch', WORKER_STALLED_SECONDS: '5' })).toMatchObject({ workerLanes: ['batch'], workerStalledMs: 5_000 });
+    expect(() => loadConfig({ DISCORD_TOKEN: TOKEN, WORKER_LANES: 'none' })).toThrow(/WORKER_LANES: only applies with QUEUE_URL/);
+    expect(() => loadConfig({ ...redis, WORKER_LANES: 'fast' })).toThrow(/WORKER_LANES: must be interactive,batch \(both\), interactive, batch or none/);
+    expect(() => loadConfig({ DISCORD_TOKEN: TOKEN, BLOB_SCHEMA: 'Motif-Blobs' })).toThrow(/BLOB_SCHEMA: must be a PostgreSQL schema name/);
+  });
+
+  it('GIVEN a worker process WHEN its settings load THEN no Discord token is needed, QUEUE_URL is, and it must run at least one lane', () => {
+    expect(loadWorkerConfig({ QUEUE_URL: 'redis://127.0.0.1:6379', WORKER_LANES: 'interactive', METRICS_PORT: '9101' })).toMatchObject({
+      queueUrl: 'redis://127.0.0.1:6379',
+      queuePrefix: 'motif',
+      workerLanes: ['interactive'],
+      metricsPort: 9101,
+      shutdownGraceSeconds: 20,
+    });
+    expect(() => loadWorkerConfig({})).toThrow(/QUEUE_URL: is required: a worker takes its jobs from the BullMQ queue/);
+    expect(() => loadWorkerConfig({ QUEUE_URL: 'redis://127.0.0.1:6379', WORKER_LANES: 'none' })).toThrow(/a worker must run at least one lane/);
   });
 
   it('GIVEN bad queue settings WHEN loaded THEN each is named with what it allows', () => {
