@@ -5,6 +5,7 @@
  */
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { Redis } from 'ioredis';
+import { Queue } from 'bullmq';
 import { BullQueue } from '../../src/jobs/bullmq-queue.js';
 import { createJobQueue } from '../../src/jobs/create-queue.js';
 import { InProcessQueue } from '../../src/jobs/in-process-queue.js';
@@ -89,6 +90,29 @@ describeRedis('BullQueue on Redis', () => {
     const job = await queue.enqueue('flaky', { n: 1 }, { guildId: 'g', userId: 'u', label: 'flaky' });
     expect(await job.result).toBe('second time');
     expect(calls).toBe(2);
+  });
+
+  it('GIVEN a worker stopping with a job running WHEN its grace period ends THEN the job goes back to the queue without using an attempt, another worker runs it, and a process that follows it hears the result', async () => {
+    const prefix = nextPrefix();
+    const first = gate();
+    const stopping = await make({ prefix, g: first });
+    const producer = await make({ prefix, runWorkers: false });
+    const job = await producer.enqueue('gated', { name: 'long' }, { guildId: 'g', userId: 'u', label: 'long' });
+    await eventually(() => expect(first.started).toEqual(['long']));
+    expect(await stopping.shutdown(100)).toEqual({ finished: 0, cutOff: 0, handedOver: 0 });
+
+    const second = gate();
+    await make({ prefix, g: second });
+    await eventually(() => expect(second.started).toEqual(['long']));
+    second.open('long');
+    expect(await job.result).toBe('long');
+    // Handed back, not failed: no attempt was spent on the stopped worker (gated has one).
+    const bull = new Queue('gated', { connection: { host: '127.0.0.1', port: 6379 }, prefix });
+    try {
+      expect((await bull.getJob(job.id))?.attemptsMade).toBe(1);
+    } finally {
+      await bull.close();
+    }
   });
 
   it('GIVEN two bot processes on one Redis WHEN both enqueue for the same user at once THEN the per-user limit holds across them', async () => {
