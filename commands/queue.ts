@@ -1,8 +1,9 @@
 import { InteractionContextType, MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import type { Command } from '../src/bot/command.js';
 import type { BotContext } from '../src/bot/context.js';
-import { guildIdOf, hasManageGuild } from '../src/bot/permissions.js';
+import { actorOf } from '../src/bot/permissions.js';
 import { NO_MENTIONS } from '../src/bot/replies.js';
+import { cancelGuildJob, listGuildJobs } from '../src/guild/queue.js';
 
 export const data = new SlashCommandBuilder()
   .setContexts(InteractionContextType.Guild)
@@ -14,16 +15,16 @@ export const data = new SlashCommandBuilder()
   );
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
-  const guildId = guildIdOf(interaction);
+  const actor = actorOf(interaction);
   if (interaction.options.getSubcommand() === 'cancel') {
     const id = interaction.options.getString('id', true);
-    await ctx.queue.cancel(id, { guildId, userId: interaction.user.id, isAdmin: hasManageGuild(interaction) });
+    await cancelGuildJob(ctx, actor, id);
     await interaction.reply({ content: `Cancelled job \`${id}\`.`, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
     return;
   }
-  const jobs = await ctx.queue.list({ guildId });
+  const jobs = await listGuildJobs(ctx, actor.guildId);
   // The lane says why a compose is not stuck behind a training run: each lane has its own workers.
-  const lines = jobs.map((j) => `• \`${j.id}\` ${j.label} — ${j.lane}, ${j.state === 'running' ? 'running' : `position ${j.position}`}, by <@${j.userId}>`);
+  const lines = jobs.map((j) => `• \`${j.id}\` ${j.label} — ${j.lane}, ${j.running ? 'running' : `position ${j.position}`}, by <@${j.userId}>`);
   const content = lines.length ? lines.join('\n').slice(0, 1900) : 'Nothing is queued on this server.';
   await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
 }

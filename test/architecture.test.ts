@@ -46,6 +46,12 @@ function importsOf(file: string): Import[] {
   }));
 }
 
+/** Uses of the context's stores and queue in a source text (comments removed first). */
+function directStoreUses(source: string): string[] {
+  const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  return [...code.matchAll(/\bctx\.(storage|queue|blobs|jobBlobs)\b/g)].map((m) => m[0]);
+}
+
 /** The layer a file belongs to: `src/<folder>`, a top-level file of src/, `commands`, or the composition root. */
 function layerOf(file: string): string {
   if (COMPOSITION_ROOTS.includes(file)) return 'composition root';
@@ -144,6 +150,12 @@ describe('architecture: who may import whom', () => {
   it('GIVEN commands/ WHEN their imports are read THEN stores and jobs are reached only through src/guild or src/bot (the style list aside: it fills option choices)', () => {
     const STYLE_LIST = 'src/jobs/styles.ts';
     expect(violations(['commands'], (to) => under('src/storage')(to) || (under('src/jobs')(to) && to !== STYLE_LIST))).toEqual([]);
+  });
+
+  it('GIVEN commands/ WHEN their code is read THEN none reaches the stores, the blob store or the queue through the context either (each calls a use-case or a src/bot adapter)', () => {
+    expect(directStoreUses('const jobs = await ctx.queue.list({ guildId });\nawait ctx.storage.settings.get(id); ctx.blobs.get(k); ctx.jobBlobs')).toEqual(['ctx.queue', 'ctx.storage', 'ctx.blobs', 'ctx.jobBlobs']);
+    const uses = tsFiles('commands').flatMap((file) => directStoreUses(readFileSync(join(ROOT, file), 'utf8')).map((use) => `${file}: ${use}`));
+    expect(uses).toEqual([]);
   });
 
   it('GIVEN src/bot WHEN its imports are read THEN only the composition roots import commands/', () => {

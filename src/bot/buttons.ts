@@ -3,10 +3,12 @@ import { MessageFlags, type ButtonInteraction } from 'discord.js';
 import { MotifError } from '../errors.js';
 import { findResult } from '../guild/results.js';
 import { saveSeed } from '../guild/seeds.js';
-import { runCompose, seedPart } from './compose-flow.js';
+import { seedPart } from '../guild/compose.js';
+import { cancelGuildJob } from '../guild/queue.js';
+import { runCompose } from './compose-flow.js';
 import type { BotContext } from './context.js';
 import { parseCustomId } from './custom-ids.js';
-import { guildIdOf, hasManageGuild, requireAllowedChannel } from './permissions.js';
+import { actorOf, guildIdOf, requireAllowedChannel } from './permissions.js';
 import { NO_MENTIONS } from './replies.js';
 
 /** @throws MotifError NOT_FOUND (unknown button or expired result), or what the action throws. */
@@ -15,7 +17,7 @@ export async function handleButton(interaction: ButtonInteraction, ctx: BotConte
   const guildId = guildIdOf(interaction);
   if (parsed.type === 'unknown') throw new MotifError('NOT_FOUND', 'This button is no longer supported.');
   if (parsed.type === 'job-cancel') {
-    await ctx.queue.cancel(parsed.jobId, { guildId, userId: interaction.user.id, isAdmin: hasManageGuild(interaction) });
+    await cancelGuildJob(ctx, actorOf(interaction), parsed.jobId);
     await interaction.reply({ content: `Cancelled job \`${parsed.jobId}\`.`, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
     return;
   }

@@ -14,7 +14,8 @@ import { InteractionWebhook, MessageFlags, Routes, type Client } from 'discord.j
 import { MotifError, isMotifError } from '../errors.js';
 import { cutOffError } from '../jobs/queue.js';
 import { DELIVERY_MAX_AGE_MS, type DeliveryRecord } from '../storage/delivery-repo.js';
-import { composeDeliverySchema, followCompose } from './compose-flow.js';
+import { composePlanSchema } from '../guild/compose.js';
+import { followCompose } from './compose-flow.js';
 import { trainPlanSchema, type TrainPlan } from '../guild/training.js';
 import { followTraining } from './train-flow.js';
 import type { BotContext } from './context.js';
@@ -83,7 +84,7 @@ async function followerFor(client: Client<true>, ctx: BotContext, record: Delive
   const target = storedReplyTarget(client, record);
   const opts = { guildId: record.guildId, startedAt: record.createdAt };
   if (record.kind === 'compose') {
-    const context = composeDeliverySchema.safeParse(record.context);
+    const context = composePlanSchema.safeParse(record.context);
     if (!context.success) return undefined;
     return async () => {
       const handle = await ctx.queue.attach('compose', record.jobId);

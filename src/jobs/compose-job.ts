@@ -7,7 +7,7 @@
  * pipeline writes into a scratch folder, and every file goes up under the result's key prefix
  * before the bot hears of it (the MIDI and piano roll first, so they can be posted while the audio
  * renders). The paths in the result are then where the bot will put its copies (`outDir`), so the
- * result names the same files either way and the bot fetches them by key (compose-flow.ts).
+ * result names the same files either way and the bot fetches them by key (src/guild/compose.ts).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -5,7 +5,7 @@ import { emptySequence } from '../../src/music/note-sequence.js';
 
 const sequence = { ...emptySequence({ stepsPerQuarter: 4, qpm: 100 }), notes: [{ pitch: 60, velocity: 80, startStep: 0, endStep: 4, program: 0, isDrum: false, track: 0 }], totalSteps: 4 };
 
-/** What the bot really enqueues for each kind (shapes from compose-flow, train-flow, corpus-service, uploads, voice). */
+/** What the bot really enqueues for each kind (shapes from src/guild/compose.ts, train-flow, corpus-service, uploads, voice). */
 const EXAMPLES = {
   compose: { length: 100, temperature: 0.9, topP: 0.95, program: 0, qpm: 96, style: 'piano', seed: sequence, modelDir: '/m/default', randomSeed: 7, outDir: '/d/r/1', baseName: 'motif-1', withOpus: false, maxAudioBytes: 10_485_760, soundfontDir: '/s', maxLength: 2000, maxSeedBytes: 8_388_608 },
   train: {
