@@ -74,14 +74,16 @@ describe('/compose output', () => {
 
   it('GIVEN a server with a small upload limit WHEN /compose runs THEN the audio is compressed to fit it and Discord accepts every upload', async () => {
     onTestFailed(async () => console.error(await h.describeState()));
-    const limit = 512 * 1024; // at tempo 60, 60 notes-or-chords last ~40 s: 192 kb/s MP3 would need ~1 MB
+    // At tempo 60, 60 notes-or-chords last ~20–40 s (the piece is random): 192 kb/s MP3 fits only
+    // ~11 s in 256 KB, and Ogg/Opus at 32 kb/s up to ~65 s, so every such piece must be compressed and fits.
+    const limit = 256 * 1024;
     h.server.attachmentSizeLimit = limit;
     const r = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'compose', options: { length: 60, tempo: 60 } }), finished, JOB_WAIT_MS);
     expect(r.followUps, said(r)).toEqual([]);
     const audio = r.message!.attachments.find((a) => /\.(mp3|ogg)$/.test(a.filename));
     expect(audio, said(r)).toBeDefined();
     expect(audio!.data.length).toBeLessThanOrEqual(limit);
-    expect(r.message!.content).toMatch(/\nAudio: (MP3|Ogg\/Opus) at \d+ kb\/s, so that it fits this server's 512 KB upload limit\.$/);
+    expect(r.message!.content).toMatch(/\nAudio: (MP3|Ogg\/Opus) at \d+ kb\/s, so that it fits this server's 256 KB upload limit\.$/);
     const decoded = await decodeAudio(new Uint8Array(audio!.data));
     expect(decoded.samples.length / decoded.sampleRateHz).toBeGreaterThan(5); // real music, not a stub
     expect(h.server.requests.filter((q) => q.status === 413)).toEqual([]);
