@@ -167,7 +167,8 @@ export async function followCompose(target: ReplyTarget, ctx: BotContext, handle
     // Handed over: the job runs on and writes into outDir; the next start delivers it.
     if (isMotifError(error) && error.code === 'JOB_HANDED_OVER') throw error;
     await forgetDelivery(ctx, guildId, handle.id);
-    await discardComposeFiles(ctx, guildId, plan);
+    const stopped = isMotifError(error) && (error.code === 'JOB_CANCELLED' || error.code === 'BOT_RESTARTED');
+    await discardComposeFiles(ctx, guildId, plan, { jobMayStillWrite: stopped });
     throw error;
   }
 }

@@ -259,10 +259,20 @@ export async function settleComposeResult(deps: ComposeDeps, guildId: string, pl
   if (remoteBlobs(deps)) await deps.blobs.delete(seedBlobKey(guildId, plan.resultId)).catch(() => undefined);
 }
 
-/** Removes what a compose that ended without a kept result wrote: its folder here, and its stored files and seed. */
-export async function discardComposeFiles(deps: ComposeDeps, guildId: string, plan: Pick<ComposePlan, 'resultId' | 'outDir'>): Promise<void> {
+/**
+ * Removes what a compose that ended without a kept result wrote: its folder here, and its stored files and seed.
+ * @param opts.jobMayStillWrite the job was cancelled or cut off while running: its worker stops within
+ *   its abort grace or is terminated, and may write into the folder meanwhile, so it is removed again later.
+ */
+export async function discardComposeFiles(deps: ComposeDeps, guildId: string, plan: Pick<ComposePlan, 'resultId' | 'outDir'>, opts: { jobMayStillWrite?: boolean } = {}): Promise<void> {
   await removeResultFiles(deps, guildId, plan.resultId, plan.outDir);
+  if (!opts.jobMayStillWrite) return;
+  const later = setTimeout(() => void rm(plan.outDir, { recursive: true, force: true }).catch(() => undefined), LATE_CLEANUP_MS);
+  later.unref();
 }
+
+/** Past a worker's abort grace (3 s) and its termination wait (5 s): whatever a stopped job wrote is there by now. */
+const LATE_CLEANUP_MS = 10_000;
 
 /** The seed part of a stored result (Regenerate composes from it again): the notes that start before `seedSteps`. */
 export function seedPart(record: ResultRecord): NoteSequence | undefined {

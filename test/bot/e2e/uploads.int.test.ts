@@ -173,6 +173,9 @@ describe('uploads: acknowledge first, read off the main thread', () => {
     const resultUpload = /^\/webhooks\/\d+\/[^/]+\/messages\/@original$/;
     // Every attempt at both uploads (the MIDI and piano roll first, then the audio) is refused:
     // @discordjs/rest tries each request 4 times, so 8 covers all of them; the rest is cleared below.
+    // Folders already there belong to earlier tests' cancelled jobs (removed again once their workers stop).
+    const resultsDir = guildPaths(h.config.dataDir, h.server.guild.id).resultsDir;
+    const foldersBefore = await readdir(resultsDir).catch(() => [] as string[]);
     h.server.injectRestFaults([{ method: 'PATCH', path: resultUpload, withFiles: true, status: 500, times: 20 }]);
     try {
       const compose = h.server.sendSlashCommand({ name: 'compose', options: { length: 8 }, user: member });
@@ -189,8 +192,7 @@ describe('uploads: acknowledge first, read off the main thread', () => {
     }
     // Nothing half-saved: no record, no files.
     expect(await h.bot.ctx.storage.results.recent(h.server.guild.id)).toEqual([]);
-    const resultsDir = guildPaths(h.config.dataDir, h.server.guild.id).resultsDir;
-    expect(await readdir(resultsDir).catch(() => [])).toEqual([]);
+    expect((await readdir(resultsDir).catch(() => [] as string[])).filter((f) => !foldersBefore.includes(f))).toEqual([]);
     const save = h.server.sendSlashCommand({ name: 'seed', subcommand: 'save', options: { name: 'mine' }, user: member });
     const rs = await h.server.waitForInteractionResponse(save);
     expect(rs.message?.content).toBe('Attach a MIDI file, or compose something first to save your latest result.');
@@ -201,6 +203,8 @@ describe('uploads: acknowledge first, read off the main thread', () => {
     const member = h.server.createUser('half-unlucky');
     const resultUpload = /^\/webhooks\/\d+\/[^/]+\/messages\/@original$/;
     const carriesAudio = ({ files }: { files: readonly { filename: string }[] }): boolean => files.some((f) => f.filename.endsWith('.mp3'));
+    const resultsDir = guildPaths(h.config.dataDir, h.server.guild.id).resultsDir;
+    const foldersBefore = await readdir(resultsDir).catch(() => [] as string[]);
     h.server.injectRestFaults([{ method: 'PATCH', path: resultUpload, withFiles: true, match: carriesAudio, status: 500, times: 20 }]);
     try {
       const compose = h.server.sendSlashCommand({ name: 'compose', options: { length: 8 }, user: member });
@@ -220,8 +224,13 @@ describe('uploads: acknowledge first, read off the main thread', () => {
       h.server.clearRestFaults();
     }
     expect(await h.bot.ctx.storage.results.recent(h.server.guild.id)).toEqual([]);
-    expect(await readdir(guildPaths(h.config.dataDir, h.server.guild.id).resultsDir).catch(() => [])).toEqual([]);
+    expect((await readdir(resultsDir).catch(() => [] as string[])).filter((f) => !foldersBefore.includes(f))).toEqual([]);
     expectNoIncident();
+  }, JOB_WAIT_MS);
+
+  it('GIVEN the jobs this suite cancelled while they ran WHEN their workers have stopped THEN no folder of theirs is left behind', async () => {
+    const resultsDir = guildPaths(h.config.dataDir, h.server.guild.id).resultsDir;
+    await waitFor(async () => (await readdir(resultsDir).catch(() => [] as string[])).length === 0);
   }, JOB_WAIT_MS);
 
   it('GIVEN everything this suite did WHEN every reply and log line is searched THEN no token, stack trace or file-system path reached a user, and no token the log', () => {
