@@ -102,6 +102,7 @@ export async function runCompose(interaction: ChatInputCommandInteraction | Butt
     await recordDelivery(ctx, interaction, { id: handle.id, kind: 'compose', guildId }, plan, startedAt);
   } catch (error) {
     await handle.cancel().catch(() => undefined);
+    await discardComposeFiles(ctx, guildId, plan, { jobMayStillWrite: true });
     throw error;
   }
   const record = await followCompose(interaction, ctx, handle, plan, { guildId, startedAt });
@@ -135,11 +136,12 @@ export async function followCompose(target: ReplyTarget, ctx: BotContext, handle
     } else if (firstFiles) reporter.show(progressMessage(handle.id, firstFilesText(firstFiles, Math.round(p.fraction * 100))));
     else reporter.show(progressMessage(handle.id, `Composing: ${p.stage} ${Math.round(p.fraction * 100)}%`));
   });
+  let record: ResultRecord;
   try {
     const result = await handle.result;
     // Saved before the buttons reach anyone, so a press right after the post finds it; if Discord
     // refuses the post, the record goes again and nothing is kept.
-    const record = await keepComposeResult(ctx, guildId, plan, result, { userId: target.user.id, channelId: target.channelId ?? '' });
+    record = await keepComposeResult(ctx, guildId, plan, result, { userId: target.user.id, channelId: target.channelId ?? '' });
     try {
       const posted = await firstPost;
       await reporter.finish(
@@ -159,9 +161,6 @@ export async function followCompose(target: ReplyTarget, ctx: BotContext, handle
         detail: cause instanceof Error ? cause.message : String(cause),
       });
     }
-    await forgetDelivery(ctx, guildId, handle.id);
-    await settleComposeResult(ctx, guildId, plan);
-    return record;
   } catch (error) {
     await reporter.stop();
     // Handed over: the job runs on and writes into outDir; the next start delivers it.
@@ -171,6 +170,11 @@ export async function followCompose(target: ReplyTarget, ctx: BotContext, handle
     await discardComposeFiles(ctx, guildId, plan, { jobMayStillWrite: stopped });
     throw error;
   }
+  // Posted: from here on nothing may take the result's files away. Making room for it (older results
+  // out, the results budget) is housekeeping; if storage fails at it, it is logged and done next time.
+  await forgetDelivery(ctx, guildId, handle.id);
+  await settleComposeResult(ctx, guildId, plan).catch((error: unknown) => ctx.logger.warn('could not make room after a result', { guildId, resultId: plan.resultId, error }));
+  return record;
 }
 
 /**

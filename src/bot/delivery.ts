@@ -14,7 +14,7 @@ import { InteractionWebhook, MessageFlags, Routes, type Client } from 'discord.j
 import { MotifError, isMotifError } from '../errors.js';
 import { cutOffError } from '../jobs/queue.js';
 import { DELIVERY_MAX_AGE_MS, type DeliveryRecord } from '../storage/delivery-repo.js';
-import { composePlanSchema } from '../guild/compose.js';
+import { composePlanSchema, discardComposeFiles } from '../guild/compose.js';
 import { followCompose } from './compose-flow.js';
 import { trainPlanSchema, type TrainPlan } from '../guild/training.js';
 import { followTraining } from './train-flow.js';
@@ -29,19 +29,29 @@ export interface SweepReport {
   lost: number;
   /** Records dropped unread: too old, or of a kind or shape this bot cannot finish. */
   dropped: number;
+  /** Records that could not be looked at now (the queue or storage away): they stay for the next start. */
+  failed: number;
 }
 
 /**
- * Resumes every pending delivery of the guilds this client is in. Returns once each record has been
- * looked at; deliveries of jobs still running go on in the background (`inFlight` tracks them).
- * @throws MotifError QUEUE_UNAVAILABLE when the queue cannot be asked (records are kept for the next start).
+ * Resumes every pending delivery of the guilds this client is in that was recorded before
+ * `startedAt` (this process's start): what this process recorded itself it is already following.
+ * Returns once each record has been looked at; deliveries of jobs still running go on in the
+ * background (`inFlight` tracks them). One record that cannot be looked at (Redis or storage away)
+ * is logged and left for the next start; the others go on.
+ * @throws the storage error when a guild's records cannot even be listed.
  */
-export async function sweepDeliveries(client: Client<true>, ctx: BotContext, inFlight: Set<Promise<void>>): Promise<SweepReport> {
-  const report: SweepReport = { resumed: 0, lost: 0, dropped: 0 };
+export async function sweepDeliveries(client: Client<true>, ctx: BotContext, inFlight: Set<Promise<void>>, startedAt: number): Promise<SweepReport> {
+  const report: SweepReport = { resumed: 0, lost: 0, dropped: 0, failed: 0 };
   for (const guildId of client.guilds.cache.keys()) {
     for (const record of await ctx.storage.deliveries.pending(guildId)) {
-      const outcome = await resumeDelivery(client, ctx, record, inFlight);
-      report[outcome]++;
+      if (record.createdAt >= startedAt) continue;
+      try {
+        report[await resumeDelivery(client, ctx, record, inFlight)]++;
+      } catch (error) {
+        report.failed++;
+        ctx.logger.warn('a pending delivery could not be looked at; it stays for the next start', { jobId: record.jobId, error });
+      }
     }
   }
   return report;
@@ -51,12 +61,14 @@ async function resumeDelivery(client: Client<true>, ctx: BotContext, record: Del
   const follow = await followerFor(client, ctx, record);
   if (!follow) {
     ctx.logger.warn('delivery record dropped', { jobId: record.jobId, kind: record.kind, ageMs: Date.now() - record.createdAt });
+    await discardFilesOf(ctx, record);
     await ctx.storage.deliveries.remove(record.guildId, record.jobId);
     return 'dropped';
   }
   const following = await follow();
   if (!following) {
     await tell(client, ctx, record, cutOffError());
+    await discardFilesOf(ctx, record);
     await ctx.storage.deliveries.remove(record.guildId, record.jobId);
     return 'lost';
   }
@@ -100,6 +112,13 @@ async function followerFor(client: Client<true>, ctx: BotContext, record: Delive
     };
   }
   return undefined;
+}
+
+/** What a compose that will never be delivered may have left: its result folder, stored files and seed. */
+async function discardFilesOf(ctx: BotContext, record: DeliveryRecord): Promise<void> {
+  const plan = composePlanSchema.safeParse(record.context);
+  if (record.kind !== 'compose' || !plan.success) return;
+  await discardComposeFiles(ctx, record.guildId, plan.data).catch((error: unknown) => ctx.logger.warn('could not remove a lost compose’s files', { jobId: record.jobId, error }));
 }
 
 /** The stored reply as the compose flow edits it. */

@@ -63,6 +63,8 @@ export interface BotHandle {
  *   or the login error (e.g. an invalid token).
  */
 export async function startBot(config: BotConfig, deps: BotDeps): Promise<BotHandle> {
+  // Delivery records from before this moment are an earlier process's to finish (the start-up sweep).
+  const processStartedAt = Date.now();
   const logger = deps.logger ?? createLogger(config.logLevel, undefined, { redact: [config.discordToken] });
   // Seconds, not minutes: a wrong token must not wait for the model to load to be reported.
   if (deps.checkToken ?? true) {
@@ -157,7 +159,8 @@ export async function startBot(config: BotConfig, deps: BotDeps): Promise<BotHan
   try {
     if (metrics && config.metricsPort !== undefined) {
       ops = await startProcessMetrics(queue, {
-        port: config.metricsPort,
+        // Shard processes share one machine and one setting: each takes the next port (shard 0 the one set).
+        port: config.metricsPort + (config.shard?.id ?? 0),
         metrics,
         checks: {
           storage: () => storage.ping(),
@@ -184,9 +187,9 @@ export async function startBot(config: BotConfig, deps: BotDeps): Promise<BotHan
   }
   logger.info(`logged in as ${client.user?.tag ?? '?'}`, { guilds: client.guilds.cache.size, storage: storage.backend, blobs: blobs.backend, queue: config.queueUrl ? 'bullmq' : 'in-process' });
   // Answers owed from before this start (durable delivery): in the background, the bot is already serving.
-  void sweepDeliveries(client as Client<true>, ctx, inFlight).then(
+  void sweepDeliveries(client as Client<true>, ctx, inFlight, processStartedAt).then(
     (report) => {
-      if (report.resumed + report.lost + report.dropped > 0) logger.info('pending deliveries swept', { ...report });
+      if (report.resumed + report.lost + report.dropped + report.failed > 0) logger.info('pending deliveries swept', { ...report });
     },
     (error: unknown) => logger.warn('pending deliveries could not be swept; they stay for the next start', { error }),
   );

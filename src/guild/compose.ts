@@ -162,14 +162,20 @@ export async function startGuildCompose(deps: ComposeDeps, actor: Pick<GuildActo
       delete request.seedMidiPath;
     }
   }
-  const handle = await deps.queue.enqueue('compose', request, {
-    cost: estimateCompose({ ...request, seedBytes }).workSeconds,
-    guildId,
-    userId: actor.userId,
-    channelId: req.channelId,
-    label: `compose length ${req.length}`,
-    maxPerUser: settings.maxPerUser,
-  });
+  const handle = await deps.queue
+    .enqueue('compose', request, {
+      cost: estimateCompose({ ...request, seedBytes }).workSeconds,
+      guildId,
+      userId: actor.userId,
+      channelId: req.channelId,
+      label: `compose length ${req.length}`,
+      maxPerUser: settings.maxPerUser,
+    })
+    .catch(async (error: unknown) => {
+      // Refused (queue full, Redis away): the seed put up for the worker goes again.
+      if (request.seedMidiKey) await deps.blobs.delete(request.seedMidiKey).catch(() => undefined);
+      throw error;
+    });
   const plan: ComposePlan = {
     resultId,
     outDir,

@@ -190,6 +190,9 @@ export async function finishGuildTraining(deps: TrainingDeps, plan: TrainPlan, h
     // A failed run's half-made version goes (a crashed worker could not remove it), and on the local
     // disk its work folder and epoch checkpoint too.
     await deps.blobs.deletePrefix(modelPrefix).catch((cleanupError: unknown) => deps.logger.warn('could not remove a failed model version', { modelPrefix, error: cleanupError }));
+    // Its stored checkpoint too: a cancelled run leaves it for nobody, and a worker that died on its
+    // last attempt could not remove it.
+    await deps.blobs.deletePrefix(guildKeys.checkpointOf(modelPrefix)).catch(() => undefined);
     await removeOtherVersions(deps.blobs, guildId, versionsInUse(await deps.storage.models.get(guildId))).catch(() => undefined);
     // A crashed run: the admin also learns the server did not lose its model.
     if (isMotifError(error) && error.code === 'JOB_FAILED') {

@@ -127,6 +127,8 @@ export const ENQUEUE_DEADLINE_MS = 2_000;
 const USAGE_OWNERS_KEPT = 1_000;
 /** At most one warning per source this often while Redis is away. */
 const WARN_EVERY_MS = 30_000;
+/** Longest a stop waits for this process's aborted jobs to hand themselves back: the pool's abort grace (3 s) plus its terminate wait (5 s), with room. */
+const HAND_BACK_WAIT_MS = 10_000;
 /** How long each step of close() may take before its connection is dropped. */
 const CLOSE_STEP_MS = 3_000;
 /** BullMQ's largest priority (2^21 − 1). */
@@ -548,7 +550,10 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
     // Each step is bounded: BullMQ waits for a connection that never opened (Redis away) forever.
     const bounded = (step: Promise<unknown>): Promise<unknown> => withDeadline(step, CLOSE_STEP_MS).catch(() => undefined);
     if (this.producer.status === 'ready') {
-      // Workers first (their running jobs were just aborted), then what listens and what adds.
+      // Jobs running here were just aborted: each stops within its abort grace (or its child is
+      // terminated) and hands itself back through Redis; wait for that before any connection closes.
+      await withDeadline(Promise.allSettled([...this.running]), HAND_BACK_WAIT_MS).catch(() => undefined);
+      // Workers first, then what listens and what adds.
       await Promise.all(this.workers.map((worker) => bounded(worker.close())));
       await Promise.all(LANES.map((lane) => this.pools[lane].close()));
       await Promise.all([...this.events.values()].map((events) => bounded(events.close())));

@@ -7,9 +7,11 @@ import { basename, join, relative, sep } from 'node:path';
 import { LOSS_CURVE_FILE } from '../ml/model-dir.js';
 import type { TrainProgress } from '../ml/training/train-loop.js';
 import { trainModel, type TrainModelOptions, type TrainModelResult } from '../ml/training/train-model.js';
+import { MotifError } from '../errors.js';
 import { asDiskFull } from '../util/disk-full.js';
 import { isBlobPrefix, type BlobStore } from '../storage/blobs/blob-store.js';
 import { LocalBlobStore } from '../storage/blobs/local-blob-store.js';
+import { guildKeys } from '../storage/guild-paths.js';
 import { z } from 'zod';
 import { jobBlobStore, type JobBlobSettings } from './job-blobs.js';
 import type { ProcessorContext } from './processor.js';
@@ -68,7 +70,7 @@ export async function trainGuildModel(req: GuildTrainRequest, ctx: ProcessorCont
   const scratch = await scratchFor(store, req.modelPrefix);
   // Named `corpus` as the guild's folder always was: piece ids (and so the validation split) stay the same.
   const corpusDir = join(scratch.corpusRoot, 'corpus');
-  const checkpoints = new StoredCheckpoint(store, checkpointPrefixOf(req.modelPrefix), `${scratch.modelDir}.checkpoint`);
+  const checkpoints = new StoredCheckpoint(store, guildKeys.checkpointOf(req.modelPrefix), `${scratch.modelDir}.checkpoint`);
   try {
     await mkdir(corpusDir, { recursive: true });
     for (const key of req.corpusKeys) await store.getToFile(key, join(corpusDir, basename(key)));
@@ -95,6 +97,9 @@ export async function trainGuildModel(req: GuildTrainRequest, ctx: ProcessorCont
       onProgress: ctx.reportProgress,
       log: ctx.log,
     });
+    // Stopped (cancelled, or this worker handing the job back): nothing is uploaded, and the stored
+    // checkpoint stays for the retry; the bot removes what is left of a cancelled run.
+    if (ctx.signal.aborted) throw new MotifError('JOB_CANCELLED', 'Training was stopped before it finished.');
     // Moved, not copied: on the local store the model stays on its disk (no second copy on a full one).
     for (const file of await filesUnder(scratch.modelDir)) {
       await store.putFile(`${req.modelPrefix}${file.split(sep).join('/')}`, join(scratch.modelDir, file), { move: true });
@@ -102,7 +107,8 @@ export async function trainGuildModel(req: GuildTrainRequest, ctx: ProcessorCont
     await checkpoints.remove();
     return summarize(result, req.modelPrefix);
   } catch (error) {
-    // Ended (failed, cancelled, out of disk): nothing to resume. A killed worker never gets here.
+    if (ctx.signal.aborted) throw error;
+    // Ended (failed, out of disk): nothing to resume. A killed worker never gets here.
     await checkpoints.remove().catch(() => undefined);
     await store.deletePrefix(req.modelPrefix).catch(() => undefined);
     // A checkpoint or the model itself could not be written: the guild keeps the model it has.
@@ -110,13 +116,6 @@ export async function trainGuildModel(req: GuildTrainRequest, ctx: ProcessorCont
   } finally {
     await scratch.remove();
   }
-}
-
-/** Where a run's checkpoint is kept while it runs: beside the models, never under a version prefix. */
-export function checkpointPrefixOf(modelPrefix: string): string {
-  const match = /^guilds\/(\d+)\/models\/([^/]+)\/$/.exec(modelPrefix);
-  if (!match) throw new Error(`Not a guild model version prefix: ${JSON.stringify(modelPrefix.slice(0, 200))}`);
-  return `guilds/${match[1]}/checkpoints/${match[2]}/`;
 }
 
 /** Copying a checkpoint (weights, best weights, optimiser state: tens of MB) after every short epoch would dominate a small run. */

@@ -73,6 +73,15 @@ export const guildKeys = {
     assertFileId(resultId);
     return `guilds/${guildId}/results/${resultId}/`;
   },
+  /**
+   * `guilds/<g>/checkpoints/<version>/` for the model version `guilds/<g>/models/<version>/`: where a
+   * training run mirrors its epoch checkpoint while it runs (beside the models, never under a version).
+   */
+  checkpointOf(modelPrefix: string): string {
+    const match = /^guilds\/(\d{1,25})\/models\/([^/]+)\/$/.exec(modelPrefix);
+    if (!match || !MODEL_VERSION.test(match[2]!)) throw new Error(`Not a guild model version prefix: ${JSON.stringify(modelPrefix.slice(0, 200))}`);
+    return `guilds/${match[1]}/checkpoints/${match[2]}/`;
+  },
   /** `guilds/<g>/uploads/`: files on their way to a worker, removed once it has read them. */
   uploadsPrefix(guildId: string): string {
     assertGuildId(guildId);

@@ -56,6 +56,10 @@ describeCluster('a /train in a worker process while twenty members compose (sepa
     const cancel = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'train', subcommand: 'cancel', user: h.server.users.admin }));
     expect(cancel.message?.content).toBe(`Cancelled training job \`${trainJob!.id}\`.`);
     await expect.poll(() => h.bot.ctx.queue.list({ guildId }), { timeout: 60_000 }).toEqual([]);
+    // A cancelled run leaves nothing in the blob store: no half-made version, no stored checkpoint.
+    await expect.poll(async () => (await h.bot.ctx.blobs.list(`guilds/${guildId}/checkpoints/`)).length, { timeout: 60_000 }).toBe(0);
+    expect(await h.bot.ctx.blobs.list(`guilds/${guildId}/models/`)).toEqual([]);
+    expect(await h.bot.ctx.storage.models.get(guildId)).toBeUndefined();
   }, JOB_WAIT_MS * 2);
 });
 
