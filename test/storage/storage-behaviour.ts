@@ -16,6 +16,9 @@ export function sequenceOf(pitches: number[]): NoteSequence {
   return seq;
 }
 
+/** Every namespace openStorage writes (src/storage/index.ts). */
+const CONCERNS = ['settings', 'seeds', 'corpus', 'results', 'models', 'deliveries'] as const;
+
 export function storageBehaviour(url: () => string): void {
   let storage: Storage;
   // Unique guild ids per run so shared Redis/Postgres instances never see stale data.
@@ -57,7 +60,11 @@ export function storageBehaviour(url: () => string): void {
     return (await sideDoor(concern).get(keptAs)) as { raw: string; reason: string } | undefined;
   }
   afterAll(async () => {
+    // Every namespace this run wrote is emptied first, so a shared Redis or PostgreSQL keeps nothing
+    // of it (before the close: Postgres adapters share one pool, which closing ends for all).
+    const cleared = await Promise.allSettled(CONCERNS.map((concern) => sideDoor(concern).clear()));
     await storage?.close();
+    expect(cleared.filter((c) => c.status === 'rejected')).toEqual([]);
   });
 
   it('GIVEN a fresh guild WHEN settings are read THEN defaults come back, and a patch persists per guild only', async () => {

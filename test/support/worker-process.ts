@@ -60,7 +60,13 @@ export async function startWorkerProcess(env: Record<string, string>, readyTimeo
       reject(new Error(`worker exited with ${code} before it was ready:\n${lines.join('\n')}`));
     });
   });
-  await ready;
+  try {
+    await ready;
+  } catch (error) {
+    // Never leave a worker behind: one that did not get ready would go on taking the test's jobs.
+    if (child.exitCode === null) child.kill('SIGKILL');
+    throw error;
+  }
   return {
     pid: child.pid ?? -1,
     lines,
