@@ -22,11 +22,11 @@
  * The model is warmed up before the requests go out (as `npm start` does), so latency excludes model load.
  * Run alone: `npx tsx bench/bot-load.ts [--requests 5] [--concurrency 2]` (prints one JSON line).
  */
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { DiscordTestServer, InteractionResponse, SentInteraction } from '../test/support/discord-server/index.js';
 import { startHarness } from '../test/bot/e2e/harness.js';
+import { runInChild } from './child-process.js';
 
 const MODELS_DIR = fileURLToPath(new URL('../models', import.meta.url));
 const SOUNDFONTS_DIR = fileURLToPath(new URL('../soundfonts', import.meta.url));
@@ -53,21 +53,7 @@ export interface BotLoadOptions {
 export async function benchBotLoad(opts: BotLoadOptions = {}): Promise<Record<string, number>> {
   const requests = Math.max(1, Math.floor(opts.requests ?? 50));
   const args = [LOAD_CHILD_FLAG, '--requests', String(requests), ...(opts.concurrency ? ['--concurrency', String(opts.concurrency)] : [])];
-  return await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const last = out.trim().split('\n').pop() ?? '';
-      if (code !== 0) return reject(new Error(`bot-load child exited ${String(code)}: ${out.slice(-500)}`));
-      try {
-        resolve(JSON.parse(last) as Record<string, number>);
-      } catch {
-        reject(new Error(`bot-load child printed no JSON result: ${out.slice(-500)}`));
-      }
-    });
-  });
+  return runInChild<Record<string, number>>('bot-load', import.meta.url, args);
 }
 
 /** The measurement itself; its process must be fresh, or its earlier memory counts as the bot's. */

@@ -24,14 +24,13 @@
  * prefix and a schema of its own and removes them. Runs in a child process (see bot-load.ts: the
  * memory of earlier benches in `npm run bench` must not slow this one).
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { InteractionResponse, SentInteraction, DiscordTestServer } from '../test/support/discord-server/index.js';
 import { addCorpusPieces, scaleMidi, startHarness, type Harness } from '../test/bot/e2e/harness.js';
 import { clusterSettings } from '../test/support/cluster.js';
 import { postgresReachable } from '../test/support/postgres.js';
 import { redisReachable } from '../test/support/redis.js';
 import { startWorkerProcess, type WorkerProcess } from '../test/support/worker-process.js';
+import { runInChild } from './child-process.js';
 import { percentile } from './bot-load.js';
 
 const GUILDS = 2;
@@ -44,17 +43,7 @@ const CHILD_FLAG = '--cluster-child';
 
 /** @throws when Redis or PostgreSQL is missing, or a set-up cannot start. */
 export async function benchCluster(): Promise<Record<string, number>> {
-  return await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), CHILD_FLAG], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const last = out.trim().split('\n').pop() ?? '';
-      if (code !== 0) return reject(new Error(`cluster bench child exited ${String(code)}: ${out.slice(-500)}`));
-      resolve(JSON.parse(last) as Record<string, number>);
-    });
-  });
+  return runInChild<Record<string, number>>('cluster bench', import.meta.url, [CHILD_FLAG]);
 }
 
 interface LoadFigures {

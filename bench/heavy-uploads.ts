@@ -22,12 +22,12 @@
  * after the window: the figures are about acknowledging and reading uploads, not composing.
  * Runs in a fresh child process (see bot-load.ts for why). Alone: `npm run bench -- --only heavy-uploads`.
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startHarness } from '../test/bot/e2e/harness.js';
 import { heavySeedMidi } from '../test/support/heavy-midi.js';
 import { MAX_SEED_NOTES } from '../src/music/midi-limits.js';
 import type { InteractionResponse, SentInteraction } from '../test/support/discord-server/index.js';
+import { runInChild } from './child-process.js';
 import { percentile, startRssSampler, toMb } from './bot-load.js';
 
 const MODELS_DIR = fileURLToPath(new URL('../models', import.meta.url));
@@ -42,21 +42,7 @@ const CHILD_FLAG = '--heavy-uploads-child';
 
 /** @returns the figures listed above, measured in a fresh child process. */
 export async function benchHeavyUploads(): Promise<Record<string, number>> {
-  return await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), CHILD_FLAG], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const last = out.trim().split('\n').pop() ?? '';
-      if (code !== 0) return reject(new Error(`heavy-uploads child exited ${String(code)}: ${out.slice(-500)}`));
-      try {
-        resolve(JSON.parse(last) as Record<string, number>);
-      } catch {
-        reject(new Error(`heavy-uploads child printed no JSON result: ${out.slice(-500)}`));
-      }
-    });
-  });
+  return runInChild<Record<string, number>>('heavy-uploads', import.meta.url, [CHILD_FLAG]);
 }
 
 async function measureInThisProcess(): Promise<Record<string, number>> {

@@ -15,7 +15,6 @@
  *
  * Run alone: `npx tsx bench/render.ts` (prints one JSON line).
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +23,7 @@ import { renderPiece } from '../src/audio/render-piece.js';
 import { preloadSoundfonts } from '../src/audio/soundfonts.js';
 import { readMidiFile } from '../src/music/midi-io.js';
 import { emptySequence, normalizeSequence, type Note, type NoteSequence } from '../src/music/note-sequence.js';
+import { runInChild } from './child-process.js';
 
 /** A real 97 s two-hand piano piece (public domain, from the shared datasets). */
 const PIECE = fileURLToPath(new URL('../../shared/datasets/mutopia-piano-pd/midi/AndreJ__andre-sonatine.mid', import.meta.url));
@@ -55,19 +55,7 @@ export async function benchRender(): Promise<Record<string, number>> {
 
 /** A fresh Node process, so the figure is the render's own peak and not this process's history. */
 function tenMinuteRssChild(): Promise<{ peakRssMb: number; wallSeconds: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), RSS_CHILD_FLAG], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const last = out.trim().split('\n').pop() ?? '';
-      if (code !== 0) return reject(new Error(`10-minute render child exited ${String(code)}: ${out.slice(-500)}`));
-      resolve(JSON.parse(last) as { peakRssMb: number; wallSeconds: number });
-    });
-  });
+  return runInChild('10-minute render', import.meta.url, [RSS_CHILD_FLAG]);
 }
 
 /** 10 minutes at 120 qpm: piano melody + chords, fingered bass, string pad, drums. */

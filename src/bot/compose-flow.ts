@@ -125,12 +125,17 @@ export async function followCompose(target: ReplyTarget, ctx: BotContext, handle
   handle.onPosition((position) => reporter.show(progressMessage(handle.id, positionText('Composing', position)), { force: true }));
   let firstPost: Promise<Message | undefined> | undefined;
   let firstFiles: ComposeFirstFiles | undefined;
+  /** Result files already on this disk (fetched from the blob store for the first post). */
+  const fetched = new Set<string>();
   handle.onProgress((p) => {
     if (p.firstFiles) {
       const first = p.firstFiles;
       firstFiles = first;
       firstPost = fetchResultFiles(ctx, guildId, plan, [first.midiPath, first.pngPath]).then(
-        () => reporter.post(firstFilesMessage(handle.id, first)),
+        () => {
+          fetched.add(first.midiPath).add(first.pngPath);
+          return reporter.post(firstFilesMessage(handle.id, first));
+        },
         () => undefined,
       );
     } else if (firstFiles) reporter.show(progressMessage(handle.id, firstFilesText(firstFiles, Math.round(p.fraction * 100))));
@@ -141,7 +146,9 @@ export async function followCompose(target: ReplyTarget, ctx: BotContext, handle
     const result = await handle.result;
     // Saved before the buttons reach anyone, so a press right after the post finds it; if Discord
     // refuses the post, the record goes again and nothing is kept.
-    record = await keepComposeResult(ctx, guildId, plan, result, { userId: target.user.id, channelId: target.channelId ?? '' });
+    // The first post's fetch is awaited first, so its files are not fetched twice.
+    await firstPost;
+    record = await keepComposeResult(ctx, guildId, plan, result, { userId: target.user.id, channelId: target.channelId ?? '' }, fetched);
     try {
       const posted = await firstPost;
       await reporter.finish(

@@ -13,29 +13,15 @@
  * its one shard (config.shard), tags its log lines with it, and stops the same way if its manager is gone.
  */
 import { COMMANDS } from '../../commands/index.js';
-import { loadConfig, readEnvironment } from '../config.js';
 import { isMotifError } from '../errors.js';
 import { createLogger } from '../util/logger.js';
+import { exitWithMessage, onStopSignals } from '../util/process-entry.js';
+import { loadBotConfigOrExit } from './entry-config.js';
 import { checkDiscordToken } from './token-check.js';
 import { checkVoiceDependencies } from './voice/dependencies.js';
 import { startBot, type BotHandle } from './start.js';
 
-function fail(message: string): never {
-  process.stderr.write(`${message}\n`);
-  process.exit(1);
-}
-
-const env = readEnvironment();
-if (!env.DISCORD_TOKEN) {
-  fail('DISCORD_TOKEN is not set: copy .env.example to .env and fill it in (README: "Running the Discord bot"); to compose without Discord: npm run compose -- --length 100');
-}
-
-let config;
-try {
-  config = loadConfig(env);
-} catch (error) {
-  fail(isMotifError(error) ? error.userMessage : String(error));
-}
+const config = loadBotConfigOrExit();
 
 if (!config.shard) {
   // SHARD_COUNT is start:sharded's setting, and an .env loaded into the environment (systemd's
@@ -48,28 +34,22 @@ const logger = createLogger(config.logLevel, undefined, { redact: [config.discor
 process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { reason }));
 
 let bot: BotHandle | undefined;
-let signals = 0;
-const onSignal = (signal: string): void => {
-  signals++;
-  // A second signal (an impatient operator, or npm relaying the terminal's Ctrl-C twice) does not
-  // cut the grace period short; a third one does.
-  if (signals >= 3) process.exit(130);
-  if (signals > 1) return;
-  logger.info(`${signal}: shutting down`, { graceSeconds: config.shutdownGraceSeconds });
-  if (!bot) process.exit(0); // still starting: nothing to finish
-  void bot.stop().then(
-    () => {
-      logger.info('stopped');
-      process.exit(0);
-    },
-    (error: unknown) => {
-      logger.error('shutdown failed', { error });
-      process.exit(1);
-    },
-  );
-};
-process.on('SIGTERM', onSignal);
-process.on('SIGINT', onSignal);
+const onSignal = onStopSignals({
+  onFirst: (reason) => {
+    logger.info(`${reason}: shutting down`, { graceSeconds: config.shutdownGraceSeconds });
+    if (!bot) process.exit(0); // still starting: nothing to finish
+    void bot.stop().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error('shutdown failed', { error });
+        process.exit(1);
+      },
+    );
+  },
+});
 if (config.shard && process.channel) {
   // A shard whose manager died (even SIGKILLed) must not stay logged in as an orphan: its IPC channel closes.
   process.once('disconnect', () => onSignal('sharding manager gone'));
@@ -91,7 +71,7 @@ try {
   bot = await startBot(config, { commands: COMMANDS, logger, checkToken: false, ...(createVoice ? { createVoice } : {}) });
 } catch (error) {
   // An expected problem (a damaged storage file, a bad token, a missing model…) is one line saying what to do.
-  if (isMotifError(error)) fail(error.userMessage);
+  if (isMotifError(error)) exitWithMessage(error.userMessage);
   logger.error('start-up failed', { error });
   process.exit(1);
 }

@@ -16,55 +16,35 @@
  * unless QUEUE_URL is set, in which case they all share one BullMQ queue in Redis.
  */
 import { fileURLToPath } from 'node:url';
-import { loadConfig, readEnvironment } from '../config.js';
 import { isMotifError } from '../errors.js';
 import { createLogger } from '../util/logger.js';
+import { exitWithMessage, onStopSignals } from '../util/process-entry.js';
+import { loadBotConfigOrExit } from './entry-config.js';
 import { recommendedShardCount, startShardFleet, type ShardFleet } from './shards.js';
 import { checkDiscordToken } from './token-check.js';
 
-function fail(message: string): never {
-  process.stderr.write(`${message}\n`);
-  process.exit(1);
-}
-
-const env = readEnvironment();
-if (!env.DISCORD_TOKEN) {
-  fail('DISCORD_TOKEN is not set: copy .env.example to .env and fill it in (README: "Running the Discord bot"); to compose without Discord: npm run compose -- --length 100');
-}
-
-let config;
-try {
-  config = loadConfig(env);
-} catch (error) {
-  fail(isMotifError(error) ? error.userMessage : String(error));
-}
+const config = loadBotConfigOrExit();
 
 const logger = createLogger(config.logLevel, undefined, { redact: [config.discordToken] });
 process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { reason }));
 
 let fleet: ShardFleet | undefined;
-let signals = 0;
-const onSignal = (signal: NodeJS.Signals): void => {
-  signals++;
-  // As in main.ts: a second signal does not cut the shards' grace period short, a third one kills them.
-  if (signals >= 3) {
-    fleet?.kill();
-    process.exit(130);
-  }
-  if (signals > 1) return;
-  if (!fleet) process.exit(0); // nothing started yet
-  logger.info(`${signal}: stopping the shards`, { graceSeconds: config.shutdownGraceSeconds });
-  fleet.stop(signal);
-};
-process.on('SIGTERM', onSignal);
-process.on('SIGINT', onSignal);
+// As in main.ts: a second signal does not cut the shards' grace period short, a third one kills them.
+onStopSignals({
+  onFirst: (signal) => {
+    if (!fleet) process.exit(0); // nothing started yet
+    logger.info(`${signal}: stopping the shards`, { graceSeconds: config.shutdownGraceSeconds });
+    fleet.stop(signal as NodeJS.Signals);
+  },
+  onThird: () => fleet?.kill(),
+});
 
 let shardCount: number;
 try {
   await checkDiscordToken(config);
   shardCount = config.shardCount === 'auto' ? await recommendedShardCount(config) : config.shardCount;
 } catch (error) {
-  if (isMotifError(error)) fail(error.userMessage);
+  if (isMotifError(error)) exitWithMessage(error.userMessage);
   logger.error('start-up failed', { error });
   process.exit(1);
 }

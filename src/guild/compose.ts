@@ -216,8 +216,11 @@ export async function keepComposeResult(
   plan: ComposePlan,
   result: ComposeResult,
   who: { userId: string; channelId: string },
+  /** Files already fetched for the first post (the MIDI and piano roll): not fetched again. */
+  fetched: ReadonlySet<string> = new Set(),
 ): Promise<ResultRecord> {
-  await fetchResultFiles(deps, guildId, plan, [result.midiPath, result.mp3Path, result.pngPath, result.opusPath]);
+  const missing = [result.midiPath, result.mp3Path, result.pngPath, result.opusPath].filter((path) => path === undefined || !fetched.has(path));
+  await fetchResultFiles(deps, guildId, plan, missing);
   const record: ResultRecord = {
     id: plan.resultId,
     guildId,

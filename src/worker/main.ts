@@ -11,49 +11,36 @@
 import { loadWorkerConfig, readEnvironment } from '../config.js';
 import { isMotifError } from '../errors.js';
 import { createLogger } from '../util/logger.js';
+import { exitWithMessage, loadOrExit, onStopSignals } from '../util/process-entry.js';
 import { startWorker, type WorkerHandle } from './start-worker.js';
 
-function fail(message: string): never {
-  process.stderr.write(`${message}\n`);
-  process.exit(1);
-}
-
-let config;
-try {
-  config = loadWorkerConfig(readEnvironment());
-} catch (error) {
-  fail(isMotifError(error) ? error.userMessage : String(error));
-}
+const config = loadOrExit(() => loadWorkerConfig(readEnvironment()));
 
 const logger = createLogger(config.logLevel);
 process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { reason }));
 
 let worker: WorkerHandle | undefined;
-let signals = 0;
-const onSignal = (signal: NodeJS.Signals): void => {
-  signals++;
-  if (signals >= 3) process.exit(130);
-  if (signals > 1) return;
-  logger.info(`${signal}: finishing running jobs, then handing the rest back`, { graceSeconds: config.shutdownGraceSeconds });
-  if (!worker) process.exit(0);
-  void worker.stop().then(
-    (report) => {
-      logger.info('worker stopped', { ...report });
-      process.exit(0);
-    },
-    (error: unknown) => {
-      logger.error('worker shutdown failed', { error });
-      process.exit(1);
-    },
-  );
-};
-process.on('SIGTERM', onSignal);
-process.on('SIGINT', onSignal);
+onStopSignals({
+  onFirst: (signal) => {
+    logger.info(`${signal}: finishing running jobs, then handing the rest back`, { graceSeconds: config.shutdownGraceSeconds });
+    if (!worker) process.exit(0);
+    void worker.stop().then(
+      (report) => {
+        logger.info('worker stopped', { ...report });
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error('worker shutdown failed', { error });
+        process.exit(1);
+      },
+    );
+  },
+});
 
 try {
   worker = await startWorker(config, { logger });
 } catch (error) {
-  if (isMotifError(error)) fail(error.userMessage);
+  if (isMotifError(error)) exitWithMessage(error.userMessage);
   logger.error('worker start-up failed', { error });
   process.exit(1);
 }
