@@ -72,6 +72,7 @@ import {
   type ShutdownReport,
 } from './queue.js';
 import { WorkerPool, type WorkerIsolation } from './worker-host.js';
+import { safeJson } from '../util/safe-json.js';
 
 /** Schemas that check each kind's data when a worker reads it back from Redis. */
 export type JobDataSchemas<M extends JobTypeMap> = { readonly [K in keyof M]?: z.ZodType };
@@ -964,13 +965,6 @@ function unavailableError(cause: unknown): MotifError {
   });
 }
 
-function safeJson(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-}
 
 /** `promise`, or a rejection after `ms` (the promise itself runs on; callers undo what it did). */
 function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {

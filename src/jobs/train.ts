@@ -15,6 +15,7 @@ import { guildKeys } from '../storage/guild-paths.js';
 import { z } from 'zod';
 import { jobBlobStore, type JobBlobSettings } from './job-blobs.js';
 import type { ProcessorContext } from './processor.js';
+import { safeJson } from '../util/safe-json.js';
 
 /** Everything of TrainModelOptions that can cross a thread boundary (no callbacks). */
 export type TrainJobData = Omit<TrainModelOptions, 'signal' | 'onProgress' | 'onEpoch' | 'onCheckpoint' | 'log'>;
@@ -78,7 +79,7 @@ export async function trainGuildModel(req: GuildTrainRequest, ctx: ProcessorCont
     // within what is left of the run's time budget (it counts from the first start, not this one).
     const resume = await checkpoints.fetch();
     if (resume) ctx.log('resuming from the checkpoint of an interrupted run');
-    const timeBudgetSeconds = req.timeBudgetSeconds === undefined ? undefined : Math.max(1, req.timeBudgetSeconds - (await checkpoints.secondsSinceRunStarted()));
+    const timeBudgetSeconds = req.timeBudgetSeconds === undefined ? undefined : Math.max(1, req.timeBudgetSeconds - checkpoints.secondsSinceRunStarted());
     const result = await trainModel({
       resume,
       onCheckpoint: () => checkpoints.save(),
@@ -161,7 +162,7 @@ class StoredCheckpoint {
   }
 
   /** Seconds since the run's first attempt started (its time budget is for the whole run). */
-  async secondsSinceRunStarted(): Promise<number> {
+  secondsSinceRunStarted(): number {
     return Math.max(0, (Date.now() - this.runStartedAt) / 1000);
   }
 
@@ -174,13 +175,6 @@ class StoredCheckpoint {
 const RUN_FILE = 'run.json';
 const runFileSchema = z.object({ startedAt: z.number().int().positive() });
 
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
 
 interface Scratch {
   /** Where the corpus is fetched to (small files: always the system's temp folder). */

@@ -13,6 +13,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -89,7 +90,7 @@ class ChildChannel extends EventEmitter implements WorkerChannel {
     this.exited = new Promise((resolve) =>
       child.once('exit', (code, signal) => {
         // A signal (kill -9, the OOM killer) is an exit code like a shell's: 128 + its number.
-        this.emit('exit', code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : 1));
+        this.emit('exit', code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 1));
         resolve();
       }),
     );
@@ -114,10 +115,6 @@ class ChildChannel extends EventEmitter implements WorkerChannel {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
     await this.exited;
   }
-}
-
-function signalNumber(signal: NodeJS.Signals): number | undefined {
-  return { SIGKILL: 9, SIGTERM: 15, SIGSEGV: 11, SIGABRT: 6, SIGINT: 2 }[signal as string];
 }
 
 interface PoolWorker {
