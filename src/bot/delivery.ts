@@ -58,7 +58,7 @@ export async function sweepDeliveries(client: Client<true>, ctx: BotContext, inF
 }
 
 async function resumeDelivery(client: Client<true>, ctx: BotContext, record: DeliveryRecord, inFlight: Set<Promise<void>>): Promise<keyof SweepReport> {
-  const follow = await followerFor(client, ctx, record);
+  const follow = followerFor(client, ctx, record);
   if (!follow) {
     ctx.logger.warn('delivery record dropped', { jobId: record.jobId, kind: record.kind, ageMs: Date.now() - record.createdAt });
     await discardFilesOf(ctx, record);
@@ -91,7 +91,7 @@ async function resumeDelivery(client: Client<true>, ctx: BotContext, record: Del
  * context fails its schema; the follower resolves undefined when the queue no longer knows the job,
  * else with the conversation going on (`done` settles when it has ended).
  */
-async function followerFor(client: Client<true>, ctx: BotContext, record: DeliveryRecord): Promise<(() => Promise<{ done: Promise<unknown> } | undefined>) | undefined> {
+function followerFor(client: Client<true>, ctx: BotContext, record: DeliveryRecord): (() => Promise<{ done: Promise<unknown> } | undefined>) | undefined {
   if (Date.now() - record.createdAt > DELIVERY_MAX_AGE_MS) return undefined;
   const target = storedReplyTarget(client, record);
   const opts = { guildId: record.guildId, startedAt: record.createdAt };
