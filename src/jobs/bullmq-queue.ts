@@ -44,7 +44,7 @@ import { z } from 'zod';
 import { MotifError, isMotifError, type ErrorCode } from '../errors.js';
 import { DEFAULT_AGING_PER_SECOND, DEFAULT_USAGE_HALF_LIFE_MS, decayed, type FairnessOptions } from './fairness.js';
 import type { QueueLogger } from './in-process-queue.js';
-import type { ProcessorRef } from './processor.js';
+import { JobAborted, type ProcessorRef } from './processor.js';
 import { observe, reportFinished, type QueueObserver } from './queue-observer.js';
 import type { QueueStats } from './queue.js';
 import {
@@ -743,7 +743,7 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
     const entry = this.controllers.get(id);
     if (!entry || entry.controller.signal.aborted) return;
     entry.reason = reason;
-    entry.controller.abort(new Error(reason === 'cancel' ? 'cancelled' : 'restart'));
+    entry.controller.abort(new JobAborted(reason === 'cancel' ? 'cancel' : 'stop'));
   }
 
   // ---- the worker side ----

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { isMotifError } from '../errors.js';
 import { DEFAULT_AGING_PER_SECOND, DEFAULT_USAGE_HALF_LIFE_MS, UsageLedger, type FairnessOptions } from './fairness.js';
-import type { ProcessorRef } from './processor.js';
+import { JobAborted, type ProcessorRef } from './processor.js';
 import { observe, reportFinished, type QueueObserver } from './queue-observer.js';
 import type { QueueStats } from './queue.js';
 import {
@@ -208,7 +208,7 @@ export class InProcessQueue<M extends JobTypeMap> extends EventEmitter implement
       const waiting = this.lanes[job.info.lane].waiting;
       const index = waiting.indexOf(job);
       if (index >= 0) waiting.splice(index, 1);
-      job.controller.abort(new Error('restart'));
+      job.controller.abort(new JobAborted('stop'));
       job.settled = true;
       job.info.position = -1;
       job.settle.reject(cutOffError());
@@ -343,7 +343,7 @@ export class InProcessQueue<M extends JobTypeMap> extends EventEmitter implement
     const index = lane.waiting.indexOf(job);
     if (index >= 0) lane.waiting.splice(index, 1);
     // A running job keeps its slot until its processor (or worker) actually stops.
-    job.controller.abort(new Error('cancelled'));
+    job.controller.abort(new JobAborted('cancel'));
     job.settled = true;
     job.info.position = -1;
     job.settle.reject(cancelledError(job.info.id));

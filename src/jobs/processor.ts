@@ -4,11 +4,38 @@
  */
 
 export interface ProcessorContext<P> {
-  /** Aborted when the job is cancelled; processors should stop soon after and throw. */
+  /**
+   * Aborted when the job is cancelled or its process stops; processors should stop soon after and
+   * throw. `wasCancelled(signal)` tells the two apart.
+   */
   signal: AbortSignal;
   /** Progress for the person waiting; cheap to call often (the host throttles nothing). */
   reportProgress: (progress: P) => void;
   log: (message: string) => void;
+}
+
+/**
+ * Why a running job is stopped: `cancel`, nobody wants its result (a person cancelled it); `stop`,
+ * its process is stopping, and the job may run again elsewhere (handed back, or cut off by a restart).
+ */
+export type AbortCause = 'cancel' | 'stop';
+
+/** The reason a job's signal aborts with; it crosses to worker threads and processes as its cause. */
+export class JobAborted extends Error {
+  constructor(readonly abortCause: AbortCause) {
+    super(abortCause === 'cancel' ? 'cancelled' : 'stopping');
+    this.name = 'JobAborted';
+  }
+}
+
+/** What an aborted signal's reason says; `stop` for anything that is not a JobAborted (the safe reading: keep what a retry needs). */
+export function abortCauseOf(signal: AbortSignal): AbortCause {
+  return signal.reason instanceof JobAborted ? signal.reason.abortCause : 'stop';
+}
+
+/** True once the job was cancelled (not merely stopped): what it leaves for a retry can go. */
+export function wasCancelled(signal: AbortSignal): boolean {
+  return signal.aborted && abortCauseOf(signal) === 'cancel';
 }
 
 export type Processor<D, R, P> = (data: D, ctx: ProcessorContext<P>) => Promise<R>;
@@ -36,7 +63,7 @@ export interface SerializedError {
 
 export type HostToWorker =
   | { type: 'run'; jobId: string; moduleUrl: string; exportName: string; data: unknown }
-  | { type: 'abort'; jobId: string };
+  | { type: 'abort'; jobId: string; cause: AbortCause };
 
 export type WorkerToHost =
   | { type: 'progress'; jobId: string; progress: unknown }

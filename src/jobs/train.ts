@@ -14,7 +14,7 @@ import { LocalBlobStore } from '../storage/blobs/local-blob-store.js';
 import { guildKeys } from '../storage/guild-paths.js';
 import { z } from 'zod';
 import { jobBlobStore, type JobBlobSettings } from './job-blobs.js';
-import type { ProcessorContext } from './processor.js';
+import { wasCancelled, type ProcessorContext } from './processor.js';
 import { safeJson } from '../util/safe-json.js';
 
 /** Everything of TrainModelOptions that can cross a thread boundary (no callbacks). */
@@ -82,7 +82,8 @@ export async function trainGuildModel(req: GuildTrainRequest, ctx: ProcessorCont
     const timeBudgetSeconds = req.timeBudgetSeconds === undefined ? undefined : Math.max(1, req.timeBudgetSeconds - checkpoints.secondsSinceRunStarted());
     const result = await trainModel({
       resume,
-      onCheckpoint: () => checkpoints.save(),
+      // Nothing is stored once stopped: a cancelled run's checkpoint is about to be removed.
+      onCheckpoint: () => (ctx.signal.aborted ? Promise.resolve() : checkpoints.save()),
       dataDirs: [corpusDir],
       outDir: scratch.modelDir,
       epochs: req.epochs,
@@ -98,8 +99,7 @@ export async function trainGuildModel(req: GuildTrainRequest, ctx: ProcessorCont
       onProgress: ctx.reportProgress,
       log: ctx.log,
     });
-    // Stopped (cancelled, or this worker handing the job back): nothing is uploaded, and the stored
-    // checkpoint stays for the retry; the bot removes what is left of a cancelled run.
+    // Stopped: nothing is uploaded. Handed back, the stored checkpoint stays for the retry.
     if (ctx.signal.aborted) throw new MotifError('JOB_CANCELLED', 'Training was stopped before it finished.');
     // Moved, not copied: on the local store the model stays on its disk (no second copy on a full one).
     for (const file of await filesUnder(scratch.modelDir)) {
@@ -108,6 +108,9 @@ export async function trainGuildModel(req: GuildTrainRequest, ctx: ProcessorCont
     await checkpoints.remove();
     return summarize(result, req.modelPrefix);
   } catch (error) {
+    // Cancelled: nobody resumes it. The bot removes the checkpoint as soon as it hears of the cancel,
+    // but a save already under way here would outlive that, so this side removes it too, last.
+    if (wasCancelled(ctx.signal)) await checkpoints.remove().catch(() => undefined);
     if (ctx.signal.aborted) throw error;
     // Ended (failed, out of disk): nothing to resume. A killed worker never gets here.
     await checkpoints.remove().catch(() => undefined);

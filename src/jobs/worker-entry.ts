@@ -5,7 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { isMotifError } from '../errors.js';
-import type { HostToWorker, Processor, SerializedError, WorkerToHost } from './processor.js';
+import { JobAborted, type HostToWorker, type Processor, type SerializedError, type WorkerToHost } from './processor.js';
 import type { WorkerReady } from './worker-host.js';
 
 interface Port {
@@ -32,7 +32,7 @@ const post = (message: WorkerToHost): void => port.postMessage(message);
 
 port.on('message', (message: HostToWorker) => {
   if (message.type === 'abort') {
-    controllers.get(message.jobId)?.abort(new Error('cancelled'));
+    controllers.get(message.jobId)?.abort(new JobAborted(message.cause));
     return;
   }
   void run(message);

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { MotifError, type ErrorCode } from '../errors.js';
-import type { HostToWorker, SerializedError, WorkerToHost } from './processor.js';
+import { abortCauseOf, type HostToWorker, type SerializedError, type WorkerToHost } from './processor.js';
 
 /** How long close() waits for one worker to terminate. */
 const TERMINATE_WAIT_MS = 5_000;
@@ -231,7 +231,7 @@ export class WorkerPool {
         reject(new WorkerCrashError(`worker exited with code ${code}`));
       };
       const onAbort = (): void => {
-        worker.postMessage({ type: 'abort', jobId } satisfies HostToWorker);
+        worker.postMessage({ type: 'abort', jobId, cause: abortCauseOf(opts.signal) } satisfies HostToWorker);
         // A processor that ignores its signal is stopped the hard way; its worker is replaced.
         graceTimer = setTimeout(() => void this.discard(slot), opts.abortGraceMs ?? 3000);
         graceTimer.unref();

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { jobBlobStore, type JobBlobSettings } from '../../src/jobs/job-blobs.js';
 import { ModelCache } from '../../src/jobs/model-cache.js';
+import { JobAborted, type AbortCause } from '../../src/jobs/processor.js';
 import { trainGuildModel } from '../../src/jobs/train.js';
 import type { BlobStore } from '../../src/storage/blobs/blob-store.js';
 import { guildKeys } from '../../src/storage/guild-paths.js';
@@ -71,4 +72,38 @@ describePostgres('/train job on the PostgreSQL blob store', () => {
     expect(await store.list(modelPrefix)).toEqual([]);
     expect(existsSync('/nonexistent')).toBe(false);
   });
+
+  /** Runs a job that is stopped for `cause` once its first epoch's checkpoint is stored (the second epoch has begun). */
+  async function stoppedInEpochTwo(version: string, cause: AbortCause): Promise<{ error: unknown; checkpointKeys: string[] }> {
+    const modelPrefix = guildKeys.modelVersion(GUILD, version);
+    const controller = new AbortController();
+    const stopping = {
+      ...ctx,
+      signal: controller.signal,
+      reportProgress: (p: { epoch: number }) => {
+        if (p.epoch >= 2 && !controller.signal.aborted) controller.abort(new JobAborted(cause));
+      },
+    };
+    const error = await trainGuildModel({ guildId: GUILD, corpusKeys, modelPrefix, blobs, epochs: 5 }, stopping).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const checkpointKeys = (await store.list(guildKeys.checkpointOf(modelPrefix))).map((b) => b.key);
+    expect(await store.list(modelPrefix)).toEqual([]);
+    return { error, checkpointKeys };
+  }
+
+  it('GIVEN a run its worker hands back WHEN it stops THEN its stored checkpoint stays for the retry', async () => {
+    const { error, checkpointKeys } = await stoppedInEpochTwo('v3', 'stop');
+    expect(error).toMatchObject({ code: 'JOB_CANCELLED' });
+    expect(checkpointKeys.some((k) => k.endsWith('/run.json'))).toBe(true);
+    expect(checkpointKeys.length).toBeGreaterThan(1);
+    await store.deletePrefix(guildKeys.checkpointOf(guildKeys.modelVersion(GUILD, 'v3')));
+  }, 300_000);
+
+  it('GIVEN a run someone cancels WHEN it stops THEN the worker removes its stored checkpoint itself (a save under way outlives the bot\'s removal)', async () => {
+    const { error, checkpointKeys } = await stoppedInEpochTwo('v4', 'cancel');
+    expect(error).toMatchObject({ code: 'JOB_CANCELLED' });
+    expect(checkpointKeys).toEqual([]);
+  }, 300_000);
 });
