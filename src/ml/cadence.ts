@@ -88,12 +88,14 @@ export function cadenceFilter(tokenizer: Tokenizer, key: CadenceKey, state: Cade
     // (a held bass is not heard as the ending); and an inner voice may not start it on its own
     // after soprano and bass held, since the piece's last onset would then have no bass.
     const thisStep = slot === 0 ? [] : state.history.slice(-slot);
-    const struckThisStep = thisStep.some((id) => pitchOf(id) !== undefined);
+    const before = slot === 0 ? sounding : voicesStateAfter(tokenizer, state.history.slice(0, -slot)).sounding;
+    const struckThisStep = thisStep.some((id, i) => pitchOf(id) !== undefined && !tokenizer.keeps(id, before[VOICE_ORDER[i]!]));
     const innerMayStrike = finalStarted || struckThisStep || slot < 2;
     return (id) => {
       const name = tokenizer.tokenName(id);
       if (name === 'REST') return slot !== 1;
-      if (name === 'HOLD') return !finalStarted && (sounding[voice]! > 0 ? fits(sounding[voice]!) : slot !== 1);
+      // A held note (HOLD, or under `holds: pitch` the pitch the voice sounds).
+      if (name === 'HOLD' || tokenizer.keeps(id, sounding[voice])) return !finalStarted && (sounding[voice]! > 0 ? fits(sounding[voice]!) : slot !== 1);
       const pitch = pitchOf(id);
       return pitch === undefined ? true : innerMayStrike && fits(pitch);
     };
@@ -102,7 +104,7 @@ export function cadenceFilter(tokenizer: Tokenizer, key: CadenceKey, state: Cade
 }
 
 /**
- * `voices`: HOLD tokens that complete the last step and keep the final chord sounding at least
+ * `voices`: holds that complete the last step and keep the final chord sounding at least
  * FINAL_MIN_STEPS more steps. Other encodings carry the length in the note's own duration token.
  */
 export function cadenceCoda(tokenizer: Tokenizer, generated: readonly number[], prompt: readonly number[]): number[] {
@@ -110,5 +112,6 @@ export function cadenceCoda(tokenizer: Tokenizer, generated: readonly number[], 
   const all = [...prompt, ...generated];
   const slots = all.filter((id) => !['BOS', 'PAD', 'EOS'].includes(tokenizer.tokenName(id))).length;
   const completion = slots % 4 === 0 ? 0 : 4 - (slots % 4);
-  return Array.from({ length: completion + 4 * (FINAL_MIN_STEPS - 1) }, (_, i) => tokenizer.holdIdAt(slots + i));
+  const { sounding } = voicesStateAfter(tokenizer, all);
+  return Array.from({ length: completion + 4 * (FINAL_MIN_STEPS - 1) }, (_, i) => tokenizer.holdIdAt(slots + i, sounding[VOICE_ORDER[(slots + i) % 4]!]!));
 }

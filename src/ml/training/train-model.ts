@@ -32,6 +32,8 @@ export interface TrainModelOptions {
   outDir: string;
   arch?: Arch;
   encoding?: Encoding;
+  /** `voices` only: how a kept note is spelled (VoicesTokenizerConfig.holds). */
+  holds?: 'token' | 'pitch';
   epochs: number;
   batchSize?: number;
   sequenceLength?: number;
@@ -105,7 +107,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
 
   const base = opts.fromDir ? await loadModel(opts.fromDir) : undefined;
   const encoding: Encoding = base ? base.tokenizer.name : (opts.encoding ?? 'event');
-  const tokenizer = buildTokenizer(encoding, split.train, base?.tokenizer);
+  const tokenizer = buildTokenizer(encoding, split.train, base?.tokenizer, opts.holds);
   let network: Network;
   if (base) {
     network = base.network;
@@ -237,9 +239,9 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
   };
 }
 
-function buildTokenizer(encoding: Encoding, train: CorpusPiece[], base?: Tokenizer): Tokenizer {
+function buildTokenizer(encoding: Encoding, train: CorpusPiece[], base?: Tokenizer, holds?: 'token' | 'pitch'): Tokenizer {
   if (encoding === 'event') return base ?? createEventTokenizer();
-  if (encoding === 'voices') return base ?? createVoicesTokenizer();
+  if (encoding === 'voices') return base ?? createVoicesTokenizer(holds === undefined ? {} : { holds });
   const sequences = train.map((p) => p.sequence);
   if (!base) return createSeedTokenizer(buildSeedVocabulary(sequences));
   const spec = base.toJSON();

@@ -118,6 +118,11 @@ export interface VoicesTokenizerConfig {
   defaultVelocity: number;
   /** 1, or 16: each token also says which voice and which 16th of the beat it is (see voices.ts). */
   positions: number;
+  /**
+   * How a voice that keeps its note is spelled: `token` (the default) a HOLD token, `pitch` the
+   * pitch again at every step, as the published JSB serialisations do (see voices.ts).
+   */
+  holds?: 'token' | 'pitch';
 }
 
 export interface EventTokenizerConfig {

@@ -10,11 +10,16 @@
  * per-step figure like the published piano-roll ones. It carries slightly more than a piano roll
  * (which voice sings which note), so ours is an upper bound on a piano-roll NLL.
  *
- * HOLD continues the voice's sounding note: most tokens of a chorale are holds, and one HOLD class
- * (rather than "the pitch I sang four tokens ago") is what lets a small LSTM learn that in its first
- * epoch. A pitch token always starts a note, also at the pitch already sounding (a repeated note).
+ * How a kept note is spelled (`holds`):
+ * - `token` (the first chorale model's): HOLD continues the voice's sounding note, and a pitch token
+ *   always starts a note, also at the pitch already sounding (a repeated note). Most tokens of a
+ *   chorale are holds, and one HOLD class is learnt in the first epoch; but to say what a voice does
+ *   after a long note the network must remember a pitch it saw dozens of tokens ago.
+ * - `pitch`: the voice's pitch again at every step it sounds (HOLD never occurs), as the published
+ *   JSB serialisations (Music Transformer, TonicNet) spell it: what each voice sings is always among
+ *   the last four tokens. A pitch equal to the one the voice sounds keeps that note.
  * Like the JSB data, we read a voice that keeps its pitch from one step to the next as holding it, so
- * corpora encode no repeated notes; the model may still sample one.
+ * corpora encode no repeated notes (under `token` the model may still sample one).
  *
  * Voices of an arbitrary piece (a user's seed): a piece with at most four monophonic tracks keeps
  * its tracks as voices (highest mean pitch = soprano); anything else is voiced step by step (the
@@ -70,11 +75,14 @@ export class VoicesTokenizer implements Tokenizer {
 
   /** Values per position: REST, HOLD and the pitches. */
   private readonly values: number;
+  /** `holds: 'token'`: a kept note is HOLD; otherwise its pitch again (and HOLD never occurs). */
+  private readonly spellsHolds: boolean;
 
   constructor(readonly config: VoicesTokenizerConfig) {
     validateVoicesConfig(config);
     this.values = FIRST_PITCH_VALUE + (config.pitchMax - config.pitchMin + 1);
     this.vocabSize = FIRST_VALUE_ID + this.values * config.positions;
+    this.spellsHolds = config.holds !== 'pitch';
   }
 
   /** REST 0, HOLD 1, pitches from 2; undefined for control and out-of-range ids. */
@@ -93,6 +101,12 @@ export class VoicesTokenizer implements Tokenizer {
     return this.valueOf(id) === HOLD_VALUE;
   }
 
+  /** Whether `id`, sung by a voice that sounds `sounding` (undefined or 0 = silent), keeps that note rather than starting one. */
+  keeps(id: number, sounding: number | undefined): boolean {
+    if (this.spellsHolds) return this.isHold(id);
+    return sounding !== undefined && sounding > 0 && this.pitchOf(id) === sounding;
+  }
+
   /**
    * The position class of the `slot`-th voice token of a piece (0-based, BOS not counted): with 16
    * positions, which voice (4) × which 16th of the beat (4). Spelling the position into the token
@@ -108,9 +122,10 @@ export class VoicesTokenizer implements Tokenizer {
     return FIRST_VALUE_ID + this.positionOfSlot(slot) * this.values + value;
   }
 
-  /** HOLD at the given slot. */
-  holdIdAt(slot: number): number {
-    return this.idOf(HOLD_VALUE, slot);
+  /** The token at the given slot that keeps `sounding` (the voice's pitch; 0 = silent, which stays silent). */
+  holdIdAt(slot: number, sounding: number): number {
+    if (this.spellsHolds) return this.idOf(HOLD_VALUE, slot);
+    return this.idOf(sounding > 0 ? this.pitchValue(sounding, 'skip') : REST_VALUE, slot);
   }
 
   /** Only ids of the position the next voice token must have (control ids pass; the sampler masks them). */
@@ -141,14 +156,16 @@ export class VoicesTokenizer implements Tokenizer {
         if (id === VOICE_PAD_ID || id === VOICE_BOS_ID || id === VOICE_EOS_ID) return;
         const voice = ORDER[slot % VOICE_COUNT]!;
         if (slot % VOICE_COUNT === 0) stepPitch.fill(undefined);
-        if (!this.isHold(id)) sounding[voice] = this.pitchOf(id);
+        if (!this.keeps(id, sounding[voice])) sounding[voice] = this.pitchOf(id);
         stepPitch[voice] = sounding[voice];
         slot++;
       },
       allows: (id: number): boolean => {
         const voice = ORDER[slot % VOICE_COUNT]!;
         // The grammar: HOLD continues a sounding note; a silent voice's HOLD never occurs in the data.
-        if (this.isHold(id)) return sounding[voice] !== undefined;
+        if (this.isHold(id)) return this.spellsHolds && sounding[voice] !== undefined;
+        // A kept note is not a new one: ranges and order apply to the notes a voice starts.
+        if (this.keeps(id, sounding[voice])) return true;
         const pitch = this.pitchOf(id);
         // No step with all four voices silent (real chorales have 3 empty beats in 1,000): the last
         // voice of a step sings if the other three are silent.
@@ -175,7 +192,7 @@ export class VoicesTokenizer implements Tokenizer {
     for (let step = 0; step < steps; step++) {
       for (const voice of ORDER) {
         const pitch = grid[voice]![step]!;
-        const held = step > 0 && pitch > 0 && grid[voice]![step - 1] === pitch;
+        const held = this.spellsHolds && step > 0 && pitch > 0 && grid[voice]![step - 1] === pitch;
         ids.push(this.idOf(held ? HOLD_VALUE : this.pitchValue(pitch, opts.onUnknown ?? 'throw'), slot++));
       }
     }
@@ -221,6 +238,7 @@ export class VoicesTokenizer implements Tokenizer {
       const voice = ORDER[slot % VOICE_COUNT]!;
       slot++;
       if (this.isHold(id)) continue; // holds what sounds; over silence it is a rest
+      if (this.keeps(id, open[voice]?.pitch)) continue;
       const pitch = this.pitchOf(id) ?? 0;
       close(voice, step);
       if (pitch > 0) open[voice] = { pitch, startStep: step };
@@ -279,6 +297,9 @@ class VoiceEventCounter implements EventCounter {
   private position = 0;
   private stepCounted = false;
 
+  /** Each voice's sounding pitch (0 = silent), to tell a kept note from a new one. */
+  private readonly sounding = [0, 0, 0, 0];
+
   constructor(private readonly tokenizer: VoicesTokenizer) {}
 
   push(id: number): boolean {
@@ -288,7 +309,10 @@ class VoiceEventCounter implements EventCounter {
       return false;
     }
     if (id === VOICE_BOS_ID || id === VOICE_PAD_ID) return false;
-    const onset = this.tokenizer.pitchOf(id) !== undefined;
+    const voice = ORDER[this.position]!;
+    const pitch = this.tokenizer.pitchOf(id);
+    const onset = pitch !== undefined && !this.tokenizer.keeps(id, this.sounding[voice]);
+    if (!this.tokenizer.isHold(id)) this.sounding[voice] = pitch ?? 0;
     this.position = (this.position + 1) % VOICE_COUNT;
     let starts = false;
     if (onset && !this.stepCounted) {
@@ -314,7 +338,7 @@ export function voicesStateAfter(tokenizer: VoicesTokenizer, ids: readonly numbe
     if (id === VOICE_BOS_ID || id === VOICE_PAD_ID) continue;
     const voice = ORDER[slot % VOICE_COUNT]!;
     if (slot % VOICE_COUNT === 0) stepPitches = [];
-    if (!tokenizer.isHold(id)) sounding[voice] = tokenizer.pitchOf(id) ?? 0;
+    if (!tokenizer.keeps(id, sounding[voice])) sounding[voice] = tokenizer.pitchOf(id) ?? 0;
     stepPitches.push(sounding[voice] || undefined);
     slot++;
   }
@@ -428,7 +452,8 @@ export function validateVoicesConfig(c: VoicesTokenizerConfig): void {
     int(c.pitchMax, 1, 127) &&
     c.pitchMax - c.pitchMin >= 11 &&
     int(c.defaultVelocity, 1, 127) &&
-    (c.positions === 1 || c.positions === 16);
+    (c.positions === 1 || c.positions === 16) &&
+    (c.holds === undefined || c.holds === 'token' || c.holds === 'pitch');
   if (!ok) throw new MotifError('MODEL_CORRUPT', 'The model’s tokenizer settings are invalid.', { detail: JSON.stringify(c).slice(0, 200) });
 }
 

@@ -131,3 +131,65 @@ describe('voices sampling guard', () => {
   });
 });
 
+
+describe('voices encoding with holds spelled as pitches (holds: pitch)', () => {
+  const tokenizer = createVoicesTokenizer({ holds: 'pitch' });
+  const byHold = createVoicesTokenizer();
+  const idOf = (name: string): number => Array.from({ length: tokenizer.vocabSize }, (_, id) => id).find((id) => tokenizer.tokenName(id) === name)!;
+  const pitch = (p: number): number => idOf(`PITCH_${p}`);
+
+  itData('GIVEN every JSB test chorale WHEN encoded THEN no HOLD occurs, every sounding step spells its pitch, and it decodes to the same notes as the HOLD spelling', () => {
+    for (const chorale of loadJsbChorales(JSB, 'test')) {
+      const ids = tokenizer.encode(chorale);
+      expect(ids.some((id) => tokenizer.tokenName(id) === 'HOLD')).toBe(false);
+      expect(ids.length).toBe(byHold.encode(chorale).length);
+      expect(tokenizer.decode(ids).notes).toEqual(byHold.decode(byHold.encode(chorale)).notes);
+      expect(countEvents(tokenizer, ids)).toBe(countEvents(byHold, byHold.encode(chorale)));
+    }
+  });
+
+  it('GIVEN any id sequence WHEN decoded THEN the counter agrees with the decoded onsets', () => {
+    const random = createRng(11);
+    for (let trial = 0; trial < 200; trial++) {
+      // Mostly a few pitches, so that kept notes are common.
+      const ids = [1, ...Array.from({ length: 4 * 20 }, () => (random() < 0.8 ? pitch(60 + Math.floor(random() * 3)) : Math.floor(random() * tokenizer.vocabSize)))];
+      expect(countEvents(tokenizer, ids)).toBe(countNoteEvents(tokenizer.decode(ids)));
+    }
+  });
+
+  it('GIVEN a voice that sounds a pitch WHEN the guard is asked THEN the same pitch keeps it (even where a new note would break the voice order), and HOLD is never allowed', () => {
+    const guard = tokenizer.createSamplingGuard();
+    guard.push(1);
+    for (const p of [67, 48, 64, 60]) guard.push(pitch(p));
+    expect(guard.allows(idOf('HOLD'))).toBe(false);
+    guard.push(pitch(62)); // the soprano moves down to 62, below the alto's 64
+    guard.push(pitch(48));
+    expect(guard.allows(pitch(64))).toBe(true); // the alto keeps its 64
+    expect(guard.allows(pitch(65))).toBe(false); // a new 65 would cross the soprano
+    expect(tokenizer.keeps(pitch(64), 64)).toBe(true);
+    expect(tokenizer.keeps(pitch(64), 0)).toBe(false);
+  });
+
+  it('GIVEN a slot and the pitch a voice sounds WHEN a hold is spelled THEN it is that pitch (a rest for a silent voice); the HOLD spelling ignores the pitch', () => {
+    expect(tokenizer.tokenName(tokenizer.holdIdAt(5, 62))).toBe('PITCH_62');
+    expect(tokenizer.tokenName(tokenizer.holdIdAt(5, 0))).toBe('REST');
+    expect(byHold.tokenName(byHold.holdIdAt(5, 62))).toBe('HOLD');
+  });
+
+  it('GIVEN its spec WHEN rebuilt THEN it still spells holds as pitches; an unknown spelling is refused', () => {
+    const rebuilt = tokenizerFromSpec(JSON.parse(JSON.stringify(tokenizer.toJSON())));
+    expect(rebuilt.encode(loadScale())).toEqual(tokenizer.encode(loadScale()));
+    expect(() => createVoicesTokenizer({ holds: 'tie' as 'pitch' })).toThrow(MotifError);
+  });
+});
+
+/** A whole note C4 then a half note D4 in one voice. */
+function loadScale() {
+  const seq = emptySequence();
+  seq.notes = [
+    { pitch: 60, startStep: 0, endStep: 16, velocity: 80, program: 0, isDrum: false, track: 0 },
+    { pitch: 62, startStep: 16, endStep: 24, velocity: 80, program: 0, isDrum: false, track: 0 },
+  ];
+  seq.totalSteps = 24;
+  return seq;
+}
