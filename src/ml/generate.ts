@@ -92,6 +92,8 @@ export interface ContinuationOptions {
   silenceGuard?: boolean;
   /** One note per onset, where the encoding can tell (default false). */
   monophonic?: boolean;
+  /** No voice ever rests, where the encoding has voices (default false). */
+  unbrokenVoices?: boolean;
   /** Temperature and top-p reshape only the choice of pitch (see SamplingOptions.tempered). */
   temperPitchesOnly?: boolean;
 }
@@ -114,8 +116,8 @@ export function sampleContinuation(
   const counter = tokenizer.createEventCounter();
   const isPitch = Array.from({ length: tokenizer.vocabSize }, (_, id) => tokenizer.tokenPitchClasses(id) !== undefined);
   const tempered = opts.temperPitchesOnly ? (id: number): boolean => isPitch[id]! : undefined;
-  const rules = { noSilentBeats: opts.silenceGuard !== false, monophonic: opts.monophonic === true };
-  const guard = rules.noSilentBeats || rules.monophonic ? tokenizer.createSamplingGuard?.(rules) : undefined;
+  const rules = { noSilentBeats: opts.silenceGuard !== false, monophonic: opts.monophonic === true, unbrokenVoices: opts.unbrokenVoices === true };
+  const guard = rules.noSilentBeats || rules.monophonic || rules.unbrokenVoices ? tokenizer.createSamplingGuard?.(rules) : undefined;
   let logits: Float32Array | undefined;
   for (const id of prompt) {
     counter.push(id);
@@ -202,6 +204,8 @@ export interface GenerateOptions {
   silenceGuard?: boolean;
   /** One note per onset. Default false. */
   monophonic?: boolean;
+  /** No voice ever rests. Default false. */
+  unbrokenVoices?: boolean;
   /** Temperature and top-p reshape only the choice of pitch. Default false. */
   temperPitchesOnly?: boolean;
   /**
@@ -246,6 +250,7 @@ export function generatePiece(network: Network, tokenizer: Tokenizer, opts: Gene
       cadence: opts.cadence === false ? undefined : { key: opts.key ? cadenceKeyOf(opts.key) : undefined },
       silenceGuard: opts.silenceGuard,
       monophonic: opts.monophonic,
+      unbrokenVoices: opts.unbrokenVoices,
       temperPitchesOnly: opts.temperPitchesOnly,
     });
     const continuation = extractContinuation(tokenizer, prompt, ids, { qpm, program });

@@ -49,6 +49,8 @@ export interface EvaluateOptions {
   silenceGuard?: boolean;
   /** One note per onset in samples (a style rule). */
   monophonic?: boolean;
+  /** No voice ever rests in samples (a style rule). */
+  unbrokenVoices?: boolean;
   /** Temperature and top-p reshape only the choice of pitch (a style rule). */
   temperPitchesOnly?: boolean;
   /** Keep each sample in one key, chosen at random (a style rule). */
@@ -172,6 +174,7 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
       cadence: opts.cadence,
       silenceGuard: opts.silenceGuard,
       monophonic: opts.monophonic,
+      unbrokenVoices: opts.unbrokenVoices,
       temperPitchesOnly: opts.temperPitchesOnly,
       inOneKey: opts.inOneKey,
     });

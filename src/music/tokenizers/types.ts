@@ -77,6 +77,8 @@ export interface SamplingRules {
   noSilentBeats: boolean;
   /** One note per onset (a melody: folk tunes). */
   monophonic: boolean;
+  /** Every voice sings all through, never rests (chorale voices: polyphony 3.999 in the JSB chorales). Default false. */
+  unbrokenVoices?: boolean;
 }
 
 /** See `Tokenizer.createSamplingGuard`. */

@@ -29,7 +29,7 @@
 import { MotifError } from '../../errors.js';
 import { DEFAULT_QPM, type Note, type NoteSequence } from '../note-sequence.js';
 import { pitchName } from '../pitch-name.js';
-import type { DecodeOptions, EncodeOptions, EventCounter, SamplingGuard, Tokenizer, VoicesTokenizerConfig, VoicesTokenizerSpec } from './types.js';
+import type { DecodeOptions, EncodeOptions, EventCounter, SamplingGuard, SamplingRules, Tokenizer, VoicesTokenizerConfig, VoicesTokenizerSpec } from './types.js';
 
 export const VOICE_PAD_ID = 0;
 export const VOICE_BOS_ID = 1;
@@ -146,7 +146,8 @@ export class VoicesTokenizer implements Tokenizer {
    * all four voices, HOLD while the voice sounds. The event encoding's other rule (one note per
    * onset) does not apply here.
    */
-  createSamplingGuard(): SamplingGuard {
+  createSamplingGuard(rules?: Partial<SamplingRules>): SamplingGuard {
+    const unbroken = rules?.unbrokenVoices === true;
     let slot = 0;
     const sounding: (number | undefined)[] = [undefined, undefined, undefined, undefined];
     // What each voice sings at the current step, once its token is in (a held note counts).
@@ -169,7 +170,11 @@ export class VoicesTokenizer implements Tokenizer {
         const pitch = this.pitchOf(id);
         // No step with all four voices silent (real chorales have 3 empty beats in 1,000): the last
         // voice of a step sings if the other three are silent.
-        if (pitch === undefined) return !(slot % VOICE_COUNT === VOICE_COUNT - 1 && stepPitch.every((p, v) => v === voice || p === undefined));
+        if (pitch === undefined) {
+          // Chorales start with all four voices too: under this rule no voice rests, not even to enter late.
+          if (unbroken) return false;
+          return !(slot % VOICE_COUNT === VOICE_COUNT - 1 && stepPitch.every((p, v) => v === voice || p === undefined));
+        }
         const [low, high] = VOICE_RANGES[voice]!;
         if (pitch < low || pitch > high) return false;
         // Voices are numbered top down (0 soprano … 3 bass): those above must not be lower, those below not higher.

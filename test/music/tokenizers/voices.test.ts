@@ -132,6 +132,25 @@ describe('voices sampling guard', () => {
 });
 
 
+describe('voices sampling guard with unbroken voices', () => {
+  const tokenizer = createVoicesTokenizer();
+  const idOf = (name: string): number => Array.from({ length: tokenizer.vocabSize }, (_, id) => id).find((id) => tokenizer.tokenName(id) === name)!;
+  const pitch = (p: number): number => idOf(`PITCH_${p}`);
+
+  it('GIVEN the rule WHEN any voice would rest, at the start or later THEN REST is refused, while holds and new notes are not; without the rule a sounding voice may rest', () => {
+    const unbroken = tokenizer.createSamplingGuard({ noSilentBeats: true, monophonic: false, unbrokenVoices: true });
+    const free = tokenizer.createSamplingGuard({ noSilentBeats: true, monophonic: false });
+    for (const guard of [unbroken, free]) guard.push(1);
+    expect(unbroken.allows(idOf('REST'))).toBe(false);
+    expect(free.allows(idOf('REST'))).toBe(true);
+    for (const p of [67, 48, 64, 60]) for (const guard of [unbroken, free]) guard.push(pitch(p));
+    expect(unbroken.allows(idOf('REST'))).toBe(false);
+    expect(unbroken.allows(idOf('HOLD'))).toBe(true);
+    expect(unbroken.allows(pitch(69))).toBe(true);
+    expect(free.allows(idOf('REST'))).toBe(true);
+  });
+});
+
 describe('voices encoding with holds spelled as pitches (holds: pitch)', () => {
   const tokenizer = createVoicesTokenizer({ holds: 'pitch' });
   const byHold = createVoicesTokenizer();
