@@ -8,7 +8,7 @@ import { computeFeatures } from '../music/analysis/features.js';
 import { guessKey, makeKey, parseKey, scalePitchClasses, type Key } from '../music/analysis/key.js';
 import { countNoteEvents, type NoteSequence } from '../music/note-sequence.js';
 import { createRng, type Rng } from '../music/random.js';
-import { allowedTokenMask, type Tokenizer } from '../music/tokenizers/index.js';
+import { allowedTokenMask, countEvents, type Tokenizer } from '../music/tokenizers/index.js';
 import { cadenceCoda, cadenceFilter, type CadenceKey } from './cadence.js';
 import { MatchFinder, mixLogits, type CopyCacheConfig } from './copy-cache.js';
 import type { Network } from './model-dir.js';
@@ -96,7 +96,17 @@ export interface ContinuationOptions {
   unbrokenVoices?: boolean;
   /** Temperature and top-p reshape only the choice of pitch (see SamplingOptions.tempered). */
   temperPitchesOnly?: boolean;
+  /**
+   * A form: the opening `bars` bars, once sampled, are played again before the piece goes on (a
+   * chorale's repeated *Stollen*, AAB). Only where the encoding has a fixed grid of voices
+   * (`voices`, 4/4), only for a piece from scratch, and only when at least a bar's worth of new
+   * music still fits after the repeat.
+   */
+  repeatOpeningBars?: number;
 }
+
+/** `voices` tokens per 4/4 bar: four voices × sixteen 16th steps. */
+const VOICE_TOKENS_PER_BAR = 4 * 16;
 
 /**
  * Samples ids after `prompt` until exactly `length` new notes-or-chords have started, then stops
@@ -140,10 +150,31 @@ export function sampleContinuation(
   }
   const isVoiceSlot = (id: number): boolean => !CONTROL_TOKEN.test(tokenizer.tokenName(id));
   let voiceSlots = prompt.filter(isVoiceSlot).length;
+  let repeatAt = opts.repeatOpeningBars && tokenizer.name === 'voices' && voiceSlots === 0 ? opts.repeatOpeningBars * VOICE_TOKENS_PER_BAR : undefined;
   let finalStart = -1;
   let cadenceKey = opts.cadence?.key;
   const history = [...prompt, ...ids];
+  const accept = (id: number): void => {
+    ids.push(id);
+    history.push(id);
+    guard?.push(id);
+    if (isVoiceSlot(id)) voiceSlots++;
+    logits = stepper.push(id);
+  };
   while (ids.length < maxTokens) {
+    if (repeatAt !== undefined && voiceSlots === repeatAt) {
+      repeatAt = undefined;
+      const strain = ids.slice();
+      const strainEvents = countEvents(tokenizer, [...prompt, ...strain]) - baseCount;
+      // The repeat must leave room for new music (a bar's worth of events at the strain's pace) and the cadence.
+      const room = opts.length - 2 * strainEvents;
+      if (room >= Math.max(2, Math.ceil(strainEvents / opts.repeatOpeningBars!))) {
+        for (const id of strain) {
+          counter.push(id);
+          accept(id);
+        }
+      }
+    }
     const events = counter.count - baseCount;
     const grammar = tokenizer.nextTokenFilter?.(history);
     let filter = grammar ? (id: number) => allowed(id) && grammar(id) : allowed;
@@ -169,11 +200,7 @@ export function sampleContinuation(
     const starts = counter.push(id);
     if (starts && counter.count - baseCount > opts.length) break;
     if (starts && counter.count - baseCount === opts.length) finalStart = ids.length;
-    ids.push(id);
-    history.push(id);
-    guard?.push(id);
-    if (isVoiceSlot(id)) voiceSlots++;
-    logits = stepper.push(id);
+    accept(id);
   }
   if (opts.cadence && finalStart >= 0) ids.push(...cadenceCoda(tokenizer, ids, prompt));
   return { ids, events: Math.min(counter.count - baseCount, opts.length) };
@@ -209,6 +236,11 @@ export interface GenerateOptions {
   /** Temperature and top-p reshape only the choice of pitch. Default false. */
   temperPitchesOnly?: boolean;
   /**
+   * A piece from scratch repeats its opening strain (ContinuationOptions.repeatOpeningBars) with this
+   * probability, drawn once per piece: the share of the style's pieces that do. Default none.
+   */
+  repeatOpening?: { probability: number; bars: number };
+  /**
    * Without `key`: keep to one key's scale all through (the seed's guessed key, or one chosen at
    * random) and end on its tonic. Default false.
    */
@@ -235,6 +267,8 @@ export function generatePiece(network: Network, tokenizer: Tokenizer, opts: Gene
   const pitchClasses = key ? scalePitchClasses(key) : undefined;
   const prompt = opts.seed ? encodeSeed(tokenizer, opts.seed) : startPrompt(network, tokenizer, random, opts.meter);
   const maxAttempts = opts.maxAttempts ?? 3;
+  // Drawn from the piece's own random stream, so a seed composes the same form every time.
+  const repeatOpening = opts.repeatOpening !== undefined && !opts.seed && random() < opts.repeatOpening.probability;
 
   let best: GeneratedPiece | undefined;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
@@ -252,6 +286,7 @@ export function generatePiece(network: Network, tokenizer: Tokenizer, opts: Gene
       monophonic: opts.monophonic,
       unbrokenVoices: opts.unbrokenVoices,
       temperPitchesOnly: opts.temperPitchesOnly,
+      repeatOpeningBars: repeatOpening ? opts.repeatOpening!.bars : undefined,
     });
     const continuation = extractContinuation(tokenizer, prompt, ids, { qpm, program });
     const sequence = opts.seed ? appendToSeed(opts.seed, continuation) : continuation;

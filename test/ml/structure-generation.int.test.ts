@@ -72,6 +72,27 @@ describe('structure: cadence, copy cache, whole-piece scoring', () => {
     voicesModel.network.dispose();
   });
 
+  it('GIVEN a voices model and a form that repeats the opening bar WHEN composed from scratch THEN bar 2 plays bar 1 again and the length stays exact; with the form drawn at probability 0, or for a seed, no repeat is forced', async () => {
+    const voicesModel = await loadModel(await trainTinyModel({ dataDirs: [corpus], encoding: 'voices', holds: 'pitch' }));
+    // What sounds at each step of a bar (a repeat may join a note over the bar line, so onsets can differ).
+    const onsetsOf = (notes: readonly { startStep: number; endStep: number; pitch: number }[], bar: number) =>
+      Array.from({ length: 16 }, (_, i) => bar * 16 + i).map((step) =>
+        notes.filter((n) => n.startStep <= step && n.endStep > step).map((n) => n.pitch).sort((a, b) => a - b).join(' '),
+      );
+    const opts = { length: 60, temperature: 1.3, unbrokenVoices: true };
+    for (const randomSeed of [1, 2]) {
+      const piece = generatePiece(voicesModel.network, voicesModel.tokenizer, { ...opts, randomSeed, repeatOpening: { probability: 1, bars: 1 } });
+      expect(countNoteEvents(piece.sequence)).toBe(60);
+      expect(new Set(onsetsOf(piece.sequence.notes, 0)).size).toBeGreaterThan(2);
+      expect(onsetsOf(piece.sequence.notes, 1)).toEqual(onsetsOf(piece.sequence.notes, 0));
+      const free = generatePiece(voicesModel.network, voicesModel.tokenizer, { ...opts, randomSeed, repeatOpening: { probability: 0, bars: 1 } });
+      expect(onsetsOf(free.sequence.notes, 1)).not.toEqual(onsetsOf(free.sequence.notes, 0));
+      const continued = generatePiece(voicesModel.network, voicesModel.tokenizer, { ...opts, randomSeed, seed: free.sequence, repeatOpening: { probability: 1, bars: 1 } });
+      expect(countNoteEvents(continued.sequence)).toBe(countNoteEvents(free.sequence) + 60);
+    }
+    voicesModel.network.dispose();
+  });
+
   it('GIVEN a trained model WHEN its copy cache is fitted THEN the spec records it and validation NLL does not get worse', async () => {
     const result = await fitModelCopyCache(modelDir, [corpus]);
     expect(result.copyCache.lambdas.every((l) => l >= 0 && l <= 1)).toBe(true);

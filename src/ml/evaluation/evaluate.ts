@@ -49,6 +49,8 @@ export interface EvaluateOptions {
   silenceGuard?: boolean;
   /** One note per onset in samples (a style rule). */
   monophonic?: boolean;
+  /** A piece repeats its opening strain with this probability (a style rule, GenerateOptions.repeatOpening). */
+  repeatOpening?: { probability: number; bars: number };
   /** No voice ever rests in samples (a style rule). */
   unbrokenVoices?: boolean;
   /** Temperature and top-p reshape only the choice of pitch (a style rule). */
@@ -175,6 +177,7 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
       silenceGuard: opts.silenceGuard,
       monophonic: opts.monophonic,
       unbrokenVoices: opts.unbrokenVoices,
+      repeatOpening: opts.repeatOpening,
       temperPitchesOnly: opts.temperPitchesOnly,
       inOneKey: opts.inOneKey,
     });
