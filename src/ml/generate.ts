@@ -8,6 +8,7 @@ import { computeFeatures } from '../music/analysis/features.js';
 import { guessKey, makeKey, parseKey, scalePitchClasses, type Key } from '../music/analysis/key.js';
 import { countNoteEvents, type NoteSequence } from '../music/note-sequence.js';
 import { createRng, type Rng } from '../music/random.js';
+import { transpose } from '../music/transform.js';
 import { allowedTokenMask, countEvents, type Tokenizer } from '../music/tokenizers/index.js';
 import { cadenceCoda, cadenceFilter, type CadenceKey } from './cadence.js';
 import { MatchFinder, mixLogits, type CopyCacheConfig } from './copy-cache.js';
@@ -245,6 +246,18 @@ export interface GenerateOptions {
    * random) and end on its tonic. Default false.
    */
   inOneKey?: boolean;
+  /**
+   * The style's keys: a piece from scratch with no `key` asked for is moved to a tonic drawn with
+   * these weights, into the octave whose mean pitch is nearest `meanPitch`. A model trained on
+   * transposed copies composes in any key; the tunes it learnt from are in a few. Default: as sampled.
+   */
+  keyPalette?: KeyPalette;
+}
+
+export interface KeyPalette {
+  /** [tonic pitch class, weight] pairs; weights need not sum to 1. */
+  tonics: readonly (readonly [number, number])[];
+  meanPitch: number;
 }
 
 export interface GeneratedPiece {
@@ -269,6 +282,8 @@ export function generatePiece(network: Network, tokenizer: Tokenizer, opts: Gene
   const maxAttempts = opts.maxAttempts ?? 3;
   // Drawn from the piece's own random stream, so a seed composes the same form every time.
   const repeatOpening = opts.repeatOpening !== undefined && !opts.seed && random() < opts.repeatOpening.probability;
+  const tonic = opts.keyPalette && !opts.seed && !opts.key ? drawTonic(opts.keyPalette, random) : undefined;
+  const inPalette = (piece: GeneratedPiece): GeneratedPiece => (tonic === undefined ? piece : { ...piece, sequence: moveToTonic(piece.sequence, tonic, opts.keyPalette!.meanPitch) });
 
   let best: GeneratedPiece | undefined;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
@@ -293,9 +308,9 @@ export function generatePiece(network: Network, tokenizer: Tokenizer, opts: Gene
     const generatedEvents = countNoteEvents(continuation);
     const piece: GeneratedPiece = { sequence, generatedEvents, attempts: attempt, tokens: ids.length };
     if (!best || Math.abs(generatedEvents - opts.length) < Math.abs(best.generatedEvents - opts.length)) best = piece;
-    if (generatedEvents === opts.length && !isDegenerate(continuation)) return piece;
+    if (generatedEvents === opts.length && !isDegenerate(continuation)) return inPalette(piece);
   }
-  return best!;
+  return inPalette(best!);
 }
 
 /**
@@ -310,6 +325,26 @@ function startPrompt(network: Network, tokenizer: Tokenizer, random: Rng, meter?
   const logits = createNetworkStepper(network).push(fixed[0]!);
   const meterId = sampleToken(logits, { temperature: 1, topP: 1, random, allowed: (id) => /^METER_/.test(tokenizer.tokenName(id)) });
   return [fixed[0]!, meterId];
+}
+
+function drawTonic(palette: KeyPalette, random: Rng): number {
+  const total = palette.tonics.reduce((sum, [, weight]) => sum + weight, 0);
+  let r = random() * total;
+  for (const [pitchClass, weight] of palette.tonics) {
+    r -= weight;
+    if (r < 0) return pitchClass;
+  }
+  return palette.tonics[palette.tonics.length - 1]![0];
+}
+
+/** The piece moved so its (guessed) tonic is `tonic`, in the octave whose mean pitch is nearest `meanPitch`. */
+function moveToTonic(seq: NoteSequence, tonic: number, meanPitch: number): NoteSequence {
+  const pitched = seq.notes.filter((n) => !n.isDrum);
+  if (pitched.length === 0) return seq;
+  const mean = pitched.reduce((sum, n) => sum + n.pitch, 0) / pitched.length;
+  const up = (((tonic - guessKey(seq).tonicPitchClass) % 12) + 12) % 12;
+  const shift = [up - 24, up - 12, up, up + 12].reduce((best, s) => (Math.abs(mean + s - meanPitch) < Math.abs(mean + best - meanPitch) ? s : best));
+  return transpose(seq, shift);
 }
 
 /** Tokens a generated passage may copy from the piece's own past before the cache lets go. */

@@ -3,6 +3,7 @@
  * pieces, and whole-piece scoring against the JSB published test split.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { guessKey } from '../../src/music/analysis/key.js';
 import { computeStructure } from '../../src/music/analysis/structure.js';
 import { countNoteEvents } from '../../src/music/note-sequence.js';
 import { evaluateModel } from '../../src/ml/evaluation/evaluate.js';
@@ -39,6 +40,21 @@ describe('structure: cadence, copy cache, whole-piece scoring', () => {
       expect(lowest % 12).toBe(tonic);
       // The final note-or-chord lasts at least a half note.
       expect(Math.min(...notes.filter((n) => n.startStep === last).map((n) => n.endStep - n.startStep))).toBeGreaterThanOrEqual(8);
+    }
+  });
+
+  it('GIVEN a key palette of D only WHEN composed from scratch THEN every piece is in D near the palette\'s mean pitch; a key asked for wins', () => {
+    const keyPalette = { tonics: [[2, 1]] as const, meanPitch: 72 };
+    for (const randomSeed of [1, 2, 3, 4]) {
+      const piece = generatePiece(model.network, model.tokenizer, { length: 24, randomSeed, temperature: 1.2, keyPalette });
+      expect(guessKey(piece.sequence).tonicPitchClass).toBe(2);
+      const mean = piece.sequence.notes.reduce((sum, n) => sum + n.pitch, 0) / piece.sequence.notes.length;
+      expect(Math.abs(mean - 72)).toBeLessThanOrEqual(6);
+      expect(countNoteEvents(piece.sequence)).toBe(24);
+      const asked = generatePiece(model.network, model.tokenizer, { length: 24, randomSeed, temperature: 1.2, keyPalette, key: 'Eb major' });
+      const notes = asked.sequence.notes;
+      const last = Math.max(...notes.map((n) => n.startStep));
+      expect(Math.min(...notes.filter((n) => n.startStep === last).map((n) => n.pitch)) % 12).toBe(3);
     }
   });
 

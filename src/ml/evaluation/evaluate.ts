@@ -12,7 +12,7 @@ import { longestCopiedRun } from '../../music/analysis/originality.js';
 import { overlapTable, type OverlapRow } from '../../music/analysis/overlap.js';
 import { loadCorpus, splitCorpus, type CorpusPiece } from '../../music/corpus.js';
 import { assertInRange, MotifError } from '../../errors.js';
-import { generatePiece, isDegenerate } from '../generate.js';
+import { generatePiece, isDegenerate, type KeyPalette } from '../generate.js';
 import { loadModel, type LoadedModel } from '../model-dir.js';
 import { LanguageModel } from '../network/language-model.js';
 import type { TutorialModel } from '../network/tutorial-model.js';
@@ -49,6 +49,8 @@ export interface EvaluateOptions {
   silenceGuard?: boolean;
   /** One note per onset in samples (a style rule). */
   monophonic?: boolean;
+  /** The style's keys (a style rule, GenerateOptions.keyPalette). */
+  keyPalette?: KeyPalette;
   /** A piece repeats its opening strain with this probability (a style rule, GenerateOptions.repeatOpening). */
   repeatOpening?: { probability: number; bars: number };
   /** No voice ever rests in samples (a style rule). */
@@ -178,6 +180,7 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
       monophonic: opts.monophonic,
       unbrokenVoices: opts.unbrokenVoices,
       repeatOpening: opts.repeatOpening,
+      keyPalette: opts.keyPalette,
       temperPitchesOnly: opts.temperPitchesOnly,
       inOneKey: opts.inOneKey,
     });
