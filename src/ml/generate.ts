@@ -247,16 +247,21 @@ export interface GenerateOptions {
    */
   inOneKey?: boolean;
   /**
-   * The style's keys: a piece from scratch with no `key` asked for is moved to a tonic drawn with
-   * these weights, into the octave whose mean pitch is nearest `meanPitch`. A model trained on
-   * transposed copies composes in any key; the tunes it learnt from are in a few. Default: as sampled.
+   * The style's keys: a piece from scratch with no `key` asked for is moved onto a key signature
+   * drawn with these weights, into the octave whose mean pitch is nearest `meanPitch`. A model
+   * trained on transposed copies composes in any key; the tunes it learnt from are in a few.
+   * Default: as sampled.
    */
   keyPalette?: KeyPalette;
 }
 
 export interface KeyPalette {
-  /** [tonic pitch class, weight] pairs; weights need not sum to 1. */
-  tonics: readonly (readonly [number, number])[];
+  /**
+   * [pitch class, weight] pairs of key signatures, each named by its major key (a minor key counts
+   * as its relative major: E minor is 7, G); weights need not sum to 1. Key signatures rather than
+   * tonics, because which pitch classes a piece uses follows the signature, whatever its mode.
+   */
+  majorRoots: readonly (readonly [number, number])[];
   meanPitch: number;
 }
 
@@ -282,8 +287,8 @@ export function generatePiece(network: Network, tokenizer: Tokenizer, opts: Gene
   const maxAttempts = opts.maxAttempts ?? 3;
   // Drawn from the piece's own random stream, so a seed composes the same form every time.
   const repeatOpening = opts.repeatOpening !== undefined && !opts.seed && random() < opts.repeatOpening.probability;
-  const tonic = opts.keyPalette && !opts.seed && !opts.key ? drawTonic(opts.keyPalette, random) : undefined;
-  const inPalette = (piece: GeneratedPiece): GeneratedPiece => (tonic === undefined ? piece : { ...piece, sequence: moveToTonic(piece.sequence, tonic, opts.keyPalette!.meanPitch) });
+  const root = opts.keyPalette && !opts.seed && !opts.key ? drawRoot(opts.keyPalette, random) : undefined;
+  const inPalette = (piece: GeneratedPiece): GeneratedPiece => (root === undefined ? piece : { ...piece, sequence: moveToSignature(piece.sequence, root, opts.keyPalette!.meanPitch) });
 
   let best: GeneratedPiece | undefined;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
@@ -327,22 +332,27 @@ function startPrompt(network: Network, tokenizer: Tokenizer, random: Rng, meter?
   return [fixed[0]!, meterId];
 }
 
-function drawTonic(palette: KeyPalette, random: Rng): number {
-  const total = palette.tonics.reduce((sum, [, weight]) => sum + weight, 0);
+function drawRoot(palette: KeyPalette, random: Rng): number {
+  const total = palette.majorRoots.reduce((sum, [, weight]) => sum + weight, 0);
   let r = random() * total;
-  for (const [pitchClass, weight] of palette.tonics) {
+  for (const [pitchClass, weight] of palette.majorRoots) {
     r -= weight;
     if (r < 0) return pitchClass;
   }
-  return palette.tonics[palette.tonics.length - 1]![0];
+  return palette.majorRoots[palette.majorRoots.length - 1]![0];
 }
 
-/** The piece moved so its (guessed) tonic is `tonic`, in the octave whose mean pitch is nearest `meanPitch`. */
-function moveToTonic(seq: NoteSequence, tonic: number, meanPitch: number): NoteSequence {
+/** The major key whose signature `key` has (a minor key's relative major). */
+function majorRootOf(key: { tonicPitchClass: number; mode: 'major' | 'minor' }): number {
+  return key.mode === 'major' ? key.tonicPitchClass : (key.tonicPitchClass + 3) % 12;
+}
+
+/** The piece moved so its (guessed) key signature is that of `root` major, in the octave whose mean pitch is nearest `meanPitch`. */
+function moveToSignature(seq: NoteSequence, root: number, meanPitch: number): NoteSequence {
   const pitched = seq.notes.filter((n) => !n.isDrum);
   if (pitched.length === 0) return seq;
   const mean = pitched.reduce((sum, n) => sum + n.pitch, 0) / pitched.length;
-  const up = (((tonic - guessKey(seq).tonicPitchClass) % 12) + 12) % 12;
+  const up = (((root - majorRootOf(guessKey(seq))) % 12) + 12) % 12;
   const shift = [up - 24, up - 12, up, up + 12].reduce((best, s) => (Math.abs(mean + s - meanPitch) < Math.abs(mean + best - meanPitch) ? s : best));
   return transpose(seq, shift);
 }

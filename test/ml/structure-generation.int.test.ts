@@ -43,11 +43,11 @@ describe('structure: cadence, copy cache, whole-piece scoring', () => {
     }
   });
 
-  it('GIVEN a key palette of D only WHEN composed from scratch THEN every piece is in D near the palette\'s mean pitch; a key asked for wins', () => {
-    const keyPalette = { tonics: [[2, 1]] as const, meanPitch: 72 };
+  it('GIVEN a key palette of D major\'s signature only WHEN composed from scratch THEN every piece is in D major or B minor near the palette\'s mean pitch; a key asked for wins', () => {
+    const keyPalette = { majorRoots: [[2, 1]] as const, meanPitch: 72 };
     for (const randomSeed of [1, 2, 3, 4]) {
       const piece = generatePiece(model.network, model.tokenizer, { length: 24, randomSeed, temperature: 1.2, keyPalette });
-      expect(guessKey(piece.sequence).tonicPitchClass).toBe(2);
+      expect(['D major', 'B minor']).toContain(guessKey(piece.sequence).name);
       const mean = piece.sequence.notes.reduce((sum, n) => sum + n.pitch, 0) / piece.sequence.notes.length;
       expect(Math.abs(mean - 72)).toBeLessThanOrEqual(6);
       expect(countNoteEvents(piece.sequence)).toBe(24);
