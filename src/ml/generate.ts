@@ -82,6 +82,11 @@ export interface ContinuationOptions {
   random: Rng;
   /** Pitch classes allowed (key constraint); undefined = all. */
   pitchClasses?: readonly number[];
+  /**
+   * With `pitchClasses`: instead of refusing other pitches, scale their probability by this weight
+   * (0–1), so a chromatic note stays possible but rare. Undefined = refused.
+   */
+  outOfKeyWeight?: number;
   /** Safety cap on sampled tokens (default 24 per requested event + 64). */
   maxTokens?: number;
   /**
@@ -120,9 +125,18 @@ export function sampleContinuation(
   prompt: readonly number[],
   opts: ContinuationOptions,
 ): { ids: number[]; events: number } {
-  const keyMask = opts.pitchClasses ? allowedTokenMask(tokenizer, opts.pitchClasses) : undefined;
+  const inKey = opts.pitchClasses ? allowedTokenMask(tokenizer, opts.pitchClasses) : undefined;
+  const keyBias = inKey && opts.outOfKeyWeight !== undefined ? Math.log(Math.max(opts.outOfKeyWeight, 1e-9)) : undefined;
+  const keyMask = keyBias === undefined ? inKey : undefined;
   const control = Array.from({ length: tokenizer.vocabSize }, (_, id) => CONTROL_TOKEN.test(tokenizer.tokenName(id)));
   const allowed = (id: number): boolean => !control[id] && (keyMask ? keyMask[id]! : true);
+  /** The logits with out-of-key pitches down-weighted (a copy: the stepper's array is its own). */
+  const biased = (raw: Float32Array): Float32Array => {
+    if (keyBias === undefined) return raw;
+    const out = Float32Array.from(raw);
+    for (let id = 0; id < out.length; id++) if (!inKey![id]) out[id]! += keyBias;
+    return out;
+  };
 
   const counter = tokenizer.createEventCounter();
   const isPitch = Array.from({ length: tokenizer.vocabSize }, (_, id) => tokenizer.tokenPitchClasses(id) !== undefined);
@@ -197,7 +211,7 @@ export function sampleContinuation(
         filter = (id) => before(id) && extra(id);
       }
     }
-    const id = sampleToken(logits, { temperature: opts.temperature, topP: opts.topP, random: opts.random, allowed: filter, tempered });
+    const id = sampleToken(biased(logits), { temperature: opts.temperature, topP: opts.topP, random: opts.random, allowed: filter, tempered });
     const starts = counter.push(id);
     if (starts && counter.count - baseCount > opts.length) break;
     if (starts && counter.count - baseCount === opts.length) finalStart = ids.length;
@@ -246,6 +260,8 @@ export interface GenerateOptions {
    * random) and end on its tonic. Default false.
    */
   inOneKey?: boolean;
+  /** With a key (given, or from `inOneKey`): out-of-key pitches are this much less likely instead of refused (ContinuationOptions.outOfKeyWeight). */
+  outOfKeyWeight?: number;
   /**
    * The style's keys: a piece from scratch with no `key` asked for is moved onto a key signature
    * drawn with these weights, into the octave whose mean pitch is nearest `meanPitch`. A model
@@ -299,6 +315,7 @@ export function generatePiece(network: Network, tokenizer: Tokenizer, opts: Gene
       topP: opts.topP ?? 1,
       random,
       pitchClasses,
+      outOfKeyWeight: opts.outOfKeyWeight,
       // A key the piece was only kept in (inOneKey) is not imposed on the cadence: the cadence guesses
       // from what was composed, which in a minor scale may well be its relative major.
       cadence: opts.cadence === false ? undefined : { key: opts.key ? cadenceKeyOf(opts.key) : undefined },

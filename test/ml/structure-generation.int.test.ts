@@ -58,6 +58,19 @@ describe('structure: cadence, copy cache, whole-piece scoring', () => {
     }
   });
 
+  it('GIVEN a key WHEN out-of-key pitches are weighted instead of refused THEN some appear, fewer than with no key at all; refused, none do', () => {
+    const outOfKey = (opts: { key?: string; outOfKeyWeight?: number }): number =>
+      [1, 2, 3, 4, 5, 6].reduce((count, randomSeed) => {
+        const piece = generatePiece(model.network, model.tokenizer, { length: 24, randomSeed, temperature: 1.5, cadence: false, ...opts });
+        return count + piece.sequence.notes.filter((n) => ![0, 2, 4, 5, 7, 9, 11].includes(n.pitch % 12)).length;
+      }, 0);
+    const free = outOfKey({});
+    const weighted = outOfKey({ key: 'C major', outOfKeyWeight: 0.2 });
+    expect(outOfKey({ key: 'C major' })).toBe(0);
+    expect(weighted).toBeGreaterThan(0);
+    expect(weighted).toBeLessThan(free);
+  });
+
   it('GIVEN cadence off WHEN composed without a key THEN pieces end wherever the model stops (the guide is what ends them on the tonic)', () => {
     const endings = [1, 2, 3, 4, 5, 6, 7, 8].map((randomSeed) => {
       const piece = generatePiece(model.network, model.tokenizer, { length: 20, randomSeed, temperature: 1.5, cadence: false });

@@ -59,6 +59,8 @@ export interface EvaluateOptions {
   temperPitchesOnly?: boolean;
   /** Keep each sample in one key, chosen at random (a style rule). */
   inOneKey?: boolean;
+  /** Out-of-key pitches this much less likely instead of refused (a style rule). */
+  outOfKeyWeight?: number;
   randomSeed?: number;
   /** Cap on held-out tokens scored by the (slow, windowed) tutorial baseline. Default 20,000. */
   maxBaselineTokens?: number;
@@ -183,6 +185,7 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
       keyPalette: opts.keyPalette,
       temperPitchesOnly: opts.temperPitchesOnly,
       inOneKey: opts.inOneKey,
+      outOfKeyWeight: opts.outOfKeyWeight,
     });
     degenerateResamples += piece.attempts - 1;
     if (isDegenerate(piece.sequence)) degenerateOutputs++;
