@@ -44,6 +44,8 @@ export interface StyleRules {
   temperPitchesOnly?: boolean;
   /** Keep to one key's scale (the seed's, or one chosen at random) unless the user names a key. */
   inOneKey?: boolean;
+  /** Out-of-key pitches are this much less likely rather than refused (see GenerateOptions.outOfKeyWeight). */
+  outOfKeyWeight?: number;
 }
 
 export const STYLES: Readonly<Record<StyleName, Style>> = Object.freeze({
@@ -51,21 +53,24 @@ export const STYLES: Readonly<Record<StyleName, Style>> = Object.freeze({
   // overlap 0.849 against 0.808 at the earlier T 0.9 / 0.95, whose samples were narrower in range and
   // slower than the pieces (mean inter-onset 0.69 quarters against 0.43). T 1.0 left a degenerate sample.
   piano: { name: 'piano', label: 'Piano (Mutopia public-domain piano music)', modelFolder: 'default', temperature: 1.1, topP: 0.9, qpm: 96, program: 0, rules: { monophonic: false } },
-  // Four voices; the JSB data has no tempo, 80 quarter notes a minute is a usual chorale pace. Most
-  // tokens are HOLDs: a temperature below 1 on them made a chorale hold one chord for ever.
-  // T 1 / top-p 1 by a grid (0.6–1.0 × 0.9–1): once kept to a key, the model's own distribution scored best.
-  // No voice rests, as in the chorales (polyphony 3.999): with rests allowed the samples' polyphony
-  // overlap was 0.23, without 0.75 (100 samples each, the first chorale model).
+  // Four voices; the JSB data has no tempo, 80 quarter notes a minute is a usual chorale pace.
+  // Chosen by 100-sample runs with the pitch-spelled model (see models/chorale/MODEL_CARD.md):
+  // - no voice rests, as in the chorales (polyphony 3.999): polyphony overlap 0.23 -> 0.75;
+  // - 87 of the 229 training chorales repeat bars, about a quarter of them (a 4-bar Stollen of ~16);
+  // - in one key, but an out-of-key pitch 0.1 times as likely rather than refused: the chorales are
+  //   chromatic now and then (scale consistency 0.93), refused the samples had 0.98 and too few
+  //   pitch classes (entropy overlap 0.61 -> 0.89);
+  // - T 1.1 on pitches (under the pitch spelling a held note is a pitch too), against 1.0 and 1.05:
+  //   at 1.0 the voices held too long (mean inter-onset 0.85 quarters against 0.67).
   chorale: {
     name: 'chorale',
     label: 'Chorale (Bach, four voices)',
     modelFolder: 'chorale',
-    temperature: 1,
+    temperature: 1.1,
     topP: 1,
     qpm: 80,
     program: 19,
-    // 87 of the 229 training chorales repeat bars, about a quarter of them (a 4-bar Stollen of ~16 bars).
-    rules: { monophonic: false, unbrokenVoices: true, repeatOpening: { probability: 0.38, bars: 4 }, temperPitchesOnly: true, inOneKey: true },
+    rules: { monophonic: false, unbrokenVoices: true, repeatOpening: { probability: 0.38, bars: 4 }, temperPitchesOnly: true, inOneKey: true, outOfKeyWeight: 0.1 },
   },
   // The median tempo of the CRÉ tunes is 180 quarter notes a minute; a flute carries the melody.
   // The tunes are single lines: the model, left alone, added chords (polyphony 1.44 against 1.07).
