@@ -27,8 +27,13 @@ export function tinyTune(transposeSemitones: number, stepsPerQuarter = 4): NoteS
   return seq;
 }
 
+/**
+ * Writes `pieces` tunes into `dir`, or into a fresh folder always named `tiny-corpus`: a piece's id
+ * (and so its train/validation split, a hash of it) includes the folder's name, and a random one
+ * made the split differ from run to run.
+ */
 export async function writeTinyCorpus(dir?: string, pieces = 6): Promise<string> {
-  const root = dir ?? (await mkdtemp(join(tmpdir(), 'motif-corpus-')));
+  const root = dir ?? join(await mkdtemp(join(tmpdir(), 'motif-corpus-')), 'tiny-corpus');
   await mkdir(root, { recursive: true });
   for (let i = 0; i < pieces; i++) await writeFile(join(root, `tune-${i}.mid`), writeMidi(tinyTune(i - 3)));
   return root;
