@@ -59,7 +59,7 @@ export const STYLES: Readonly<Record<StyleName, Style>> = Object.freeze({
   // - 87 of the 229 training chorales repeat bars, about a quarter of them (a 4-bar Stollen of ~16);
   // - in one key, but an out-of-key pitch 0.1 times as likely rather than refused: the chorales are
   //   chromatic now and then (scale consistency 0.93), refused the samples had 0.98 and too few
-  //   pitch classes (entropy overlap 0.61 -> 0.89);
+  //   pitch classes (entropy overlap 0.61 -> 0.92);
   // - T 1.1 on pitches (under the pitch spelling a held note is a pitch too), against 1.0 and 1.05:
   //   at 1.0 the voices held too long (mean inter-onset 0.85 quarters against 0.67).
   chorale: {
