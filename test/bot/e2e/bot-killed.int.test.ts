@@ -4,32 +4,26 @@
  * its own data folder finishes the jobs while no bot runs; the bot started again delivers each result
  * once, from the delivery records it stored when the interactions arrived.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
 import { COMMANDS } from '../../../commands/index.js';
 import { deployCommands } from '../../../src/bot/deploy-commands.js';
+import { startCaptured, type CapturedProcess } from '../../support/captured-process.js';
 import { startDiscordServer, type DiscordTestServer, type InteractionResponse, type SentInteraction } from '../../support/discord-server/index.js';
 import { clusterSettings, withCluster } from '../../support/cluster.js';
 import { startWorkerProcess, type WorkerProcess } from '../../support/worker-process.js';
 import { waitUntil } from './harness.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const WAIT_MS = 180_000;
 const describeCluster = await withCluster('a killed bot process (test/bot/e2e/bot-killed.int.test.ts)');
 const cluster = clusterSettings('e2e-bot-killed');
 const hasFiles = (r: InteractionResponse): boolean => (r.message?.attachments.length ?? 0) >= 3;
 const said = (r: InteractionResponse): string => [r.message?.content ?? '(no reply)', ...r.followUps.map((f) => `follow-up: ${f.content}`)].join(' | ');
 
-interface BotProcess {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
+type BotProcess = CapturedProcess;
 
 describeCluster('the bot killed with SIGKILL while members wait', () => {
   let server: DiscordTestServer;
@@ -38,26 +32,18 @@ describeCluster('the bot killed with SIGKILL while members wait', () => {
   const bots: BotProcess[] = [];
 
   function startBotProcess(): BotProcess {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/bot/main.ts'], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        DISCORD_TOKEN: server.token,
-        DISCORD_CLIENT_ID: server.applicationId,
-        DISCORD_API_URL: server.apiUrl,
-        DATA_DIR: dataDir,
-        ATTACHMENT_HOSTS: '127.0.0.1',
-        LOG_LEVEL: 'info',
-        QUEUE_MAX_PER_USER: '10',
-        ...cluster.botEnv(),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const bot = startCaptured(process.execPath, ['--import', 'tsx', 'src/bot/main.ts'], {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      DISCORD_TOKEN: server.token,
+      DISCORD_CLIENT_ID: server.applicationId,
+      DISCORD_API_URL: server.apiUrl,
+      DATA_DIR: dataDir,
+      ATTACHMENT_HOSTS: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      QUEUE_MAX_PER_USER: '10',
+      ...cluster.botEnv(),
     });
-    let output = '';
-    child.stdout!.on('data', (c: Buffer) => (output += c.toString('utf8')));
-    child.stderr!.on('data', (c: Buffer) => (output += c.toString('utf8')));
-    const bot = { child, output: () => output, exited: new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code))) };
     bots.push(bot);
     return bot;
   }

@@ -5,18 +5,16 @@
  * them all gracefully and exit code 0; SHARD_COUNT=auto asks the configured server; a bad
  * SHARD_COUNT is one line.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployCommands } from '../../../src/bot/deploy-commands.js';
 import { COMMANDS } from '../../../commands/index.js';
+import { startCaptured, type CapturedProcess } from '../../support/captured-process.js';
 import { startDiscordServer, type DiscordTestServer, type InteractionResponse } from '../../support/discord-server/index.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const TOKEN = `motif.${randomBytes(18).toString('base64url')}.shards`;
 /** Two shard processes start one after the other, each loading the model first: generous on a loaded machine. */
 const START_MS = 300_000;
@@ -35,34 +33,19 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-interface Run {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function runSharded(env: Record<string, string | undefined>): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/bot/sharded.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      DISCORD_TOKEN: TOKEN,
-      DISCORD_CLIENT_ID: server.applicationId,
-      DISCORD_API_URL: server.apiUrl,
-      DATA_DIR: dataDir,
-      // The local server's CDN is plain http on 127.0.0.1.
-      ATTACHMENT_HOSTS: '127.0.0.1',
-      // Info, not warn: the shards' start-up lines explain a failure, and the test reads the stop lines.
-      LOG_LEVEL: 'info',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+function runSharded(env: Record<string, string | undefined>): CapturedProcess {
+  return startCaptured(process.execPath, ['--import', 'tsx', 'src/bot/sharded.ts'], {
+    ...process.env,
+    DISCORD_TOKEN: TOKEN,
+    DISCORD_CLIENT_ID: server.applicationId,
+    DISCORD_API_URL: server.apiUrl,
+    DATA_DIR: dataDir,
+    // The local server's CDN is plain http on 127.0.0.1.
+    ATTACHMENT_HOSTS: '127.0.0.1',
+    // Info, not warn: the shards' start-up lines explain a failure, and the test reads the stop lines.
+    LOG_LEVEL: 'info',
+    ...env,
   });
-  let output = '';
-  child.stdout!.on('data', (c: Buffer) => (output += c.toString('utf8')));
-  child.stderr!.on('data', (c: Buffer) => (output += c.toString('utf8')));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, output: () => output, exited };
 }
 
 interface LogEntry {
@@ -91,7 +74,7 @@ function alive(pid: number): boolean {
 }
 
 /** Kills what is left of a run (the manager and its shard processes) after a failed test. */
-function cleanUp(run: Run): void {
+function cleanUp(run: CapturedProcess): void {
   for (const entry of logEntries(run.output())) {
     if (entry.msg === 'shard starting' && entry.pid && alive(entry.pid)) process.kill(entry.pid, 'SIGKILL');
   }
@@ -99,7 +82,7 @@ function cleanUp(run: Run): void {
 }
 
 /** Waits until every shard is connected and ready; fails at once, with the output, if the run ends first. */
-async function readyOrExit(run: Run): Promise<void> {
+async function readyOrExit(run: CapturedProcess): Promise<void> {
   await Promise.race([
     server.waitForReady(START_MS).catch((error: unknown) => {
       throw new Error(`${String(error)}\n${run.output()}`);
@@ -219,23 +202,25 @@ describe('npm run start:sharded', () => {
 
   it('GIVEN SHARD_COUNT=auto in the environment (systemd EnvironmentFile, docker --env-file) WHEN npm start runs THEN it is one unsharded bot, not a discord.js option error', async () => {
     const identifiesBefore = server.gateway.identifyCount;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/bot/main.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, DISCORD_TOKEN: TOKEN, DISCORD_CLIENT_ID: server.applicationId, DISCORD_API_URL: server.apiUrl, DATA_DIR: dataDir, LOG_LEVEL: 'warn', SHARD_COUNT: 'auto' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const run = startCaptured(process.execPath, ['--import', 'tsx', 'src/bot/main.ts'], {
+      ...process.env,
+      DISCORD_TOKEN: TOKEN,
+      DISCORD_CLIENT_ID: server.applicationId,
+      DISCORD_API_URL: server.apiUrl,
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      SHARD_COUNT: 'auto',
     });
-    let output = '';
-    child.stderr!.on('data', (c: Buffer) => (output += c.toString('utf8')));
-    const run: Run = { child, output: () => output, exited: new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code))) };
+    const { child } = run;
     try {
       // Earlier tests' shard sessions are gone from the gateway; this client alone makes it ready.
       await readyOrExit(run);
       expect(server.gateway.identifyCount).toBe(identifiesBefore + 1);
       expect(server.gateway.identifiedShards.at(-1)).toEqual([0, 1]);
       const list = server.sendSlashCommand({ name: 'queue', subcommand: 'list', guildId: server.guilds[1]!.id, channelId: server.guilds[1]!.textChannel.id });
-      expect((await server.waitForInteractionResponse(list, undefined, ANSWER_MS)).message?.content, output).toBe('Nothing is queued on this server.');
+      expect((await server.waitForInteractionResponse(list, undefined, ANSWER_MS)).message?.content, run.output()).toBe('Nothing is queued on this server.');
       child.kill('SIGTERM');
-      expect(await run.exited, output).toBe(0);
+      expect(await run.exited, run.output()).toBe(0);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }

@@ -4,18 +4,16 @@
  * within SHUTDOWN_GRACE_SECONDS, exits 0 and leaves no bot process behind; the token never
  * appears in the (NDJSON) logs.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../../commands/index.js';
 import { deployCommands } from '../../../src/bot/deploy-commands.js';
+import { startCaptured, type CapturedProcess } from '../../support/captured-process.js';
 import { startDiscordServer, type DiscordTestServer, type InteractionResponse } from '../../support/discord-server/index.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** Generous: under load a warm /compose length:100 takes seconds; the test waits on events, not time. */
 const GRACE_SECONDS = 90;
 const TOKEN = `motif.${randomBytes(18).toString('base64url')}.e2e`;
@@ -32,23 +30,8 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-interface Run {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function run(command: string, args: string[], env: Record<string, string>): Run {
-  const child = spawn(command, args, {
-    cwd: ROOT,
-    env: { ...process.env, DATA_DIR: dataDir, DISCORD_CLIENT_ID: server.applicationId, DEV_GUILD_ID: server.guild.id, DISCORD_API_URL: server.apiUrl, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (c: Buffer) => (output += c.toString('utf8')));
-  child.stderr!.on('data', (c: Buffer) => (output += c.toString('utf8')));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, output: () => output, exited };
+function run(command: string, args: string[], env: Record<string, string>): CapturedProcess {
+  return startCaptured(command, args, { ...process.env, DATA_DIR: dataDir, DISCORD_CLIENT_ID: server.applicationId, DEV_GUILD_ID: server.guild.id, DISCORD_API_URL: server.apiUrl, ...env });
 }
 
 function alive(pid: number): boolean {
