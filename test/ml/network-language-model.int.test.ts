@@ -150,6 +150,62 @@ describe('LanguageModel', () => {
     dual.dispose();
   });
 
+  it('GIVEN position input WHEN stepping one token at a time THEN its NLL equals the whole-piece evaluation, and a window cut mid-piece scores as its positions say', async () => {
+    const model = await LanguageModel.create({ vocabSize: 6, ...SMALL, seed: 5, positionPeriod: 4 });
+    const { inputs, targets } = phraseBatch(PHRASE, 4, 10);
+    for (let i = 0; i < 10; i++) model.trainStep(inputs, targets, 4, 10);
+    const piece = phraseBatch(PHRASE, 1, 10);
+    let state = model.initState(1);
+    const stepNll: number[] = [];
+    for (let t = 0; t < 10; t++) {
+      const out = model.step(state, [piece.inputs[t]!]);
+      state = out.state;
+      const max = Math.max(...out.logits);
+      stepNll.push(Math.log(out.logits.reduce((s, v) => s + Math.exp(v - max), 0)) + max - out.logits[piece.targets[t]!]!);
+    }
+    expect(state.consumed).toBe(10);
+    expect(stepNll.reduce((a, b) => a + b, 0)).toBeCloseTo(model.evaluate(piece.inputs, piece.targets, 1, 10).nll, 3);
+    // The same tokens told they sit at indices 1…10 are a different input: the bias rows shift by one.
+    const shifted = Int32Array.from({ length: 10 }, (_, t) => t + 1);
+    expect(model.evaluate(piece.inputs, piece.targets, 1, 10, shifted).nll).not.toBeCloseTo(model.evaluate(piece.inputs, piece.targets, 1, 10).nll, 3);
+    expect(() => model.evaluate(piece.inputs, piece.targets, 1, 10, Int32Array.of(0, 1))).toThrow(RangeError);
+    model.dispose();
+  });
+
+  it('GIVEN a trained model without position input WHEN position input is added THEN it predicts exactly as before, saves the new weight, and training moves it', async () => {
+    const model = await LanguageModel.create({ vocabSize: 6, ...SMALL, seed: 6 });
+    const { inputs, targets } = phraseBatch(PHRASE, 4, 8);
+    for (let i = 0; i < 5; i++) model.trainStep(inputs, targets, 4, 8);
+    const before = model.evaluate(inputs, targets, 4, 8).nll;
+    model.addPositionInput(8);
+    expect(model.config.positionPeriod).toBe(8);
+    expect(model.weightShapes()['lstm_1/position_bias']).toEqual([8, 4 * SMALL.hiddenSizes[0]!]);
+    expect(model.evaluate(inputs, targets, 4, 8).nll).toBeCloseTo(before, 5);
+    model.trainStep(inputs, targets, 4, 8);
+    expect(model.getWeights()['lstm_1/position_bias']!.values.some((v) => v !== 0)).toBe(true);
+    expect(() => model.addPositionInput(4)).toThrow(/period of 8/);
+    model.dispose();
+  });
+
+  it('GIVEN position input and no dropout WHEN a batch of mid-piece windows is split with the helper thread THEN loss and weights match the single-thread step', async () => {
+    const config = { vocabSize: 6, ...SMALL, dropout: 0, seed: 9, positionPeriod: 3 };
+    const single = await LanguageModel.create({ ...config, trainingThreads: 1 });
+    const dual = await LanguageModel.create({ ...config, trainingThreads: 2 });
+    const { inputs, targets } = phraseBatch(PHRASE, 5, 7);
+    const positions = Int32Array.from({ length: 35 }, (_, i) => 2 * Math.floor(i / 7) + (i % 7));
+    for (let i = 0; i < 3; i++) {
+      expect(dual.trainStep(inputs, targets, 5, 7, positions)).toBeCloseTo(single.trainStep(inputs, targets, 5, 7, positions), 4);
+    }
+    const a = single.getWeights();
+    const b = dual.getWeights();
+    for (const name of Object.keys(a)) {
+      const diff = a[name]!.values.reduce((m, v, i) => Math.max(m, Math.abs(v - b[name]!.values[i]!)), 0);
+      expect(diff, name).toBeLessThan(1e-4);
+    }
+    single.dispose();
+    dual.dispose();
+  });
+
   it('GIVEN ids outside the vocabulary WHEN training or stepping THEN it refuses with a RangeError', async () => {
     const model = await LanguageModel.create({ vocabSize: 6, ...SMALL, seed: 1 });
     expect(() => model.trainStep(Int32Array.of(1, 9), Int32Array.of(1, 2), 1, 2)).toThrow(RangeError);

@@ -103,6 +103,27 @@ describe('trainModel', () => {
     expect(existsSync(outDir)).toBe(false);
   });
 
+  it('GIVEN an existing model WHEN fine-tuned with --from, a new --lr and --position-period THEN the run uses that rate, the saved model reads positions, and it loads and scores', async () => {
+    const corpus = await writeTinyCorpus();
+    const base = await freshOut();
+    await trainModel({ dataDirs: [corpus], outDir: base, ...TINY_NETWORK, epochs: 1 });
+    const baseSpec = JSON.parse(await readFile(join(base, 'spec.json'), 'utf8'));
+    expect(baseSpec.network.learningRate).not.toBe(0.0003);
+    const tunedDir = await freshOut();
+    const tuned = await trainModel({ dataDirs: [corpus], outDir: tunedDir, ...TINY_NETWORK, epochs: 1, fromDir: base, learningRate: 0.0003, positionPeriod: 16 });
+    expect(tuned.spec.network).toMatchObject({ learningRate: 0.0003, positionPeriod: 16 });
+    const loaded = await loadModel(tunedDir);
+    const bias = (await loadWeights(tunedDir, (loaded.network as { weightShapes(): Record<string, number[]> }).weightShapes()))['lstm_1/position_bias']!;
+    expect(bias.shape[0]).toBe(16);
+    // Trained from zero: one epoch moved it.
+    expect(bias.values.some((v) => v !== 0)).toBe(true);
+    loaded.network.dispose();
+    await expect(trainModel({ dataDirs: [corpus], outDir: await freshOut(), ...TINY_NETWORK, epochs: 1, fromDir: tunedDir, positionPeriod: 4 })).rejects.toMatchObject({
+      code: 'OPTION_OUT_OF_RANGE',
+      userMessage: expect.stringMatching(/period of 16/),
+    });
+  });
+
   it('GIVEN an existing model WHEN fine-tuned with --from on seed-encoded data with new chords THEN the vocabulary grows and old ids keep their meaning', async () => {
     const corpus = await writeTinyCorpus();
     const base = await freshOut();

@@ -13,6 +13,7 @@ const control = new Int32Array(buffers.control);
 const stats = new Float64Array(buffers.stats);
 const ids = new Int32Array(buffers.ids);
 const targets = new Int32Array(buffers.targets);
+const positions = new Int32Array(buffers.positions);
 const weights = new Float32Array(buffers.weights);
 const grads = new Float32Array(buffers.grads);
 
@@ -41,7 +42,7 @@ for (;;) {
     const steps = Atomics.load(control, HELPER_SLOTS.STEPS);
     const n = batch * steps;
     model.reseedDropout(Atomics.load(control, HELPER_SLOTS.UPDATE));
-    const result = model.computeGradients(ids.slice(0, n), targets.slice(0, n), batch, steps, { training: true });
+    const result = model.computeGradients(ids.slice(0, n), targets.slice(0, n), batch, steps, { training: true, positions: positions.slice(0, n) });
     for (const { name, offset } of layout.offsets) {
       const g = result.grads[name]!;
       const values = g.dataSync();

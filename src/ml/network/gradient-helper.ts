@@ -41,6 +41,8 @@ export interface HelperBuffers {
   stats: SharedArrayBuffer;
   ids: SharedArrayBuffer;
   targets: SharedArrayBuffer;
+  /** Each input's index within its piece (see LanguageModel.trainStep). */
+  positions: SharedArrayBuffer;
   weights: SharedArrayBuffer;
   grads: SharedArrayBuffer;
 }
@@ -58,6 +60,7 @@ export class GradientHelper {
   private readonly stats: Float64Array;
   private readonly ids: Int32Array;
   private readonly targets: Int32Array;
+  private readonly positions: Int32Array;
   readonly weights: Float32Array;
   readonly grads: Float32Array;
   private sequence = 0;
@@ -70,6 +73,7 @@ export class GradientHelper {
       stats: new SharedArrayBuffer(16),
       ids: new SharedArrayBuffer(layout.maxTokens * 4),
       targets: new SharedArrayBuffer(layout.maxTokens * 4),
+      positions: new SharedArrayBuffer(layout.maxTokens * 4),
       weights: new SharedArrayBuffer(layout.totalValues * 4),
       grads: new SharedArrayBuffer(layout.totalValues * 4),
     };
@@ -77,6 +81,7 @@ export class GradientHelper {
     this.stats = new Float64Array(buffers.stats);
     this.ids = new Int32Array(buffers.ids);
     this.targets = new Int32Array(buffers.targets);
+    this.positions = new Int32Array(buffers.positions);
     this.weights = new Float32Array(buffers.weights);
     this.grads = new Float32Array(buffers.grads);
     // The helper body is TypeScript: register tsx's loader inside the worker, then import it. A
@@ -102,13 +107,14 @@ export class GradientHelper {
   }
 
   /**
-   * Starts the helper on [batch × steps] ids (row-major). When `weightsChanged`, `this.weights`
+   * Starts the helper on [batch × steps] ids and their positions within their pieces (row-major). When `weightsChanged`, `this.weights`
    * must already hold the current weights.
    */
-  start(inputIds: Int32Array, targetIds: Int32Array, batch: number, steps: number, weightsChanged: boolean, update: number): void {
+  start(inputIds: Int32Array, targetIds: Int32Array, positions: Int32Array, batch: number, steps: number, weightsChanged: boolean, update: number): void {
     if (batch * steps > this.layout.maxTokens) throw new RangeError(`helper batch ${batch}×${steps} exceeds ${this.layout.maxTokens} tokens`);
     this.ids.set(inputIds);
     this.targets.set(targetIds);
+    this.positions.set(positions);
     Atomics.store(this.control, BATCH, batch);
     Atomics.store(this.control, STEPS, steps);
     Atomics.store(this.control, UPDATE, update);

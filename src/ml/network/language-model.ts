@@ -19,7 +19,7 @@
  * - tfjs-wasm's transposed matMul is 10–15× slower than a plain one, so every transpose is explicit.
  */
 import type * as tfjs from '@tensorflow/tfjs';
-import { assertInRange } from '../../errors.js';
+import { assertInRange, MotifError } from '../../errors.js';
 import { createRng, type Rng } from '../../music/random.js';
 import { fastSigmoid, fastTanh } from '../lstm/activations.js';
 import { columnSums, lstmBackward, lstmForward, lstmForwardStacked, rowSums, transposeMatrix, type LstmSequenceCache } from '../lstm/fused-lstm.js';
@@ -52,6 +52,13 @@ export interface LanguageModelConfig {
    * shared 2-vCPU build machine two concurrent matMul streams together ran slower than one.
    */
   trainingThreads: number;
+  /**
+   * 0, or K > 0 to tell layer 0 where each token sits: a learned gate bias per (index within the
+   * piece mod K) is added to its input. For `voices` (four tokens per 16th step) K = 16 names the
+   * voice and the 16th within the beat, which the network otherwise has to count for itself.
+   * Specs saved before this existed read as 0.
+   */
+  positionPeriod: number;
 }
 
 export const DEFAULT_LANGUAGE_MODEL_CONFIG: Omit<LanguageModelConfig, 'vocabSize'> = {
@@ -62,6 +69,7 @@ export const DEFAULT_LANGUAGE_MODEL_CONFIG: Omit<LanguageModelConfig, 'vocabSize
   clipNorm: 5,
   seed: 0,
   trainingThreads: 1,
+  positionPeriod: 0,
 };
 
 /** Recurrent state for stateful sampling: per layer, [batch·H] hidden and cell values. */
@@ -69,6 +77,8 @@ export interface LstmState {
   batch: number;
   h: Float32Array[];
   c: Float32Array[];
+  /** Tokens consumed so far: the next token's index within the piece. */
+  consumed: number;
 }
 
 /** Summed negative log-likelihood (nats) over `count` scored targets; `correct` = argmax hits. */
@@ -82,6 +92,8 @@ export interface EvaluationSums {
 export interface TokenBatch {
   inputs: Int32Array;
   targets: Int32Array;
+  /** Each input's index within its piece; without it every row starts its piece. */
+  positions?: Int32Array;
   batch: number;
   time: number;
 }
@@ -101,11 +113,44 @@ export interface GradientResult {
 
 interface ForwardPass {
   timeIds: Int32Array;
+  /** Time-major (position mod positionPeriod) per input; undefined without position input. */
+  periodIds: Int32Array | undefined;
   caches: LstmSequenceCache[];
   /** Input of layer l ≥ 1 after dropout ([N, in]); index 0 unused. */
   layerInputs: Float32Array[];
   masks: Float32Array[];
   logits: Float32Array;
+}
+
+/** Layer 0's learned gate bias per position (see LanguageModelConfig.positionPeriod). */
+export const POSITION_BIAS = 'lstm_1/position_bias';
+
+interface InferenceCache {
+  version: number;
+  /** E·Wx₀ + b₀, [V, 4H₀]. */
+  table: Float32Array;
+  /** [Wx; Wh] of layers ≥ 1. */
+  stacked: tfjs.Tensor2D[];
+  /** [positionPeriod, 4H₀], when the model has position input. */
+  positionBias: Float32Array | undefined;
+}
+
+/** Σ of `rows` ([n, width]) grouped by `index` (n values in [0, groups)): [groups, width]. */
+function sumRowsByIndex(rows: Float32Array, index: Int32Array, groups: number, width: number): Float32Array {
+  const out = new Float32Array(groups * width);
+  for (let r = 0; r < index.length; r++) {
+    const to = index[r]! * width;
+    const from = r * width;
+    for (let k = 0; k < width; k++) out[to + k]! += rows[from + k]!;
+  }
+  return out;
+}
+
+/** Positions of [batch × steps] rows that each start their piece (0, 1, … per row). */
+function rowStarts(batch: number, steps: number): Int32Array {
+  const out = new Int32Array(batch * steps);
+  for (let b = 0; b < batch; b++) for (let t = 0; t < steps; t++) out[b * steps + t] = t;
+  return out;
 }
 
 let instanceCounter = 0;
@@ -122,7 +167,7 @@ export class LanguageModel {
   private updates = 0;
   /** Bumped on every weight change; guards the inference caches. */
   private version = 0;
-  private inference: { version: number; table: Float32Array; stacked: tfjs.Tensor2D[] } | undefined;
+  private inference: InferenceCache | undefined;
   private helper: GradientHelper | undefined;
   private helperWeightsVersion = -1;
   /** Per-step buffers reused across training steps (see tensor-views.ts). */
@@ -146,6 +191,7 @@ export class LanguageModel {
     assertInRange('learning rate', config.learningRate, 1e-7, 1);
     assertInRange('clip norm', config.clipNorm, 0, 1e6);
     assertInRange('training threads', config.trainingThreads, 1, 2, { integer: true });
+    assertInRange('position period', config.positionPeriod, 0, 4096, { integer: true });
     this.tf = tf;
     this.config = { ...config, hiddenSizes: [...config.hiddenSizes] };
     this.prefix = `motif-lm-${++instanceCounter}`;
@@ -166,6 +212,7 @@ export class LanguageModel {
       shapes[`lstm_${l + 1}/bias`] = [4 * h];
       inSize = h;
     });
+    if (this.config.positionPeriod > 0) shapes[POSITION_BIAS] = [this.config.positionPeriod, 4 * hiddenSizes[0]!];
     shapes['dense/kernel'] = [inSize, v];
     shapes['dense/bias'] = [v];
     return shapes;
@@ -178,14 +225,16 @@ export class LanguageModel {
   /**
    * One Adam step on a [batch × steps] window batch (row-major ids, as {@link TokenBatch}).
    * Targets < 0 are ignored (padding).
+   * `positions` (same shape) gives each input's index within its piece; without it every row starts
+   * its piece.
    * @returns mean cross-entropy (nats) per scored target token, measured before the update.
    */
-  trainStep(inputIds: Int32Array, targetIds: Int32Array, batch: number, steps: number): number {
+  trainStep(inputIds: Int32Array, targetIds: Int32Array, batch: number, steps: number, positions?: Int32Array): number {
     this.reseedDropout(this.updates);
     const { loss, grads } =
       this.config.trainingThreads > 1 && batch >= 2
-        ? this.parallelGradients(inputIds, targetIds, batch, steps)
-        : this.computeGradients(inputIds, targetIds, batch, steps, { training: true });
+        ? this.parallelGradients(inputIds, targetIds, batch, steps, positions)
+        : this.computeGradients(inputIds, targetIds, batch, steps, { training: true, positions });
     const tf = this.tf;
     const names = Object.keys(grads);
     const norm = Math.sqrt(
@@ -212,7 +261,13 @@ export class LanguageModel {
    * Gradients of the mean loss over the whole batch: the first ⌈B/2⌉ rows here, the rest on the
    * helper replica at the same time, combined weighted by scored targets.
    */
-  private parallelGradients(inputIds: Int32Array, targetIds: Int32Array, batch: number, steps: number): { loss: number; grads: Record<string, tfjs.Tensor> } {
+  private parallelGradients(
+    inputIds: Int32Array,
+    targetIds: Int32Array,
+    batch: number,
+    steps: number,
+    positions: Int32Array | undefined,
+  ): { loss: number; grads: Record<string, tfjs.Tensor> } {
     const tf = this.tf;
     const helper = this.ensureHelper(batch * steps);
     const weightsChanged = this.helperWeightsVersion !== this.version;
@@ -222,11 +277,12 @@ export class LanguageModel {
     }
     const own = Math.ceil(batch / 2);
     const cut = own * steps;
-    helper.start(inputIds.subarray(cut), targetIds.subarray(cut), batch - own, steps, weightsChanged, this.updates);
+    const theirPositions = positions?.subarray(cut) ?? rowStarts(batch - own, steps);
+    helper.start(inputIds.subarray(cut), targetIds.subarray(cut), theirPositions, batch - own, steps, weightsChanged, this.updates);
     let mine: GradientResult | undefined;
     let failure: unknown;
     try {
-      mine = this.computeGradients(inputIds.subarray(0, cut), targetIds.subarray(0, cut), own, steps, { training: true });
+      mine = this.computeGradients(inputIds.subarray(0, cut), targetIds.subarray(0, cut), own, steps, { training: true, positions: positions?.subarray(0, cut) });
     } catch (error) {
       failure = error;
     }
@@ -271,12 +327,12 @@ export class LanguageModel {
 
   /** {@link trainStep} for the training loop's batch shape. */
   trainBatch(batch: TokenBatch): number {
-    return this.trainStep(batch.inputs, batch.targets, batch.batch, batch.time);
+    return this.trainStep(batch.inputs, batch.targets, batch.batch, batch.time, batch.positions);
   }
 
   /** Scores a batch without dropout and without updating anything. Targets < 0 are skipped. */
-  evaluate(inputIds: Int32Array, targetIds: Int32Array, batch: number, steps: number): EvaluationSums {
-    const pass = this.forward(inputIds, batch, steps, false);
+  evaluate(inputIds: Int32Array, targetIds: Int32Array, batch: number, steps: number, positions?: Int32Array): EvaluationSums {
+    const pass = this.forward(inputIds, batch, steps, false, positions);
     const targets = toTimeMajor(targetIds, batch, steps, this.config.vocabSize, true);
     return softmaxCrossEntropy(pass.logits, targets, this.config.vocabSize, undefined);
   }
@@ -285,9 +341,9 @@ export class LanguageModel {
    * log p(target) of every position, batch-major like the inputs (NaN where the target is < 0):
    * what a mixture with another predictor (the copy cache) needs.
    */
-  targetLogProbabilities(inputIds: Int32Array, targetIds: Int32Array, batch: number, steps: number): Float32Array {
+  targetLogProbabilities(inputIds: Int32Array, targetIds: Int32Array, batch: number, steps: number, positions?: Int32Array): Float32Array {
     const vocab = this.config.vocabSize;
-    const pass = this.forward(inputIds, batch, steps, false);
+    const pass = this.forward(inputIds, batch, steps, false, positions);
     const targets = toTimeMajor(targetIds, batch, steps, vocab, true);
     const out = new Float32Array(batch * steps).fill(Number.NaN);
     for (let r = 0; r < targets.length; r++) {
@@ -306,7 +362,7 @@ export class LanguageModel {
 
   /** {@link evaluate} for the training loop's batch shape. */
   evaluateBatch(batch: TokenBatch): { nll: number; count: number } {
-    const { nll, count } = this.evaluate(batch.inputs, batch.targets, batch.batch, batch.time);
+    const { nll, count } = this.evaluate(batch.inputs, batch.targets, batch.batch, batch.time, batch.positions);
     return { nll, count };
   }
 
@@ -320,14 +376,14 @@ export class LanguageModel {
     targetIds: Int32Array,
     batch: number,
     steps: number,
-    opts: { training: boolean },
+    opts: { training: boolean; positions?: Int32Array },
   ): GradientResult {
     const tf = this.tf;
     const { vocabSize: vocab, hiddenSizes } = this.config;
     const scratch = this.scratch;
     const n = batch * steps;
     const targets = toTimeMajor(targetIds, batch, steps, vocab, true);
-    const pass = this.forward(inputIds, batch, steps, opts.training);
+    const pass = this.forward(inputIds, batch, steps, opts.training, opts.positions);
     const dLogits = scratch.get('dLogits', n * vocab);
     const sums = softmaxCrossEntropy(pass.logits, targets, vocab, dLogits);
     const grads: Record<string, tfjs.Tensor> = {};
@@ -367,6 +423,7 @@ export class LanguageModel {
         if (mask) multiplyInPlace(outputGrad, mask);
       } else {
         dGatesTT.dispose();
+        if (pass.periodIds) grads[POSITION_BIAS] = tf.tensor2d(sumRowsByIndex(dGates, pass.periodIds, this.config.positionPeriod, row), [this.config.positionPeriod, row]);
         // perToken = dL/d(E·Wx₀)[v]: Σ of dGates over positions holding token v (summed in lstmBackward).
         const perTokenT = tf.tensor2d(perToken!, [vocab, row]);
         grads[`${name}/kernel`] = tf.tidy(() => tf.matMul(tf.transpose(this.variable('embedding')), perTokenT));
@@ -384,6 +441,7 @@ export class LanguageModel {
       batch,
       h: this.config.hiddenSizes.map((h) => new Float32Array(batch * h)),
       c: this.config.hiddenSizes.map((h) => new Float32Array(batch * h)),
+      consumed: 0,
     };
   }
 
@@ -400,7 +458,9 @@ export class LanguageModel {
     const batch = state.batch;
     if (tokenIds.length !== batch) throw new RangeError(`step got ${tokenIds.length} ids for a state of batch ${batch}`);
     const cache = this.inferenceCache();
-    const next: LstmState = { batch, h: [], c: [] };
+    const next: LstmState = { batch, h: [], c: [], consumed: state.consumed + 1 };
+    const period = this.config.positionPeriod;
+    const positionRow = period > 0 ? (state.consumed % period) * 4 * hiddenSizes[0]! : -1;
     let x: Float32Array | undefined;
     for (let l = 0; l < hiddenSizes.length; l++) {
       const h = hiddenSizes[l]!;
@@ -414,6 +474,7 @@ export class LanguageModel {
           const id = tokenIds[b]!;
           if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new RangeError(`token id ${id} outside vocabulary of ${vocab}`);
           for (let k = 0; k < row; k++) pre[b * row + k]! += cache.table[id * row + k]!;
+          if (positionRow >= 0) for (let k = 0; k < row; k++) pre[b * row + k]! += cache.positionBias![positionRow + k]!;
         }
       } else {
         // Layer l: one matMul of [x, h] against the stacked [Wx; Wh] with the bias fused in.
@@ -571,6 +632,40 @@ export class LanguageModel {
     this.version++;
   }
 
+  /**
+   * A new learning rate for fine-tuning a loaded model (`train --from … --lr X`). Adam starts
+   * afresh: call it before the first step, as a loaded model has no moments to keep.
+   * @throws MotifError OPTION_OUT_OF_RANGE for a rate outside (0, 1].
+   */
+  setLearningRate(rate: number): void {
+    assertInRange('learning rate', rate, 1e-7, 1);
+    this.config.learningRate = rate;
+    this.optimizer.dispose();
+    this.optimizer = this.tf.train.adam(rate);
+  }
+
+  /**
+   * Gives a trained model position input (see LanguageModelConfig.positionPeriod) for fine-tuning.
+   * The new bias starts at zero, so the model predicts exactly as before until it is trained.
+   * Adam's moments are reset because the weights change.
+   * @throws MotifError OPTION_OUT_OF_RANGE when the model already has a different period.
+   */
+  addPositionInput(period: number): void {
+    assertInRange('position period', period, 1, 4096, { integer: true });
+    if (this.config.positionPeriod === period) return;
+    if (this.config.positionPeriod !== 0) {
+      throw new MotifError('OPTION_OUT_OF_RANGE', `This model already reads positions with a period of ${this.config.positionPeriod}; it cannot change to ${period}.`);
+    }
+    this.config.positionPeriod = period;
+    const row = 4 * this.config.hiddenSizes[0]!;
+    this.createVariable(POSITION_BIAS, new Float32Array(period * row), [period, row]);
+    this.optimizer.dispose();
+    this.optimizer = this.tf.train.adam(this.config.learningRate);
+    this.helper?.dispose();
+    this.helper = undefined;
+    this.version++;
+  }
+
   /** Frees every tensor this model owns (weights, optimiser moments, caches). */
   dispose(): void {
     this.helper?.dispose();
@@ -581,7 +676,7 @@ export class LanguageModel {
     this.variables.clear();
   }
 
-  private forward(inputIds: Int32Array, batch: number, steps: number, training: boolean): ForwardPass {
+  private forward(inputIds: Int32Array, batch: number, steps: number, training: boolean, positions?: Int32Array): ForwardPass {
     const tf = this.tf;
     const { vocabSize: vocab, hiddenSizes, dropout } = this.config;
     const scratch = this.scratch;
@@ -592,6 +687,14 @@ export class LanguageModel {
     const row0 = 4 * h0;
     const pre0 = scratch.get('pre/0', n * row0);
     for (let r = 0; r < n; r++) pre0.set(table.subarray(timeIds[r]! * row0, (timeIds[r]! + 1) * row0), r * row0);
+    const periodIds = this.config.positionPeriod > 0 ? this.periodIds(positions, batch, steps) : undefined;
+    if (periodIds) {
+      const bias = this.variable(POSITION_BIAS).dataSync() as Float32Array;
+      for (let r = 0; r < n; r++) {
+        const from = periodIds[r]! * row0;
+        for (let k = 0; k < row0; k++) pre0[r * row0 + k]! += bias[from + k]!;
+      }
+    }
     const recurrent0 = this.variable('lstm_1/recurrent_kernel') as tfjs.Tensor2D;
     const caches = [lstmForward(tf, pre0, recurrent0, steps, batch, h0, undefined, { buffers: scratch, key: 'lstm/0' })];
     const layerInputs: Float32Array[] = [new Float32Array(0)];
@@ -624,7 +727,22 @@ export class LanguageModel {
     copyTensorInto(tf, logitsT, logits);
     topT.dispose();
     logitsT.dispose();
-    return { timeIds, caches, layerInputs, masks, logits };
+    return { timeIds, periodIds, caches, layerInputs, masks, logits };
+  }
+
+  /** Time-major (index within the piece mod positionPeriod) of every input. */
+  private periodIds(positions: Int32Array | undefined, batch: number, steps: number): Int32Array {
+    const period = this.config.positionPeriod;
+    const out = new Int32Array(batch * steps);
+    if (positions && positions.length !== batch * steps) throw new RangeError(`positions has ${positions.length} values, expected ${batch * steps}`);
+    for (let b = 0; b < batch; b++) {
+      for (let t = 0; t < steps; t++) {
+        const position = positions ? positions[b * steps + t]! : t;
+        if (!Number.isInteger(position) || position < 0) throw new RangeError(`position ${position} is not an index within a piece`);
+        out[t * batch + b] = position % period;
+      }
+    }
+    return out;
   }
 
   /**
@@ -653,14 +771,15 @@ export class LanguageModel {
     return values;
   }
 
-  private inferenceCache(): { table: Float32Array; stacked: tfjs.Tensor2D[] } {
+  private inferenceCache(): InferenceCache {
     if (this.inference?.version === this.version) return this.inference;
     this.dropInferenceCache();
     const tf = this.tf;
     const stacked = this.config.hiddenSizes
       .slice(1)
       .map((_, i) => tf.concat([this.variable(`lstm_${i + 2}/kernel`), this.variable(`lstm_${i + 2}/recurrent_kernel`)], 0) as tfjs.Tensor2D);
-    this.inference = { version: this.version, table: this.inputTable(), stacked };
+    const positionBias = this.config.positionPeriod > 0 ? Float32Array.from(this.variable(POSITION_BIAS).dataSync() as Float32Array) : undefined;
+    this.inference = { version: this.version, table: this.inputTable(), stacked, positionBias };
     return this.inference;
   }
 
@@ -682,6 +801,11 @@ export class LanguageModel {
       out[`lstm_${l + 1}/bias`] = { shape: [4 * h], values: lstmBias(h) };
       inSize = h;
     });
+    // Zero: position input starts as no information, so adding it to a trained model changes nothing.
+    if (this.config.positionPeriod > 0) {
+      const shape = [this.config.positionPeriod, 4 * hiddenSizes[0]!];
+      out[POSITION_BIAS] = { shape, values: new Float32Array(shape[0]! * shape[1]!) };
+    }
     out['dense/kernel'] = { shape: [inSize, v], values: glorotUniform(rng, inSize, v) };
     out['dense/bias'] = { shape: [v], values: new Float32Array(v) };
     return out;

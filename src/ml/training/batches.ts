@@ -6,6 +6,8 @@
 
 export interface TokenStream {
   ids: Int32Array;
+  /** Each token's index within its own piece (0 at the piece's first token): a window cut mid-piece still knows where it is. */
+  positions: Int32Array;
 }
 
 /**
@@ -17,13 +19,16 @@ export function joinStreams(pieces: readonly (readonly number[])[], separatorId?
   let total = 0;
   for (const p of pieces) total += p.length + extra;
   const ids = new Int32Array(total);
+  const positions = new Int32Array(total);
   let offset = 0;
   for (const p of pieces) {
+    const start = offset;
     if (separatorId !== undefined) ids[offset++] = separatorId;
     ids.set(p, offset);
     offset += p.length;
+    for (let i = start; i < offset; i++) positions[i] = i - start;
   }
-  return { ids };
+  return { ids, positions };
 }
 
 export interface Batch {
@@ -31,6 +36,8 @@ export interface Batch {
   inputs: Int32Array;
   /** [batch × time] ids of the token that follows each input. */
   targets: Int32Array;
+  /** [batch × time] each input's index within its piece (TokenStream.positions). */
+  positions: Int32Array;
   batch: number;
   time: number;
 }
@@ -66,9 +73,11 @@ export function evaluationBatches(stream: TokenStream, batch: number, time: numb
 function cutBatch(stream: TokenStream, starts: number[], time: number): Batch {
   const inputs = new Int32Array(starts.length * time);
   const targets = new Int32Array(starts.length * time);
+  const positions = new Int32Array(starts.length * time);
   starts.forEach((start, row) => {
     inputs.set(stream.ids.subarray(start, start + time), row * time);
+    positions.set(stream.positions.subarray(start, start + time), row * time);
     targets.set(stream.ids.subarray(start + 1, start + time + 1), row * time);
   });
-  return { inputs, targets, batch: starts.length, time };
+  return { inputs, targets, positions, batch: starts.length, time };
 }

@@ -41,6 +41,8 @@ export interface TrainModelOptions {
   hiddenSize?: number;
   /** Stacked LSTM layers of `hiddenSize` units (1–4, default 2). */
   layers?: number;
+  /** LanguageModelConfig.positionPeriod; with `fromDir`, adds position input to a model without it. */
+  positionPeriod?: number;
   learningRate?: number;
   /**
    * Threads computing each batch's gradients (1 or 2; default-architecture models only). Two pay
@@ -111,10 +113,17 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
   let network: Network;
   if (base) {
     network = base.network;
-    if (network instanceof LanguageModel) network.config.trainingThreads = threads;
-    else if (threads > 1) {
+    if (network instanceof LanguageModel) {
+      network.config.trainingThreads = threads;
+      // A fine-tune usually wants a smaller rate than the base was trained with.
+      if (opts.learningRate !== undefined) network.setLearningRate(opts.learningRate);
+      if (opts.positionPeriod !== undefined) network.addPositionInput(opts.positionPeriod);
+    } else if (threads > 1) {
       network.dispose();
       throw twoThreadsNeedLm();
+    } else if (opts.learningRate !== undefined || opts.positionPeriod !== undefined) {
+      network.dispose();
+      throw new MotifError('OPTION_OUT_OF_RANGE', 'A fine-tune’s new learning rate or position input (`--from` with `--lr` or `--position-period`) is only for the default architecture, not the tutorial baseline.');
     }
     if (tokenizer.vocabSize > base.tokenizer.vocabSize) {
       if (!(network instanceof LanguageModel)) {
@@ -269,6 +278,7 @@ function networkConfig(
     hiddenSizes: Array.from({ length: layers }, () => hidden),
     learningRate: opts.learningRate ?? DEFAULT_LANGUAGE_MODEL_CONFIG.learningRate,
     trainingThreads: opts.trainingThreads ?? DEFAULT_LANGUAGE_MODEL_CONFIG.trainingThreads,
+    positionPeriod: opts.positionPeriod ?? DEFAULT_LANGUAGE_MODEL_CONFIG.positionPeriod,
     seed,
   };
 }
