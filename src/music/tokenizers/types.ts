@@ -77,7 +77,11 @@ export interface SamplingRules {
   noSilentBeats: boolean;
   /** One note per onset (a melody: folk tunes). */
   monophonic: boolean;
-  /** Every voice sings all through, never rests (chorale voices: polyphony 3.999 in the JSB chorales). Default false. */
+  /**
+   * No voice rests on its own (chorale voices: polyphony 3.999 in the JSB chorales); after the first
+   * step all four may rest together, a breath between phrases, as in 7 of the 77 JSB test chorales.
+   * Default false.
+   */
   unbrokenVoices?: boolean;
 }
 

@@ -137,17 +137,37 @@ describe('voices sampling guard with unbroken voices', () => {
   const idOf = (name: string): number => Array.from({ length: tokenizer.vocabSize }, (_, id) => id).find((id) => tokenizer.tokenName(id) === name)!;
   const pitch = (p: number): number => idOf(`PITCH_${p}`);
 
-  it('GIVEN the rule WHEN any voice would rest, at the start or later THEN REST is refused, while holds and new notes are not; without the rule a sounding voice may rest', () => {
+  it('GIVEN the rule WHEN a voice would rest on its own, at the start or later THEN REST is refused, while holds and new notes are not; without the rule a sounding voice may rest', () => {
     const unbroken = tokenizer.createSamplingGuard({ noSilentBeats: true, monophonic: false, unbrokenVoices: true });
     const free = tokenizer.createSamplingGuard({ noSilentBeats: true, monophonic: false });
     for (const guard of [unbroken, free]) guard.push(1);
     expect(unbroken.allows(idOf('REST'))).toBe(false);
     expect(free.allows(idOf('REST'))).toBe(true);
     for (const p of [67, 48, 64, 60]) for (const guard of [unbroken, free]) guard.push(pitch(p));
+    // Next step: the soprano sings, so no one else may rest.
+    unbroken.push(idOf('HOLD'));
     expect(unbroken.allows(idOf('REST'))).toBe(false);
     expect(unbroken.allows(idOf('HOLD'))).toBe(true);
-    expect(unbroken.allows(pitch(69))).toBe(true);
+    expect(unbroken.allows(pitch(50))).toBe(true);
     expect(free.allows(idOf('REST'))).toBe(true);
+  });
+
+  it('GIVEN the rule WHEN the soprano rests after the first step THEN the other three must rest with it (a breath), and the next step may sing again', () => {
+    const guard = tokenizer.createSamplingGuard({ noSilentBeats: true, monophonic: false, unbrokenVoices: true });
+    guard.push(1);
+    for (const p of [67, 48, 64, 60]) guard.push(pitch(p));
+    expect(guard.allows(idOf('REST'))).toBe(true);
+    guard.push(idOf('REST'));
+    // Bass, alto, tenor: only REST, whatever they sang before.
+    for (let voice = 0; voice < 3; voice++) {
+      expect(guard.allows(pitch(48))).toBe(false);
+      expect(guard.allows(idOf('HOLD'))).toBe(false);
+      expect(guard.allows(idOf('REST'))).toBe(true);
+      guard.push(idOf('REST'));
+    }
+    expect(guard.allows(pitch(67))).toBe(true);
+    guard.push(pitch(67));
+    expect(guard.allows(idOf('REST'))).toBe(false);
   });
 });
 
