@@ -107,8 +107,8 @@ export class GradientHelper {
   }
 
   /**
-   * Starts the helper on [batch × steps] ids and their positions within their pieces (row-major). When `weightsChanged`, `this.weights`
-   * must already hold the current weights.
+   * Starts the helper on [batch × steps] ids and their positions within their pieces (row-major).
+   * When `weightsChanged`, `this.weights` must already hold the current weights.
    */
   start(inputIds: Int32Array, targetIds: Int32Array, positions: Int32Array, batch: number, steps: number, weightsChanged: boolean, update: number): void {
     if (batch * steps > this.layout.maxTokens) throw new RangeError(`helper batch ${batch}×${steps} exceeds ${this.layout.maxTokens} tokens`);
