@@ -7,7 +7,9 @@
  */
 import { join } from 'node:path';
 import { MotifError } from '../errors.js';
-import type { KeyPalette } from '../ml/generate.js';
+import type { StyleRules } from '../ml/generate.js';
+
+export type { StyleRules };
 
 export const STYLE_NAMES = ['piano', 'chorale', 'folk'] as const;
 export type StyleName = (typeof STYLE_NAMES)[number];
@@ -31,23 +33,6 @@ export interface Style {
   rules: StyleRules;
 }
 
-export interface StyleRules {
-  /** One note per onset: the style is a melody. */
-  monophonic: boolean;
-  /** The keys the style's pieces are in (see GenerateOptions.keyPalette). */
-  keyPalette?: KeyPalette;
-  /** A piece from scratch repeats its opening strain with this probability (see GenerateOptions.repeatOpening). */
-  repeatOpening?: { probability: number; bars: number };
-  /** No voice ever rests (four-part writing). */
-  unbrokenVoices?: boolean;
-  /** Temperature and top-p reshape only which pitch comes, not whether a voice holds or rests. */
-  temperPitchesOnly?: boolean;
-  /** Keep to one key's scale (the seed's, or one chosen at random) unless the user names a key. */
-  inOneKey?: boolean;
-  /** Out-of-key pitches are this much less likely rather than refused (see GenerateOptions.outOfKeyWeight). */
-  outOfKeyWeight?: number;
-}
-
 export const STYLES: Readonly<Record<StyleName, Style>> = Object.freeze({
   // T 1.1 / top-p 0.9 by a grid (T 0.9–1.2 × top-p 0.9–0.95, 100 samples each, 3 December): mean
   // overlap 0.849 against 0.808 at the earlier T 0.9 / 0.95, whose samples were narrower in range and
@@ -55,7 +40,8 @@ export const STYLES: Readonly<Record<StyleName, Style>> = Object.freeze({
   piano: { name: 'piano', label: 'Piano (Mutopia public-domain piano music)', modelFolder: 'default', temperature: 1.1, topP: 0.9, qpm: 96, program: 0, rules: { monophonic: false } },
   // Four voices; the JSB data has no tempo, 80 quarter notes a minute is a usual chorale pace.
   // Chosen by 100-sample runs with the pitch-spelled model (see models/chorale/MODEL_CARD.md):
-  // - no voice rests, as in the chorales (polyphony 3.999): polyphony overlap 0.23 -> 0.75;
+  // - no voice rests alone, as in the chorales (polyphony 3.999): polyphony overlap 0.23 -> 0.75;
+  //   all four may breathe together between phrases, as 7 of the 77 test chorales do;
   // - 87 of the 229 training chorales repeat bars, about a quarter of them (a 4-bar Stollen of ~16);
   // - in one key, but an out-of-key pitch 0.1 times as likely rather than refused: the chorales are
   //   chromatic now and then (scale consistency 0.93), refused the samples had 0.98 and too few

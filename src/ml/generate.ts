@@ -98,7 +98,7 @@ export interface ContinuationOptions {
   silenceGuard?: boolean;
   /** One note per onset, where the encoding can tell (default false). */
   monophonic?: boolean;
-  /** No voice ever rests, where the encoding has voices (default false). */
+  /** No voice rests alone, where the encoding has voices; all four may breathe together (default false). */
   unbrokenVoices?: boolean;
   /** Temperature and top-p reshape only the choice of pitch (see SamplingOptions.tempered). */
   temperPitchesOnly?: boolean;
@@ -246,7 +246,7 @@ export interface GenerateOptions {
   silenceGuard?: boolean;
   /** One note per onset. Default false. */
   monophonic?: boolean;
-  /** No voice ever rests. Default false. */
+  /** No voice rests alone; all four may breathe together between phrases. Default false. */
   unbrokenVoices?: boolean;
   /** Temperature and top-p reshape only the choice of pitch. Default false. */
   temperPitchesOnly?: boolean;
@@ -270,6 +270,12 @@ export interface GenerateOptions {
    */
   keyPalette?: KeyPalette;
 }
+
+/**
+ * The sampling rules a style sets (src/jobs/styles.ts) and `npm run eval` measures: the part of
+ * GenerateOptions that is chosen by measurement per style rather than per request.
+ */
+export type StyleRules = Pick<GenerateOptions, 'monophonic' | 'unbrokenVoices' | 'temperPitchesOnly' | 'repeatOpening' | 'inOneKey' | 'outOfKeyWeight' | 'keyPalette'>;
 
 export interface KeyPalette {
   /**

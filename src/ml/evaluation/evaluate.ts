@@ -12,7 +12,7 @@ import { longestCopiedRun } from '../../music/analysis/originality.js';
 import { overlapTable, type OverlapRow } from '../../music/analysis/overlap.js';
 import { loadCorpus, splitCorpus, type CorpusPiece } from '../../music/corpus.js';
 import { assertInRange, MotifError } from '../../errors.js';
-import { generatePiece, isDegenerate, type KeyPalette } from '../generate.js';
+import { generatePiece, isDegenerate, type StyleRules } from '../generate.js';
 import { loadModel, type LoadedModel } from '../model-dir.js';
 import { LanguageModel } from '../network/language-model.js';
 import type { TutorialModel } from '../network/tutorial-model.js';
@@ -47,20 +47,8 @@ export interface EvaluateOptions {
   cadence?: boolean;
   /** No whole beat of silence in samples (default true, as compose does). */
   silenceGuard?: boolean;
-  /** One note per onset in samples (a style rule). */
-  monophonic?: boolean;
-  /** The style's keys (a style rule, GenerateOptions.keyPalette). */
-  keyPalette?: KeyPalette;
-  /** A piece repeats its opening strain with this probability (a style rule, GenerateOptions.repeatOpening). */
-  repeatOpening?: { probability: number; bars: number };
-  /** No voice ever rests in samples (a style rule). */
-  unbrokenVoices?: boolean;
-  /** Temperature and top-p reshape only the choice of pitch (a style rule). */
-  temperPitchesOnly?: boolean;
-  /** Keep each sample in one key, chosen at random (a style rule). */
-  inOneKey?: boolean;
-  /** Out-of-key pitches this much less likely instead of refused (a style rule). */
-  outOfKeyWeight?: number;
+  /** The style's sampling rules for the samples (as compose applies them). Default none. */
+  rules?: StyleRules;
   randomSeed?: number;
   /** Cap on held-out tokens scored by the (slow, windowed) tutorial baseline. Default 20,000. */
   maxBaselineTokens?: number;
@@ -179,13 +167,7 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
       copyCache: opts.noCache ? undefined : model.copyCache,
       cadence: opts.cadence,
       silenceGuard: opts.silenceGuard,
-      monophonic: opts.monophonic,
-      unbrokenVoices: opts.unbrokenVoices,
-      repeatOpening: opts.repeatOpening,
-      keyPalette: opts.keyPalette,
-      temperPitchesOnly: opts.temperPitchesOnly,
-      inOneKey: opts.inOneKey,
-      outOfKeyWeight: opts.outOfKeyWeight,
+      ...opts.rules,
     });
     degenerateResamples += piece.attempts - 1;
     if (isDegenerate(piece.sequence)) degenerateOutputs++;
