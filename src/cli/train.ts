@@ -34,7 +34,7 @@ export const TRAIN_CLI = defineCli({
     hidden: { type: 'int', min: 1, max: 4096, description: 'LSTM units per layer' },
     layers: { type: 'int', min: 1, max: 4, description: 'stacked LSTM layers (default 2)' },
     embedding: { type: 'int', min: 1, max: 4096, description: 'token embedding size' },
-    'position-period': { type: 'int', min: 1, max: 4096, placeholder: 'K', description: 'lm only: tell the network each token\'s index within its piece mod K (16 for voices: voice × 16th in the beat); with --from, adds it to a model without' },
+    'position-period': { type: 'int', min: 1, max: 4096, placeholder: 'K', description: 'lm only: tell the network each token\'s position mod K: for voices its index within the piece (16: voice × 16th in the beat), for event the 16th within the bar (24 covers every meter); with --from, adds it to a model without' },
     lr: { type: 'number', min: 1e-7, max: 1, placeholder: 'X', description: 'learning rate' },
     threads: { type: 'int', min: 1, max: 2, description: 'threads per batch (2 pays off only with an idle second core; lm only)' },
     patience: { type: 'int', min: 1, max: 10_000, description: 'stop after this many epochs without a better validation loss (default 3)' },

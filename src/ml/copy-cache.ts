@@ -11,6 +11,11 @@
  * length bucket is fitted on validation data by maximum likelihood; it is 0 where copying does not
  * help. Only the piece's own past is used, so the mixture is a proper causal distribution, and the
  * same mixture samples pieces whose phrases return.
+ *
+ * Where the encoding knows each token's place in the bar (`event`: Tokenizer.createPositionTracker),
+ * an earlier occurrence counts only at the same place. A passage that returns a beat later is then
+ * not copied with its old BAR token, which jumped to the bar line over a silent beat: with the
+ * cache, half of the folk samples' empty beats came from such copies.
  */
 export interface CopyCacheConfig {
   /** Shortest suffix match (tokens) that predicts anything. */
@@ -31,6 +36,8 @@ export const DEFAULT_BUCKET_EDGES: readonly number[] = [4, 6, 8, 12, 16, 24, 32,
  */
 export class MatchFinder {
   private readonly history: number[] = [];
+  /** Each token's place in the bar, when pushed with one. */
+  private readonly phases: number[] = [];
   /** Hash of the last `minMatch` tokens → positions (index of the last token of that n-gram). */
   private readonly index = new Map<string, number[]>();
 
@@ -39,8 +46,10 @@ export class MatchFinder {
     private readonly maxMatch: number,
   ) {}
 
-  push(id: number): void {
+  /** @param phase the token's place in the bar (see the file comment); undefined: matches anywhere. */
+  push(id: number, phase?: number): void {
     this.history.push(id);
+    if (phase !== undefined) this.phases[this.history.length - 1] = phase;
     const end = this.history.length - 1;
     if (end + 1 >= this.minMatch) {
       const key = this.key(end);
@@ -64,6 +73,7 @@ export class MatchFinder {
     let best: { token: number; length: number } | undefined;
     for (let i = list.length - 2, looked = 0; i >= 0 && looked < 32; i--, looked++) {
       const candidate = list[i]!;
+      if (this.phases[candidate] !== this.phases[end]) continue;
       let length = this.minMatch;
       while (length < this.maxMatch && candidate - length >= 0 && this.history[candidate - length] === this.history[end - length]) length++;
       if (!best || length > best.length) best = { token: this.history[candidate + 1]!, length };
@@ -91,12 +101,20 @@ export interface CacheObservation {
   hit: boolean;
 }
 
-/** Walks a piece and pairs each predicted token with the cache's view of it. */
-export function observeCache(ids: readonly number[], logProbabilities: ArrayLike<number>, config: Pick<CopyCacheConfig, 'minMatch' | 'maxMatch' | 'bucketEdges'>): CacheObservation[] {
+/**
+ * Walks a piece and pairs each predicted token with the cache's view of it.
+ * @param phases each id's place in the bar, where the encoding knows it (see MatchFinder.push).
+ */
+export function observeCache(
+  ids: readonly number[],
+  logProbabilities: ArrayLike<number>,
+  config: Pick<CopyCacheConfig, 'minMatch' | 'maxMatch' | 'bucketEdges'>,
+  phases?: ArrayLike<number>,
+): CacheObservation[] {
   const finder = new MatchFinder(config.minMatch, config.maxMatch);
   const out: CacheObservation[] = [];
   for (let t = 0; t + 1 < ids.length; t++) {
-    finder.push(ids[t]!);
+    finder.push(ids[t]!, phases?.[t]);
     const prediction = finder.predict();
     const logProbability = logProbabilities[t]!;
     if (Number.isNaN(logProbability)) continue;

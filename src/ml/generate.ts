@@ -9,7 +9,7 @@ import { guessKey, makeKey, parseKey, scalePitchClasses, type Key } from '../mus
 import { countNoteEvents, type NoteSequence } from '../music/note-sequence.js';
 import { createRng, type Rng } from '../music/random.js';
 import { transpose } from '../music/transform.js';
-import { allowedTokenMask, countEvents, type Tokenizer } from '../music/tokenizers/index.js';
+import { allowedTokenMask, countEvents, createPositionTracker, type Tokenizer } from '../music/tokenizers/index.js';
 import { cadenceCoda, cadenceFilter, type CadenceKey } from './cadence.js';
 import { MatchFinder, mixLogits, type CopyCacheConfig } from './copy-cache.js';
 import type { Network } from './model-dir.js';
@@ -27,14 +27,16 @@ export interface Stepper {
  * `maxCopyTokens` switches the cache off while the current match is that long, so a piece repeats
  * phrases rather than looping one passage for ever.
  */
-export function createStepper(network: Network, cache?: { config: CopyCacheConfig; maxCopyTokens?: number }): Stepper {
-  const inner = createNetworkStepper(network);
+export function createStepper(network: Network, tokenizer: Tokenizer, cache?: { config: CopyCacheConfig; maxCopyTokens?: number }): Stepper {
+  const inner = createNetworkStepper(network, tokenizer);
   if (!cache) return inner;
   const finder = new MatchFinder(cache.config.minMatch, cache.config.maxMatch);
+  // Matches only at the same place in the bar, where the encoding knows it (see copy-cache.ts).
+  const phases = tokenizer.createPositionTracker?.();
   const maxCopy = cache.maxCopyTokens ?? Infinity;
   return {
     push(id: number): Float32Array {
-      finder.push(id);
+      finder.push(id, phases?.push(id));
       const logits = inner.push(id);
       const prediction = finder.predict();
       return prediction && prediction.length < maxCopy ? mixLogits(logits, prediction, cache.config) : logits;
@@ -42,12 +44,14 @@ export function createStepper(network: Network, cache?: { config: CopyCacheConfi
   };
 }
 
-function createNetworkStepper(network: Network): Stepper {
+/** `tokenizer` gives each id its position (see Tokenizer.createPositionTracker) for a network that reads them. */
+function createNetworkStepper(network: Network, tokenizer: Tokenizer): Stepper {
   if (network instanceof LanguageModel) {
     let state = network.initState(1);
+    const positions = createPositionTracker(tokenizer);
     return {
       push(id: number): Float32Array {
-        const result = network.step(state, [id]);
+        const result = network.step(state, [id], [positions.push(id)]);
         state = result.state;
         return result.logits;
       },
@@ -314,7 +318,7 @@ export function generatePiece(network: Network, tokenizer: Tokenizer, opts: Gene
 
   let best: GeneratedPiece | undefined;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const stepper = createStepper(network, opts.copyCache && { config: opts.copyCache, maxCopyTokens: opts.maxCopyTokens ?? DEFAULT_MAX_COPY_TOKENS });
+    const stepper = createStepper(network, tokenizer, opts.copyCache && { config: opts.copyCache, maxCopyTokens: opts.maxCopyTokens ?? DEFAULT_MAX_COPY_TOKENS });
     const { ids } = sampleContinuation(stepper, tokenizer, prompt, {
       length: opts.length,
       temperature: opts.temperature ?? 1,
@@ -350,7 +354,7 @@ export function generatePiece(network: Network, tokenizer: Tokenizer, opts: Gene
 function startPrompt(network: Network, tokenizer: Tokenizer, random: Rng, meter?: string): number[] {
   const fixed = tokenizer.startIds(meter ? { meter } : {});
   if (meter || fixed.length < 2 || !/^METER_/.test(tokenizer.tokenName(fixed[1]!))) return fixed;
-  const logits = createNetworkStepper(network).push(fixed[0]!);
+  const logits = createNetworkStepper(network, tokenizer).push(fixed[0]!);
   const meterId = sampleToken(logits, { temperature: 1, topP: 1, random, allowed: (id) => /^METER_/.test(tokenizer.tokenName(id)) });
   return [fixed[0]!, meterId];
 }

@@ -23,8 +23,22 @@ describe('token streams and windows', () => {
   });
 
   it('GIVEN a separator between pieces WHEN joined THEN the separator is each piece\'s index 0', () => {
-    const stream = joinStreams([[5, 6], [7]], 0);
+    const stream = joinStreams([[5, 6], [7]], { separatorId: 0 });
     expect(Array.from(stream.ids)).toEqual([0, 5, 6, 0, 7]);
     expect(Array.from(stream.positions)).toEqual([0, 1, 2, 0, 1]);
+  });
+
+  it('GIVEN an encoding\'s own positions WHEN pieces are joined THEN each piece gets them from its first token and windows carry them', () => {
+    // Positions as an encoding would give them (here: id mod 3), computed per piece, never across.
+    const pieces = [
+      [10, 11, 12, 13],
+      [21, 22, 23],
+    ];
+    const stream = joinStreams(pieces, { positionsOf: (ids) => Int32Array.from(ids, (id) => id % 3) });
+    expect(Array.from(stream.positions)).toEqual([1, 2, 0, 1, 0, 1, 2]);
+    for (const batch of evaluationBatches(stream, 1, 3)) {
+      for (let i = 0; i < batch.inputs.length; i++) expect(batch.positions[i]).toBe(batch.inputs[i]! % 3);
+    }
+    expect(() => joinStreams(pieces, { positionsOf: () => new Int32Array(1) })).toThrow(RangeError);
   });
 });

@@ -17,6 +17,28 @@ describe('copy cache', () => {
     expect(predictions[18]!.length).toBeGreaterThan(predictions[13]!.length);
   });
 
+  it('GIVEN a phrase that returns at another place in the bar WHEN the finder knows each token\'s place THEN it copies only at the same place', () => {
+    const phrase = [5, 9, 7, 3, 8, 2, 6, 4, 1, 9];
+    // Places in a 16-step bar: the first playing from 0, the second from 4 (a beat later), the third from 0 again.
+    const places = [...phrase.map((_, i) => i % 16), ...phrase.map((_, i) => (i + 4) % 16), ...phrase.map((_, i) => i % 16)];
+    const finder = new MatchFinder(4, 64);
+    const predictions = [...phrase, ...phrase, ...phrase].map((id, i) => {
+      finder.push(id, places[i]);
+      return finder.predict();
+    });
+    // Shifted by a beat: nothing is copied (its BAR or SHIFT would land elsewhere).
+    expect(predictions.slice(10, 20).every((p) => p === undefined)).toBe(true);
+    // Back in place: copied from the first playing.
+    for (let i = 23; i < 29; i++) expect(predictions[i]?.token).toBe(phrase[(i + 1) % 10]);
+    // Without places the shifted playing is copied too, and observeCache agrees with the finder.
+    const ids = [...phrase, ...phrase, ...phrase];
+    const logs = new Float32Array(ids.length - 1).fill(Math.log(0.1));
+    const config = { minMatch: 4, maxMatch: 64, bucketEdges: [4] };
+    const hits = (phases?: number[]): number => observeCache(ids, logs, config, phases).filter((o) => o.hit).length;
+    expect(hits(places)).toBe(predictions.slice(0, -1).filter((p, i) => p?.token === ids[i + 1]).length);
+    expect(hits()).toBeGreaterThan(hits(places));
+  });
+
   it('GIVEN observations where the cache is always right, or never WHEN λ is fitted THEN it is near 1, or 0', () => {
     const right = Array.from({ length: 200 }, () => ({ logProbability: Math.log(0.2), bucket: 0, hit: true }));
     const wrong = Array.from({ length: 200 }, () => ({ logProbability: Math.log(0.2), bucket: 1, hit: false }));

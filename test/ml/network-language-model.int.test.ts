@@ -173,6 +173,21 @@ describe('LanguageModel', () => {
     const shifted = Int32Array.from({ length: 10 }, (_, t) => t + 1);
     expect(model.evaluate(piece.inputs, piece.targets, 1, 10, shifted).nll).not.toBeCloseTo(model.evaluate(piece.inputs, piece.targets, 1, 10).nll, 3);
     expect(() => model.evaluate(piece.inputs, piece.targets, 1, 10, Int32Array.of(0, 1))).toThrow(RangeError);
+    // An encoding's own positions (not the index; here repeating 0 0 1 1 2 2 …) given to each step
+    // score exactly as the same positions given to the whole piece.
+    const own = Int32Array.from({ length: 10 }, (_, t) => Math.floor(t / 2));
+    state = model.initState(1);
+    let ownNll = 0;
+    for (let t = 0; t < 10; t++) {
+      const out = model.step(state, [piece.inputs[t]!], [own[t]!]);
+      state = out.state;
+      const max = Math.max(...out.logits);
+      ownNll += Math.log(out.logits.reduce((s, v) => s + Math.exp(v - max), 0)) + max - out.logits[piece.targets[t]!]!;
+    }
+    expect(ownNll).toBeCloseTo(model.evaluate(piece.inputs, piece.targets, 1, 10, own).nll, 3);
+    expect(ownNll).not.toBeCloseTo(stepNll.reduce((a, b) => a + b, 0), 3);
+    expect(() => model.step(model.initState(1), [1], [0, 1])).toThrow(RangeError);
+    expect(() => model.step(model.initState(1), [1], [-1])).toThrow(RangeError);
     model.dispose();
   });
 

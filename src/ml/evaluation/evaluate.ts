@@ -11,6 +11,7 @@ import { fitMarkov } from '../../music/analysis/markov.js';
 import { longestCopiedRun } from '../../music/analysis/originality.js';
 import { overlapTable, type OverlapRow } from '../../music/analysis/overlap.js';
 import { loadCorpus, splitCorpus, type CorpusPiece } from '../../music/corpus.js';
+import { encodingPositions, tokenPositions } from '../../music/tokenizers/index.js';
 import { assertInRange, MotifError } from '../../errors.js';
 import { generatePiece, isDegenerate, type StyleRules } from '../generate.js';
 import { loadModel, type LoadedModel } from '../model-dir.js';
@@ -104,7 +105,8 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
   const { test, train } = await evaluationPieces(opts);
   const encode = (pieces: CorpusPiece[]): number[][] => pieces.map((p) => model.tokenizer.encode(p.sequence, { onUnknown: 'skip' }));
   const testIds = encode(test);
-  const testStream = joinStreams(testIds);
+  const positionsOf = (ids: readonly number[]): Int32Array => tokenPositions(model.tokenizer, ids);
+  const testStream = joinStreams(testIds, { positionsOf });
   const testNotes = test.reduce((sum, p) => sum + p.sequence.notes.filter((n) => !n.isDrum).length, 0);
 
   const test16thSteps = test.reduce((sum, p) => sum + (p.sequence.totalSteps * 4) / p.sequence.stepsPerQuarter, 0);
@@ -116,7 +118,7 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
   const lstmOnlyNll = totalNll;
   if (model.copyCache && model.network instanceof LanguageModel) {
     // The model as it composes: LSTM mixed with the copy cache (λ fitted on validation pieces).
-    const withCache = piecesNll(testIds, scoreWholePieces(model.network, testIds), model.copyCache);
+    const withCache = piecesNll(testIds, scoreWholePieces(model.network, testIds, positionsOf), model.copyCache, (ids) => encodingPositions(model.tokenizer, ids));
     totalNll = withCache.nll;
     likelihood.unshift({
       model: `${model.spec.name} + copy cache (as shipped)`,
@@ -242,7 +244,7 @@ function scoreModel(
 ): LikelihoodRow {
   const { network, spec } = model;
   if (network instanceof LanguageModel) {
-    const scores = scoreWholePieces(network, pieces);
+    const scores = scoreWholePieces(network, pieces, (ids) => tokenPositions(model.tokenizer, ids));
     const { nll, count } = piecesNll(pieces, scores);
     const correct = scores.correct;
     return {

@@ -16,7 +16,15 @@ export interface PieceScores {
   correct: number;
 }
 
-export function scoreWholePieces(network: LanguageModel, pieces: readonly (readonly number[])[]): PieceScores {
+/**
+ * @param positionsOf each piece's positions for a network with position input (see
+ *   Tokenizer.createPositionTracker); default: the index within the piece.
+ */
+export function scoreWholePieces(
+  network: LanguageModel,
+  pieces: readonly (readonly number[])[],
+  positionsOf?: (ids: readonly number[]) => Int32Array,
+): PieceScores {
   const logProbabilities = pieces.map((ids) => new Float32Array(Math.max(0, ids.length - 1)));
   const order = pieces
     .map((_, i) => i)
@@ -32,13 +40,16 @@ export function scoreWholePieces(network: LanguageModel, pieces: readonly (reado
     const batch = end - at;
     const inputs = new Int32Array(batch * time);
     const targets = new Int32Array(batch * time).fill(-1);
+    // Padding inputs keep the index default (their targets are skipped).
+    const positions = new Int32Array(batch * time).map((_, i) => i % time);
     for (let row = 0; row < batch; row++) {
       const ids = pieces[order[at + row]!]!;
       inputs.set(ids.slice(0, -1), row * time);
       targets.set(ids.slice(1), row * time);
+      if (positionsOf) positions.set(positionsOf(ids).subarray(0, ids.length - 1), row * time);
     }
-    const logs = network.targetLogProbabilities(inputs, targets, batch, time);
-    correct += network.evaluate(inputs, targets, batch, time).correct;
+    const logs = network.targetLogProbabilities(inputs, targets, batch, time, positions);
+    correct += network.evaluate(inputs, targets, batch, time, positions).correct;
     for (let row = 0; row < batch; row++) {
       const out = logProbabilities[order[at + row]!]!;
       out.set(logs.subarray(row * time, row * time + out.length));
@@ -48,8 +59,11 @@ export function scoreWholePieces(network: LanguageModel, pieces: readonly (reado
   return { logProbabilities, correct };
 }
 
+/** Each piece's places in the bar for the copy cache (see MatchFinder.push); undefined: none. */
+export type PhasesOf = (ids: readonly number[]) => ArrayLike<number> | undefined;
+
 /** Summed NLL of the scored pieces, with the copy cache mixed in when one is given. */
-export function totalNll(pieces: readonly (readonly number[])[], scores: PieceScores, cache?: CopyCacheConfig): { nll: number; count: number } {
+export function totalNll(pieces: readonly (readonly number[])[], scores: PieceScores, cache?: CopyCacheConfig, phasesOf?: PhasesOf): { nll: number; count: number } {
   let nll = 0;
   let count = 0;
   pieces.forEach((ids, i) => {
@@ -59,7 +73,7 @@ export function totalNll(pieces: readonly (readonly number[])[], scores: PieceSc
       count += logs.length;
       return;
     }
-    for (const observation of observeCache(ids, logs, cache)) {
+    for (const observation of observeCache(ids, logs, cache, phasesOf?.(ids))) {
       nll -= mixedLogProbability(observation, cache.lambdas);
       count++;
     }
@@ -68,11 +82,11 @@ export function totalNll(pieces: readonly (readonly number[])[], scores: PieceSc
 }
 
 /** Fits the cache's λ per match-length bucket on (validation) pieces scored by the network. */
-export function fitCopyCache(pieces: readonly (readonly number[])[], scores: PieceScores, opts: { minMatch?: number; maxMatch?: number } = {}): CopyCacheConfig {
+export function fitCopyCache(pieces: readonly (readonly number[])[], scores: PieceScores, opts: { minMatch?: number; maxMatch?: number; phasesOf?: PhasesOf } = {}): CopyCacheConfig {
   const minMatch = opts.minMatch ?? DEFAULT_BUCKET_EDGES[0]!;
   const maxMatch = opts.maxMatch ?? 128;
   const bucketEdges = DEFAULT_BUCKET_EDGES.filter((edge) => edge >= minMatch && edge <= maxMatch);
   const config = { minMatch, maxMatch, bucketEdges };
-  const observations = pieces.flatMap((ids, i) => observeCache(ids, scores.logProbabilities[i]!, config));
+  const observations = pieces.flatMap((ids, i) => observeCache(ids, scores.logProbabilities[i]!, config, opts.phasesOf?.(ids)));
   return { ...config, lambdas: fitLambdas(observations, bucketEdges.length) };
 }

@@ -53,10 +53,11 @@ export interface LanguageModelConfig {
    */
   trainingThreads: number;
   /**
-   * 0, or K > 0 to tell layer 0 where each token sits: a learned gate bias per (index within the
-   * piece mod K) is added to its input. For `voices` (four tokens per 16th step) K = 16 names the
-   * voice and the 16th within the beat, which the network otherwise has to count for itself.
-   * Specs saved before this existed read as 0.
+   * 0, or K > 0 to tell layer 0 where each token sits: a learned gate bias per (position mod K) is
+   * added to its input. The position is the encoding's (Tokenizer.createPositionTracker): for
+   * `voices`, the index within the piece, so K = 16 names the voice and the 16th within the beat;
+   * for `event`, the 16th within the bar (K = 24 covers 12/8 and 3/2). Either way the network no
+   * longer has to count for itself. Specs saved before this existed read as 0.
    */
   positionPeriod: number;
 }
@@ -92,7 +93,7 @@ export interface EvaluationSums {
 export interface TokenBatch {
   inputs: Int32Array;
   targets: Int32Array;
-  /** Each input's index within its piece; without it every row starts its piece. */
+  /** Each input's position within its piece (TokenStream.positions); without it every row starts its piece. */
   positions?: Int32Array;
   batch: number;
   time: number;
@@ -133,6 +134,12 @@ interface InferenceCache {
   stacked: tfjs.Tensor2D[];
   /** [positionPeriod, 4H₀], when the model has position input. */
   positionBias: Float32Array | undefined;
+}
+
+/** A position's row of the position bias. */
+function periodOf(position: number, period: number): number {
+  if (!Number.isInteger(position) || position < 0) throw new RangeError(`position ${position} is not a non-negative integer`);
+  return position % period;
 }
 
 /** Σ of `rows` ([n, width]) grouped by `index` (n values in [0, groups)): [groups, width]. */
@@ -225,8 +232,8 @@ export class LanguageModel {
   /**
    * One Adam step on a [batch × steps] window batch (row-major ids, as {@link TokenBatch}).
    * Targets < 0 are ignored (padding).
-   * `positions` (same shape) gives each input's index within its piece; without it every row starts
-   * its piece.
+   * `positions` (same shape) gives each input's position within its piece (TokenStream.positions);
+   * without it every row starts its piece.
    * @returns mean cross-entropy (nats) per scored target token, measured before the update.
    */
   trainStep(inputIds: Int32Array, targetIds: Int32Array, batch: number, steps: number, positions?: Int32Array): number {
@@ -449,10 +456,12 @@ export class LanguageModel {
    * Advances every stream by one token: O(1) work per token, no window is re-run.
    * The input state is not modified (a caller may branch from it).
    * @param tokenIds one id per stream (length = state.batch).
+   * @param positions with position input, each id's position (Tokenizer.createPositionTracker);
+   *   default: the index within the piece (`state.consumed`).
    * @returns logits [batch·V] (unnormalised log-probabilities of the next token) and the new state.
-   * @throws RangeError when ids are out of range or the batch does not match the state.
+   * @throws RangeError when ids or positions are out of range or the batch does not match the state.
    */
-  step(state: LstmState, tokenIds: ArrayLike<number>): { logits: Float32Array; state: LstmState } {
+  step(state: LstmState, tokenIds: ArrayLike<number>, positions?: ArrayLike<number>): { logits: Float32Array; state: LstmState } {
     const tf = this.tf;
     const { vocabSize: vocab, hiddenSizes } = this.config;
     const batch = state.batch;
@@ -460,7 +469,8 @@ export class LanguageModel {
     const cache = this.inferenceCache();
     const next: LstmState = { batch, h: [], c: [], consumed: state.consumed + 1 };
     const period = this.config.positionPeriod;
-    const positionRow = period > 0 ? (state.consumed % period) * 4 * hiddenSizes[0]! : -1;
+    if (positions && positions.length !== batch) throw new RangeError(`step got ${positions.length} positions for a state of batch ${batch}`);
+    const positionRow = (b: number): number => (period > 0 ? periodOf(positions ? positions[b]! : state.consumed, period) * 4 * hiddenSizes[0]! : -1);
     let x: Float32Array | undefined;
     for (let l = 0; l < hiddenSizes.length; l++) {
       const h = hiddenSizes[l]!;
@@ -474,7 +484,8 @@ export class LanguageModel {
           const id = tokenIds[b]!;
           if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new RangeError(`token id ${id} outside vocabulary of ${vocab}`);
           for (let k = 0; k < row; k++) pre[b * row + k]! += cache.table[id * row + k]!;
-          if (positionRow >= 0) for (let k = 0; k < row; k++) pre[b * row + k]! += cache.positionBias![positionRow + k]!;
+          const from = positionRow(b);
+          if (from >= 0) for (let k = 0; k < row; k++) pre[b * row + k]! += cache.positionBias![from + k]!;
         }
       } else {
         // Layer l: one matMul of [x, h] against the stacked [Wx; Wh] with the bias fused in.
@@ -730,16 +741,14 @@ export class LanguageModel {
     return { timeIds, periodIds, caches, layerInputs, masks, logits };
   }
 
-  /** Time-major (index within the piece mod positionPeriod) of every input. */
+  /** Time-major (position mod positionPeriod) of every input; without positions, each row starts its piece. */
   private periodIds(positions: Int32Array | undefined, batch: number, steps: number): Int32Array {
     const period = this.config.positionPeriod;
     const out = new Int32Array(batch * steps);
     if (positions && positions.length !== batch * steps) throw new RangeError(`positions has ${positions.length} values, expected ${batch * steps}`);
     for (let b = 0; b < batch; b++) {
       for (let t = 0; t < steps; t++) {
-        const position = positions ? positions[b * steps + t]! : t;
-        if (!Number.isInteger(position) || position < 0) throw new RangeError(`position ${position} is not an index within a piece`);
-        out[t * batch + b] = position % period;
+        out[t * batch + b] = periodOf(positions ? positions[b * steps + t]! : t, period);
       }
     }
     return out;

@@ -6,15 +6,23 @@
 
 export interface TokenStream {
   ids: Int32Array;
-  /** Each token's index within its own piece (0 at the piece's first token): a window cut mid-piece still knows where it is. */
+  /**
+   * Each token's position within its own piece (by default its index, 0 at the piece's first token;
+   * see Tokenizer.createPositionTracker): a window cut mid-piece still knows where it is.
+   */
   positions: Int32Array;
 }
 
 /**
  * Lays pieces end to end. Encodings with their own BOS/EOS need no separator; the tutorial's
- * encoding has none and, like the tutorial, simply concatenates.
+ * encoding has none and, like the tutorial, simply concatenates. `positionsOf` gives a piece's
+ * positions (default: the index within the piece, the separator included).
  */
-export function joinStreams(pieces: readonly (readonly number[])[], separatorId?: number): TokenStream {
+export function joinStreams(
+  pieces: readonly (readonly number[])[],
+  opts: { separatorId?: number; positionsOf?: (ids: readonly number[]) => Int32Array } = {},
+): TokenStream {
+  const { separatorId, positionsOf } = opts;
   const extra = separatorId === undefined ? 0 : 1;
   let total = 0;
   for (const p of pieces) total += p.length + extra;
@@ -25,8 +33,13 @@ export function joinStreams(pieces: readonly (readonly number[])[], separatorId?
     const start = offset;
     if (separatorId !== undefined) ids[offset++] = separatorId;
     ids.set(p, offset);
+    if (positionsOf) {
+      const own = positionsOf(p);
+      if (own.length !== p.length) throw new RangeError(`positionsOf gave ${own.length} positions for ${p.length} ids`);
+      positions.set(own, offset);
+    }
     offset += p.length;
-    for (let i = start; i < offset; i++) positions[i] = i - start;
+    if (!positionsOf) for (let i = start; i < offset; i++) positions[i] = i - start;
   }
   return { ids, positions };
 }

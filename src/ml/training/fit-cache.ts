@@ -4,6 +4,7 @@
  */
 import { MotifError } from '../../errors.js';
 import { loadCorpus, splitCorpus } from '../../music/corpus.js';
+import { encodingPositions, tokenPositions } from '../../music/tokenizers/index.js';
 import type { CopyCacheConfig } from '../copy-cache.js';
 import { scoreWholePieces, fitCopyCache, totalNll } from '../evaluation/piece-scoring.js';
 import { loadModel, rewriteSpec } from '../model-dir.js';
@@ -30,10 +31,11 @@ export async function fitModelCopyCache(modelDir: string, dataDirs: string[], op
     const split = splitCorpus((await loadCorpus(dataDirs)).pieces);
     if (split.valid.length === 0) throw new MotifError('DATA_EMPTY', 'The data has no validation pieces to fit the copy cache on.');
     const pieces = split.valid.map((p) => model.tokenizer.encode(p.sequence, { onUnknown: 'skip' }));
-    const scores = scoreWholePieces(model.network, pieces);
-    const copyCache = fitCopyCache(pieces, scores, opts);
+    const scores = scoreWholePieces(model.network, pieces, (ids) => tokenPositions(model.tokenizer, ids));
+    const phasesOf = (ids: readonly number[]): Int32Array | undefined => encodingPositions(model.tokenizer, ids);
+    const copyCache = fitCopyCache(pieces, scores, { ...opts, phasesOf });
     const without = totalNll(pieces, scores);
-    const withCache = totalNll(pieces, scores, copyCache);
+    const withCache = totalNll(pieces, scores, copyCache, phasesOf);
     const result: FitCacheResult = {
       copyCache,
       validPieces: pieces.length,

@@ -14,6 +14,7 @@ import {
   createSeedTokenizer,
   createVoicesTokenizer,
   growSeedVocabulary,
+  tokenPositions,
   type Tokenizer,
 } from '../../music/tokenizers/index.js';
 import { transpose } from '../../music/transform.js';
@@ -143,11 +144,12 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
   const encodeAll = (pieces: CorpusPiece[], shift: (i: number) => number): number[][] =>
     pieces.map((p, i) => tokenizer.encode(transpose(p.sequence, shift(i)), { onUnknown: 'skip' }));
   const trainIds = encodeAll(split.train, () => 0);
-  const fixedTrain = joinStreams(trainIds);
+  const positionsOf = (ids: readonly number[]): Int32Array => tokenPositions(tokenizer, ids);
+  const fixedTrain = joinStreams(trainIds, { positionsOf });
   const trainStream = (epoch: number): TokenStream => {
     if (augment === 0) return fixedTrain;
     const rng = createRng(randomSeed * 7_919 + epoch);
-    return joinStreams(encodeAll(split.train, () => randomInt(rng, 2 * augment + 1) - augment));
+    return joinStreams(encodeAll(split.train, () => randomInt(rng, 2 * augment + 1) - augment), { positionsOf });
   };
   // Small uploads: shorten the LSTM's windows to the data rather than refuse to train (the
   // tutorial network's window is part of its architecture and stays).
@@ -155,7 +157,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
     sequenceLength = Math.max(8, fixedTrain.ids.length - 1);
     log(`training data is short: windows of ${sequenceLength} tokens`);
   }
-  const validStream = split.valid.length > 0 ? joinStreams(encodeAll(split.valid, () => 0)) : undefined;
+  const validStream = split.valid.length > 0 ? joinStreams(encodeAll(split.valid, () => 0), { positionsOf }) : undefined;
   log(`tokens: ${fixedTrain.ids.length} train, ${validStream?.ids.length ?? 0} valid (encoding ${encoding}, vocabulary ${tokenizer.vocabSize})`);
 
   const checkpointDir = `${opts.outDir}.checkpoint`;

@@ -15,7 +15,7 @@
 import { MotifError } from '../../errors.js';
 import { emptySequence, type Note, type NoteSequence } from '../note-sequence.js';
 import { pitchName } from '../pitch-name.js';
-import type { DecodeOptions, EncodeOptions, EventCounter, EventTokenizerConfig, EventTokenizerSpec, SamplingGuard, SamplingRules, Tokenizer } from './types.js';
+import type { DecodeOptions, EncodeOptions, EventCounter, EventTokenizerConfig, EventTokenizerSpec, PositionTracker, SamplingGuard, SamplingRules, Tokenizer } from './types.js';
 
 export const DEFAULT_EVENT_CONFIG: Readonly<EventTokenizerConfig> = Object.freeze({
   stepsPerQuarter: 4,
@@ -386,6 +386,21 @@ export class EventTokenizer implements Tokenizer {
     };
   }
 
+  /**
+   * The 16th within the bar after each token (0 on the bar line), so the network knows how much of
+   * the bar is left: without it the models wrote bars a beat short and jumped over the rest with a
+   * BAR token, the empty beats the silence guard had to refuse.
+   */
+  createPositionTracker(): PositionTracker {
+    const machine = new EventMachine(this);
+    return {
+      push(id: number): number {
+        machine.push(id);
+        return machine.stepInBar;
+      },
+    };
+  }
+
   createEventCounter(): EventCounter {
     const machine = new EventMachine(this);
     let count = 0;
@@ -439,6 +454,11 @@ class EventMachine {
     this.meter = c.meters[0]!;
     this.barSteps = barLengthSteps(this.meter, c.stepsPerQuarter);
     this.velocity = c.defaultVelocity;
+  }
+
+  /** Steps since the last bar line. */
+  get stepInBar(): number {
+    return this.time % this.barSteps;
   }
 
   /** Where the clock would be after `id`, for a token that moves it (BAR, SHIFT); else undefined. */

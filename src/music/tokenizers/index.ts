@@ -7,7 +7,7 @@ import { MotifError } from '../../errors.js';
 import { EventTokenizer, DEFAULT_EVENT_CONFIG } from './event.js';
 import { createSeedTokenizer } from './seed.js';
 import { DEFAULT_VOICES_CONFIG, VoicesTokenizer } from './voices.js';
-import type { EventTokenizerConfig, Tokenizer, TokenizerSpec, VoicesTokenizerConfig } from './types.js';
+import type { EventTokenizerConfig, PositionTracker, Tokenizer, TokenizerSpec, VoicesTokenizerConfig } from './types.js';
 
 export * from './types.js';
 export {
@@ -90,4 +90,25 @@ export function allowedTokenMask(tokenizer: Tokenizer, pitchClasses: Iterable<nu
     const pcs = tokenizer.tokenPitchClasses(id);
     return pcs === undefined || pcs.every((pc) => inKey.has(pc));
   });
+}
+
+/** The encoding's position tracker (see Tokenizer.createPositionTracker), or the index within the piece. */
+export function createPositionTracker(tokenizer: Tokenizer): PositionTracker {
+  if (tokenizer.createPositionTracker) return tokenizer.createPositionTracker();
+  let index = 0;
+  return { push: () => index++ };
+}
+
+/**
+ * The encoding's own position of every id of one piece (`event`: the 16th within the bar), or
+ * undefined for an encoding that has none (see Tokenizer.createPositionTracker).
+ */
+export function encodingPositions(tokenizer: Tokenizer, ids: readonly number[]): Int32Array | undefined {
+  return tokenizer.createPositionTracker ? tokenPositions(tokenizer, ids) : undefined;
+}
+
+/** The position of every id of one piece (see Tokenizer.createPositionTracker). */
+export function tokenPositions(tokenizer: Tokenizer, ids: readonly number[]): Int32Array {
+  const tracker = createPositionTracker(tokenizer);
+  return Int32Array.from(ids, (id) => tracker.push(id));
 }

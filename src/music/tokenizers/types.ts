@@ -69,6 +69,18 @@ export interface Tokenizer {
    * (prompt included) that refuses such tokens (see SamplingRules). Undefined: no rules apply.
    */
   createSamplingGuard?(rules: SamplingRules): SamplingGuard;
+  /**
+   * What a network with position input (LanguageModelConfig.positionPeriod) reads with each token,
+   * for encodings that know better than the token's index within the piece (`event`: the 16th
+   * within the bar). Undefined: the index (`voices`: with a period of 16, voice × 16th of the beat).
+   */
+  createPositionTracker?(): PositionTracker;
+}
+
+/** See `Tokenizer.createPositionTracker`: fed every id of a piece from its first. */
+export interface PositionTracker {
+  /** Feeds one id; returns its position (a non-negative integer). */
+  push(id: number): number;
 }
 
 /** Rules a sampled piece keeps, whatever the model would rather do. */

@@ -5,12 +5,15 @@ import { readMidiFile } from '../../../src/music/midi-io.js';
 import { countNoteEvents, emptySequence, type Note, type NoteSequence } from '../../../src/music/note-sequence.js';
 import { createRng } from '../../../src/music/random.js';
 import {
+  BAR_ID,
   BOS_ID,
   EOS_ID,
   allowedTokenMask,
   countEvents,
   createEventCounter,
   createEventTokenizer,
+  createVoicesTokenizer,
+  tokenPositions,
   tokenizerFromSpec,
 } from '../../../src/music/tokenizers/index.js';
 
@@ -76,6 +79,24 @@ describe('event encoding: grammar', () => {
     const decoded = tokenizer.decode(ids);
     expect(decoded.timeSignatures[0]).toMatchObject({ numerator: 3, denominator: 4 });
     expect(notesOf(decoded).map((n) => n.slice(0, 3))).toEqual([[60, 0, 12], [62, 12, 24], [64, 36, 40]]);
+  });
+
+  it('GIVEN 3/4 and 4/4 pieces WHEN their positions are taken THEN each token reads the 16th within its bar, 0 right after a bar line', () => {
+    for (const [meter, bar] of [[[3, 4], 12], [[4, 4], 16]] as const) {
+      // Onsets across three bars, one on a bar line and one a 16th before it.
+      const seq = seqOf([[60, 0, 3], [62, 5, 7], [64, bar - 1, bar + 2], [65, bar + 6, 2 * bar], [67, 2 * bar + 4, 2 * bar + 8]], [...meter]);
+      const ids = tokenizer.encode(seq);
+      const positions = Array.from(tokenPositions(tokenizer, ids));
+      const onsets = ids.flatMap((id, i) => (tokenizer.kindOf(id) === 'note' ? [positions[i]] : []));
+      expect(onsets).toEqual([0, 5, bar - 1, 6, 4]);
+      ids.forEach((id, i) => {
+        if (id === BAR_ID) expect(positions[i]).toBe(0);
+        expect(positions[i]).toBeLessThan(bar);
+      });
+    }
+    // Encodings without their own positions count tokens.
+    const voices = createVoicesTokenizer();
+    expect(Array.from(tokenPositions(voices, [5, 6, 7]))).toEqual([0, 1, 2]);
   });
 
   it('GIVEN a long rest and a long note WHEN encoded THEN shifts repeat and the duration snaps to the nearest bucket', () => {
