@@ -28,7 +28,8 @@ if (isEntryPoint(import.meta.url)) process.exitCode = await runCliMain(FIT_CACHE
     const lambdas = result.copyCache.bucketEdges.map((edge, i) => `${edge}+: ${result.copyCache.lambdas[i]}`).join(', ');
     process.stderr.write(
       `copy cache fitted on ${result.validPieces} validation pieces: NLL/token ${result.validNllPerToken.toFixed(4)} → ` +
-        `${result.validNllPerTokenWithCache.toFixed(4)}; λ by match length ${lambdas}\n`,
+        `${result.validNllPerTokenWithCache.toFixed(4)}; λ by match length ${lambdas}` +
+        `${result.copyCache.samePlace ? '; copies only at the same place in the bar' : ''}\n`,
     );
     if (values.json) writeJsonResult(result);
     return 0;

@@ -31,8 +31,8 @@ export function createStepper(network: Network, tokenizer: Tokenizer, cache?: { 
   const inner = createNetworkStepper(network, tokenizer);
   if (!cache) return inner;
   const finder = new MatchFinder(cache.config.minMatch, cache.config.maxMatch);
-  // Matches only at the same place in the bar, where the encoding knows it (see copy-cache.ts).
-  const phases = tokenizer.createPositionTracker?.();
+  // Matches only at the same place in the bar, where the cache was fitted so (see copy-cache.ts).
+  const phases = cache.config.samePlace ? tokenizer.createPositionTracker?.() : undefined;
   const maxCopy = cache.maxCopyTokens ?? Infinity;
   return {
     push(id: number): Float32Array {

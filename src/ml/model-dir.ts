@@ -61,6 +61,7 @@ const copyCacheSchema = z
     maxMatch: z.number().int().min(1).max(4096),
     bucketEdges: z.array(z.number().int().min(1)).min(1).max(64),
     lambdas: z.array(z.number().min(0).max(1)).min(1).max(64),
+    samePlace: z.boolean().optional(),
   })
   .refine((c) => c.lambdas.length === c.bucketEdges.length && c.maxMatch >= c.minMatch);
 

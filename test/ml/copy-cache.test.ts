@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bucketOf, fitLambdas, MatchFinder, mixedLogProbability, mixLogits, observeCache, type CopyCacheConfig } from '../../src/ml/copy-cache.js';
+import { fitCopyCache, totalNll } from '../../src/ml/evaluation/piece-scoring.js';
 
 describe('copy cache', () => {
   it('GIVEN a phrase played twice WHEN the second time starts THEN the finder predicts each next token of the phrase, with a growing match', () => {
@@ -67,5 +68,29 @@ describe('copy cache', () => {
     const observations = observeCache(ids, new Float32Array(ids.length - 1).fill(Math.log(0.1)), { minMatch: 4, maxMatch: 16, bucketEdges: [4] });
     expect(observations).toHaveLength(ids.length - 1);
     expect(observations.filter((o) => o.hit).length).toBeGreaterThan(0);
+  });
+
+  it('GIVEN pieces whose passages return elsewhere in the bar WHEN the cache is fitted THEN it copies only at the same place when that scores better, and anywhere when not', () => {
+    const a = [5, 9, 7, 3, 8, 2, 6, 4];
+    const flat = (ids: number[]): Float32Array[] => [new Float32Array(ids.length - 1).fill(Math.log(1 / 16))];
+    const score = (ids: number[]) => ({ logProbabilities: flat(ids), correct: 0 });
+    // 1. The passage returns a beat later and goes on the same way: copying from anywhere is right.
+    const shifted = [...a, ...a, ...a];
+    const shiftedPlaces = shifted.map((_, i) => (i < 8 ? i : i + 4) % 16);
+    const anywhere = fitCopyCache([shifted], score(shifted), { phasesOf: () => shiftedPlaces });
+    expect(anywhere.samePlace).toBeUndefined();
+    expect(anywhere.lambdas.some((l) => l > 0.5)).toBe(true);
+    // 2. Its ending (the tokens after the repeated 4) differs wherever it comes back elsewhere in the
+    //    bar, and is the same at the same place: copying only at the same place is right.
+    const phrase = (end: number[]): number[] => [...a.slice(0, 4), ...end];
+    // Eight tokens each: on the bar line (places 0–7), then half a bar on (8–15), and so on.
+    const pieceIds = [phrase([1, 1, 1, 1]), phrase([2, 2, 2, 2]), phrase([1, 1, 1, 1]), phrase([2, 2, 2, 2]), phrase([1, 1, 1, 1])].flat();
+    const places = pieceIds.map((_, i) => i % 16);
+    const fitted = fitCopyCache([pieceIds], score(pieceIds), { phasesOf: () => places });
+    expect(fitted.samePlace).toBe(true);
+    const plain = fitCopyCache([pieceIds], score(pieceIds));
+    expect(totalNll([pieceIds], score(pieceIds), fitted, () => places).nll).toBeLessThan(totalNll([pieceIds], score(pieceIds), plain).nll);
+    // Without places (an encoding that knows no bar) the fit never asks for them.
+    expect(plain.samePlace).toBeUndefined();
   });
 });

@@ -62,7 +62,10 @@ export function scoreWholePieces(
 /** Each piece's places in the bar for the copy cache (see MatchFinder.push); undefined: none. */
 export type PhasesOf = (ids: readonly number[]) => ArrayLike<number> | undefined;
 
-/** Summed NLL of the scored pieces, with the copy cache mixed in when one is given. */
+/**
+ * Summed NLL of the scored pieces, with the copy cache mixed in when one is given. `phasesOf` is
+ * read only by a cache with `samePlace`.
+ */
 export function totalNll(pieces: readonly (readonly number[])[], scores: PieceScores, cache?: CopyCacheConfig, phasesOf?: PhasesOf): { nll: number; count: number } {
   let nll = 0;
   let count = 0;
@@ -73,7 +76,7 @@ export function totalNll(pieces: readonly (readonly number[])[], scores: PieceSc
       count += logs.length;
       return;
     }
-    for (const observation of observeCache(ids, logs, cache, phasesOf?.(ids))) {
+    for (const observation of observeCache(ids, logs, cache, cache.samePlace ? phasesOf?.(ids) : undefined)) {
       nll -= mixedLogProbability(observation, cache.lambdas);
       count++;
     }
@@ -81,12 +84,23 @@ export function totalNll(pieces: readonly (readonly number[])[], scores: PieceSc
   return { nll, count };
 }
 
-/** Fits the cache's λ per match-length bucket on (validation) pieces scored by the network. */
+/**
+ * Fits the cache's λ per match-length bucket on (validation) pieces scored by the network. With
+ * `phasesOf` (an encoding that knows the bar), fits it both ways, matching anywhere and only at the
+ * same place in the bar, and keeps the one with the lower NLL (see copy-cache.ts).
+ */
 export function fitCopyCache(pieces: readonly (readonly number[])[], scores: PieceScores, opts: { minMatch?: number; maxMatch?: number; phasesOf?: PhasesOf } = {}): CopyCacheConfig {
   const minMatch = opts.minMatch ?? DEFAULT_BUCKET_EDGES[0]!;
   const maxMatch = opts.maxMatch ?? 128;
   const bucketEdges = DEFAULT_BUCKET_EDGES.filter((edge) => edge >= minMatch && edge <= maxMatch);
-  const config = { minMatch, maxMatch, bucketEdges };
-  const observations = pieces.flatMap((ids, i) => observeCache(ids, scores.logProbabilities[i]!, config, opts.phasesOf?.(ids)));
-  return { ...config, lambdas: fitLambdas(observations, bucketEdges.length) };
+  const base = { minMatch, maxMatch, bucketEdges };
+  const fit = (samePlace: boolean): CopyCacheConfig => {
+    const observations = pieces.flatMap((ids, i) => observeCache(ids, scores.logProbabilities[i]!, base, samePlace ? opts.phasesOf!(ids) : undefined));
+    const lambdas = fitLambdas(observations, bucketEdges.length);
+    return samePlace ? { ...base, lambdas, samePlace } : { ...base, lambdas };
+  };
+  const anywhere = fit(false);
+  if (!opts.phasesOf || pieces.every((ids) => opts.phasesOf!(ids) === undefined)) return anywhere;
+  const samePlace = fit(true);
+  return totalNll(pieces, scores, samePlace, opts.phasesOf).nll < totalNll(pieces, scores, anywhere).nll ? samePlace : anywhere;
 }
