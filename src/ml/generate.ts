@@ -48,10 +48,11 @@ export function createStepper(network: Network, tokenizer: Tokenizer, cache?: { 
 function createNetworkStepper(network: Network, tokenizer: Tokenizer): Stepper {
   if (network instanceof LanguageModel) {
     let state = network.initState(1);
-    const positions = createPositionTracker(tokenizer);
+    // Only a network with position input reads them; the others skip the tracker's work.
+    const positions = network.config.positionPeriod > 0 ? createPositionTracker(tokenizer) : undefined;
     return {
       push(id: number): Float32Array {
-        const result = network.step(state, [id], [positions.push(id)]);
+        const result = network.step(state, [id], positions && [positions.push(id)]);
         state = result.state;
         return result.logits;
       },

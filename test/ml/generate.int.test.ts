@@ -1,5 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { generatePiece, isDegenerate } from '../../src/ml/generate.js';
+import { createStepper, generatePiece, isDegenerate } from '../../src/ml/generate.js';
+import { scoreWholePieces } from '../../src/ml/evaluation/piece-scoring.js';
+import type { LanguageModel } from '../../src/ml/network/language-model.js';
+import { tokenPositions } from '../../src/music/tokenizers/index.js';
 import { loadModel, type LoadedModel } from '../../src/ml/model-dir.js';
 import { initTf } from '../../src/ml/tf.js';
 import { compareNotes, countNoteEvents } from '../../src/music/note-sequence.js';
@@ -65,5 +68,23 @@ describe('generatePiece with a trained (tiny) LSTM', () => {
     const before = tf.memory().numTensors;
     for (let i = 0; i < 3; i++) generatePiece(model.network, model.tokenizer, { length: 20, randomSeed: i });
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('GIVEN an event model reading its place in the bar WHEN composing steps through a piece THEN every next-token probability is the one whole-piece scoring gives', async () => {
+    const placed = await loadModel(await trainTinyModel({ positionPeriod: 24 }));
+    const network = placed.network as LanguageModel;
+    const ids = placed.tokenizer.encode(tinyTune(3));
+    const scored = scoreWholePieces(network, [ids], (piece) => tokenPositions(placed.tokenizer, piece)).logProbabilities[0]!;
+    const stepper = createStepper(network, placed.tokenizer);
+    for (let t = 0; t + 1 < ids.length; t++) {
+      const logits = stepper.push(ids[t]!);
+      const max = Math.max(...logits);
+      const logSum = Math.log(logits.reduce((sum, v) => sum + Math.exp(v - max), 0)) + max;
+      expect(logits[ids[t + 1]!]! - logSum).toBeCloseTo(scored[t]!, 3);
+    }
+    // Told the token index instead (what a voices model reads), the same network scores otherwise.
+    const byIndex = scoreWholePieces(network, [ids]).logProbabilities[0]!;
+    expect(byIndex.some((lp, t) => Math.abs(lp - scored[t]!) > 1e-3)).toBe(true);
+    network.dispose();
   });
 });
