@@ -59,9 +59,9 @@ export const STYLES: Readonly<Record<StyleName, Style>> = Object.freeze({
     rules: { monophonic: false, unbrokenVoices: true, repeatOpening: { probability: 0.38, bars: 4 }, temperPitchesOnly: true, inOneKey: true, outOfKeyWeight: 0.1 },
   },
   // The median tempo of the CRÉ tunes is 180 quarter notes a minute; a flute carries the melody.
-  // Not one note per onset any more: since the model knows its place in the bar it writes the tunes'
-  // occasional double stops at about their rate (polyphony 1.12 against 1.07; the rule gave 1.00,
-  // and the model before, left alone, 1.44).
+  // Not one note per onset any more: since its last 21 epochs (its place in the bar as input, a real
+  // 1e-3) the model writes the tunes' occasional double stops at about their rate (polyphony 1.10
+  // against 1.07; the rule gave 1.00, and the model before, left alone, 1.44).
   folk: {
     name: 'folk',
     label: 'Folk (Irish dance tunes)',
