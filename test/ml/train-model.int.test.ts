@@ -2,16 +2,24 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { MotifError } from '../../src/errors.js';
 import { loadModel } from '../../src/ml/model-dir.js';
 import { trainModel } from '../../src/ml/training/train-model.js';
 import { loadWeights } from '../../src/ml/weights.js';
 import { TINY_NETWORK, writeTinyCorpus } from '../support/tiny-model.js';
 
+// Not `motif-train-`: that is the train job's scratch prefix, which test/jobs/train-job.int.test.ts
+// watches in the shared tmpdir while this file runs in parallel.
+const outRoots: string[] = [];
 async function freshOut(): Promise<string> {
-  return join(await mkdtemp(join(tmpdir(), 'motif-train-')), 'model');
+  const root = await mkdtemp(join(tmpdir(), 'motif-model-out-'));
+  outRoots.push(root);
+  return join(root, 'model');
 }
+afterAll(async () => {
+  await Promise.all(outRoots.map((root) => rm(root, { recursive: true, force: true })));
+});
 
 describe('trainModel', () => {
   it('GIVEN a folder of MIDI files WHEN trained THEN a complete model directory loads back with its spec, weights, copy index and loss curve', async () => {
