@@ -94,13 +94,15 @@ export function fitCopyCache(pieces: readonly (readonly number[])[], scores: Pie
   const maxMatch = opts.maxMatch ?? 128;
   const bucketEdges = DEFAULT_BUCKET_EDGES.filter((edge) => edge >= minMatch && edge <= maxMatch);
   const base = { minMatch, maxMatch, bucketEdges };
+  // Each piece's places once, for both fits and the comparison.
+  const phases = new Map(pieces.map((ids) => [ids, opts.phasesOf?.(ids)]));
   const fit = (samePlace: boolean): CopyCacheConfig => {
-    const observations = pieces.flatMap((ids, i) => observeCache(ids, scores.logProbabilities[i]!, base, samePlace ? opts.phasesOf!(ids) : undefined));
+    const observations = pieces.flatMap((ids, i) => observeCache(ids, scores.logProbabilities[i]!, base, samePlace ? phases.get(ids) : undefined));
     const lambdas = fitLambdas(observations, bucketEdges.length);
     return samePlace ? { ...base, lambdas, samePlace } : { ...base, lambdas };
   };
   const anywhere = fit(false);
-  if (!opts.phasesOf || pieces.every((ids) => opts.phasesOf!(ids) === undefined)) return anywhere;
+  if ([...phases.values()].every((p) => p === undefined)) return anywhere;
   const samePlace = fit(true);
-  return totalNll(pieces, scores, samePlace, opts.phasesOf).nll < totalNll(pieces, scores, anywhere).nll ? samePlace : anywhere;
+  return totalNll(pieces, scores, samePlace, (ids) => phases.get(ids)).nll < totalNll(pieces, scores, anywhere).nll ? samePlace : anywhere;
 }
