@@ -12,6 +12,7 @@ import { WorkerPool } from '../jobs/worker-host.js';
 import type { TrainJobData } from '../jobs/train.js';
 import type { TrainProgress } from '../ml/training/train-loop.js';
 import type { TrainModelResult } from '../ml/training/train-model.js';
+import { VOICES_HELD_PERIOD } from '../music/tokenizers/index.js';
 import { exists, isDirectory, isNonEmptyDir } from './cli-fs.js';
 import { defineCli, EXIT_CODES_NOTE, UsageError } from './define-cli.js';
 import { createProgressBar, reportCliError, writeJsonResult } from './progress.js';
@@ -29,6 +30,7 @@ export const TRAIN_CLI = defineCli({
     arch: { type: 'string', choices: ['lm', 'seed'], default: 'lm', description: 'network: lm (ours) or seed (the tutorial baseline)' },
     encoding: { type: 'string', choices: ['event', 'seed', 'voices'], description: 'tokenizer (default: event for lm, seed for seed; voices: four voices per 16th step, for chorales)' },
     holds: { type: 'string', choices: ['token', 'pitch'], description: 'voices only: a kept note is a HOLD token (default) or its pitch again at every step' },
+    'held-input': { type: 'boolean', description: `voices only: the network's positions also say how long the voice to be predicted has held its note (position period ${VOICES_HELD_PERIOD}); with --from, added to a model that reads the index` },
     'batch-size': { type: 'int', min: 1, max: 4096, description: 'sequences per batch (default 64)' },
     'seq-len': { type: 'int', min: 2, max: 4096, description: 'tokens per training window (default 100)' },
     hidden: { type: 'int', min: 1, max: 4096, description: 'LSTM units per layer' },
@@ -88,6 +90,7 @@ if (isEntryPoint(import.meta.url)) process.exitCode = await runCliMain(TRAIN_CLI
     arch: values.arch,
     encoding: values.encoding,
     holds: values.holds,
+    heldInput: values['held-input'] || undefined,
     epochs: values.epochs,
     batchSize: values['batch-size'],
     sequenceLength: values['seq-len'],

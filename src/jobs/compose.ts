@@ -106,6 +106,7 @@ export async function composePiece(req: ComposeJobData, ctx: ComposeContext = {}
     qpm: req.qpm ?? (seed ? initialQpm(seed) : 120),
     program: req.program,
     copyCache: model.copyCache,
+    ensemble: model.ensemble,
     ...styleRulesOf(req.style),
   });
   let sequence = piece.sequence;

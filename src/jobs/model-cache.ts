@@ -16,7 +16,7 @@ import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { MotifError } from '../errors.js';
-import { loadModel, type LoadedModel } from '../ml/model-dir.js';
+import { disposeModel, loadModel, type LoadedModel } from '../ml/model-dir.js';
 import { isBlobPrefix, type BlobStore } from '../storage/blobs/blob-store.js';
 import { LocalBlobStore } from '../storage/blobs/local-blob-store.js';
 
@@ -81,7 +81,7 @@ export class ModelCache {
     const id = isBlobPrefix(ref) ? ref : resolve(ref);
     const pending = this.loaded.get(id);
     this.loaded.delete(id);
-    void pending?.then((m) => m.network.dispose()).catch(() => undefined);
+    void pending?.then(disposeModel).catch(() => undefined);
   }
 
   /** References of the models loaded or loading, least recently used first. */

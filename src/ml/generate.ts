@@ -12,7 +12,8 @@ import { transpose } from '../music/transform.js';
 import { allowedTokenMask, countEvents, createPositionTracker, type Tokenizer } from '../music/tokenizers/index.js';
 import { cadenceCoda, cadenceFilter, type CadenceKey } from './cadence.js';
 import { MatchFinder, mixLogits, type CopyCacheConfig } from './copy-cache.js';
-import type { Network } from './model-dir.js';
+import type { EnsembleMember, Network } from './model-dir.js';
+import { mixNextToken } from './ensemble.js';
 import { LanguageModel } from './network/language-model.js';
 import type { TutorialModel } from './network/tutorial-model.js';
 import { sampleToken } from './sampling.js';
@@ -27,8 +28,13 @@ export interface Stepper {
  * `maxCopyTokens` switches the cache off while the current match is that long, so a piece repeats
  * phrases rather than looping one passage for ever.
  */
-export function createStepper(network: Network, tokenizer: Tokenizer, cache?: { config: CopyCacheConfig; maxCopyTokens?: number }): Stepper {
-  const inner = createNetworkStepper(network, tokenizer);
+export function createStepper(
+  network: Network,
+  tokenizer: Tokenizer,
+  cache?: { config: CopyCacheConfig; maxCopyTokens?: number },
+  ensemble?: readonly EnsembleMember[],
+): Stepper {
+  const inner = ensemble ? ensembleStepper(ensemble) : createNetworkStepper(network, tokenizer);
   if (!cache) return inner;
   const finder = new MatchFinder(cache.config.minMatch, cache.config.maxMatch);
   // Matches only at the same place in the bar, where the cache was fitted so (see copy-cache.ts).
@@ -59,6 +65,13 @@ function createNetworkStepper(network: Network, tokenizer: Tokenizer): Stepper {
     };
   }
   return windowedStepper(network as TutorialModel);
+}
+
+/** Every member steps; the next token's distribution is their weighted mixture (see ensemble.ts). */
+function ensembleStepper(members: readonly EnsembleMember[]): Stepper {
+  const steppers = members.map((m) => createNetworkStepper(m.network, m.tokenizer));
+  const logWeights = members.map((m) => Math.log(m.weight));
+  return { push: (id) => mixNextToken(steppers.map((s) => s.push(id)), logWeights) };
 }
 
 /** The tutorial's method: the whole window goes through the network for every token. */
@@ -243,6 +256,8 @@ export interface GenerateOptions {
   copyCache?: CopyCacheConfig;
   /** With a cache: no copying while the current match is this many tokens long (default 96). */
   maxCopyTokens?: number;
+  /** The model's ensemble (LoadedModel.ensemble), which then predicts instead of `network` alone. */
+  ensemble?: readonly EnsembleMember[];
   /** End on the tonic of `key` (or of the guessed key). Default true. */
   cadence?: boolean;
   /** Meter of a piece from scratch, e.g. "6/8"; default: the model chooses (encodings that name one). */
@@ -319,7 +334,8 @@ export function generatePiece(network: Network, tokenizer: Tokenizer, opts: Gene
 
   let best: GeneratedPiece | undefined;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const stepper = createStepper(network, tokenizer, opts.copyCache && { config: opts.copyCache, maxCopyTokens: opts.maxCopyTokens ?? DEFAULT_MAX_COPY_TOKENS });
+    const cache = opts.copyCache && { config: opts.copyCache, maxCopyTokens: opts.maxCopyTokens ?? DEFAULT_MAX_COPY_TOKENS };
+    const stepper = createStepper(network, tokenizer, cache, opts.ensemble);
     const { ids } = sampleContinuation(stepper, tokenizer, prompt, {
       length: opts.length,
       temperature: opts.temperature ?? 1,

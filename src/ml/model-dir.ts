@@ -52,8 +52,31 @@ export interface ModelSpec {
   metrics: Record<string, number>;
   /** The copy cache mixed into scoring and sampling (see copy-cache.ts); absent = the LSTM alone. */
   copyCache?: CopyCacheConfig;
+  /** Other networks whose predictions are mixed with this one's (see EnsembleSpec); absent = this network alone. */
+  ensemble?: EnsembleSpec;
   createdAt: string;
 }
+
+/**
+ * An ensemble: the model's own network and the networks in `members` (sub-folders of the model
+ * folder, each a model folder of its own with the same tokens) predict together, their
+ * probabilities mixed with `weights` (this network's first; they sum to 1). Independently trained
+ * networks get different things wrong, so the mixture predicts better than any one of them.
+ */
+export interface EnsembleSpec {
+  members: string[];
+  weights: number[];
+}
+
+/** Where `npm run ensemble` puts the members, inside the model folder. */
+export const ENSEMBLE_DIR = 'members';
+
+const ensembleSchema = z
+  .object({
+    members: z.array(z.string().regex(/^members\/[a-z0-9][a-z0-9-]{0,63}$/)).min(1).max(7),
+    weights: z.array(z.number().positive().max(1)).min(2).max(8),
+  })
+  .refine((e) => e.weights.length === e.members.length + 1 && Math.abs(e.weights.reduce((a, b) => a + b, 0) - 1) < 1e-6);
 
 const copyCacheSchema = z
   .object({
@@ -75,6 +98,15 @@ export interface LoadedModel {
   copyIndex?: CopyIndex;
   /** Validated copy-cache settings from the spec (undefined when absent or damaged). */
   copyCache?: CopyCacheConfig;
+  /** With an ensemble (ModelSpec.ensemble): every network that predicts, this model's first, and its weight. */
+  ensemble?: EnsembleMember[];
+}
+
+export interface EnsembleMember {
+  network: LanguageModel;
+  /** The member's own tokenizer: same tokens, but it may read other positions (Tokenizer.createPositionTracker). */
+  tokenizer: Tokenizer;
+  weight: number;
 }
 
 /** Builds an untrained network for a spec's architecture. */
@@ -122,7 +154,65 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
   }
   // Like the copy index, the cache only improves a model: damaged settings are dropped, not fatal.
   const cache = copyCacheSchema.safeParse(spec.copyCache);
-  return { dir, spec, tokenizer, network, copyIndex, copyCache: cache.success ? cache.data : undefined };
+  const model: LoadedModel = { dir, spec, tokenizer, network, copyIndex, copyCache: cache.success ? cache.data : undefined };
+  if (spec.ensemble !== undefined) {
+    try {
+      model.ensemble = await loadEnsemble(model);
+    } catch (error) {
+      network.dispose();
+      throw error;
+    }
+  }
+  return model;
+}
+
+/**
+ * The members of `model`'s ensemble, itself first. Unlike the cache, a damaged ensemble is fatal:
+ * the model's figures and its music are the mixture's.
+ * @throws MotifError MODEL_CORRUPT (a bad ensemble entry or a member that is not a plain network),
+ *   MODEL_MISMATCH (a member with other tokens), and what loadModel throws for a member.
+ */
+async function loadEnsemble(model: LoadedModel): Promise<EnsembleMember[]> {
+  const parsed = ensembleSchema.safeParse(model.spec.ensemble);
+  if (!parsed.success || !(model.network instanceof LanguageModel)) {
+    throw new MotifError('MODEL_CORRUPT', 'The model’s ensemble settings are damaged.', { detail: model.dir });
+  }
+  const members: EnsembleMember[] = [{ network: model.network, tokenizer: model.tokenizer, weight: parsed.data.weights[0]! }];
+  try {
+    for (const [i, name] of parsed.data.members.entries()) {
+      const member = await loadModel(join(model.dir, name));
+      members.push({ network: member.network as LanguageModel, tokenizer: member.tokenizer, weight: parsed.data.weights[i + 1]! });
+      if (member.ensemble || !(member.network instanceof LanguageModel)) {
+        throw new MotifError('MODEL_CORRUPT', 'An ensemble member must be a single network of the default architecture.', { detail: name });
+      }
+      assertSameTokens(model.tokenizer, member.tokenizer, name);
+    }
+  } catch (error) {
+    for (const m of members.slice(1)) m.network.dispose();
+    throw error;
+  }
+  return members;
+}
+
+/**
+ * Networks can be mixed when their ids mean the same notes; what their positions say may differ
+ * (`voices` heldInput).
+ * @throws MotifError MODEL_MISMATCH otherwise.
+ */
+export function assertSameTokens(a: Tokenizer, b: Tokenizer, name: string): void {
+  const tokensOf = (t: Tokenizer): string => {
+    const spec = t.toJSON() as { config?: Record<string, unknown> };
+    return JSON.stringify({ ...spec, config: spec.config && { ...spec.config, heldInput: undefined } });
+  };
+  if (a.vocabSize !== b.vocabSize || tokensOf(a) !== tokensOf(b)) {
+    throw new MotifError('MODEL_MISMATCH', `The ensemble member “${name}” uses other tokens than the model; they cannot predict together.`, { detail: name });
+  }
+}
+
+/** Frees every network a loaded model holds (its ensemble members too). */
+export function disposeModel(model: LoadedModel): void {
+  model.network.dispose();
+  for (const member of model.ensemble?.slice(1) ?? []) member.network.dispose();
 }
 
 /** Replaces a model's spec.json in place (atomically); weights and other files stay. */

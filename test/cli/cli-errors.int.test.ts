@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMPOSE_CLI } from '../../src/cli/compose.js';
 import type { CliDefinition, OptionSpec } from '../../src/cli/define-cli.js';
 import { EVAL_CLI } from '../../src/cli/eval.js';
+import { ENSEMBLE_CLI } from '../../src/cli/ensemble.js';
 import { FIT_CACHE_CLI } from '../../src/cli/fit-cache.js';
 import { FUZZ_CLI } from '../../src/cli/fuzz.js';
 import { RENDER_CLI } from '../../src/cli/render.js';
@@ -117,6 +118,7 @@ describe('CLI error cases (issue 12)', () => {
       ['transcribe', ['x.mp3'], /^--out is required/],
       ['fuzz', ['--n', '0'], /^--n must be a whole number from 1 to 1000000 \(got 0\)/],
       ['fuzz', ['--only', '3,x'], /^--only must be case numbers separated by commas/],
+      ['ensemble', ['--model', dir, '--data', dir], /^--add is required/],
     ];
     for (const [cli, args, message] of cases) {
       const { code, stderr } = await runCli(cli, args);
@@ -136,6 +138,7 @@ describe('--help comes from the one definition', () => {
     ['eval', EVAL_CLI],
     ['fuzz', FUZZ_CLI],
     ['fit-cache', FIT_CACHE_CLI],
+    ['ensemble', ENSEMBLE_CLI],
   ];
   it.each(clis)('GIVEN npm run %s -- --help WHEN run THEN exit 0 and every option is listed with its description and default', async (name, def) => {
     const { code, stdout } = await runCli(name, ['--help']);

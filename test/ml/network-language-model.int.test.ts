@@ -202,7 +202,25 @@ describe('LanguageModel', () => {
     expect(model.evaluate(inputs, targets, 4, 8).nll).toBeCloseTo(before, 5);
     model.trainStep(inputs, targets, 4, 8);
     expect(model.getWeights()['lstm_1/position_bias']!.values.some((v) => v !== 0)).toBe(true);
-    expect(() => model.addPositionInput(4)).toThrow(/period of 8/);
+    expect(() => model.addPositionInput(12)).toThrow(/period of 8/);
+    model.dispose();
+  });
+
+  it('GIVEN a model with position input WHEN its period grows to a multiple THEN position p predicts as p mod the old period did, and training tells them apart', async () => {
+    const model = await LanguageModel.create({ vocabSize: 6, ...SMALL, seed: 9, positionPeriod: 4 });
+    const { inputs, targets } = phraseBatch(PHRASE, 4, 8);
+    for (let i = 0; i < 5; i++) model.trainStep(inputs, targets, 4, 8);
+    const wide = Int32Array.from({ length: 32 }, (_, i) => (i * 5) % 12);
+    const folded = wide.map((p) => p % 4);
+    const before = model.evaluate(inputs, targets, 4, 8, folded).nll;
+    model.addPositionInput(12);
+    expect(model.weightShapes()['lstm_1/position_bias']).toEqual([12, 4 * SMALL.hiddenSizes[0]!]);
+    expect(model.evaluate(inputs, targets, 4, 8, wide).nll).toBeCloseTo(before, 5);
+    for (let i = 0; i < 3; i++) model.trainStep(inputs, targets, 4, 8, wide);
+    const bias = model.getWeights()['lstm_1/position_bias']!.values;
+    const row = 4 * SMALL.hiddenSizes[0]!;
+    // Rows 1 and 5 started equal (5 mod 4 = 1); they come with other tokens, so training parts them.
+    expect(bias.subarray(row, 2 * row)).not.toEqual(bias.subarray(5 * row, 6 * row));
     model.dispose();
   });
 

@@ -7,7 +7,8 @@ import { MotifError } from '../../src/errors.js';
 import { loadModel } from '../../src/ml/model-dir.js';
 import { trainModel } from '../../src/ml/training/train-model.js';
 import { loadWeights } from '../../src/ml/weights.js';
-import { TINY_NETWORK, writeTinyCorpus } from '../support/tiny-model.js';
+import { tokenPositions, VOICES_HELD_PERIOD } from '../../src/music/tokenizers/index.js';
+import { TINY_NETWORK, tinyTune, writeTinyCorpus } from '../support/tiny-model.js';
 
 // Not `motif-train-`: that is the train job's scratch prefix, which test/jobs/train-job.int.test.ts
 // watches in the shared tmpdir while this file runs in parallel.
@@ -129,6 +130,29 @@ describe('trainModel', () => {
     await expect(trainModel({ dataDirs: [corpus], outDir: await freshOut(), ...TINY_NETWORK, epochs: 1, fromDir: tunedDir, positionPeriod: 4 })).rejects.toMatchObject({
       code: 'OPTION_OUT_OF_RANGE',
       userMessage: expect.stringMatching(/period of 16/),
+    });
+  });
+
+  it('GIVEN a voices model reading the index WHEN fine-tuned with held-note input THEN the spec records it with period 192, its positions are the held ones, and other encodings or periods are refused', async () => {
+    const corpus = await writeTinyCorpus();
+    const base = await freshOut();
+    await trainModel({ dataDirs: [corpus], outDir: base, ...TINY_NETWORK, epochs: 1, encoding: 'voices', holds: 'pitch', positionPeriod: 16 });
+    const tunedDir = await freshOut();
+    const tuned = await trainModel({ dataDirs: [corpus], outDir: tunedDir, ...TINY_NETWORK, epochs: 1, fromDir: base, heldInput: true });
+    expect(tuned.spec.network).toMatchObject({ positionPeriod: VOICES_HELD_PERIOD });
+    expect(tuned.spec.tokenizer).toMatchObject({ name: 'voices', config: { holds: 'pitch', heldInput: true } });
+    const loaded = await loadModel(tunedDir);
+    // A piece's positions now go past 16 where a voice has held its note.
+    const ids = loaded.tokenizer.encode(tinyTune(0));
+    expect(Math.max(...tokenPositions(loaded.tokenizer, ids))).toBeGreaterThan(16);
+    loaded.network.dispose();
+    await expect(trainModel({ dataDirs: [corpus], outDir: await freshOut(), ...TINY_NETWORK, epochs: 1, heldInput: true })).rejects.toMatchObject({
+      code: 'OPTION_OUT_OF_RANGE',
+      userMessage: expect.stringMatching(/voices encoding only/),
+    });
+    await expect(trainModel({ dataDirs: [corpus], outDir: await freshOut(), ...TINY_NETWORK, epochs: 1, encoding: 'voices', heldInput: true, positionPeriod: 16 })).rejects.toMatchObject({
+      code: 'OPTION_OUT_OF_RANGE',
+      userMessage: expect.stringMatching(/period of 192/),
     });
   });
 

@@ -14,11 +14,12 @@ import { loadCorpus, splitCorpus, type CorpusPiece } from '../../music/corpus.js
 import { encodingPositions, tokenPositions } from '../../music/tokenizers/index.js';
 import { assertInRange, MotifError } from '../../errors.js';
 import { generatePiece, isDegenerate, type StyleRules } from '../generate.js';
-import { loadModel, type LoadedModel } from '../model-dir.js';
+import { disposeModel, loadModel, type LoadedModel } from '../model-dir.js';
 import { LanguageModel } from '../network/language-model.js';
 import type { TutorialModel } from '../network/tutorial-model.js';
 import { joinStreams, type TokenStream } from '../training/batches.js';
-import { scoreWholePieces, totalNll as piecesNll } from './piece-scoring.js';
+import { mixLogProbabilities, scoreNetwork } from '../ensemble.js';
+import { totalNll as piecesNll, type PieceScores } from './piece-scoring.js';
 
 export interface EvaluateOptions {
   modelDir: string;
@@ -112,13 +113,13 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
   const test16thSteps = test.reduce((sum, p) => sum + (p.sequence.totalSteps * 4) / p.sequence.stepsPerQuarter, 0);
 
   progress('likelihood', 0);
-  const ours = scoreModel(model, testIds, testStream, testNotes, opts.maxBaselineTokens ?? 20_000);
-  const likelihood: LikelihoodRow[] = [ours];
-  let totalNll = ours.nllPerToken * ours.tokens;
+  const { rows: ours, scores: ourScores } = scoreModel(model, testIds, testStream, testNotes, opts.maxBaselineTokens ?? 20_000);
+  const likelihood: LikelihoodRow[] = [...ours];
+  let totalNll = ours[0]!.nllPerToken * ours[0]!.tokens;
   const lstmOnlyNll = totalNll;
-  if (model.copyCache && model.network instanceof LanguageModel) {
+  if (model.copyCache && ourScores) {
     // The model as it composes: LSTM mixed with the copy cache (λ fitted on validation pieces).
-    const withCache = piecesNll(testIds, scoreWholePieces(model.network, testIds, positionsOf), model.copyCache, (ids) => encodingPositions(model.tokenizer, ids));
+    const withCache = piecesNll(testIds, ourScores, model.copyCache, (ids) => encodingPositions(model.tokenizer, ids));
     totalNll = withCache.nll;
     likelihood.unshift({
       model: `${model.spec.name} + copy cache (as shipped)`,
@@ -150,8 +151,8 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
     }
     // A seed-encoding vocabulary is data-dependent: re-encode with the baseline's own tokenizer.
     const baselineStream = joinStreams(test.map((p) => baseline.tokenizer.encode(p.sequence, { onUnknown: 'skip' })));
-    likelihood.push(scoreModel(baseline, [], baselineStream, testNotes, opts.maxBaselineTokens ?? 20_000));
-    baseline.network.dispose();
+    likelihood.push(...scoreModel(baseline, [], baselineStream, testNotes, opts.maxBaselineTokens ?? 20_000).rows);
+    disposeModel(baseline);
   }
 
   progress('generating', 0.4);
@@ -167,6 +168,7 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
       randomSeed: (opts.randomSeed ?? 1) * 10_007 + i,
       topP: opts.topP,
       copyCache: opts.noCache ? undefined : model.copyCache,
+      ensemble: model.ensemble,
       cadence: opts.cadence,
       silenceGuard: opts.silenceGuard,
       ...opts.rules,
@@ -189,7 +191,7 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
         )
       : [];
   const copies = model.copyIndex ? generated.map((g) => longestCopiedRun(model.copyIndex!, g.sequence)) : [];
-  model.network.dispose();
+  disposeModel(model);
   return {
     model: model.spec.name,
     encoding: model.tokenizer.name,
@@ -235,28 +237,45 @@ async function evaluationPieces(opts: EvaluateOptions): Promise<{ test: CorpusPi
 /** Pieces of a dataset with a published train/valid/test split (JSB chorales). */
 const PUBLISHED_SPLIT = /#(train|valid|test)-\d+$/;
 
+/**
+ * The model's likelihood rows, its own first (an ensemble's mixture, then each member alone), and
+ * the whole-piece scores behind the first, for the copy cache.
+ */
 function scoreModel(
   model: LoadedModel,
   pieces: readonly (readonly number[])[],
   stream: TokenStream,
   notes: number,
   maxWindowedTokens: number,
-): LikelihoodRow {
+): { rows: LikelihoodRow[]; scores?: PieceScores } {
   const { network, spec } = model;
   if (network instanceof LanguageModel) {
-    const scores = scoreWholePieces(network, pieces, (ids) => tokenPositions(model.tokenizer, ids));
-    const { nll, count } = piecesNll(pieces, scores);
-    const correct = scores.correct;
-    return {
-      model: `${spec.name} (ours: embedding + 2×LSTM, target at every step)`,
-      arch: 'lm',
-      encoding: model.tokenizer.name,
-      nllPerToken: nll / count,
-      nllPerNote: nll / Math.max(1, notes),
-      accuracy: correct / count,
-      tokens: count,
+    const row = (name: string, scores: PieceScores): LikelihoodRow => {
+      const { nll, count } = piecesNll(pieces, scores);
+      return {
+        model: name,
+        arch: 'lm',
+        encoding: model.tokenizer.name,
+        nllPerToken: nll / count,
+        nllPerNote: nll / Math.max(1, notes),
+        accuracy: scores.correct === undefined ? undefined : scores.correct / count,
+        tokens: count,
+      };
     };
+    if (!model.ensemble) {
+      const scores = scoreNetwork(network, model.tokenizer, pieces);
+      return { rows: [row(`${spec.name} (ours: embedding + 2×LSTM, target at every step)`, scores)], scores };
+    }
+    const members = model.ensemble.map((m) => scoreNetwork(m.network, m.tokenizer, pieces));
+    const scores = { logProbabilities: mixLogProbabilities(members.map((m) => m.logProbabilities), model.ensemble.map((m) => m.weight)) };
+    const memberRows = members.map((m, k) => row(`${spec.name}: ${k === 0 ? 'its own network' : spec.ensemble!.members[k - 1]} alone`, m));
+    return { rows: [row(`${spec.name} (ensemble of ${members.length} networks, without the cache)`, scores), ...memberRows], scores };
   }
+  return { rows: [tutorialRow(model, stream, notes, maxWindowedTokens)] };
+}
+
+function tutorialRow(model: LoadedModel, stream: TokenStream, notes: number, maxWindowedTokens: number): LikelihoodRow {
+  const { network, spec } = model;
   // The tutorial scores one target per 100-token window; score every window start up to the cap.
   const tutorial = network as TutorialModel;
   const window = tutorial.config.windowSize;

@@ -12,8 +12,8 @@ const BATCH_TOKENS = 32_768;
 export interface PieceScores {
   /** Per piece, log p(ids[t+1] | ids[0..t]) for t = 0 … length−2. */
   logProbabilities: Float32Array[];
-  /** Predicted tokens whose most likely id was the right one. */
-  correct: number;
+  /** Predicted tokens whose most likely id was the right one (undefined for an ensemble: see ensemble.ts). */
+  correct?: number;
 }
 
 /**

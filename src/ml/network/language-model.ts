@@ -657,23 +657,34 @@ export class LanguageModel {
 
   /**
    * Gives a trained model position input (see LanguageModelConfig.positionPeriod) for fine-tuning.
-   * The new bias starts at zero, so the model predicts exactly as before until it is trained.
-   * Adam's moments are reset because the weights change.
-   * @throws MotifError OPTION_OUT_OF_RANGE when the model already has a different period.
+   * A model without it gets a bias that starts at zero; a model with a period that divides the new
+   * one gets its learnt biases tiled (position p starts as p mod the old period), as when an encoding
+   * adds to what its positions say. Either way the model predicts exactly as before until it is
+   * trained. Adam's moments are reset because the weights change.
+   * @throws MotifError OPTION_OUT_OF_RANGE when the model's period does not divide the new one.
    */
   addPositionInput(period: number): void {
     assertInRange('position period', period, 1, 4096, { integer: true });
-    if (this.config.positionPeriod === period) return;
-    if (this.config.positionPeriod !== 0) {
-      throw new MotifError('OPTION_OUT_OF_RANGE', `This model already reads positions with a period of ${this.config.positionPeriod}; it cannot change to ${period}.`);
+    const old = this.config.positionPeriod;
+    if (old === period) return;
+    if (old !== 0 && period % old !== 0) {
+      throw new MotifError('OPTION_OUT_OF_RANGE', `This model reads positions with a period of ${old}; it can only move to a multiple of it, not ${period}.`);
+    }
+    const row = 4 * this.config.hiddenSizes[0]!;
+    const bias = new Float32Array(period * row);
+    if (old !== 0) {
+      const learnt = this.variable(POSITION_BIAS).dataSync() as Float32Array;
+      for (let p = 0; p < period; p++) bias.set(learnt.subarray((p % old) * row, (p % old + 1) * row), p * row);
+      this.variables.get(POSITION_BIAS)!.dispose();
+      this.variables.delete(POSITION_BIAS);
     }
     this.config.positionPeriod = period;
-    const row = 4 * this.config.hiddenSizes[0]!;
-    this.createVariable(POSITION_BIAS, new Float32Array(period * row), [period, row]);
+    this.createVariable(POSITION_BIAS, bias, [period, row]);
     this.optimizer.dispose();
     this.optimizer = this.tf.train.adam(this.config.learningRate);
     this.helper?.dispose();
     this.helper = undefined;
+    this.dropInferenceCache();
     this.version++;
   }
 

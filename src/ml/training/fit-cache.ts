@@ -4,10 +4,11 @@
  */
 import { MotifError } from '../../errors.js';
 import { loadCorpus, splitCorpus } from '../../music/corpus.js';
-import { encodingPositions, tokenPositions } from '../../music/tokenizers/index.js';
+import { encodingPositions } from '../../music/tokenizers/index.js';
 import type { CopyCacheConfig } from '../copy-cache.js';
-import { scoreWholePieces, fitCopyCache, totalNll } from '../evaluation/piece-scoring.js';
-import { loadModel, rewriteSpec } from '../model-dir.js';
+import { scoreModelPieces } from '../ensemble.js';
+import { fitCopyCache, totalNll } from '../evaluation/piece-scoring.js';
+import { disposeModel, loadModel, rewriteSpec } from '../model-dir.js';
 import { LanguageModel } from '../network/language-model.js';
 
 export interface FitCacheResult {
@@ -31,7 +32,7 @@ export async function fitModelCopyCache(modelDir: string, dataDirs: string[], op
     const split = splitCorpus((await loadCorpus(dataDirs)).pieces);
     if (split.valid.length === 0) throw new MotifError('DATA_EMPTY', 'The data has no validation pieces to fit the copy cache on.');
     const pieces = split.valid.map((p) => model.tokenizer.encode(p.sequence, { onUnknown: 'skip' }));
-    const scores = scoreWholePieces(model.network, pieces, (ids) => tokenPositions(model.tokenizer, ids));
+    const scores = scoreModelPieces(model, pieces);
     const phasesOf = (ids: readonly number[]): Int32Array | undefined => encodingPositions(model.tokenizer, ids);
     const copyCache = fitCopyCache(pieces, scores, { ...opts, phasesOf });
     const without = totalNll(pieces, scores);
@@ -49,6 +50,6 @@ export async function fitModelCopyCache(modelDir: string, dataDirs: string[], op
     });
     return result;
   } finally {
-    model.network.dispose();
+    disposeModel(model);
   }
 }

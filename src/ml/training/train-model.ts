@@ -14,6 +14,8 @@ import {
   createSeedTokenizer,
   createVoicesTokenizer,
   growSeedVocabulary,
+  VoicesTokenizer,
+  VOICES_HELD_PERIOD,
   tokenPositions,
   type Tokenizer,
 } from '../../music/tokenizers/index.js';
@@ -35,6 +37,12 @@ export interface TrainModelOptions {
   encoding?: Encoding;
   /** `voices` only: how a kept note is spelled (VoicesTokenizerConfig.holds). */
   holds?: 'token' | 'pitch';
+  /**
+   * `voices` only (VoicesTokenizerConfig.heldInput): the network's positions also say how long the
+   * voice to be predicted has kept its note. Implies position input with VOICES_HELD_PERIOD; with
+   * `fromDir`, a model reading the plain index learns it on top of what it knows.
+   */
+  heldInput?: boolean;
   epochs: number;
   batchSize?: number;
   sequenceLength?: number;
@@ -110,7 +118,8 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
 
   const base = opts.fromDir ? await loadModel(opts.fromDir) : undefined;
   const encoding: Encoding = base ? base.tokenizer.name : (opts.encoding ?? 'event');
-  const tokenizer = buildTokenizer(encoding, split.train, base?.tokenizer, opts.holds);
+  const tokenizer = buildTokenizer(encoding, split.train, base?.tokenizer, opts);
+  const positionPeriod = opts.heldInput ? heldInputPeriod(opts.positionPeriod) : opts.positionPeriod;
   let network: Network;
   if (base) {
     network = base.network;
@@ -118,7 +127,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
       network.config.trainingThreads = threads;
       // A fine-tune usually wants a smaller rate than the base was trained with.
       if (opts.learningRate !== undefined) network.setLearningRate(opts.learningRate);
-      if (opts.positionPeriod !== undefined) network.addPositionInput(opts.positionPeriod);
+      if (positionPeriod !== undefined) network.addPositionInput(positionPeriod);
     } else if (threads > 1) {
       network.dispose();
       throw twoThreadsNeedLm();
@@ -134,7 +143,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
       network.growVocabulary(tokenizer.vocabSize);
     }
   } else {
-    network = await createNetwork(arch, networkConfig(arch, tokenizer.vocabSize, sequenceLength, randomSeed, opts));
+    network = await createNetwork(arch, networkConfig(arch, tokenizer.vocabSize, sequenceLength, randomSeed, { ...opts, positionPeriod }));
   }
   const trainable: TrainableNetwork = network instanceof LanguageModel ? network : tutorialTrainable(network as TutorialModel);
   const effectiveArch: Arch = network instanceof LanguageModel ? 'lm' : 'seed';
@@ -250,9 +259,23 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
   };
 }
 
-function buildTokenizer(encoding: Encoding, train: CorpusPiece[], base?: Tokenizer, holds?: 'token' | 'pitch'): Tokenizer {
+/** `heldInput` needs this period; another one given is a mistake, not a choice. */
+function heldInputPeriod(given: number | undefined): number {
+  if (given !== undefined && given !== VOICES_HELD_PERIOD) {
+    throw new MotifError('OPTION_OUT_OF_RANGE', `Held-note input needs a position period of ${VOICES_HELD_PERIOD} (16 places × how long the voice has held), not ${given}.`);
+  }
+  return VOICES_HELD_PERIOD;
+}
+
+function buildTokenizer(encoding: Encoding, train: CorpusPiece[], base: Tokenizer | undefined, opts: Pick<TrainModelOptions, 'holds' | 'heldInput'>): Tokenizer {
+  if (opts.heldInput && encoding !== 'voices') {
+    throw new MotifError('OPTION_OUT_OF_RANGE', 'Held-note input (`--held-input`) is for the voices encoding only.');
+  }
   if (encoding === 'event') return base ?? createEventTokenizer();
-  if (encoding === 'voices') return base ?? createVoicesTokenizer(holds === undefined ? {} : { holds });
+  if (encoding === 'voices') {
+    if (base instanceof VoicesTokenizer) return opts.heldInput ? new VoicesTokenizer({ ...base.config, heldInput: true }) : base;
+    return createVoicesTokenizer({ ...(opts.holds && { holds: opts.holds }), ...(opts.heldInput && { heldInput: true }) });
+  }
   const sequences = train.map((p) => p.sequence);
   if (!base) return createSeedTokenizer(buildSeedVocabulary(sequences));
   const spec = base.toJSON();

@@ -31,7 +31,16 @@ export {
   parseMusic21PitchName,
 } from './seed.js';
 export { growVocabulary } from './vocabulary.js';
-export { VoicesTokenizer, createVoicesTokenizer, DEFAULT_VOICES_CONFIG, voiceGrid, voicesStateAfter, VOICE_ORDER } from './voices.js';
+export {
+  VoicesTokenizer,
+  createVoicesTokenizer,
+  DEFAULT_VOICES_CONFIG,
+  voiceGrid,
+  voicesStateAfter,
+  VOICE_ORDER,
+  VOICES_HELD_BUCKETS,
+  VOICES_HELD_PERIOD,
+} from './voices.js';
 
 /**
  * Rebuilds a tokenizer from the spec stored in a model directory.

@@ -72,7 +72,8 @@ export interface Tokenizer {
   /**
    * What a network with position input (LanguageModelConfig.positionPeriod) reads with each token,
    * for encodings that know better than the token's index within the piece (`event`: the 16th
-   * within the bar). Undefined: the index (`voices`: with a period of 16, voice × 16th of the beat).
+   * within the bar; `voices` with `heldInput`: the voice and how long it has kept its note).
+   * Undefined: the index (`voices`: with a period of 16, voice × 16th of the beat).
    */
   createPositionTracker?(): PositionTracker;
 }
@@ -141,6 +142,13 @@ export interface VoicesTokenizerConfig {
    * pitch again at every step, as the published JSB serialisations do (see voices.ts).
    */
   holds?: 'token' | 'pitch';
+  /**
+   * What a network with position input reads (Tokenizer.createPositionTracker): false or absent, the
+   * token's index (voice × 16th of the beat with a period of 16); true, that and how many steps the
+   * voice to be predicted has kept its pitch (or rest), in VOICES_HELD_BUCKETS: a period of
+   * VOICES_HELD_PERIOD (see voices.ts).
+   */
+  heldInput?: boolean;
 }
 
 export interface EventTokenizerConfig {

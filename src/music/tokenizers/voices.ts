@@ -29,7 +29,17 @@
 import { MotifError } from '../../errors.js';
 import { DEFAULT_QPM, type Note, type NoteSequence } from '../note-sequence.js';
 import { pitchName } from '../pitch-name.js';
-import type { DecodeOptions, EncodeOptions, EventCounter, SamplingGuard, SamplingRules, Tokenizer, VoicesTokenizerConfig, VoicesTokenizerSpec } from './types.js';
+import type {
+  DecodeOptions,
+  EncodeOptions,
+  EventCounter,
+  PositionTracker,
+  SamplingGuard,
+  SamplingRules,
+  Tokenizer,
+  VoicesTokenizerConfig,
+  VoicesTokenizerSpec,
+} from './types.js';
 
 export const VOICE_PAD_ID = 0;
 export const VOICE_BOS_ID = 1;
@@ -66,6 +76,23 @@ export const DEFAULT_VOICES_CONFIG: Readonly<VoicesTokenizerConfig> = Object.fre
   positions: 1,
 });
 
+/**
+ * `heldInput` (VoicesTokenizerConfig): how many whole steps the voice to be predicted has kept its
+ * pitch, exact up to 8 (a half note), then 9–11, 12–15 and 16 or more. Most of what the network
+ * gets wrong is when a voice moves, and an LSTM counts held 16ths only roughly (TonicNet feeds the
+ * same count as an input).
+ */
+export const VOICES_HELD_BUCKETS = 12;
+/** The position period a network needs to read `heldInput` positions: 16 slots × VOICES_HELD_BUCKETS. */
+export const VOICES_HELD_PERIOD = 16 * VOICES_HELD_BUCKETS;
+
+function heldBucket(steps: number): number {
+  if (steps <= 8) return steps;
+  if (steps < 12) return 9;
+  if (steps < 16) return 10;
+  return 11;
+}
+
 /** A voice's pitch at one step; 0 = silent. */
 type Grid = Int32Array[];
 
@@ -78,11 +105,40 @@ export class VoicesTokenizer implements Tokenizer {
   /** `holds: 'token'`: a kept note is HOLD; otherwise its pitch again (and HOLD never occurs). */
   private readonly spellsHolds: boolean;
 
+  /** Only with `heldInput`: without it the network reads the index (see Tokenizer.createPositionTracker). */
+  readonly createPositionTracker?: () => PositionTracker;
+
   constructor(readonly config: VoicesTokenizerConfig) {
     validateVoicesConfig(config);
     this.values = FIRST_PITCH_VALUE + (config.pitchMax - config.pitchMin + 1);
     this.vocabSize = FIRST_VALUE_ID + this.values * config.positions;
     this.spellsHolds = config.holds !== 'pitch';
+    if (config.heldInput === true) this.createPositionTracker = () => this.heldTracker();
+  }
+
+  /**
+   * The position an input token gives is about the token that follows it, the one the network
+   * predicts: its index mod 16 (which voice, which 16th of the beat: as the index reads it) plus 16 ×
+   * the bucket of how many steps that voice has kept its pitch or rest (0 at the first step).
+   */
+  private heldTracker(): PositionTracker {
+    let index = 0;
+    let slot = 0;
+    const sounding = [0, 0, 0, 0];
+    const kept = [0, 0, 0, 0];
+    return {
+      push: (id: number): number => {
+        if (id !== VOICE_PAD_ID && id !== VOICE_BOS_ID && id !== VOICE_EOS_ID) {
+          const voice = ORDER[slot % VOICE_COUNT]!;
+          const keeps = slot >= VOICE_COUNT && (this.keeps(id, sounding[voice]) || (sounding[voice] === 0 && this.pitchOf(id) === undefined));
+          if (!keeps && !this.isHold(id)) sounding[voice] = this.pitchOf(id) ?? 0;
+          kept[voice] = keeps || this.isHold(id) ? kept[voice]! + 1 : 1;
+          slot++;
+        }
+        const next = ORDER[slot % VOICE_COUNT]!;
+        return (index++ % 16) + 16 * heldBucket(slot < VOICE_COUNT ? 0 : kept[next]!);
+      },
+    };
   }
 
   /** REST 0, HOLD 1, pitches from 2; undefined for control and out-of-range ids. */
@@ -465,7 +521,8 @@ export function validateVoicesConfig(c: VoicesTokenizerConfig): void {
     c.pitchMax - c.pitchMin >= 11 &&
     int(c.defaultVelocity, 1, 127) &&
     (c.positions === 1 || c.positions === 16) &&
-    (c.holds === undefined || c.holds === 'token' || c.holds === 'pitch');
+    (c.holds === undefined || c.holds === 'token' || c.holds === 'pitch') &&
+    (c.heldInput === undefined || typeof c.heldInput === 'boolean');
   if (!ok) throw new MotifError('MODEL_CORRUPT', 'The model’s tokenizer settings are invalid.', { detail: JSON.stringify(c).slice(0, 200) });
 }
 

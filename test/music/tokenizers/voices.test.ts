@@ -5,7 +5,7 @@ import { MotifError } from '../../../src/errors.js';
 import { loadJsbChorales } from '../../../src/music/jsb-chorales.js';
 import { countNoteEvents, emptySequence, type Note } from '../../../src/music/note-sequence.js';
 import { createRng } from '../../../src/music/random.js';
-import { countEvents, createVoicesTokenizer, tokenizerFromSpec, voiceGrid } from '../../../src/music/tokenizers/index.js';
+import { countEvents, createVoicesTokenizer, encodingPositions, tokenizerFromSpec, tokenPositions, voiceGrid, VOICES_HELD_PERIOD } from '../../../src/music/tokenizers/index.js';
 
 import { datasetPath, withDatasets } from '../../support/datasets.js';
 
@@ -219,6 +219,43 @@ describe('voices encoding with holds spelled as pitches (holds: pitch)', () => {
     const rebuilt = tokenizerFromSpec(JSON.parse(JSON.stringify(tokenizer.toJSON())));
     expect(rebuilt.encode(loadScale())).toEqual(tokenizer.encode(loadScale()));
     expect(() => createVoicesTokenizer({ holds: 'tie' as 'pitch' })).toThrow(MotifError);
+  });
+});
+
+describe('voices positions with held-note input (heldInput)', () => {
+  const held = createVoicesTokenizer({ holds: 'pitch', heldInput: true });
+  const plain = createVoicesTokenizer({ holds: 'pitch' });
+
+  it('GIVEN a whole note then a half note in the soprano WHEN positioned THEN each token says the next slot and how many steps that voice has kept its pitch or rest', () => {
+    const ids = held.encode(loadScale());
+    const positions = tokenPositions(held, ids);
+    const slot = (p: number): number => p % 16;
+    const kept = (p: number): number => Math.floor(p / 16);
+    // Token t (BOS is 0) precedes slot t: the index mod 16, as without held input.
+    expect(Array.from(positions, slot)).toEqual(Array.from(tokenPositions(plain, ids), (p) => p % 16));
+    // The soprano's slots are 0, 4, 8, …: before step s it has kept C4 for s steps (16+ share a
+    // bucket), and D4 from step 16 on; the silent bass has kept its rest as long.
+    const soprano = (step: number): number => kept(positions[4 * step]!);
+    expect([0, 1, 2, 8, 9, 11, 12, 15, 16, 17, 18].map(soprano)).toEqual([0, 1, 2, 8, 9, 9, 10, 10, 11, 1, 2]);
+    expect(kept(positions[4 * 20 + 1]!)).toBe(11);
+    expect(Math.max(...positions)).toBeLessThan(VOICES_HELD_PERIOD);
+  });
+
+  itData('GIVEN the JSB test chorales WHEN positioned THEN the held buckets are all used and stay within the period', () => {
+    const buckets = new Set<number>();
+    for (const chorale of loadJsbChorales(JSB, 'test')) {
+      for (const p of tokenPositions(held, held.encode(chorale))) buckets.add(Math.floor(p / 16));
+    }
+    expect([...buckets].sort((a, b) => a - b)).toEqual(Array.from({ length: VOICES_HELD_PERIOD / 16 }, (_, i) => i));
+  });
+
+  it('GIVEN its spec WHEN rebuilt THEN it positions the same; the plain encoding has no positions of its own and the same tokens', () => {
+    const ids = held.encode(loadScale());
+    const rebuilt = tokenizerFromSpec(JSON.parse(JSON.stringify(held.toJSON())));
+    expect(tokenPositions(rebuilt, ids)).toEqual(tokenPositions(held, ids));
+    expect(encodingPositions(plain, ids)).toBeUndefined();
+    expect(plain.encode(loadScale())).toEqual(ids);
+    expect(() => createVoicesTokenizer({ heldInput: 'yes' as unknown as boolean })).toThrow(MotifError);
   });
 });
 

@@ -1,0 +1,95 @@
+/**
+ * Ensembles (ModelSpec.ensemble): several networks with the same tokens predict together, the
+ * next token's probability being the weighted mean of theirs. Scoring, fitting the weights and the
+ * mixing that composing steps through (generate.ts) are here, so `npm run eval` measures the model
+ * as it composes.
+ */
+import { tokenPositions, type Tokenizer } from '../music/tokenizers/index.js';
+import { scoreWholePieces, type PieceScores } from './evaluation/piece-scoring.js';
+import type { LoadedModel } from './model-dir.js';
+import type { LanguageModel } from './network/language-model.js';
+
+/**
+ * Whole-piece scores of the model as it predicts: its network alone, or its ensemble's mixture.
+ * A mixture's next-token accuracy is not measured (`correct` undefined): only target probabilities are mixed.
+ */
+export function scoreModelPieces(model: Pick<LoadedModel, 'network' | 'tokenizer' | 'ensemble'>, pieces: readonly (readonly number[])[]): PieceScores {
+  if (!model.ensemble) return scoreNetwork(model.network as LanguageModel, model.tokenizer, pieces);
+  const scores = model.ensemble.map((m) => scoreNetwork(m.network, m.tokenizer, pieces));
+  return { logProbabilities: mixLogProbabilities(scores.map((s) => s.logProbabilities), model.ensemble.map((m) => m.weight)) };
+}
+
+/** One network's whole-piece scores, each piece with the positions its tokenizer gives. */
+export function scoreNetwork(network: LanguageModel, tokenizer: Tokenizer, pieces: readonly (readonly number[])[]): PieceScores {
+  return scoreWholePieces(network, pieces, (ids) => tokenPositions(tokenizer, ids));
+}
+
+/** log Σₖ wₖ·pₖ per token, from each member's log-probabilities of the same tokens. */
+export function mixLogProbabilities(members: readonly (readonly Float32Array[])[], weights: readonly number[]): Float32Array[] {
+  const logWeights = weights.map(Math.log);
+  return members[0]!.map((first, piece) => {
+    const out = new Float32Array(first.length);
+    for (let t = 0; t < out.length; t++) out[t] = logSumExp(members.map((m, k) => m[piece]![t]! + logWeights[k]!));
+    return out;
+  });
+}
+
+function logSumExp(values: readonly number[]): number {
+  const max = Math.max(...values);
+  if (max === -Infinity) return -Infinity;
+  let sum = 0;
+  for (const v of values) sum += Math.exp(v - max);
+  return max + Math.log(sum);
+}
+
+/**
+ * The mixture weights that maximise the likelihood of the scored (validation) pieces: EM on the
+ * members' target log-probabilities, from equal weights. Converges in tens of rounds; each round
+ * cannot lower the likelihood.
+ */
+export function fitEnsembleWeights(members: readonly (readonly Float32Array[])[], opts: { rounds?: number } = {}): number[] {
+  const k = members.length;
+  let weights = new Array<number>(k).fill(1 / k);
+  const rounds = opts.rounds ?? 100;
+  for (let round = 0; round < rounds; round++) {
+    const responsibility = new Array<number>(k).fill(0);
+    let tokens = 0;
+    members[0]!.forEach((first, piece) => {
+      for (let t = 0; t < first.length; t++) {
+        const joint = members.map((m, j) => Math.log(weights[j]!) + m[piece]![t]!);
+        const total = logSumExp(joint);
+        if (total === -Infinity) continue;
+        joint.forEach((v, j) => (responsibility[j]! += Math.exp(v - total)));
+        tokens++;
+      }
+    });
+    if (tokens === 0) break;
+    const next = responsibility.map((r) => Math.max(r / tokens, 1e-6));
+    const sum = next.reduce((a, b) => a + b, 0);
+    const moved = next.reduce((max, w, j) => Math.max(max, Math.abs(w / sum - weights[j]!)), 0);
+    weights = next.map((w) => w / sum);
+    if (moved < 1e-5) break;
+  }
+  return weights;
+}
+
+/**
+ * The log of the weighted mean of the members' next-token distributions, from their logits (any
+ * scale: each is normalised first) and the log of their weights.
+ */
+export function mixNextToken(logits: readonly Float32Array[], logWeights: readonly number[]): Float32Array {
+  const logs = logits.map((l, k) => logSoftmax(l, logWeights[k]!));
+  const out = new Float32Array(logs[0]!.length);
+  for (let i = 0; i < out.length; i++) out[i] = logSumExp(logs.map((l) => l[i]!));
+  return out;
+}
+
+/** log softmax(logits) + offset, in a new array. */
+function logSoftmax(logits: Float32Array, offset: number): Float32Array {
+  let max = -Infinity;
+  for (const v of logits) if (v > max) max = v;
+  let sum = 0;
+  for (const v of logits) sum += Math.exp(v - max);
+  const shift = max + Math.log(sum) - offset;
+  return logits.map((v) => v - shift);
+}

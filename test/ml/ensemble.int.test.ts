@@ -1,0 +1,147 @@
+/**
+ * Ensembles: two real (tiny) networks trained through the production pipeline, made one model with
+ * buildEnsemble, then scored, composed with and refused when damaged.
+ */
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fitEnsembleWeights, mixLogProbabilities, mixNextToken, scoreModelPieces } from '../../src/ml/ensemble.js';
+import { evaluateModel } from '../../src/ml/evaluation/evaluate.js';
+import { createStepper, generatePiece } from '../../src/ml/generate.js';
+import { disposeModel, loadModel } from '../../src/ml/model-dir.js';
+import { buildEnsemble } from '../../src/ml/training/build-ensemble.js';
+import { trainModel } from '../../src/ml/training/train-model.js';
+import { loadCorpus, splitCorpus } from '../../src/music/corpus.js';
+import { countNoteEvents } from '../../src/music/note-sequence.js';
+import { TINY_NETWORK, writeTinyCorpus } from '../support/tiny-model.js';
+
+describe('mixing predictions', () => {
+  it('GIVEN two members’ target log-probabilities WHEN mixed THEN each token gets the weighted mean probability', () => {
+    const mixed = mixLogProbabilities([[Float32Array.of(Math.log(0.2), Math.log(0.5))], [Float32Array.of(Math.log(0.6), Math.log(0.5))]], [0.25, 0.75]);
+    expect(Math.exp(mixed[0]![0]!)).toBeCloseTo(0.25 * 0.2 + 0.75 * 0.6, 6);
+    expect(Math.exp(mixed[0]![1]!)).toBeCloseTo(0.5, 6);
+  });
+
+  it('GIVEN logits of any scale WHEN the next token is mixed THEN the result is the log of the weighted mean of the softmaxes', () => {
+    const a = Float32Array.of(0, Math.log(3)); // softmax 0.25, 0.75
+    const b = Float32Array.of(10 + Math.log(9), 10); // softmax 0.9, 0.1
+    const mixed = mixNextToken([a, b], [Math.log(0.5), Math.log(0.5)]);
+    expect(Array.from(mixed, Math.exp).map((p) => Number(p.toFixed(6)))).toEqual([0.575, 0.425]);
+  });
+
+  it('GIVEN one member right on 70% of tokens and the other on 30% WHEN weights are fitted THEN EM finds the likelihood’s maximum, 0.75 / 0.25', () => {
+    // p = 0.9 where right, 0.1 where not: d/dw Σ log(w·pA + (1−w)·pB) = 0 at w = 0.75.
+    const tokens = Array.from({ length: 100 }, (_, i) => i < 70);
+    const a = [Float32Array.from(tokens, (right) => Math.log(right ? 0.9 : 0.1))];
+    const b = [Float32Array.from(tokens, (right) => Math.log(right ? 0.1 : 0.9))];
+    const weights = fitEnsembleWeights([a, b], { rounds: 500 });
+    expect(weights[0]).toBeCloseTo(0.75, 3);
+    expect(weights[0]! + weights[1]!).toBeCloseTo(1, 9);
+  });
+});
+
+describe('an ensemble model', () => {
+  const roots: string[] = [];
+  let corpus: string;
+  let modelDir: string;
+  let otherDir: string;
+
+  const freshDir = async (): Promise<string> => {
+    const root = await mkdtemp(join(tmpdir(), 'motif-ensemble-'));
+    roots.push(root);
+    return root;
+  };
+
+  beforeAll(async () => {
+    corpus = await writeTinyCorpus(join(await freshDir(), 'tiny-corpus'), 14);
+    const train = async (randomSeed: number): Promise<string> => {
+      const outDir = join(await freshDir(), 'model');
+      await trainModel({ dataDirs: [corpus], outDir, ...TINY_NETWORK, encoding: 'voices', holds: 'pitch', randomSeed });
+      return outDir;
+    };
+    modelDir = await train(3);
+    otherDir = await train(8);
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all(roots.map((root) => rm(root, { recursive: true, force: true })));
+  });
+
+  const ensembleDir = async (): Promise<string> => {
+    const dir = join(await freshDir(), 'ensemble');
+    await cp(modelDir, dir, { recursive: true });
+    await buildEnsemble(dir, [otherDir], [corpus]);
+    return dir;
+  };
+
+  it('GIVEN two networks with the same tokens WHEN made an ensemble THEN the folder holds the member, the spec its weights, and the fitted mixture is no worse on validation than equal weights', async () => {
+    const dir = join(await freshDir(), 'ensemble');
+    await cp(modelDir, dir, { recursive: true });
+    const result = await buildEnsemble(dir, [otherDir], [corpus]);
+    expect(result.members).toEqual(['members/net-2']);
+    expect(result.weights.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+    const spec = JSON.parse(await readFile(join(dir, 'spec.json'), 'utf8'));
+    expect(spec.ensemble).toEqual({ members: ['members/net-2'], weights: result.weights });
+    expect(spec.copyCache).toBeDefined();
+    const model = await loadModel(dir);
+    expect(model.ensemble?.map((m) => m.weight)).toEqual(result.weights);
+    const split = splitCorpus((await loadCorpus([corpus])).pieces);
+    const pieces = split.valid.map((p) => model.tokenizer.encode(p.sequence));
+    const nll = (weights: number[]): number => {
+      const members = model.ensemble!.map((m) => scoreModelPieces({ ...model, ensemble: undefined, network: m.network, tokenizer: m.tokenizer }, pieces).logProbabilities);
+      return -mixLogProbabilities(members, weights).reduce((sum, logs) => sum + logs.reduce((a, b) => a + b, 0), 0);
+    };
+    expect(nll(result.weights)).toBeLessThanOrEqual(nll([0.5, 0.5]) + 1e-3);
+    expect(result.validNllPerToken.networks).toHaveLength(2);
+    disposeModel(model);
+  });
+
+  it('GIVEN an ensemble WHEN it steps through a piece THEN every next-token probability is the one whole-piece scoring gives (composing and eval agree)', async () => {
+    const model = await loadModel(await ensembleDir());
+    const ids = model.tokenizer.encode(splitCorpus((await loadCorpus([corpus])).pieces).train[0]!.sequence);
+    const scored = scoreModelPieces(model, [ids]).logProbabilities[0]!;
+    const stepper = createStepper(model.network, model.tokenizer, undefined, model.ensemble);
+    for (let t = 0; t < ids.length - 1; t++) {
+      const logits = stepper.push(ids[t]!);
+      const max = Math.max(...logits);
+      const logZ = max + Math.log(logits.reduce((s, v) => s + Math.exp(v - max), 0));
+      expect(logits[ids[t + 1]!]! - logZ).toBeCloseTo(scored[t]!, 3);
+    }
+    // A single network's own scoring differs: the mixture is really used.
+    const alone = scoreModelPieces({ ...model, ensemble: undefined }, [ids]).logProbabilities[0]!;
+    expect(alone.some((lp, t) => Math.abs(lp - scored[t]!) > 1e-3)).toBe(true);
+    disposeModel(model);
+  });
+
+  it('GIVEN an ensemble WHEN evaluated and composed with THEN eval reports the mixture and each network alone, and a piece has the asked length', async () => {
+    const dir = await ensembleDir();
+    const report = await evaluateModel({ modelDir: dir, dataDirs: [corpus], samples: 2, sampleLength: 12 });
+    const names = report.likelihood.map((r) => r.model);
+    expect(names).toEqual(expect.arrayContaining([expect.stringMatching(/ensemble of 2 networks/), expect.stringMatching(/its own network alone/), expect.stringMatching(/members\/net-2 alone/)]));
+    const model = await loadModel(dir);
+    const piece = generatePiece(model.network, model.tokenizer, { length: 12, randomSeed: 4, copyCache: model.copyCache, ensemble: model.ensemble });
+    expect(countNoteEvents(piece.sequence)).toBe(12);
+    disposeModel(model);
+  });
+
+  it('GIVEN damaged ensemble settings, a missing member or a member with other tokens THEN loading and building refuse with a clear error', async () => {
+    const dir = await ensembleDir();
+    const spec = JSON.parse(await readFile(join(dir, 'spec.json'), 'utf8'));
+    await writeFile(join(dir, 'spec.json'), JSON.stringify({ ...spec, ensemble: { members: ['members/net-2'], weights: [0.9, 0.9] } }));
+    await expect(loadModel(dir)).rejects.toMatchObject({ code: 'MODEL_CORRUPT' });
+    await writeFile(join(dir, 'spec.json'), JSON.stringify({ ...spec, ensemble: { members: ['../elsewhere'], weights: [0.5, 0.5] } }));
+    await expect(loadModel(dir)).rejects.toMatchObject({ code: 'MODEL_CORRUPT' });
+    await rm(join(dir, 'members'), { recursive: true });
+    await writeFile(join(dir, 'spec.json'), JSON.stringify(spec));
+    await expect(loadModel(dir)).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+
+    const eventDir = join(await freshDir(), 'event');
+    await trainModel({ dataDirs: [corpus], outDir: eventDir, ...TINY_NETWORK });
+    const single = join(await freshDir(), 'single');
+    await cp(modelDir, single, { recursive: true });
+    await expect(buildEnsemble(single, [eventDir], [corpus])).rejects.toMatchObject({ code: 'MODEL_MISMATCH' });
+    await expect(buildEnsemble(single, [], [corpus])).rejects.toMatchObject({ code: 'OPTION_OUT_OF_RANGE' });
+    // Nothing was written into the model by the refused builds.
+    expect(JSON.parse(await readFile(join(single, 'spec.json'), 'utf8')).ensemble).toBeUndefined();
+  }, 60_000);
+});
