@@ -181,10 +181,11 @@ async function loadEnsemble(model: LoadedModel): Promise<EnsembleMember[]> {
   try {
     for (const [i, name] of parsed.data.members.entries()) {
       const member = await loadModel(join(model.dir, name));
-      members.push({ network: member.network as LanguageModel, tokenizer: member.tokenizer, weight: parsed.data.weights[i + 1]! });
       if (member.ensemble || !(member.network instanceof LanguageModel)) {
+        disposeModel(member);
         throw new MotifError('MODEL_CORRUPT', 'An ensemble member must be a single network of the default architecture.', { detail: name });
       }
+      members.push({ network: member.network, tokenizer: member.tokenizer, weight: parsed.data.weights[i + 1]! });
       assertSameTokens(model.tokenizer, member.tokenizer, name);
     }
   } catch (error) {
