@@ -28,8 +28,9 @@ export interface WorkerProcess {
 export async function startWorkerProcess(env: Record<string, string>, readyTimeoutMs = 120_000): Promise<WorkerProcess> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], {
     cwd: ROOT,
-    // Only what the test names, plus what Node needs: no .env file, no inherited settings.
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'info', ...env },
+    // Only what the test names, plus what Node needs and the run's TMPDIR (see run-tmpdir.ts): no
+    // .env file, no inherited settings.
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...(process.env.TMPDIR && { TMPDIR: process.env.TMPDIR }), LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
