@@ -9,10 +9,10 @@ import { MotifError } from '../../errors.js';
 import { loadCorpus, splitCorpus } from '../../music/corpus.js';
 import { fitEnsembleWeights, mixLogProbabilities, scoreNetwork } from '../ensemble.js';
 import { totalNll } from '../evaluation/piece-scoring.js';
-import { assertSameTokens, disposeModel, ENSEMBLE_DIR, loadModel, rewriteSpec, SPEC_FILE, type LoadedModel } from '../model-dir.js';
+import { assertSameTokens, disposeModel, ENSEMBLE_DIR, loadModel, SPEC_FILE, type LoadedModel } from '../model-dir.js';
 import { LanguageModel } from '../network/language-model.js';
 import { WEIGHTS_FILE, WEIGHTS_MANIFEST_FILE } from '../weights.js';
-import { fitModelCopyCache, type FitCacheResult } from './fit-cache.js';
+import { fitScoredCopyCache, type FitCacheResult } from './fit-cache.js';
 
 export interface BuildEnsembleResult {
   /** Sub-folders of the model folder, as recorded in its spec. */
@@ -59,21 +59,14 @@ export async function buildEnsemble(modelDir: string, memberDirs: readonly strin
       const { nll, count } = totalNll(pieces, { logProbabilities: [...logs] });
       return nll / count;
     };
-    const validNllPerToken = {
-      networks: scores.map((s) => perToken(s.logProbabilities)),
-      mixture: perToken(mixLogProbabilities(scores.map((s) => s.logProbabilities), weights)),
-    };
+    const mixture = mixLogProbabilities(scores.map((s) => s.logProbabilities), weights);
+    const validNllPerToken = { networks: scores.map((s) => perToken(s.logProbabilities)), mixture: perToken(mixture) };
 
     const members = memberDirs.map((_, i) => `${ENSEMBLE_DIR}/net-${i + 2}`);
     await copyMembers(modelDir, memberDirs, members);
-    await rewriteSpec(modelDir, {
-      ...model.spec,
-      ensemble: { members, weights },
-      metrics: { ...model.spec.metrics, validNllPerTokenEnsemble: validNllPerToken.mixture },
-    });
-    for (const m of loaded) disposeModel(m);
-    loaded.length = 0;
-    const cache = await fitModelCopyCache(modelDir, dataDirs);
+    // The cache is refitted on the mixture's scores already in hand, written with the ensemble.
+    const spec = { ...model.spec, ensemble: { members, weights }, metrics: { ...model.spec.metrics, validNllPerTokenEnsemble: validNllPerToken.mixture } };
+    const cache = await fitScoredCopyCache(modelDir, spec, model.tokenizer, pieces, { logProbabilities: mixture });
     return { members, weights, validPieces: pieces.length, validNllPerToken, cache };
   } finally {
     for (const m of loaded) disposeModel(m);

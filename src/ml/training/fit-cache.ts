@@ -4,11 +4,11 @@
  */
 import { MotifError } from '../../errors.js';
 import { loadCorpus, splitCorpus } from '../../music/corpus.js';
-import { encodingPositions } from '../../music/tokenizers/index.js';
+import { encodingPositions, type Tokenizer } from '../../music/tokenizers/index.js';
 import type { CopyCacheConfig } from '../copy-cache.js';
 import { scoreModelPieces } from '../ensemble.js';
-import { fitCopyCache, totalNll } from '../evaluation/piece-scoring.js';
-import { disposeModel, loadModel, rewriteSpec } from '../model-dir.js';
+import { fitCopyCache, totalNll, type PieceScores } from '../evaluation/piece-scoring.js';
+import { disposeModel, loadModel, rewriteSpec, type ModelSpec } from '../model-dir.js';
 import { LanguageModel } from '../network/language-model.js';
 
 export interface FitCacheResult {
@@ -32,24 +32,38 @@ export async function fitModelCopyCache(modelDir: string, dataDirs: string[], op
     const split = splitCorpus((await loadCorpus(dataDirs)).pieces);
     if (split.valid.length === 0) throw new MotifError('DATA_EMPTY', 'The data has no validation pieces to fit the copy cache on.');
     const pieces = split.valid.map((p) => model.tokenizer.encode(p.sequence, { onUnknown: 'skip' }));
-    const scores = scoreModelPieces(model, pieces);
-    const phasesOf = (ids: readonly number[]): Int32Array | undefined => encodingPositions(model.tokenizer, ids);
-    const copyCache = fitCopyCache(pieces, scores, { ...opts, phasesOf });
-    const without = totalNll(pieces, scores);
-    const withCache = totalNll(pieces, scores, copyCache, phasesOf);
-    const result: FitCacheResult = {
-      copyCache,
-      validPieces: pieces.length,
-      validNllPerToken: without.nll / without.count,
-      validNllPerTokenWithCache: withCache.nll / withCache.count,
-    };
-    await rewriteSpec(modelDir, {
-      ...model.spec,
-      copyCache,
-      metrics: { ...model.spec.metrics, validNllPerTokenWholePieces: result.validNllPerToken, validNllPerTokenWithCache: result.validNllPerTokenWithCache },
-    });
-    return result;
+    return await fitScoredCopyCache(modelDir, model.spec, model.tokenizer, pieces, scoreModelPieces(model, pieces), opts);
   } finally {
     disposeModel(model);
   }
+}
+
+/**
+ * Fits the cache on validation pieces the model has already scored (its network's or its
+ * ensemble's scores) and writes it, with the metrics, into `spec` at `modelDir`.
+ */
+export async function fitScoredCopyCache(
+  modelDir: string,
+  spec: ModelSpec,
+  tokenizer: Tokenizer,
+  pieces: readonly (readonly number[])[],
+  scores: PieceScores,
+  opts: { minMatch?: number } = {},
+): Promise<FitCacheResult> {
+  const phasesOf = (ids: readonly number[]): Int32Array | undefined => encodingPositions(tokenizer, ids);
+  const copyCache = fitCopyCache(pieces, scores, { ...opts, phasesOf });
+  const without = totalNll(pieces, scores);
+  const withCache = totalNll(pieces, scores, copyCache, phasesOf);
+  const result: FitCacheResult = {
+    copyCache,
+    validPieces: pieces.length,
+    validNllPerToken: without.nll / without.count,
+    validNllPerTokenWithCache: withCache.nll / withCache.count,
+  };
+  await rewriteSpec(modelDir, {
+    ...spec,
+    copyCache,
+    metrics: { ...spec.metrics, validNllPerTokenWholePieces: result.validNllPerToken, validNllPerTokenWithCache: result.validNllPerTokenWithCache },
+  });
+  return result;
 }
