@@ -29,7 +29,8 @@ if (isEntryPoint(import.meta.url)) process.exitCode = await runCliMain(FIT_CACHE
     process.stderr.write(
       `copy cache fitted on ${result.validPieces} validation pieces: NLL/token ${result.validNllPerToken.toFixed(4)} → ` +
         `${result.validNllPerTokenWithCache.toFixed(4)}; λ by match length ${lambdas}` +
-        `${result.copyCache.samePlace ? '; copies only at the same place in the bar' : ''}\n`,
+        `${result.copyCache.samePlace ? '; copies only at the same place in the bar' : ''}` +
+        `${result.copyCache.lines ? `; also copies each voice's own line (${result.copyCache.lines.stride} tokens a step)` : ''}\n`,
     );
     if (values.json) writeJsonResult(result);
     return 0;

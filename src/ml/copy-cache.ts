@@ -31,7 +31,26 @@ export interface CopyCacheConfig {
   lambdas: number[];
   /** Count an earlier occurrence only at the same place in the bar, where the encoding knows it. Absent: anywhere. */
   samePlace?: boolean;
+  /** The second pointer, into each voice's own line (see the file comment); with it, `lambdas` are unused. */
+  lines?: LineCacheConfig;
 }
+
+/** The line pointer: lengths are counted in steps of the voice's own line. */
+export interface LineCacheConfig {
+  /** Tokens per time step: the line of the token at index i is every `stride`-th token before it. */
+  stride: number;
+  minMatch: number;
+  maxMatch: number;
+  /** Lower edges of the line's match-length buckets, ascending; the first is minMatch. */
+  bucketEdges: number[];
+  /**
+   * Mixture weights [network, passage copy, line copy], summing to 1, per pair of buckets: row
+   * (passage bucket + 1) · (line buckets + 1) + (line bucket + 1), bucket −1 meaning no match.
+   */
+  weights: number[][];
+}
+
+export const DEFAULT_LINE_BUCKET_EDGES: readonly number[] = [3, 4, 6, 8, 12, 16, 24, 32];
 
 export const DEFAULT_BUCKET_EDGES: readonly number[] = [4, 6, 8, 12, 16, 24, 32, 48, 64, 96];
 
@@ -68,14 +87,14 @@ export class MatchFinder {
    * The predicted next token and the match length, or undefined when the last `minMatch` tokens
    * never occurred before (with a successor).
    */
-  predict(): { token: number; length: number } | undefined {
+  predict(): Match | undefined {
     const end = this.history.length - 1;
     if (end + 1 < this.minMatch) return undefined;
     const list = this.index.get(this.key(end));
     if (!list || list.length < 2) return undefined;
     // Candidates: earlier ends of the same n-gram (the last entry is the current position). Look
     // at the most recent few and keep the longest match; ties go to the most recent.
-    let best: { token: number; length: number } | undefined;
+    let best: Match | undefined;
     for (let i = list.length - 2, looked = 0; i >= 0 && looked < 32; i--, looked++) {
       const candidate = list[i]!;
       if (this.phases[candidate] !== this.phases[end]) continue;
@@ -91,6 +110,47 @@ export class MatchFinder {
   }
 }
 
+/** One pointer's guess: the token that followed the longest earlier match, and the match's length. */
+export interface Match {
+  token: number;
+  length: number;
+}
+
+/** What the cache predicts before one token: the passage's guess and, with `lines`, the voice line's. */
+export interface CachePrediction {
+  passage?: Match;
+  line?: Match;
+}
+
+type PointerShape = Pick<CopyCacheConfig, 'minMatch' | 'maxMatch'> & { lines?: Pick<LineCacheConfig, 'stride' | 'minMatch' | 'maxMatch'> };
+
+/** Both pointers over one token stream (see the file comment). */
+export class CachePredictor {
+  private readonly passage: MatchFinder;
+  /** One finder per place in the step: finder k sees the tokens at indices ≡ k (mod stride). */
+  private readonly lines: MatchFinder[];
+  private pushed = 0;
+
+  constructor(config: PointerShape) {
+    this.passage = new MatchFinder(config.minMatch, config.maxMatch);
+    const lines = config.lines;
+    this.lines = lines ? Array.from({ length: lines.stride }, () => new MatchFinder(lines.minMatch, lines.maxMatch)) : [];
+  }
+
+  /** @param phase the token's place in the bar, for a passage copied only at the same place (MatchFinder.push). */
+  push(id: number, phase?: number): void {
+    this.passage.push(id, phase);
+    if (this.lines.length > 0) this.lines[this.pushed % this.lines.length]!.push(id);
+    this.pushed++;
+  }
+
+  /** The guesses for the next token (index = tokens pushed so far). */
+  predict(): CachePrediction {
+    const line = this.lines.length > 0 ? this.lines[this.pushed % this.lines.length]!.predict() : undefined;
+    return { passage: this.passage.predict(), line };
+  }
+}
+
 /** Bucket index of a match length (−1 below the first edge). */
 export function bucketOf(edges: readonly number[], length: number): number {
   let bucket = -1;
@@ -98,45 +158,66 @@ export function bucketOf(edges: readonly number[], length: number): number {
   return bucket;
 }
 
-/** What the cache says before one token: the bucket of its match and whether its prediction was right. */
+/** What the cache says before one token: the buckets of its matches and whether their guesses were right. */
 export interface CacheObservation {
   /** log p_lstm(actual token). */
   logProbability: number;
   bucket: number;
   hit: boolean;
+  /** The line pointer's bucket (−1: no match or no line pointer) and whether it guessed right. */
+  lineBucket: number;
+  lineHit: boolean;
 }
+
+type ObservedShape = Pick<CopyCacheConfig, 'minMatch' | 'maxMatch' | 'bucketEdges'> & {
+  lines?: Pick<LineCacheConfig, 'stride' | 'minMatch' | 'maxMatch' | 'bucketEdges'>;
+};
 
 /**
  * Walks a piece and pairs each predicted token with the cache's view of it.
  * @param phases each id's place in the bar, where the encoding knows it (see MatchFinder.push).
  */
-export function observeCache(
-  ids: readonly number[],
-  logProbabilities: ArrayLike<number>,
-  config: Pick<CopyCacheConfig, 'minMatch' | 'maxMatch' | 'bucketEdges'>,
-  phases?: ArrayLike<number>,
-): CacheObservation[] {
-  const finder = new MatchFinder(config.minMatch, config.maxMatch);
+export function observeCache(ids: readonly number[], logProbabilities: ArrayLike<number>, config: ObservedShape, phases?: ArrayLike<number>): CacheObservation[] {
+  const predictor = new CachePredictor(config);
   const out: CacheObservation[] = [];
   for (let t = 0; t + 1 < ids.length; t++) {
-    finder.push(ids[t]!, phases?.[t]);
-    const prediction = finder.predict();
+    predictor.push(ids[t]!, phases?.[t]);
+    const { passage, line } = predictor.predict();
     const logProbability = logProbabilities[t]!;
     if (Number.isNaN(logProbability)) continue;
     out.push({
       logProbability,
-      bucket: prediction ? bucketOf(config.bucketEdges, prediction.length) : -1,
-      hit: prediction !== undefined && prediction.token === ids[t + 1],
+      bucket: passage ? bucketOf(config.bucketEdges, passage.length) : -1,
+      hit: passage !== undefined && passage.token === ids[t + 1],
+      lineBucket: line && config.lines ? bucketOf(config.lines.bucketEdges, line.length) : -1,
+      lineHit: line !== undefined && line.token === ids[t + 1],
     });
   }
   return out;
 }
 
+/** Index of a pair of buckets in LineCacheConfig.weights. */
+function lineRow(lines: Pick<LineCacheConfig, 'bucketEdges'>, bucket: number, lineBucket: number): number {
+  return (bucket + 1) * (lines.bucketEdges.length + 1) + (lineBucket + 1);
+}
+
+const NETWORK_ONLY: readonly [number, number, number] = [1, 0, 0];
+
+/** [network, passage copy, line copy] weights for a pair of buckets (−1: no match). */
+export function mixtureWeights(config: Pick<CopyCacheConfig, 'lambdas' | 'lines'>, bucket: number, lineBucket: number): readonly [number, number, number] {
+  if (config.lines) {
+    const row = config.lines.weights[lineRow(config.lines, bucket, lineBucket)];
+    return row ? [row[0]!, row[1]!, row[2]!] : NETWORK_ONLY;
+  }
+  const lambda = bucket >= 0 ? (config.lambdas[bucket] ?? 0) : 0;
+  return lambda === 0 ? NETWORK_ONLY : [1 - lambda, lambda, 0];
+}
+
 /** log of the mixture's probability of the actual token. */
-export function mixedLogProbability(observation: CacheObservation, lambdas: readonly number[]): number {
-  const lambda = observation.bucket >= 0 ? (lambdas[observation.bucket] ?? 0) : 0;
-  if (lambda === 0) return observation.logProbability;
-  const p = (1 - lambda) * Math.exp(observation.logProbability) + (observation.hit ? lambda : 0);
+export function mixedLogProbability(observation: CacheObservation, config: Pick<CopyCacheConfig, 'lambdas' | 'lines'>): number {
+  const [network, passage, line] = mixtureWeights(config, observation.bucket, observation.lineBucket);
+  if (network === 1) return observation.logProbability;
+  const p = network * Math.exp(observation.logProbability) + (observation.hit ? passage : 0) + (observation.lineHit ? line : 0);
   return Math.log(Math.max(p, 1e-30));
 }
 
@@ -165,19 +246,56 @@ export function fitLambdas(observations: readonly CacheObservation[], bucketCoun
 }
 
 /**
- * Mixes a next-token distribution given as logits with the cache's one-hot prediction.
- * @returns log-probabilities (usable as logits by the sampler).
+ * The three-part weights per pair of buckets that maximise the validation likelihood: EM on each
+ * pair's observations (a mixture's weights, so every round raises the likelihood or keeps it). A
+ * pointer without a match in a pair gets no weight there; a pair never seen predicts with the network alone.
  */
-export function mixLogits(logits: Float32Array, prediction: { token: number; length: number } | undefined, config: CopyCacheConfig): Float32Array {
-  const lambda = prediction ? (config.lambdas[bucketOf(config.bucketEdges, prediction.length)] ?? 0) : 0;
-  if (!prediction || lambda === 0) return logits;
+export function fitLineWeights(observations: readonly CacheObservation[], passageBuckets: number, lines: Pick<LineCacheConfig, 'bucketEdges'>): number[][] {
+  const rows = (passageBuckets + 1) * (lines.bucketEdges.length + 1);
+  const byRow = Array.from({ length: rows }, (): CacheObservation[] => []);
+  for (const o of observations) byRow[lineRow(lines, o.bucket, o.lineBucket)]!.push(o);
+  return byRow.map((list) => {
+    if (list.length === 0) return [...NETWORK_ONLY];
+    const canCopy = [true, list[0]!.bucket >= 0, list[0]!.lineBucket >= 0];
+    let weights: number[] = canCopy.map((can, k) => (k === 0 ? 0.8 : can ? 0.1 : 0));
+    for (let round = 0; round < 200; round++) {
+      const responsibility = [0, 0, 0];
+      for (const o of list) {
+        const parts = [weights[0]! * Math.exp(o.logProbability), o.hit ? weights[1]! : 0, o.lineHit ? weights[2]! : 0];
+        const total = parts[0]! + parts[1]! + parts[2]!;
+        if (total > 0) parts.forEach((p, k) => (responsibility[k]! += p / total));
+      }
+      const next = responsibility.map((r) => r / list.length);
+      const moved = Math.max(...next.map((w, k) => Math.abs(w - weights[k]!)));
+      weights = next;
+      if (moved < 1e-6) break;
+    }
+    const rounded = weights.map((w) => Number(w.toFixed(4)));
+    rounded[0] = Number((1 - rounded[1]! - rounded[2]!).toFixed(4));
+    return rounded;
+  });
+}
+
+/**
+ * Mixes a next-token distribution given as logits with the cache's guesses.
+ * @returns log-probabilities (usable as logits by the sampler); the logits themselves when the
+ *   cache has nothing to add.
+ */
+export function mixLogits(logits: Float32Array, prediction: CachePrediction | undefined, config: CopyCacheConfig): Float32Array {
+  const bucket = prediction?.passage ? bucketOf(config.bucketEdges, prediction.passage.length) : -1;
+  const lineBucket = prediction?.line && config.lines ? bucketOf(config.lines.bucketEdges, prediction.line.length) : -1;
+  const [network, passage, line] = mixtureWeights(config, bucket, lineBucket);
+  if (network === 1) return logits;
   let max = -Infinity;
   for (const v of logits) max = Math.max(max, v);
   let sum = 0;
   for (const v of logits) sum += Math.exp(v - max);
   const out = new Float32Array(logits.length);
   for (let i = 0; i < logits.length; i++) {
-    const p = (1 - lambda) * (Math.exp(logits[i]! - max) / sum) + (i === prediction.token ? lambda : 0);
+    const p =
+      network * (Math.exp(logits[i]! - max) / sum) +
+      (i === prediction?.passage?.token ? passage : 0) +
+      (i === prediction?.line?.token ? line : 0);
     out[i] = Math.log(Math.max(p, 1e-30));
   }
   return out;

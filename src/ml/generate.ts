@@ -11,7 +11,7 @@ import { createRng, type Rng } from '../music/random.js';
 import { transpose } from '../music/transform.js';
 import { allowedTokenMask, countEvents, createPositionTracker, type Tokenizer } from '../music/tokenizers/index.js';
 import { cadenceCoda, cadenceFilter, type CadenceKey } from './cadence.js';
-import { MatchFinder, mixLogits, type CopyCacheConfig } from './copy-cache.js';
+import { CachePredictor, mixLogits, type CopyCacheConfig } from './copy-cache.js';
 import type { EnsembleMember, Network } from './model-dir.js';
 import { mixNextToken } from './ensemble.js';
 import { LanguageModel } from './network/language-model.js';
@@ -36,16 +36,17 @@ export function createStepper(
 ): Stepper {
   const inner = ensemble ? ensembleStepper(ensemble) : createNetworkStepper(network, tokenizer);
   if (!cache) return inner;
-  const finder = new MatchFinder(cache.config.minMatch, cache.config.maxMatch);
+  const predictor = new CachePredictor(cache.config);
   // Matches only at the same place in the bar, where the cache was fitted so (see copy-cache.ts).
   const phases = cache.config.samePlace ? tokenizer.createPositionTracker?.() : undefined;
   const maxCopy = cache.maxCopyTokens ?? Infinity;
   return {
     push(id: number): Float32Array {
-      finder.push(id, phases?.push(id));
+      predictor.push(id, phases?.push(id));
       const logits = inner.push(id);
-      const prediction = finder.predict();
-      return prediction && prediction.length < maxCopy ? mixLogits(logits, prediction, cache.config) : logits;
+      const prediction = predictor.predict();
+      // A passage copied this long: neither pointer copies until the piece moves on.
+      return (prediction.passage?.length ?? 0) < maxCopy ? mixLogits(logits, prediction, cache.config) : logits;
     },
   };
 }

@@ -78,6 +78,16 @@ const ensembleSchema = z
   })
   .refine((e) => e.weights.length === e.members.length + 1 && Math.abs(e.weights.reduce((a, b) => a + b, 0) - 1) < 1e-6);
 
+const lineCacheSchema = z
+  .object({
+    stride: z.number().int().min(2).max(64),
+    minMatch: z.number().int().min(1).max(1024),
+    maxMatch: z.number().int().min(1).max(4096),
+    bucketEdges: z.array(z.number().int().min(1)).min(1).max(64),
+    weights: z.array(z.array(z.number().min(0).max(1)).length(3)).max(65 * 65),
+  })
+  .refine((l) => l.maxMatch >= l.minMatch && l.weights.every((w) => Math.abs(w[0]! + w[1]! + w[2]! - 1) < 1e-3));
+
 const copyCacheSchema = z
   .object({
     minMatch: z.number().int().min(1).max(1024),
@@ -85,8 +95,14 @@ const copyCacheSchema = z
     bucketEdges: z.array(z.number().int().min(1)).min(1).max(64),
     lambdas: z.array(z.number().min(0).max(1)).min(1).max(64),
     samePlace: z.boolean().optional(),
+    lines: lineCacheSchema.optional(),
   })
-  .refine((c) => c.lambdas.length === c.bucketEdges.length && c.maxMatch >= c.minMatch);
+  .refine(
+    (c) =>
+      c.lambdas.length === c.bucketEdges.length &&
+      c.maxMatch >= c.minMatch &&
+      (!c.lines || c.lines.weights.length === (c.bucketEdges.length + 1) * (c.lines.bucketEdges.length + 1)),
+  );
 
 export type Network = LanguageModel | TutorialModel;
 

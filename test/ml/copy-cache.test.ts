@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { bucketOf, fitLambdas, MatchFinder, mixedLogProbability, mixLogits, observeCache, type CopyCacheConfig } from '../../src/ml/copy-cache.js';
+import {
+  bucketOf,
+  CachePredictor,
+  fitLambdas,
+  fitLineWeights,
+  MatchFinder,
+  mixedLogProbability,
+  mixLogits,
+  observeCache,
+  type CopyCacheConfig,
+} from '../../src/ml/copy-cache.js';
 import { fitCopyCache, totalNll } from '../../src/ml/evaluation/piece-scoring.js';
 
 describe('copy cache', () => {
@@ -41,26 +51,26 @@ describe('copy cache', () => {
   });
 
   it('GIVEN observations where the cache is always right, or never WHEN λ is fitted THEN it is near 1, or 0', () => {
-    const right = Array.from({ length: 200 }, () => ({ logProbability: Math.log(0.2), bucket: 0, hit: true }));
-    const wrong = Array.from({ length: 200 }, () => ({ logProbability: Math.log(0.2), bucket: 1, hit: false }));
+    const right = Array.from({ length: 200 }, () => ({ logProbability: Math.log(0.2), bucket: 0, hit: true, lineBucket: -1, lineHit: false }));
+    const wrong = Array.from({ length: 200 }, () => ({ logProbability: Math.log(0.2), bucket: 1, hit: false, lineBucket: -1, lineHit: false }));
     const lambdas = fitLambdas([...right, ...wrong], 2);
     expect(lambdas[0]).toBeGreaterThan(0.95);
     expect(lambdas[1]).toBe(0);
     // Mixing never makes a right prediction less likely than the network alone.
-    expect(mixedLogProbability(right[0]!, lambdas)).toBeGreaterThan(Math.log(0.2));
+    expect(mixedLogProbability(right[0]!, { lambdas })).toBeGreaterThan(Math.log(0.2));
   });
 
   it('GIVEN logits and a prediction WHEN mixed THEN the result is a distribution that favours the predicted token by λ', () => {
     const config: CopyCacheConfig = { minMatch: 4, maxMatch: 64, bucketEdges: [4, 8], lambdas: [0.5, 0.9] };
     const logits = Float32Array.from([0, 1, 2, 3]);
-    const mixed = mixLogits(logits, { token: 0, length: 10 }, config);
+    const mixed = mixLogits(logits, { passage: { token: 0, length: 10 } }, config);
     const probabilities = Array.from(mixed, Math.exp);
     expect(probabilities.reduce((s, p) => s + p, 0)).toBeCloseTo(1, 6);
     const p0 = Math.exp(0) / [0, 1, 2, 3].reduce((s, x) => s + Math.exp(x), 0);
     expect(probabilities[0]).toBeCloseTo(0.1 * p0 + 0.9, 6);
     expect(bucketOf(config.bucketEdges, 3)).toBe(-1);
     // A short match below every bucket leaves the network's logits untouched.
-    expect(mixLogits(logits, { token: 0, length: 3 }, config)).toBe(logits);
+    expect(mixLogits(logits, { passage: { token: 0, length: 3 } }, config)).toBe(logits);
   });
 
   it('GIVEN a piece WHEN observed THEN there is one observation per predicted token', () => {
@@ -92,5 +102,70 @@ describe('copy cache', () => {
     expect(totalNll([pieceIds], score(pieceIds), fitted, () => places).nll).toBeLessThan(totalNll([pieceIds], score(pieceIds), plain).nll);
     // Without places (an encoding that knows no bar) the fit never asks for them.
     expect(plain.samePlace).toBeUndefined();
+  });
+
+  describe('the line pointer (one line per place in the step)', () => {
+    // Two voices a step (stride 2): the upper sings its phrase twice, the lower never repeats.
+    const upper = [40, 41, 42, 43, 44, 45];
+    const interleave = (a: number[], b: number[]): number[] => a.flatMap((x, i) => [x, b[i]!]);
+    const piece = interleave([...upper, ...upper], Array.from({ length: 12 }, (_, i) => 10 + i));
+    const lines = { stride: 2, minMatch: 2, maxMatch: 64, bucketEdges: [2, 4] };
+
+    it('GIVEN a voice that repeats its phrase under a new other voice WHEN followed THEN the line pointer predicts the phrase and the passage pointer nothing', () => {
+      const predictor = new CachePredictor({ minMatch: 4, maxMatch: 64, lines });
+      const guesses = piece.slice(0, -1).map((id) => {
+        predictor.push(id);
+        return predictor.predict();
+      });
+      expect(guesses.every((g) => g.passage === undefined)).toBe(true);
+      // The upper voice's tokens are at even indices; from its third note of the repeat on, the
+      // line pointer names its next note.
+      for (let i = 16; i < 23; i += 2) {
+        expect(guesses[i - 1]!.line?.token).toBe(piece[i]);
+      }
+      // The lower voice's line never repeats: nothing is guessed for it.
+      for (let i = 1; i < piece.length; i += 2) expect(guesses[i - 1]!.line).toBeUndefined();
+    });
+
+    it('GIVEN pieces whose voices repeat lines WHEN the cache is fitted with the stride THEN it keeps the line pointer, which lowers the NLL; without repeats it is not kept', () => {
+      const flat = (ids: number[]) => ({ logProbabilities: [new Float32Array(ids.length - 1).fill(Math.log(1 / 32))] });
+      const withLines = fitCopyCache([piece], flat(piece), { stride: 2 });
+      expect(withLines.lines?.stride).toBe(2);
+      const passageOnly = fitCopyCache([piece], flat(piece));
+      expect(passageOnly.lines).toBeUndefined();
+      expect(totalNll([piece], flat(piece), withLines).nll).toBeLessThan(totalNll([piece], flat(piece), passageOnly).nll - 1);
+      const distinct = Array.from({ length: 24 }, (_, i) => i);
+      expect(fitCopyCache([distinct], flat(distinct), { stride: 2 }).lines).toBeUndefined();
+    });
+
+    it('GIVEN observations where only the line guesses right WHEN weights are fitted THEN that pair of buckets gives the line nearly all the weight, and pairs never seen the network all', () => {
+      const observation = { logProbability: Math.log(0.1), bucket: -1, hit: false, lineBucket: 1, lineHit: true };
+      const weights = fitLineWeights(Array.from({ length: 100 }, () => observation), 1, lines);
+      // Rows: (passage bucket + 1) · 3 + (line bucket + 1).
+      expect(weights).toHaveLength(2 * 3);
+      expect(weights[2]![2]).toBeGreaterThan(0.95);
+      expect(weights[2]![1]).toBe(0);
+      expect(weights[0]).toEqual([1, 0, 0]);
+      for (const row of weights) expect(row[0]! + row[1]! + row[2]!).toBeCloseTo(1, 3);
+    });
+
+    it('GIVEN both pointers WHEN logits are mixed THEN each guessed token gains its pointer\'s weight and the result is a distribution', () => {
+      const weights = Array.from({ length: 2 * 3 }, () => [1, 0, 0]);
+      weights[1 * 3 + 2] = [0.5, 0.3, 0.2]; // passage bucket 0, line bucket 1
+      const config: CopyCacheConfig = { minMatch: 4, maxMatch: 64, bucketEdges: [4], lambdas: [0.9], lines: { ...lines, weights } };
+      const logits = Float32Array.from([0, 1, 2, 3]);
+      const p = [0, 1, 2, 3].map((x) => Math.exp(x) / [0, 1, 2, 3].reduce((s, v) => s + Math.exp(v), 0));
+      const apart = Array.from(mixLogits(logits, { passage: { token: 0, length: 5 }, line: { token: 1, length: 4 } }, config), Math.exp);
+      expect(apart.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 6);
+      expect(apart[0]).toBeCloseTo(0.5 * p[0]! + 0.3, 6);
+      expect(apart[1]).toBeCloseTo(0.5 * p[1]! + 0.2, 6);
+      const together = Array.from(mixLogits(logits, { passage: { token: 3, length: 5 }, line: { token: 3, length: 4 } }, config), Math.exp);
+      expect(together[3]).toBeCloseTo(0.5 * p[3]! + 0.5, 6);
+      // A pair whose row says "network only" leaves the logits as they are (λ is not used with lines).
+      expect(mixLogits(logits, { passage: { token: 0, length: 5 } }, config)).toBe(logits);
+      // Scoring mixes the same way.
+      const observed = { logProbability: Math.log(p[1]!), bucket: 0, hit: false, lineBucket: 1, lineHit: true };
+      expect(Math.exp(mixedLogProbability(observed, config))).toBeCloseTo(apart[1]!, 6);
+    });
   });
 });

@@ -6,6 +6,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mixedLogProbability, observeCache, type CopyCacheConfig } from '../../src/ml/copy-cache.js';
 import { fitEnsembleWeights, mixLogProbabilities, mixNextToken, scoreModelPieces } from '../../src/ml/ensemble.js';
 import { evaluateModel } from '../../src/ml/evaluation/evaluate.js';
 import { createStepper, generatePiece } from '../../src/ml/generate.js';
@@ -14,6 +15,7 @@ import { buildEnsemble } from '../../src/ml/training/build-ensemble.js';
 import { trainModel } from '../../src/ml/training/train-model.js';
 import { loadCorpus, splitCorpus } from '../../src/music/corpus.js';
 import { countNoteEvents } from '../../src/music/note-sequence.js';
+import { VOICE_BOS_ID, VOICE_EOS_ID } from '../../src/music/tokenizers/voices.js';
 import { TINY_NETWORK, writeTinyCorpus } from '../support/tiny-model.js';
 
 describe('mixing predictions', () => {
@@ -110,6 +112,31 @@ describe('an ensemble model', () => {
     // A single network's own scoring differs: the mixture is really used.
     const alone = scoreModelPieces({ ...model, ensemble: undefined }, [ids]).logProbabilities[0]!;
     expect(alone.some((lp, t) => Math.abs(lp - scored[t]!) > 1e-3)).toBe(true);
+    disposeModel(model);
+  });
+
+  it('GIVEN a cache that follows each voice\'s line WHEN the ensemble steps through a piece with it THEN every next-token probability is the one cache-mixed scoring gives', async () => {
+    const model = await loadModel(await ensembleDir());
+    const body = model.tokenizer.encode(splitCorpus((await loadCorpus([corpus])).pieces).train[0]!.sequence).slice(1, -1);
+    // BOS, the piece twice, EOS: the second time every line has an earlier match.
+    const ids = [VOICE_BOS_ID, ...body, ...body, VOICE_EOS_ID];
+    const lineEdges = [3, 8];
+    const weights = Array.from({ length: (model.copyCache!.bucketEdges.length + 1) * (lineEdges.length + 1) }, (_, row) => {
+      const passage = Math.floor(row / (lineEdges.length + 1)) > 0 ? 0.25 : 0;
+      const line = row % (lineEdges.length + 1) > 0 ? 0.15 : 0;
+      return [1 - passage - line, passage, line];
+    });
+    const config: CopyCacheConfig = { ...model.copyCache!, lines: { stride: 4, minMatch: 3, maxMatch: 64, bucketEdges: lineEdges, weights } };
+    const scored = scoreModelPieces(model, [ids]).logProbabilities[0]!;
+    const observations = observeCache(ids, scored, config);
+    expect(observations.filter((o) => o.lineHit).length).toBeGreaterThan(body.length / 2);
+    const stepper = createStepper(model.network, model.tokenizer, { config }, model.ensemble);
+    for (let t = 0; t < ids.length - 1; t++) {
+      const logits = stepper.push(ids[t]!);
+      const max = Math.max(...logits);
+      const logZ = max + Math.log(logits.reduce((s, v) => s + Math.exp(v - max), 0));
+      expect(logits[ids[t + 1]!]! - logZ).toBeCloseTo(mixedLogProbability(observations[t]!, config), 3);
+    }
     disposeModel(model);
   });
 

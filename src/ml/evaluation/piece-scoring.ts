@@ -3,7 +3,7 @@
  * windows, no resets), which is how the literature reports likelihoods. Pieces of similar length
  * share a batch; padding targets are skipped.
  */
-import { DEFAULT_BUCKET_EDGES, fitLambdas, mixedLogProbability, observeCache, type CopyCacheConfig } from '../copy-cache.js';
+import { DEFAULT_BUCKET_EDGES, DEFAULT_LINE_BUCKET_EDGES, fitLambdas, fitLineWeights, mixedLogProbability, observeCache, type CopyCacheConfig } from '../copy-cache.js';
 import type { LanguageModel } from '../network/language-model.js';
 
 /** At most this many tokens in one batch (bounds the forward pass's memory). */
@@ -77,7 +77,7 @@ export function totalNll(pieces: readonly (readonly number[])[], scores: PieceSc
       return;
     }
     for (const observation of observeCache(ids, logs, cache, cache.samePlace ? phasesOf?.(ids) : undefined)) {
-      nll -= mixedLogProbability(observation, cache.lambdas);
+      nll -= mixedLogProbability(observation, cache);
       count++;
     }
   });
@@ -87,22 +87,37 @@ export function totalNll(pieces: readonly (readonly number[])[], scores: PieceSc
 /**
  * Fits the cache's λ per match-length bucket on (validation) pieces scored by the network. With
  * `phasesOf` (an encoding that knows the bar), fits it both ways, matching anywhere and only at the
- * same place in the bar, and keeps the one with the lower NLL (see copy-cache.ts).
+ * same place in the bar, and keeps the one with the lower NLL (see copy-cache.ts). With `stride`
+ * (an encoding with that many tokens per time step), also fits the line pointer and keeps it when
+ * it lowers the NLL.
  */
-export function fitCopyCache(pieces: readonly (readonly number[])[], scores: PieceScores, opts: { minMatch?: number; maxMatch?: number; phasesOf?: PhasesOf } = {}): CopyCacheConfig {
+export function fitCopyCache(
+  pieces: readonly (readonly number[])[],
+  scores: PieceScores,
+  opts: { minMatch?: number; maxMatch?: number; phasesOf?: PhasesOf; stride?: number } = {},
+): CopyCacheConfig {
   const minMatch = opts.minMatch ?? DEFAULT_BUCKET_EDGES[0]!;
   const maxMatch = opts.maxMatch ?? 128;
   const bucketEdges = DEFAULT_BUCKET_EDGES.filter((edge) => edge >= minMatch && edge <= maxMatch);
   const base = { minMatch, maxMatch, bucketEdges };
   // Each piece's places once, for both fits and the comparison.
   const phases = new Map(pieces.map((ids) => [ids, opts.phasesOf?.(ids)]));
+  const phasesOf = (ids: readonly number[]): ArrayLike<number> | undefined => phases.get(ids);
+  const observe = (config: Parameters<typeof observeCache>[2], samePlace: boolean) =>
+    pieces.flatMap((ids, i) => observeCache(ids, scores.logProbabilities[i]!, config, samePlace ? phases.get(ids) : undefined));
   const fit = (samePlace: boolean): CopyCacheConfig => {
-    const observations = pieces.flatMap((ids, i) => observeCache(ids, scores.logProbabilities[i]!, base, samePlace ? phases.get(ids) : undefined));
-    const lambdas = fitLambdas(observations, bucketEdges.length);
+    const lambdas = fitLambdas(observe(base, samePlace), bucketEdges.length);
     return samePlace ? { ...base, lambdas, samePlace } : { ...base, lambdas };
   };
   const anywhere = fit(false);
-  if ([...phases.values()].every((p) => p === undefined)) return anywhere;
-  const samePlace = fit(true);
-  return totalNll(pieces, scores, samePlace, (ids) => phases.get(ids)).nll < totalNll(pieces, scores, anywhere).nll ? samePlace : anywhere;
+  let passage = anywhere;
+  if (![...phases.values()].every((p) => p === undefined)) {
+    const samePlace = fit(true);
+    if (totalNll(pieces, scores, samePlace, phasesOf).nll < totalNll(pieces, scores, anywhere).nll) passage = samePlace;
+  }
+  if (!opts.stride || opts.stride < 2) return passage;
+  const shape = { stride: opts.stride, minMatch: DEFAULT_LINE_BUCKET_EDGES[0]!, maxMatch: 64, bucketEdges: [...DEFAULT_LINE_BUCKET_EDGES] };
+  const weights = fitLineWeights(observe({ ...passage, lines: shape }, passage.samePlace === true), bucketEdges.length, shape);
+  const withLines: CopyCacheConfig = { ...passage, lines: { ...shape, weights } };
+  return totalNll(pieces, scores, withLines, phasesOf).nll < totalNll(pieces, scores, passage, phasesOf).nll ? withLines : passage;
 }

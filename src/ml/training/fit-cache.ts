@@ -51,7 +51,7 @@ export async function fitScoredCopyCache(
   opts: { minMatch?: number } = {},
 ): Promise<FitCacheResult> {
   const phasesOf = (ids: readonly number[]): Int32Array | undefined => encodingPositions(tokenizer, ids);
-  const copyCache = fitCopyCache(pieces, scores, { ...opts, phasesOf });
+  const copyCache = fitCopyCache(pieces, scores, { ...opts, phasesOf, stride: tokenizer.tokensPerStep });
   const without = totalNll(pieces, scores);
   const withCache = totalNll(pieces, scores, copyCache, phasesOf);
   const result: FitCacheResult = {

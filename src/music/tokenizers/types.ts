@@ -44,6 +44,11 @@ export interface Tokenizer {
   /** Number of ids; every id in [0, vocabSize) decodes without error. */
   readonly vocabSize: number;
   /**
+   * Encodings that spend the same number of tokens on every time step (`voices`: one per voice):
+   * that number, so the copy cache can follow each voice's own line. Undefined for the others.
+   */
+  readonly tokensPerStep?: number;
+  /**
    * @throws MotifError SEED_OUT_OF_VOCABULARY (onUnknown 'throw') naming what the vocabulary cannot express.
    */
   encode(seq: NoteSequence, opts?: EncodeOptions): number[];

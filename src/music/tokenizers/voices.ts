@@ -99,6 +99,8 @@ type Grid = Int32Array[];
 export class VoicesTokenizer implements Tokenizer {
   readonly name = 'voices' as const;
   readonly vocabSize: number;
+  /** One token per voice per 16th step, after BOS (see Tokenizer.tokensPerStep). */
+  readonly tokensPerStep = VOICE_COUNT;
 
   /** Values per position: REST, HOLD and the pitches. */
   private readonly values: number;
