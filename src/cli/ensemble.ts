@@ -1,21 +1,31 @@
 /**
- * `npm run ensemble -- --model DIR --add DIR [--add DIR …] --data DIR` (options: ENSEMBLE_CLI below, or `--help`).
+ * `npm run ensemble -- --model DIR [--add DIR …] [--transpose N] --data DIR` (options: ENSEMBLE_CLI below, or `--help`).
  *
- * Makes the model an ensemble of its own network and the added ones (see build-ensemble.ts): it
- * then composes, and `npm run eval` scores it, as their mixture.
+ * Makes the model an ensemble of its own network and the added ones, each also in transposed views
+ * with `--transpose` (see build-ensemble.ts): it then composes, and `npm run eval` scores it, as
+ * their mixture.
  */
 import { resolve } from 'node:path';
+import { MAX_TRANSPOSITION } from '../ml/model-dir.js';
 import { buildEnsemble } from '../ml/training/build-ensemble.js';
-import { defineCli, EXIT_CODES_NOTE } from './define-cli.js';
+import { defineCli, EXIT_CODES_NOTE, UsageError } from './define-cli.js';
 import { reportCliError, writeJsonResult } from './progress.js';
 import { isEntryPoint, runCliMain } from './run-cli.js';
 
 export const ENSEMBLE_CLI = defineCli({
   name: 'ensemble',
-  summary: 'Make a model an ensemble: copy other networks with the same tokens into its folder, fit their mixture weights and refit the copy cache on the validation pieces.',
+  summary:
+    'Make a model an ensemble: copy other networks with the same tokens into its folder and/or average transposed views, fit the mixture weights and refit the copy cache on the validation pieces.',
   options: {
     model: { type: 'string', placeholder: 'DIR', required: true, description: 'the model folder to update (a single network)' },
-    add: { type: 'string', placeholder: 'DIR', required: true, multiple: true, description: 'a model folder whose network joins the ensemble (repeat for more)' },
+    add: { type: 'string', placeholder: 'DIR', multiple: true, description: 'a model folder whose network joins the ensemble (repeat for more)' },
+    transpose: {
+      type: 'int',
+      min: 1,
+      max: MAX_TRANSPOSITION,
+      placeholder: 'N',
+      description: 'every network also predicts from the piece moved 1…N semitones up and down; the views are averaged (voices encoding)',
+    },
     data: { type: 'string', placeholder: 'DIR', required: true, multiple: true, description: 'the corpus folder(s) they were trained on; their validation split is used' },
     json: { type: 'boolean', description: 'print one JSON object as the last line of stdout' },
   },
@@ -23,12 +33,17 @@ export const ENSEMBLE_CLI = defineCli({
 });
 
 if (isEntryPoint(import.meta.url)) process.exitCode = await runCliMain(ENSEMBLE_CLI, async ({ values }) => {
+  const added = (values.add ?? []).map((d) => resolve(d));
+  if (added.length === 0 && values.transpose === undefined) {
+    throw new UsageError('--add or --transpose is required: other networks to join the model, transposed views, or both (see npm run ensemble -- --help)');
+  }
   try {
-    const result = await buildEnsemble(resolve(values.model), values.add.map((d) => resolve(d)), values.data.map((d) => resolve(d)));
+    const result = await buildEnsemble(resolve(values.model), added, values.data.map((d) => resolve(d)), { transpose: values.transpose });
     const alone = result.validNllPerToken.networks.map((n) => n.toFixed(4)).join(', ');
     process.stderr.write(
-      `ensemble of ${result.weights.length} networks fitted on ${result.validPieces} validation pieces: ` +
-        `weights ${result.weights.map((w) => w.toFixed(3)).join(', ')}; NLL/token alone ${alone}, mixed ` +
+      `ensemble of ${result.weights.length} network${result.weights.length > 1 ? 's' : ''} fitted on ${result.validPieces} validation pieces: ` +
+        `weights ${result.weights.map((w) => w.toFixed(3)).join(', ')}` +
+        `${result.transpositions ? `, each in ${result.transpositions.length} transposed views` : ''}; NLL/token alone ${alone}, mixed ` +
         `${result.validNllPerToken.mixture.toFixed(4)}, with the copy cache ${result.cache.validNllPerTokenWithCache.toFixed(4)}\n`,
     );
     if (values.json) writeJsonResult(result);

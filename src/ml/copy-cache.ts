@@ -202,6 +202,8 @@ function lineRow(lines: Pick<LineCacheConfig, 'bucketEdges'>, bucket: number, li
 }
 
 const NETWORK_ONLY: readonly [number, number, number] = [1, 0, 0];
+/** The network keeps at least this weight in every fitted pair, as λ stays ≤ 0.999: no token's probability is ever all a pointer's. */
+const MIN_NETWORK_WEIGHT = 0.001;
 
 /** [network, passage copy, line copy] weights for a pair of buckets (−1: no match). */
 export function mixtureWeights(config: Pick<CopyCacheConfig, 'lambdas' | 'lines'>, bucket: number, lineBucket: number): readonly [number, number, number] {
@@ -247,8 +249,9 @@ export function fitLambdas(observations: readonly CacheObservation[], bucketCoun
 
 /**
  * The three-part weights per pair of buckets that maximise the validation likelihood: EM on each
- * pair's observations (a mixture's weights, so every round raises the likelihood or keeps it). A
- * pointer without a match in a pair gets no weight there; a pair never seen predicts with the network alone.
+ * pair's observations (a mixture's weights, so every round raises the likelihood or keeps it), with
+ * one virtual observation for the network and its weight kept ≥ 0.001. A pointer without a match
+ * in a pair gets no weight there; a pair never seen predicts with the network alone.
  */
 export function fitLineWeights(observations: readonly CacheObservation[], passageBuckets: number, lines: Pick<LineCacheConfig, 'bucketEdges'>): number[][] {
   const rows = (passageBuckets + 1) * (lines.bucketEdges.length + 1);
@@ -265,13 +268,22 @@ export function fitLineWeights(observations: readonly CacheObservation[], passag
         const total = parts[0]! + parts[1]! + parts[2]!;
         if (total > 0) parts.forEach((p, k) => (responsibility[k]! += p / total));
       }
-      const next = responsibility.map((r) => r / list.length);
+      // One virtual observation credited to the network: a pair seen a few times, each a hit,
+      // does not learn to trust a pointer blindly (a miss there would cost the token its whole probability).
+      responsibility[0]! += 1;
+      const next = responsibility.map((r) => r / (list.length + 1));
       const moved = Math.max(...next.map((w, k) => Math.abs(w - weights[k]!)));
       weights = next;
       if (moved < 1e-6) break;
     }
     const rounded = weights.map((w) => Number(w.toFixed(4)));
     rounded[0] = Number((1 - rounded[1]! - rounded[2]!).toFixed(4));
+    if (rounded[0] < MIN_NETWORK_WEIGHT) {
+      const scale = (1 - MIN_NETWORK_WEIGHT) / (rounded[1]! + rounded[2]!);
+      rounded[1] = Number((rounded[1]! * scale).toFixed(4));
+      rounded[2] = Number((rounded[2]! * scale).toFixed(4));
+      rounded[0] = Number((1 - rounded[1]! - rounded[2]!).toFixed(4));
+    }
     return rounded;
   });
 }

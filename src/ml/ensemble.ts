@@ -8,6 +8,7 @@ import { tokenPositions, type Tokenizer } from '../music/tokenizers/index.js';
 import { scoreWholePieces, type PieceScores } from './evaluation/piece-scoring.js';
 import type { LoadedModel } from './model-dir.js';
 import type { LanguageModel } from './network/language-model.js';
+import { scoreTransposedViews } from './transposed-views.js';
 
 /**
  * Whole-piece scores of the model as it predicts: its network alone, or its ensemble's mixture.
@@ -15,12 +16,17 @@ import type { LanguageModel } from './network/language-model.js';
  */
 export function scoreModelPieces(model: Pick<LoadedModel, 'network' | 'tokenizer' | 'ensemble'>, pieces: readonly (readonly number[])[]): PieceScores {
   if (!model.ensemble) return scoreNetwork(model.network as LanguageModel, model.tokenizer, pieces);
-  const scores = model.ensemble.map((m) => scoreNetwork(m.network, m.tokenizer, pieces));
+  const scores = model.ensemble.map((m) => scoreNetwork(m.network, m.tokenizer, pieces, m.transpositions));
+  if (scores.length === 1) return scores[0]!;
   return { logProbabilities: mixLogProbabilities(scores.map((s) => s.logProbabilities), model.ensemble.map((m) => m.weight)) };
 }
 
-/** One network's whole-piece scores, each piece with the positions its tokenizer gives. */
-export function scoreNetwork(network: LanguageModel, tokenizer: Tokenizer, pieces: readonly (readonly number[])[]): PieceScores {
+/**
+ * One network's whole-piece scores, each piece with the positions its tokenizer gives; with
+ * `transpositions`, the mean of its transposed views (transposed-views.ts).
+ */
+export function scoreNetwork(network: LanguageModel, tokenizer: Tokenizer, pieces: readonly (readonly number[])[], transpositions?: readonly number[]): PieceScores {
+  if (transpositions) return { logProbabilities: scoreTransposedViews(network, tokenizer, pieces, transpositions) };
   return scoreWholePieces(network, pieces, (ids) => tokenPositions(tokenizer, ids));
 }
 

@@ -14,6 +14,7 @@ import { cadenceCoda, cadenceFilter, type CadenceKey } from './cadence.js';
 import { CachePredictor, mixLogits, type CopyCacheConfig } from './copy-cache.js';
 import type { EnsembleMember, Network } from './model-dir.js';
 import { mixNextToken } from './ensemble.js';
+import { createTransposedStepper } from './transposed-views.js';
 import { LanguageModel } from './network/language-model.js';
 import type { TutorialModel } from './network/tutorial-model.js';
 import { sampleToken } from './sampling.js';
@@ -68,9 +69,15 @@ function createNetworkStepper(network: Network, tokenizer: Tokenizer): Stepper {
   return windowedStepper(network as TutorialModel);
 }
 
-/** Every member steps; the next token's distribution is their weighted mixture (see ensemble.ts). */
+/**
+ * Every member steps (in each of its transposed views, when it has them: transposed-views.ts); the
+ * next token's distribution is their weighted mixture (see ensemble.ts).
+ */
 function ensembleStepper(members: readonly EnsembleMember[]): Stepper {
-  const steppers = members.map((m) => createNetworkStepper(m.network, m.tokenizer));
+  const steppers = members.map((m) =>
+    m.transpositions ? createTransposedStepper(m.network, m.tokenizer, m.transpositions) : createNetworkStepper(m.network, m.tokenizer),
+  );
+  if (steppers.length === 1) return steppers[0]!;
   const logWeights = members.map((m) => Math.log(m.weight));
   return { push: (id) => mixNextToken(steppers.map((s) => s.push(id)), logWeights) };
 }

@@ -66,17 +66,35 @@ export interface ModelSpec {
 export interface EnsembleSpec {
   members: string[];
   weights: number[];
+  /**
+   * Each network also predicts from the piece moved by these semitones (0 among them), and its
+   * views are averaged (transposed-views.ts). Absent: the piece as it is only.
+   */
+  transpositions?: number[];
 }
 
 /** Where `npm run ensemble` puts the members, inside the model folder. */
 export const ENSEMBLE_DIR = 'members';
 
+export const MAX_TRANSPOSITION = 6;
+
 const ensembleSchema = z
   .object({
-    members: z.array(z.string().regex(/^members\/[a-z0-9][a-z0-9-]{0,63}$/)).min(1).max(7),
-    weights: z.array(z.number().positive().max(1)).min(2).max(8),
+    members: z.array(z.string().regex(/^members\/[a-z0-9][a-z0-9-]{0,63}$/)).max(7),
+    weights: z.array(z.number().positive().max(1)).min(1).max(8),
+    transpositions: z
+      .array(z.number().int().min(-MAX_TRANSPOSITION).max(MAX_TRANSPOSITION))
+      .min(2)
+      .max(2 * MAX_TRANSPOSITION + 1)
+      .refine((t) => t.includes(0) && new Set(t).size === t.length)
+      .optional(),
   })
-  .refine((e) => e.weights.length === e.members.length + 1 && Math.abs(e.weights.reduce((a, b) => a + b, 0) - 1) < 1e-6);
+  .refine(
+    (e) =>
+      (e.members.length > 0 || e.transpositions !== undefined) &&
+      e.weights.length === e.members.length + 1 &&
+      Math.abs(e.weights.reduce((a, b) => a + b, 0) - 1) < 1e-6,
+  );
 
 const lineCacheSchema = z
   .object({
@@ -123,6 +141,8 @@ export interface EnsembleMember {
   /** The member's own tokenizer: same tokens, but it may read other positions (Tokenizer.createPositionTracker). */
   tokenizer: Tokenizer;
   weight: number;
+  /** The semitones of its transposed views (EnsembleSpec.transpositions); undefined: the piece as it is. */
+  transpositions?: readonly number[];
 }
 
 /** Builds an untrained network for a spec's architecture. */
@@ -190,10 +210,11 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
  */
 async function loadEnsemble(model: LoadedModel): Promise<EnsembleMember[]> {
   const parsed = ensembleSchema.safeParse(model.spec.ensemble);
-  if (!parsed.success || !(model.network instanceof LanguageModel)) {
+  if (!parsed.success || !(model.network instanceof LanguageModel) || (parsed.data.transpositions && !model.tokenizer.transposeId)) {
     throw new MotifError('MODEL_CORRUPT', 'The model’s ensemble settings are damaged.', { detail: model.dir });
   }
-  const members: EnsembleMember[] = [{ network: model.network, tokenizer: model.tokenizer, weight: parsed.data.weights[0]! }];
+  const transpositions = parsed.data.transpositions;
+  const members: EnsembleMember[] = [{ network: model.network, tokenizer: model.tokenizer, weight: parsed.data.weights[0]!, transpositions }];
   try {
     for (const [i, name] of parsed.data.members.entries()) {
       const member = await loadModel(join(model.dir, name));
@@ -201,7 +222,7 @@ async function loadEnsemble(model: LoadedModel): Promise<EnsembleMember[]> {
         disposeModel(member);
         throw new MotifError('MODEL_CORRUPT', 'An ensemble member must be a single network of the default architecture.', { detail: name });
       }
-      members.push({ network: member.network, tokenizer: member.tokenizer, weight: parsed.data.weights[i + 1]! });
+      members.push({ network: member.network, tokenizer: member.tokenizer, weight: parsed.data.weights[i + 1]!, transpositions });
       assertSameTokens(model.tokenizer, member.tokenizer, name);
     }
   } catch (error) {

@@ -118,7 +118,8 @@ describe('CLI error cases (issue 12)', () => {
       ['transcribe', ['x.mp3'], /^--out is required/],
       ['fuzz', ['--n', '0'], /^--n must be a whole number from 1 to 1000000 \(got 0\)/],
       ['fuzz', ['--only', '3,x'], /^--only must be case numbers separated by commas/],
-      ['ensemble', ['--model', dir, '--data', dir], /^--add is required/],
+      ['ensemble', ['--model', dir, '--data', dir], /^--add or --transpose is required/],
+      ['ensemble', ['--model', dir, '--data', dir, '--transpose', '7'], /^--transpose must be a whole number from 1 to 6 \(got 7\)/],
     ];
     for (const [cli, args, message] of cases) {
       const { code, stderr } = await runCli(cli, args);

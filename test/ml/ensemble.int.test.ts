@@ -12,10 +12,11 @@ import { evaluateModel } from '../../src/ml/evaluation/evaluate.js';
 import { createStepper, generatePiece } from '../../src/ml/generate.js';
 import { disposeModel, loadModel } from '../../src/ml/model-dir.js';
 import { buildEnsemble } from '../../src/ml/training/build-ensemble.js';
+import { transposePrefix } from '../../src/ml/transposed-views.js';
 import { trainModel } from '../../src/ml/training/train-model.js';
 import { loadCorpus, splitCorpus } from '../../src/music/corpus.js';
 import { countNoteEvents } from '../../src/music/note-sequence.js';
-import { VOICE_BOS_ID, VOICE_EOS_ID } from '../../src/music/tokenizers/voices.js';
+import { VOICE_BOS_ID, VOICE_EOS_ID, type VoicesTokenizer } from '../../src/music/tokenizers/voices.js';
 import { TINY_NETWORK, writeTinyCorpus } from '../support/tiny-model.js';
 
 describe('mixing predictions', () => {
@@ -172,3 +173,84 @@ describe('an ensemble model', () => {
     expect(JSON.parse(await readFile(join(single, 'spec.json'), 'utf8')).ensemble).toBeUndefined();
   }, 60_000);
 });
+
+describe('transposed views', () => {
+  const roots: string[] = [];
+  let corpus: string;
+  let modelDir: string;
+
+  beforeAll(async () => {
+    const root = await mkdtemp(join(tmpdir(), 'motif-views-'));
+    roots.push(root);
+    corpus = await writeTinyCorpus(join(root, 'tiny-corpus'), 14);
+    modelDir = join(root, 'model');
+    await trainModel({ dataDirs: [corpus], outDir: modelDir, ...TINY_NETWORK, encoding: 'voices', holds: 'pitch', randomSeed: 5 });
+    await buildEnsemble(modelDir, [], [corpus], { transpose: 1 });
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all(roots.map((root) => rm(root, { recursive: true, force: true })));
+  });
+
+  it('GIVEN a voices token WHEN transposed THEN a pitch moves within its place, rests and control tokens stay, and a piece stops at its first pitch that cannot move', async () => {
+    const model = await loadModel(modelDir);
+    const tokenizer = model.tokenizer as VoicesTokenizer;
+    const ids = tokenizer.encode(splitCorpus((await loadCorpus([corpus])).pieces).train[0]!.sequence);
+    const pitched = ids.find((id) => tokenizer.pitchOf(id) !== undefined)!;
+    expect(tokenizer.pitchOf(tokenizer.transposeId(pitched, 2)!)).toBe(tokenizer.pitchOf(pitched)! + 2);
+    expect(tokenizer.transposeId(VOICE_BOS_ID, 3)).toBe(VOICE_BOS_ID);
+    const top = topPitchId(tokenizer, pitched);
+    expect(tokenizer.transposeId(top, 1)).toBeUndefined();
+    const withTop = [...ids.slice(0, 9), top, ...ids.slice(10)];
+    expect(transposePrefix(tokenizer, withTop, 1)).toHaveLength(9);
+    expect(transposePrefix(tokenizer, withTop, -1)).toHaveLength(withTop.length);
+    disposeModel(model);
+  });
+
+  it('GIVEN a model built with --transpose 1 WHEN it steps through a piece THEN every next-token probability is the one whole-piece scoring gives, also after a view has stopped', async () => {
+    const spec = JSON.parse(await readFile(join(modelDir, 'spec.json'), 'utf8'));
+    expect(spec.ensemble).toMatchObject({ members: [], weights: [1], transpositions: [-1, 0, 1] });
+    const model = await loadModel(modelDir);
+    expect(model.ensemble).toHaveLength(1);
+    const tokenizer = model.tokenizer as VoicesTokenizer;
+    const ids = tokenizer.encode(splitCorpus((await loadCorpus([corpus])).pieces).train[1]!.sequence);
+    // A soprano at the top of the vocabulary halfway through: the +1 view stops there.
+    const at = 1 + 4 * Math.floor(ids.length / 8);
+    const piece = [...ids.slice(0, at), topPitchId(tokenizer, ids[at]!), ...ids.slice(at + 1)];
+    const scored = scoreModelPieces(model, [piece]).logProbabilities[0]!;
+    const stepper = createStepper(model.network, model.tokenizer, undefined, model.ensemble);
+    for (let t = 0; t < piece.length - 1; t++) {
+      // One network: the stepper gives the views' mean log-probabilities as they are.
+      const logProbabilities = stepper.push(piece[t]!);
+      expect(logProbabilities[piece[t + 1]!]!).toBeCloseTo(scored[t]!, 4);
+      // They sum to 1, or a little less where a view cannot say the lowest or highest pitches.
+      const total = logProbabilities.reduce((sum, v) => sum + Math.exp(v), 0);
+      expect(total).toBeLessThanOrEqual(1 + 1e-5);
+      expect(total).toBeGreaterThan(0.9);
+    }
+    // The views change the prediction: the network alone scores the piece otherwise.
+    const alone = scoreModelPieces({ ...model, ensemble: undefined }, [piece]).logProbabilities[0]!;
+    expect(alone.some((lp, t) => Math.abs(lp - scored[t]!) > 1e-3)).toBe(true);
+    const composed = generatePiece(model.network, model.tokenizer, { length: 12, randomSeed: 2, copyCache: model.copyCache, ensemble: model.ensemble });
+    expect(countNoteEvents(composed.sequence)).toBe(12);
+    disposeModel(model);
+  });
+
+  it('GIVEN views without the untransposed one, or views on an encoding that cannot transpose THEN loading and building refuse', async () => {
+    const dir = join(roots[0]!, 'damaged');
+    await cp(modelDir, dir, { recursive: true });
+    const spec = JSON.parse(await readFile(join(dir, 'spec.json'), 'utf8'));
+    await writeFile(join(dir, 'spec.json'), JSON.stringify({ ...spec, ensemble: { members: [], weights: [1], transpositions: [1, 2] } }));
+    await expect(loadModel(dir)).rejects.toMatchObject({ code: 'MODEL_CORRUPT' });
+    const eventDir = join(roots[0]!, 'event');
+    await trainModel({ dataDirs: [corpus], outDir: eventDir, ...TINY_NETWORK });
+    await expect(buildEnsemble(eventDir, [], [corpus], { transpose: 2 })).rejects.toMatchObject({ code: 'OPTION_OUT_OF_RANGE' });
+    await expect(buildEnsemble(dir, [], [corpus], { transpose: 7 })).rejects.toMatchObject({ code: 'OPTION_OUT_OF_RANGE' });
+  }, 60_000);
+});
+
+/** The id at `id`'s place with the highest pitch the vocabulary holds. */
+function topPitchId(tokenizer: VoicesTokenizer, id: number): number {
+  let top = id;
+  while (tokenizer.transposeId(top, 1) !== undefined) top = tokenizer.transposeId(top, 1)!;
+  return top;
+}

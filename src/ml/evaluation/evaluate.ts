@@ -266,10 +266,12 @@ function scoreModel(
       const scores = scoreNetwork(network, model.tokenizer, pieces);
       return { rows: [row(`${spec.name} (ours: embedding + 2×LSTM, target at every step)`, scores)], scores };
     }
-    const members = model.ensemble.map((m) => scoreNetwork(m.network, m.tokenizer, pieces));
+    const members = model.ensemble.map((m) => scoreNetwork(m.network, m.tokenizer, pieces, m.transpositions));
     const scores = { logProbabilities: mixLogProbabilities(members.map((m) => m.logProbabilities), model.ensemble.map((m) => m.weight)) };
+    const views = spec.ensemble?.transpositions ? `, each in ${spec.ensemble.transpositions.length} transposed views` : '';
+    if (members.length === 1) return { rows: [row(`${spec.name} (one network${views}, without the cache)`, scores)], scores };
     const memberRows = members.map((m, k) => row(`${spec.name}: ${k === 0 ? 'its own network' : spec.ensemble!.members[k - 1]} alone`, m));
-    return { rows: [row(`${spec.name} (ensemble of ${members.length} networks, without the cache)`, scores), ...memberRows], scores };
+    return { rows: [row(`${spec.name} (ensemble of ${members.length} networks${views}, without the cache)`, scores), ...memberRows], scores };
   }
   return { rows: [tutorialRow(model, stream, notes, maxWindowedTokens)] };
 }

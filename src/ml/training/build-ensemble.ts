@@ -2,6 +2,8 @@
  * Makes a model an ensemble (ModelSpec.ensemble): other trained networks with the same tokens are
  * copied into its folder, their mixture weights fitted on the validation split, and the copy cache
  * refitted on top of the mixture, so the model composes and scores as the ensemble from then on.
+ * With `transpose`, every network also predicts in transposed views (transposed-views.ts), with
+ * or without other networks.
  */
 import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,7 +11,7 @@ import { MotifError } from '../../errors.js';
 import { loadCorpus, splitCorpus } from '../../music/corpus.js';
 import { fitEnsembleWeights, mixLogProbabilities, scoreNetwork } from '../ensemble.js';
 import { totalNll } from '../evaluation/piece-scoring.js';
-import { assertSameTokens, disposeModel, ENSEMBLE_DIR, loadModel, SPEC_FILE, type LoadedModel } from '../model-dir.js';
+import { assertSameTokens, disposeModel, ENSEMBLE_DIR, loadModel, MAX_TRANSPOSITION, SPEC_FILE, type LoadedModel } from '../model-dir.js';
 import { LanguageModel } from '../network/language-model.js';
 import { WEIGHTS_FILE, WEIGHTS_MANIFEST_FILE } from '../weights.js';
 import { fitScoredCopyCache, type FitCacheResult } from './fit-cache.js';
@@ -19,6 +21,8 @@ export interface BuildEnsembleResult {
   members: string[];
   /** This model's network first. */
   weights: number[];
+  /** The views' semitones, when asked for. */
+  transpositions?: number[];
   validPieces: number;
   /** Validation NLL per token of each network alone (this model's first) and of their mixture, without the cache. */
   validNllPerToken: { networks: number[]; mixture: number };
@@ -31,10 +35,20 @@ export interface BuildEnsembleResult {
  *   MODEL_MISMATCH (a member with other tokens), DATA_EMPTY (no validation pieces), and what
  *   loadModel throws for the model or a member.
  */
-export async function buildEnsemble(modelDir: string, memberDirs: readonly string[], dataDirs: string[]): Promise<BuildEnsembleResult> {
-  if (memberDirs.length === 0 || memberDirs.length > 7) {
-    throw new MotifError('OPTION_OUT_OF_RANGE', 'An ensemble takes 1 to 7 other networks (`--add DIR`).');
+export async function buildEnsemble(
+  modelDir: string,
+  memberDirs: readonly string[],
+  dataDirs: string[],
+  opts: { transpose?: number } = {},
+): Promise<BuildEnsembleResult> {
+  const transpose = opts.transpose ?? 0;
+  if (memberDirs.length > 7 || (memberDirs.length === 0 && transpose === 0)) {
+    throw new MotifError('OPTION_OUT_OF_RANGE', 'An ensemble takes 1 to 7 other networks (`--add DIR`), transposed views (`--transpose N`), or both.');
   }
+  if (!Number.isInteger(transpose) || transpose < 0 || transpose > MAX_TRANSPOSITION) {
+    throw new MotifError('OPTION_OUT_OF_RANGE', `Transposed views go 1 to ${MAX_TRANSPOSITION} semitones up and down (\`--transpose N\`).`);
+  }
+  const transpositions = transpose > 0 ? Array.from({ length: 2 * transpose + 1 }, (_, i) => i - transpose) : undefined;
   const loaded: LoadedModel[] = [];
   try {
     const model = await loadModel(modelDir);
@@ -49,12 +63,15 @@ export async function buildEnsemble(modelDir: string, memberDirs: readonly strin
       assertSameTokens(model.tokenizer, member.tokenizer, dir);
     }
     if (!(model.network instanceof LanguageModel)) throw new MotifError('OPTION_OUT_OF_RANGE', 'Only a default-architecture model can lead an ensemble.');
+    if (transpositions && !model.tokenizer.transposeId) {
+      throw new MotifError('OPTION_OUT_OF_RANGE', `The ${model.tokenizer.name} encoding cannot be transposed token by token; transposed views need the voices encoding.`);
+    }
 
     const split = splitCorpus((await loadCorpus(dataDirs)).pieces);
     if (split.valid.length === 0) throw new MotifError('DATA_EMPTY', 'The data has no validation pieces to fit the ensemble on.');
     const pieces = split.valid.map((p) => model.tokenizer.encode(p.sequence, { onUnknown: 'skip' }));
-    const scores = loaded.map((m) => scoreNetwork(m.network as LanguageModel, m.tokenizer, pieces));
-    const weights = fitEnsembleWeights(scores.map((s) => s.logProbabilities));
+    const scores = loaded.map((m) => scoreNetwork(m.network as LanguageModel, m.tokenizer, pieces, transpositions));
+    const weights = scores.length > 1 ? fitEnsembleWeights(scores.map((s) => s.logProbabilities)) : [1];
     const perToken = (logs: readonly Float32Array[]): number => {
       const { nll, count } = totalNll(pieces, { logProbabilities: [...logs] });
       return nll / count;
@@ -65,16 +82,21 @@ export async function buildEnsemble(modelDir: string, memberDirs: readonly strin
     const members = memberDirs.map((_, i) => `${ENSEMBLE_DIR}/net-${i + 2}`);
     await copyMembers(modelDir, memberDirs, members);
     // The cache is refitted on the mixture's scores already in hand, written with the ensemble.
-    const spec = { ...model.spec, ensemble: { members, weights }, metrics: { ...model.spec.metrics, validNllPerTokenEnsemble: validNllPerToken.mixture } };
+    const ensemble = transpositions ? { members, weights, transpositions } : { members, weights };
+    const spec = { ...model.spec, ensemble, metrics: { ...model.spec.metrics, validNllPerTokenEnsemble: validNllPerToken.mixture } };
     const cache = await fitScoredCopyCache(modelDir, spec, model.tokenizer, pieces, { logProbabilities: mixture });
-    return { members, weights, validPieces: pieces.length, validNllPerToken, cache };
+    return { members, weights, transpositions, validPieces: pieces.length, validNllPerToken, cache };
   } finally {
     for (const m of loaded) disposeModel(m);
   }
 }
 
-/** Each member's spec and weights into `modelDir/<name>`, replacing an older members folder whole. */
+/** Each member's spec and weights into `modelDir/<name>`, replacing an older members folder whole (removing it when there are none). */
 async function copyMembers(modelDir: string, memberDirs: readonly string[], names: readonly string[]): Promise<void> {
+  if (memberDirs.length === 0) {
+    await rm(join(modelDir, ENSEMBLE_DIR), { recursive: true, force: true });
+    return;
+  }
   const temp = join(modelDir, `.${ENSEMBLE_DIR}.tmp-${process.pid}`);
   await rm(temp, { recursive: true, force: true });
   try {

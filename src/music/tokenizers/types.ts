@@ -54,6 +54,12 @@ export interface Tokenizer {
   encode(seq: NoteSequence, opts?: EncodeOptions): number[];
   /** Never throws on any id sequence: unknown, out-of-range or ill-placed ids are skipped. */
   decode(ids: readonly number[], opts?: DecodeOptions): NoteSequence;
+  /**
+   * Encodings whose pitch tokens can be moved: the id of the same token `semitones` higher (lower
+   * when negative), or undefined when that pitch is outside the vocabulary. Tokens without a pitch
+   * map to themselves. Undefined for encodings that cannot be transposed token by token.
+   */
+  transposeId?(id: number, semitones: number): number | undefined;
   /** Human-readable token, e.g. "E-4", "0.4.7", "NOTE_60", "DUR_4", "SHIFT_2". */
   tokenName(id: number): string;
   /** Pitch classes a token sounds (note or chord tokens), undefined for timing/control tokens. */

@@ -149,6 +149,14 @@ export class VoicesTokenizer implements Tokenizer {
     return (id - FIRST_VALUE_ID) % this.values;
   }
 
+  /** See Tokenizer.transposeId: a pitch token moves within its place; REST, HOLD and control tokens stay. */
+  transposeId(id: number, semitones: number): number | undefined {
+    const value = this.valueOf(id);
+    if (value === undefined || value < FIRST_PITCH_VALUE) return id;
+    const moved = value + semitones;
+    return moved < FIRST_PITCH_VALUE || moved >= this.values ? undefined : id + semitones;
+  }
+
   /** Pitch of a pitch token, undefined for REST, HOLD and control tokens. */
   pitchOf(id: number): number | undefined {
     const value = this.valueOf(id);
