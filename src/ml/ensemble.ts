@@ -86,7 +86,18 @@ export function fitEnsembleWeights(members: readonly (readonly Float32Array[])[]
 export function mixNextToken(logits: readonly Float32Array[], logWeights: readonly number[]): Float32Array {
   const logs = logits.map((l, k) => logSoftmax(l, logWeights[k]!));
   const out = new Float32Array(logs[0]!.length);
-  for (let i = 0; i < out.length; i++) out[i] = logSumExp(logs.map((l) => l[i]!));
+  // Per token, log Σₖ exp(logsₖ): written out, as this runs for every token of every member when composing.
+  for (let i = 0; i < out.length; i++) {
+    let max = -Infinity;
+    for (const l of logs) max = Math.max(max, l[i]!);
+    if (max === -Infinity) {
+      out[i] = -Infinity;
+      continue;
+    }
+    let sum = 0;
+    for (const l of logs) sum += Math.exp(l[i]! - max);
+    out[i] = max + Math.log(sum);
+  }
   return out;
 }
 

@@ -82,6 +82,7 @@ export function createTransposedStepper(network: LanguageModel, tokenizer: Token
   // backMaps[v][x]: the view's id for the piece's token x (−1: the view cannot say x).
   const backMaps = transpositions.map((k) => Int32Array.from({ length: vocab }, (_, x) => move(x, k) ?? -1));
   const live = transpositions.map(() => true);
+  const moved = new Float64Array(transpositions.length * vocab);
   let state = network.initState(transpositions.length);
   const positions = network.config.positionPeriod > 0 ? createPositionTracker(tokenizer) : undefined;
   return {
@@ -96,14 +97,27 @@ export function createTransposedStepper(network: LanguageModel, tokenizer: Token
       const position = positions?.push(id);
       const result = network.step(state, ids, position === undefined ? undefined : ids.map(() => position));
       state = result.state;
-      const rows: Float32Array[] = [];
+      // Each live view's log-softmax, moved back to the piece's key (row k of `moved`).
+      let count = 0;
       transpositions.forEach((_, v) => {
         if (!live[v]) return;
         const row = logSoftmax(result.logits.subarray(v * vocab, (v + 1) * vocab));
-        rows.push(Float32Array.from(backMaps[v]!, (at) => (at < 0 ? -Infinity : row[at]!)));
+        const back = backMaps[v]!;
+        for (let x = 0; x < vocab; x++) moved[count * vocab + x] = back[x]! < 0 ? -Infinity : row[back[x]!]!;
+        count++;
       });
       const out = new Float32Array(vocab);
-      for (let x = 0; x < vocab; x++) out[x] = logMeanExp(rows.map((r) => r[x]!));
+      for (let x = 0; x < vocab; x++) {
+        let max = -Infinity;
+        for (let k = 0; k < count; k++) max = Math.max(max, moved[k * vocab + x]!);
+        if (max === -Infinity) {
+          out[x] = -Infinity;
+          continue;
+        }
+        let sum = 0;
+        for (let k = 0; k < count; k++) sum += Math.exp(moved[k * vocab + x]! - max);
+        out[x] = max + Math.log(sum / count);
+      }
       return out;
     },
   };
