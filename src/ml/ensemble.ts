@@ -15,10 +15,19 @@ import { scoreTransposedViews } from './transposed-views.js';
  * A mixture's next-token accuracy is not measured (`correct` undefined): only target probabilities are mixed.
  */
 export function scoreModelPieces(model: Pick<LoadedModel, 'network' | 'tokenizer' | 'ensemble'>, pieces: readonly (readonly number[])[]): PieceScores {
-  if (!model.ensemble) return scoreNetwork(model.network as LanguageModel, model.tokenizer, pieces);
-  const scores = model.ensemble.map((m) => scoreNetwork(m.network, m.tokenizer, pieces, m.transpositions));
-  if (scores.length === 1) return scores[0]!;
-  return { logProbabilities: mixLogProbabilities(scores.map((s) => s.logProbabilities), model.ensemble.map((m) => m.weight)) };
+  return scoreModelAndMembers(model, pieces).model;
+}
+
+/** {@link scoreModelPieces}, and each network's own scores (in its views) for an ensemble of several. */
+export function scoreModelAndMembers(
+  model: Pick<LoadedModel, 'network' | 'tokenizer' | 'ensemble'>,
+  pieces: readonly (readonly number[])[],
+): { model: PieceScores; members: PieceScores[] } {
+  if (!model.ensemble) return { model: scoreNetwork(model.network as LanguageModel, model.tokenizer, pieces), members: [] };
+  const members = model.ensemble.map((m) => scoreNetwork(m.network, m.tokenizer, pieces, m.transpositions));
+  if (members.length === 1) return { model: members[0]!, members: [] };
+  const mixed = mixLogProbabilities(members.map((s) => s.logProbabilities), model.ensemble.map((m) => m.weight));
+  return { model: { logProbabilities: mixed }, members };
 }
 
 /**

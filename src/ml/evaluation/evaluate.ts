@@ -18,7 +18,7 @@ import { disposeModel, loadModel, type LoadedModel } from '../model-dir.js';
 import { LanguageModel } from '../network/language-model.js';
 import type { TutorialModel } from '../network/tutorial-model.js';
 import { joinStreams, type TokenStream } from '../training/batches.js';
-import { mixLogProbabilities, scoreNetwork } from '../ensemble.js';
+import { scoreModelAndMembers } from '../ensemble.js';
 import { totalNll as piecesNll, type PieceScores } from './piece-scoring.js';
 
 export interface EvaluateOptions {
@@ -262,14 +262,10 @@ function scoreModel(
         tokens: count,
       };
     };
-    if (!model.ensemble) {
-      const scores = scoreNetwork(network, model.tokenizer, pieces);
-      return { rows: [row(`${spec.name} (ours: embedding + 2×LSTM, target at every step)`, scores)], scores };
-    }
-    const members = model.ensemble.map((m) => scoreNetwork(m.network, m.tokenizer, pieces, m.transpositions));
-    const scores = { logProbabilities: mixLogProbabilities(members.map((m) => m.logProbabilities), model.ensemble.map((m) => m.weight)) };
+    const { model: scores, members } = scoreModelAndMembers(model, pieces);
+    if (!model.ensemble) return { rows: [row(`${spec.name} (ours: embedding + 2×LSTM, target at every step)`, scores)], scores };
     const views = spec.ensemble?.transpositions ? `, each in ${spec.ensemble.transpositions.length} transposed views` : '';
-    if (members.length === 1) return { rows: [row(`${spec.name} (one network${views}, without the cache)`, scores)], scores };
+    if (members.length === 0) return { rows: [row(`${spec.name} (one network${views}, without the cache)`, scores)], scores };
     const memberRows = members.map((m, k) => row(`${spec.name}: ${k === 0 ? 'its own network' : spec.ensemble!.members[k - 1]} alone`, m));
     return { rows: [row(`${spec.name} (ensemble of ${members.length} networks${views}, without the cache)`, scores), ...memberRows], scores };
   }
