@@ -76,6 +76,7 @@ export interface EnsembleSpec {
 /** Where `npm run ensemble` puts the members, inside the model folder. */
 export const ENSEMBLE_DIR = 'members';
 
+/** Transposed views go at most this many semitones up or down (a tritone either way covers every key). */
 export const MAX_TRANSPOSITION = 6;
 
 const ensembleSchema = z
