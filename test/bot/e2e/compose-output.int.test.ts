@@ -74,11 +74,13 @@ describe('/compose output', () => {
 
   it('GIVEN a server with a small upload limit WHEN /compose runs THEN the audio is compressed to fit it and Discord accepts every upload', async () => {
     onTestFailed(async () => console.error(await h.describeState()));
-    // At tempo 60, 60 notes-or-chords last ~20–40 s (the piece is random): 192 kb/s MP3 fits only
-    // ~11 s in 256 KB, and Ogg/Opus at 32 kb/s up to ~65 s, so every such piece must be compressed and fits.
+    // 192 kb/s MP3 fits only ~11 s in 256 KB, and Ogg/Opus at 32 kb/s up to ~65 s. At tempo 90, 60
+    // notes-or-chords last 11–65 s when they move on every 0.28–1.6 quarters on average (the piano
+    // samples: 0.50): every such piece must be compressed, and fits. (At tempo 60 a slow random piece
+    // once lasted 61 s and could not fit.)
     const limit = 256 * 1024;
     h.server.attachmentSizeLimit = limit;
-    const r = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'compose', options: { length: 60, tempo: 60 } }), finished, JOB_WAIT_MS);
+    const r = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'compose', options: { length: 60, tempo: 90 } }), finished, JOB_WAIT_MS);
     expect(r.followUps, said(r)).toEqual([]);
     const audio = r.message!.attachments.find((a) => /\.(mp3|ogg)$/.test(a.filename));
     expect(audio, said(r)).toBeDefined();
@@ -91,8 +93,10 @@ describe('/compose output', () => {
 
   it('GIVEN an upload limit no audio can fit WHEN /compose runs THEN the reply says what was too long and still has the MIDI and piano roll', async () => {
     onTestFailed(async () => console.error(await h.describeState()));
-    h.server.attachmentSizeLimit = 60 * 1024; // room for the MIDI and the piano roll (~30 KB), not for ~20 s of audio
-    const r = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'compose', options: { length: 40, tempo: 60 } }), finished, JOB_WAIT_MS);
+    // Room for the MIDI and the piano roll (~30 KB), not for the ~15 s of Ogg/Opus the rest holds: at
+    // tempo 30, 40 notes-or-chords last over 20 s unless they move every quarter of a beat on average.
+    h.server.attachmentSizeLimit = 60 * 1024;
+    const r = await h.server.waitForInteractionResponse(h.server.sendSlashCommand({ name: 'compose', options: { length: 40, tempo: 30 } }), finished, JOB_WAIT_MS);
     expect(r.followUps, said(r)).toEqual([]);
     expect(r.message!.content).toMatch(/No audio: at .* it would not fit this server's 60 KB upload limit even compressed .*Here are the MIDI and the piano roll\./);
     expect(r.message!.attachments.map((a) => a.filename.slice(-4)).sort()).toEqual(['.mid', '.png']);
