@@ -8,6 +8,8 @@ import { tokenPositions, type Tokenizer } from '../music/tokenizers/index.js';
 import { scoreWholePieces, type PieceScores } from './evaluation/piece-scoring.js';
 import type { LoadedModel } from './model-dir.js';
 import type { LanguageModel } from './network/language-model.js';
+import { logSumExp, logSumExpColumns } from './log-space.js';
+import { logSoftmax } from './sampling.js';
 import { scoreTransposedViews } from './transposed-views.js';
 
 /**
@@ -49,14 +51,6 @@ export function mixLogProbabilities(members: readonly (readonly Float32Array[])[
   });
 }
 
-function logSumExp(values: readonly number[]): number {
-  const max = Math.max(...values);
-  if (max === -Infinity) return -Infinity;
-  let sum = 0;
-  for (const v of values) sum += Math.exp(v - max);
-  return max + Math.log(sum);
-}
-
 /**
  * The mixture weights that maximise the likelihood of the scored (validation) pieces: EM on the
  * members' target log-probabilities, from equal weights. Converges in tens of rounds; each round
@@ -93,29 +87,5 @@ export function fitEnsembleWeights(members: readonly (readonly Float32Array[])[]
  * scale: each is normalised first) and the log of their weights.
  */
 export function mixNextToken(logits: readonly Float32Array[], logWeights: readonly number[]): Float32Array {
-  const logs = logits.map((l, k) => logSoftmax(l, logWeights[k]!));
-  const out = new Float32Array(logs[0]!.length);
-  // Per token, log Σₖ exp(logsₖ): written out, as this runs for every token of every member when composing.
-  for (let i = 0; i < out.length; i++) {
-    let max = -Infinity;
-    for (const l of logs) max = Math.max(max, l[i]!);
-    if (max === -Infinity) {
-      out[i] = -Infinity;
-      continue;
-    }
-    let sum = 0;
-    for (const l of logs) sum += Math.exp(l[i]! - max);
-    out[i] = max + Math.log(sum);
-  }
-  return out;
-}
-
-/** log softmax(logits) + offset, in a new array. */
-function logSoftmax(logits: Float32Array, offset: number): Float32Array {
-  let max = -Infinity;
-  for (const v of logits) if (v > max) max = v;
-  let sum = 0;
-  for (const v of logits) sum += Math.exp(v - max);
-  const shift = max + Math.log(sum) - offset;
-  return logits.map((v) => v - shift);
+  return logSumExpColumns(logits.map((l) => logSoftmax(l)), logWeights);
 }

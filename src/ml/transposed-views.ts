@@ -19,7 +19,9 @@
  */
 import { createPositionTracker, tokenPositions, type Tokenizer } from '../music/tokenizers/index.js';
 import { scoreWholePieces } from './evaluation/piece-scoring.js';
+import { logSumExp, logSumExpColumns } from './log-space.js';
 import type { LanguageModel } from './network/language-model.js';
+import { logSoftmax } from './sampling.js';
 
 /** What a stepper over one network gives after each token: log-probabilities of the next. */
 export interface LogProbabilityStepper {
@@ -82,7 +84,6 @@ export function createTransposedStepper(network: LanguageModel, tokenizer: Token
   // backMaps[v][x]: the view's id for the piece's token x (−1: the view cannot say x).
   const backMaps = transpositions.map((k) => Int32Array.from({ length: vocab }, (_, x) => move(x, k) ?? -1));
   const live = transpositions.map(() => true);
-  const moved = new Float64Array(transpositions.length * vocab);
   let state = network.initState(transpositions.length);
   const positions = network.config.positionPeriod > 0 ? createPositionTracker(tokenizer) : undefined;
   return {
@@ -97,47 +98,22 @@ export function createTransposedStepper(network: LanguageModel, tokenizer: Token
       const position = positions?.push(id);
       const result = network.step(state, ids, position === undefined ? undefined : ids.map(() => position));
       state = result.state;
-      // Each live view's log-softmax, moved back to the piece's key (row k of `moved`).
-      let count = 0;
+      // Each live view's log-softmax, moved back to the piece's key; their mean.
+      const rows: Float64Array[] = [];
       transpositions.forEach((_, v) => {
         if (!live[v]) return;
         const row = logSoftmax(result.logits.subarray(v * vocab, (v + 1) * vocab));
         const back = backMaps[v]!;
-        for (let x = 0; x < vocab; x++) moved[count * vocab + x] = back[x]! < 0 ? -Infinity : row[back[x]!]!;
-        count++;
+        const moved = new Float64Array(vocab);
+        for (let x = 0; x < vocab; x++) moved[x] = back[x]! < 0 ? -Infinity : row[back[x]!]!;
+        rows.push(moved);
       });
-      const out = new Float32Array(vocab);
-      for (let x = 0; x < vocab; x++) {
-        let max = -Infinity;
-        for (let k = 0; k < count; k++) max = Math.max(max, moved[k * vocab + x]!);
-        if (max === -Infinity) {
-          out[x] = -Infinity;
-          continue;
-        }
-        let sum = 0;
-        for (let k = 0; k < count; k++) sum += Math.exp(moved[k * vocab + x]! - max);
-        out[x] = max + Math.log(sum / count);
-      }
-      return out;
+      return logSumExpColumns(rows, rows.map(() => -Math.log(rows.length)));
     },
   };
 }
 
-function logSoftmax(logits: Float32Array): Float32Array {
-  let max = -Infinity;
-  for (const v of logits) if (v > max) max = v;
-  let sum = 0;
-  for (const v of logits) sum += Math.exp(v - max);
-  const shift = max + Math.log(sum);
-  return logits.map((v) => v - shift);
-}
-
 /** log of the mean of exp(values); −∞ when every value is. */
 function logMeanExp(values: readonly number[]): number {
-  let max = -Infinity;
-  for (const v of values) if (v > max) max = v;
-  if (max === -Infinity) return -Infinity;
-  let sum = 0;
-  for (const v of values) sum += Math.exp(v - max);
-  return max + Math.log(sum / values.length);
+  return logSumExp(values) - Math.log(values.length);
 }

@@ -3,7 +3,7 @@
  * windows, no resets), which is how the literature reports likelihoods. Pieces of similar length
  * share a batch; padding targets are skipped.
  */
-import { DEFAULT_BUCKET_EDGES, DEFAULT_LINE_BUCKET_EDGES, fitLambdas, fitLineWeights, mixedLogProbability, observeCache, type CopyCacheConfig } from '../copy-cache.js';
+import { DEFAULT_BUCKET_EDGES, DEFAULT_LINE_BUCKET_EDGES, fitLambdas, fitLineWeights, mixedLogProbability, observeCache, type CacheObservation, type CopyCacheConfig } from '../copy-cache.js';
 import type { LanguageModel } from '../network/language-model.js';
 
 /** At most this many tokens in one batch (bounds the forward pass's memory). */
@@ -102,22 +102,27 @@ export function fitCopyCache(
   const base = { minMatch, maxMatch, bucketEdges };
   // Each piece's places once, for both fits and the comparison.
   const phases = new Map(pieces.map((ids) => [ids, opts.phasesOf?.(ids)]));
-  const phasesOf = (ids: readonly number[]): ArrayLike<number> | undefined => phases.get(ids);
   const observe = (config: Parameters<typeof observeCache>[2], samePlace: boolean) =>
     pieces.flatMap((ids, i) => observeCache(ids, scores.logProbabilities[i]!, config, samePlace ? phases.get(ids) : undefined));
-  const fit = (samePlace: boolean): CopyCacheConfig => {
-    const lambdas = fitLambdas(observe(base, samePlace), bucketEdges.length);
-    return samePlace ? { ...base, lambdas, samePlace } : { ...base, lambdas };
+  // Each candidate is compared on the observations it was fitted on (what totalNll would walk again).
+  const nllOf = (observations: readonly CacheObservation[], config: CopyCacheConfig): number =>
+    observations.reduce((sum, o) => sum - mixedLogProbability(o, config), 0);
+  const fit = (samePlace: boolean): { config: CopyCacheConfig; nll: number } => {
+    const observations = observe(base, samePlace);
+    const lambdas = fitLambdas(observations, bucketEdges.length);
+    const config = samePlace ? { ...base, lambdas, samePlace } : { ...base, lambdas };
+    return { config, nll: nllOf(observations, config) };
   };
   const anywhere = fit(false);
-  let passage = anywhere;
+  let passage = anywhere.config;
   if (![...phases.values()].every((p) => p === undefined)) {
     const samePlace = fit(true);
-    if (totalNll(pieces, scores, samePlace, phasesOf).nll < totalNll(pieces, scores, anywhere).nll) passage = samePlace;
+    if (samePlace.nll < anywhere.nll) passage = samePlace.config;
   }
   if (!opts.stride || opts.stride < 2) return passage;
   const shape = { stride: opts.stride, minMatch: DEFAULT_LINE_BUCKET_EDGES[0]!, maxMatch: 64, bucketEdges: [...DEFAULT_LINE_BUCKET_EDGES] };
-  const weights = fitLineWeights(observe({ ...passage, lines: shape }, passage.samePlace === true), bucketEdges.length, shape);
-  const withLines: CopyCacheConfig = { ...passage, lines: { ...shape, weights } };
-  return totalNll(pieces, scores, withLines, phasesOf).nll < totalNll(pieces, scores, passage, phasesOf).nll ? withLines : passage;
+  // These observations hold the passage pointer's view too, so both candidates score on them.
+  const observations = observe({ ...passage, lines: shape }, passage.samePlace === true);
+  const withLines: CopyCacheConfig = { ...passage, lines: { ...shape, weights: fitLineWeights(observations, bucketEdges.length, shape) } };
+  return nllOf(observations, withLines) < nllOf(observations, passage) ? withLines : passage;
 }
