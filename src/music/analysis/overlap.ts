@@ -4,9 +4,17 @@
  * pieces. Both are smoothed with a Gaussian KDE (Scott's bandwidth, as scipy's gaussian_kde) and
  * summarised by their overlap area (1 = indistinguishable, 0 = disjoint) and KL divergence.
  *
- * One deliberate difference from their mgeval code: the PDFs are integrated over the data range
- * widened by five bandwidths on each side (mgeval stops at the data range, which cuts the tails
- * and makes two identical point masses overlap by ~0 instead of 1).
+ * Two deliberate differences from their mgeval code:
+ * - The PDFs are integrated over the data range widened by five bandwidths on each side (mgeval
+ *   stops at the data range, which cuts the tails and makes two identical point masses overlap by
+ *   ~0 instead of 1).
+ * - Both PDFs are smoothed with one bandwidth, the wider of their two Scott bandwidths. mgeval
+ *   compares sets of equal size, so its intra-set (N·(N−1)) and inter-set (N·N) distance counts, and
+ *   hence their Scott bandwidths, nearly agree. Our held-out sets are smaller than the 100 samples
+ *   (22 piano pieces: 231 intra pairs against 2,200 inter pairs), and with a bandwidth each the
+ *   inter-set PDF came out narrower and taller than the intra-set one for no other reason: samples
+ *   drawn from the held-out distribution itself scored about 0.79 on an ending-on-the-tonic-like
+ *   yes/no feature. One kernel for both compares the distributions, not the sample sizes.
  */
 import { createRng, type Rng } from '../random.js';
 import { ALL_FEATURES, featureVector, type FeatureName, type PieceFeatures } from './features.js';
@@ -92,7 +100,7 @@ function scottBandwidth(xs: readonly number[]): number {
  * so the cost is grid × kernel width, whatever the sample size, and a kernel narrower than a grid
  * cell still carries its full mass.
  */
-function kdeOnGrid(xs: readonly number[], grid: Float64Array): Float64Array {
+function kdeOnGrid(xs: readonly number[], grid: Float64Array, bw: number): Float64Array {
   const n = grid.length;
   const lo = grid[0]!;
   const dx = (grid[n - 1]! - lo) / (n - 1);
@@ -104,7 +112,6 @@ function kdeOnGrid(xs: readonly number[], grid: Float64Array): Float64Array {
     weights[i]! += 1 - frac;
     weights[i + 1]! += frac;
   }
-  const bw = scottBandwidth(xs);
   const reach = Math.min(n - 1, Math.ceil((8 * bw) / dx));
   const kernel = new Float64Array(2 * reach + 1);
   let mass = 0;
@@ -122,19 +129,20 @@ function kdeOnGrid(xs: readonly number[], grid: Float64Array): Float64Array {
 }
 
 /**
- * Overlap area and KL divergence of two samples' Gaussian KDEs.
+ * Overlap area and KL divergence of two samples' Gaussian KDEs, smoothed with one common bandwidth.
  * @returns overlapArea in [0, 1]; klDivergence ≥ 0 (nats, KL(a ‖ b)).
  */
 export function compareDistributions(a: readonly number[], b: readonly number[], gridPoints = 1024): { overlapArea: number; klDivergence: number } {
   if (a.length === 0 || b.length === 0) return { overlapArea: 0, klDivergence: Infinity };
-  const pad = 5 * Math.max(scottBandwidth(a), scottBandwidth(b));
+  const bandwidth = Math.max(scottBandwidth(a), scottBandwidth(b));
+  const pad = 5 * bandwidth;
   const lo = Math.min(Math.min(...a), Math.min(...b)) - pad;
   const hi = Math.max(Math.max(...a), Math.max(...b)) + pad;
   const grid = new Float64Array(gridPoints);
   const dx = (hi - lo) / (gridPoints - 1);
   for (let i = 0; i < gridPoints; i++) grid[i] = lo + i * dx;
-  const pa = kdeOnGrid(a, grid);
-  const pb = kdeOnGrid(b, grid);
+  const pa = kdeOnGrid(a, grid, bandwidth);
+  const pb = kdeOnGrid(b, grid, bandwidth);
   let overlap = 0;
   let sumA = 0;
   let sumB = 0;
