@@ -3,7 +3,8 @@ import { createStepper, generatePiece, isDegenerate } from '../../src/ml/generat
 import { scoreWholePieces } from '../../src/ml/evaluation/piece-scoring.js';
 import type { LanguageModel } from '../../src/ml/network/language-model.js';
 import { tokenPositions } from '../../src/music/tokenizers/index.js';
-import { loadModel, type LoadedModel } from '../../src/ml/model-dir.js';
+import { disposeModel, loadModel, type LoadedModel } from '../../src/ml/model-dir.js';
+import { STYLES, styleModelDir } from '../../src/jobs/styles.js';
 import { initTf } from '../../src/ml/tf.js';
 import { compareNotes, countNoteEvents } from '../../src/music/note-sequence.js';
 import { tinyTune, trainTinyModel } from '../support/tiny-model.js';
@@ -59,6 +60,22 @@ describe('generatePiece with a trained (tiny) LSTM', () => {
       for (let i = 0; i < repeats; i++) tune.notes.push({ ...tune.notes[0]!, pitch: 69, startStep: end + i * 2, endStep: end + i * 2 + 2 });
       tune.totalSteps = end + repeats * 2;
       expect(isDegenerate(tune), `${repeats} repeats`).toBe(stuck);
+    }
+  });
+
+  it('GIVEN the shipped piano model and a random seed whose first try sticks on one chord WHEN composed THEN it tries again and returns a sound piece of the asked length', async () => {
+    const piano = STYLES.piano;
+    const shipped = await loadModel(styleModelDir('models', piano));
+    try {
+      const opts = { length: 100, temperature: piano.temperature, topP: piano.topP, randomSeed: 2 * 10_007 + 20, copyCache: shipped.copyCache, ...piano.rules };
+      const firstTry = generatePiece(shipped.network, shipped.tokenizer, { ...opts, maxAttempts: 1 });
+      expect(isDegenerate(firstTry.sequence)).toBe(true);
+      const piece = generatePiece(shipped.network, shipped.tokenizer, opts);
+      expect(piece.attempts).toBeGreaterThan(1);
+      expect(isDegenerate(piece.sequence)).toBe(false);
+      expect(piece.generatedEvents).toBe(100);
+    } finally {
+      disposeModel(shipped);
     }
   });
 
