@@ -56,7 +56,19 @@ export const STYLES: Readonly<Record<StyleName, Style>> = Object.freeze({
     topP: 1,
     qpm: 80,
     program: 19,
-    rules: { monophonic: false, unbrokenVoices: true, repeatOpening: { probability: 0.38, bars: 4 }, temperPitchesOnly: true, inOneKey: true, outOfKeyWeight: 0.1 },
+    // The key signature: the one key the piece is kept in is drawn from all 24, then the piece is
+    // moved to a signature drawn as often as the 229 training chorales have it (keys as for folk
+    // below): G 19.2%, C 17.9%, F 15.7%, D 15.3%, Bb 14%, A 9.2%, Eb, E 3.9%, Ab, B 0.4%. In all
+    // 24 keys alike, the samples' (absolute) pitch-class histogram overlapped Bach's by 0.79.
+    rules: {
+      monophonic: false,
+      unbrokenVoices: true,
+      repeatOpening: { probability: 0.38, bars: 4 },
+      temperPitchesOnly: true,
+      inOneKey: true,
+      outOfKeyWeight: 0.1,
+      keyPalette: { majorRoots: [[7, 0.192], [0, 0.179], [5, 0.157], [2, 0.153], [10, 0.14], [9, 0.092], [3, 0.039], [4, 0.039], [8, 0.004], [11, 0.004]], meanPitch: 60.6 },
+    },
   },
   // The median tempo of the CRÉ tunes is 180 quarter notes a minute; a flute carries the melody.
   // Not one note per onset any more: since its last 21 epochs (its place in the bar as input, a real

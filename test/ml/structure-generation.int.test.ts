@@ -58,6 +58,19 @@ describe('structure: cadence, copy cache, whole-piece scoring', () => {
     }
   });
 
+  it('GIVEN a palette of Bb major\'s signature only and pieces kept in one key WHEN composed from scratch THEN each is composed in Bb major or G minor; without the palette, in keys of every signature', () => {
+    // The constraint scales of Bb major and G minor (with its raised seventh, F#).
+    const bbOrGMinor = [10, 0, 2, 3, 5, 7, 9, 6];
+    const outside = (keyPalette?: { majorRoots: readonly (readonly [number, number])[]; meanPitch: number }) =>
+      [1, 2, 3, 4, 5, 6].flatMap((randomSeed) => {
+        const piece = generatePiece(model.network, model.tokenizer, { length: 24, randomSeed, temperature: 1.5, keyPalette, inOneKey: true });
+        expect(countNoteEvents(piece.sequence)).toBe(24);
+        return piece.sequence.notes.filter((n) => !bbOrGMinor.includes(n.pitch % 12));
+      });
+    expect(outside({ majorRoots: [[10, 1]], meanPitch: 60 })).toEqual([]);
+    expect(outside().length).toBeGreaterThan(0);
+  });
+
   it('GIVEN a key WHEN out-of-key pitches are weighted instead of refused THEN some appear, fewer than with no key at all; refused, none do', () => {
     const outOfKey = (opts: { key?: string; outOfKeyWeight?: number }): number =>
       [1, 2, 3, 4, 5, 6].reduce((count, randomSeed) => {
