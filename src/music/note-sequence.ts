@@ -136,3 +136,12 @@ export function countNoteEvents(seq: NoteSequence): number {
   for (const n of seq.notes) onsets.add(n.startStep);
   return onsets.size;
 }
+
+/** The piece's first `events` notes-or-chords (see countNoteEvents), each note as long as it was. */
+export function openingNoteEvents(seq: NoteSequence, events: number): NoteSequence {
+  const onsets = [...new Set(seq.notes.map((n) => n.startStep))].sort((a, b) => a - b);
+  if (onsets.length <= events) return seq;
+  const lastOnset = onsets[events - 1]!;
+  const notes = seq.notes.filter((n) => n.startStep <= lastOnset);
+  return { ...seq, notes, totalSteps: notes.reduce((end, n) => Math.max(end, n.endStep), 0) };
+}

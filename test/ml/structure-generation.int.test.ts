@@ -160,6 +160,18 @@ describe('structure: cadence, copy cache, whole-piece scoring', () => {
     expect(report.likelihood.some((row) => row.arch === 'markov3')).toBe(true);
   });
 
+  itData('GIVEN samples WHEN evaluated THEN each overlap row has a reference: the test chorales\' own 100-chord openings, which match the whole chorales\' harmony', async () => {
+    const report = await evaluateModel({ modelDir, dataDirs: [], testDirs: [JSB], samples: 2, sampleLength: 100 });
+    expect(report.openingsOverlap.map((r) => r.feature)).toEqual(report.overlap.map((r) => r.feature));
+    for (const row of report.openingsOverlap) {
+      expect(row.overlapArea).toBeGreaterThanOrEqual(0);
+      expect(row.overlapArea).toBeLessThanOrEqual(1);
+    }
+    const opening = (feature: string) => report.openingsOverlap.find((r) => r.feature === feature)!.overlapArea;
+    expect(opening('pitchClassHistogram')).toBeGreaterThan(0.9);
+    expect(opening('polyphony')).toBeGreaterThan(0.9);
+  });
+
   itData('GIVEN npm run eval -- --test JSB --json WHEN run THEN the last line carries totalNll and test16thSteps', async () => {
     const { code, stdout, stderr } = await runCli('eval', ['--model', modelDir, '--test', JSB, '--samples', '0', '--json']);
     expect(code, stderr).toBe(0);

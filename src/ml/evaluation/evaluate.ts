@@ -6,7 +6,7 @@
  * - music: features of generated pieces against held-out pieces, with Yang & Lerch's overlap areas;
  * - originality: the longest run of (pitch, duration) events each sample copies from the training data.
  */
-import { computeFeatures } from '../../music/analysis/features.js';
+import { computeFeatures, type PieceFeatures } from '../../music/analysis/features.js';
 import { fitMarkov } from '../../music/analysis/markov.js';
 import { longestCopiedRun } from '../../music/analysis/originality.js';
 import { overlapTable, type OverlapRow } from '../../music/analysis/overlap.js';
@@ -18,6 +18,7 @@ import { disposeModel, loadModel, type LoadedModel } from '../model-dir.js';
 import { LanguageModel } from '../network/language-model.js';
 import type { TutorialModel } from '../network/tutorial-model.js';
 import { joinStreams, type TokenStream } from '../training/batches.js';
+import { openingNoteEvents } from '../../music/note-sequence.js';
 import { scoreModelAndMembers } from '../ensemble.js';
 import { totalNll as piecesNll, type PieceScores } from './piece-scoring.js';
 
@@ -87,6 +88,12 @@ export interface EvaluationReport {
   nllPerQuarterFrame: number;
   likelihood: LikelihoodRow[];
   overlap: OverlapRow[];
+  /**
+   * The same table for the held-out pieces' own openings, as many notes-or-chords long as the
+   * samples, against the whole pieces: what real music scores under this protocol (short pieces
+   * against whole ones), a reference for each row of `overlap`.
+   */
+  openingsOverlap: Pick<OverlapRow, 'feature' | 'overlapArea'>[];
   originality: {
     samples: number;
     longestCopiedRun: { p50: number; p95: number; p99_5: number; max: number; mean: number };
@@ -182,13 +189,12 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
 
   progress('statistics', 0.9);
   // --samples 0 scores likelihood only (the 1/5/50/all-files comparison needs nothing else).
-  const overlap =
+  const testFeatures = test.map((p) => computeFeatures(p.sequence));
+  const compare = (other: PieceFeatures[]) => overlapTable(testFeatures, other, { randomSeed: opts.randomSeed ?? 1 });
+  const overlap = samples > 0 ? compare(generated.map((g) => computeFeatures(g.sequence))) : [];
+  const openingsOverlap =
     samples > 0
-      ? overlapTable(
-          test.map((p) => computeFeatures(p.sequence)),
-          generated.map((g) => computeFeatures(g.sequence)),
-          { randomSeed: opts.randomSeed ?? 1 },
-        )
+      ? compare(test.map((p) => computeFeatures(openingNoteEvents(p.sequence, opts.sampleLength ?? 100)))).map(({ feature, overlapArea }) => ({ feature, overlapArea }))
       : [];
   const copies = model.copyIndex ? generated.map((g) => longestCopiedRun(model.copyIndex!, g.sequence)) : [];
   disposeModel(model);
@@ -205,6 +211,7 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
     nllPerQuarterFrame: (4 * totalNll) / Math.max(1, test16thSteps),
     likelihood,
     overlap,
+    openingsOverlap,
     originality: originalityReport(copies),
     generation: {
       samples,
