@@ -64,10 +64,10 @@ describe('generatePiece with a trained (tiny) LSTM', () => {
   });
 
   it('GIVEN the shipped piano model and a random seed whose first try sticks on one chord WHEN composed THEN it tries again and returns a sound piece of the asked length', async () => {
-    const piano = STYLES.piano;
-    const shipped = await loadModel(styleModelDir('models', piano));
+    const shipped = await loadModel(styleModelDir('models', STYLES.piano));
     try {
-      const opts = { length: 100, temperature: piano.temperature, topP: piano.topP, randomSeed: 2 * 10_007 + 20, copyCache: shipped.copyCache, ...piano.rules };
+      // Temperature 1.1 on every token, as the piano style sampled before its rules said otherwise.
+      const opts = { length: 100, temperature: 1.1, topP: 0.9, randomSeed: 2 * 10_007 + 20, copyCache: shipped.copyCache };
       const firstTry = generatePiece(shipped.network, shipped.tokenizer, { ...opts, maxAttempts: 1 });
       expect(isDegenerate(firstTry.sequence)).toBe(true);
       const piece = generatePiece(shipped.network, shipped.tokenizer, opts);
