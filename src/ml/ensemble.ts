@@ -53,31 +53,43 @@ export function mixLogProbabilities(members: readonly (readonly Float32Array[])[
 
 /**
  * The mixture weights that maximise the likelihood of the scored (validation) pieces: EM on the
- * members' target log-probabilities, from equal weights. Converges in tens of rounds; each round
- * cannot lower the likelihood.
+ * members' target probabilities, from equal weights. The likelihood is concave in the weights and
+ * each round cannot lower it, but where members nearly agree it is flat and EM creeps (each round
+ * closes a fixed share of the gap), so it runs until the weights stop moving at all (1e-9), not
+ * for a set number of rounds: 100 rounds had left the chorale ensemble's weights at 0.49 / 0.24 /
+ * 0.28 where the maximum is 0.58 / 0.17 / 0.25.
  */
 export function fitEnsembleWeights(members: readonly (readonly Float32Array[])[], opts: { rounds?: number } = {}): number[] {
   const k = members.length;
+  // Each token's probabilities once, scaled by the token's largest (a common factor per token
+  // changes no responsibility), so a round is k multiply-adds per token.
+  const rows: number[] = [];
+  members[0]!.forEach((first, piece) => {
+    for (let t = 0; t < first.length; t++) {
+      const logs = members.map((m) => m[piece]![t]!);
+      const top = Math.max(...logs);
+      if (top === -Infinity) continue;
+      for (const l of logs) rows.push(Math.exp(l - top));
+    }
+  });
+  const table = Float64Array.from(rows);
+  const tokens = table.length / k;
   let weights = new Array<number>(k).fill(1 / k);
-  const rounds = opts.rounds ?? 100;
+  if (tokens === 0) return weights;
+  const rounds = opts.rounds ?? 100_000;
+  const responsibility = new Float64Array(k);
   for (let round = 0; round < rounds; round++) {
-    const responsibility = new Array<number>(k).fill(0);
-    let tokens = 0;
-    members[0]!.forEach((first, piece) => {
-      for (let t = 0; t < first.length; t++) {
-        const joint = members.map((m, j) => Math.log(weights[j]!) + m[piece]![t]!);
-        const total = logSumExp(joint);
-        if (total === -Infinity) continue;
-        joint.forEach((v, j) => (responsibility[j]! += Math.exp(v - total)));
-        tokens++;
-      }
-    });
-    if (tokens === 0) break;
-    const next = responsibility.map((r) => Math.max(r / tokens, 1e-6));
+    responsibility.fill(0);
+    for (let row = 0; row < table.length; row += k) {
+      let total = 0;
+      for (let j = 0; j < k; j++) total += weights[j]! * table[row + j]!;
+      for (let j = 0; j < k; j++) responsibility[j]! += (weights[j]! * table[row + j]!) / total;
+    }
+    const next = Array.from(responsibility, (r) => Math.max(r / tokens, 1e-6));
     const sum = next.reduce((a, b) => a + b, 0);
     const moved = next.reduce((max, w, j) => Math.max(max, Math.abs(w / sum - weights[j]!)), 0);
     weights = next.map((w) => w / sum);
-    if (moved < 1e-5) break;
+    if (moved < 1e-9) break;
   }
   return weights;
 }
