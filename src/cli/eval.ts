@@ -87,11 +87,13 @@ if (isEntryPoint(import.meta.url)) process.exitCode = await runCliMain(EVAL_CLI,
     // "real openings": the held-out pieces' own openings scored the same way, the reference per row.
     out.write('\nfeature                overlap  KL      real mean  generated mean  real openings\n');
     report.overlap.forEach((row, i) => {
+      const opening = report.openingsOverlap[i]?.overlapArea.toFixed(3) ?? '-';
       out.write(
         `${row.feature.padEnd(22)} ${row.overlapArea.toFixed(3).padStart(7)} ${row.klDivergence.toFixed(3).padStart(7)} ` +
-          `${row.real.mean.toFixed(3).padStart(10)} ${row.generated.mean.toFixed(3).padStart(15)} ${report.openingsOverlap[i]!.overlapArea.toFixed(3).padStart(14)}\n`,
+          `${row.real.mean.toFixed(3).padStart(10)} ${row.generated.mean.toFixed(3).padStart(15)} ${opening.padStart(14)}\n`,
       );
     });
+    if (report.overlap.length > 0) out.write(`(real openings: the first ${values.length ?? 100} notes-or-chords of the ${report.openingsPieces} held-out pieces longer than that)\n`);
     const o = report.originality;
     out.write(
       `\nlongest run copied from the training data (${o.samples} samples): p50 ${o.longestCopiedRun.p50}, p95 ${o.longestCopiedRun.p95}, ` +

@@ -259,9 +259,9 @@ export interface GenerateOptions {
   qpm?: number;
   program?: number;
   /**
-   * Resample when the output is degenerate (isDegenerate) or short. Default 5 tries: the piano model
-   * at its style's T 1.1 sticks on one chord in about one piece in ten, and with 3 tries one sample in
-   * 100 (eval, seed 2) still came out stuck.
+   * Resample when the output is degenerate (isDegenerate) or not of the asked length. Default 5
+   * tries: the piano model at T 1.1 on every token stuck on one chord in about one first try in ten,
+   * and with 3 tries one sample in 100 (eval, seed 2) still came out stuck.
    */
   maxAttempts?: number;
   /** The model's copy cache (LoadedModel.copyCache); undefined = the LSTM alone. */
@@ -323,8 +323,27 @@ export interface GeneratedPiece {
   sequence: NoteSequence;
   /** New notes-or-chords (excludes the seed). */
   generatedEvents: number;
+  /** Tries made (1 = the first was kept); every try when none was sound and of the asked length. */
   attempts: number;
   tokens: number;
+}
+
+/** What decides which try to keep when none is sound and of the asked length. */
+export interface AttemptSummary {
+  generatedEvents: number;
+  degenerate: boolean;
+}
+
+/**
+ * Whether try `a` is a better one to keep than try `b` for a piece of `length` notes-or-chords: a
+ * sound try beats an unsound one, then the nearer the length wins. Sound means not degenerate and
+ * at least min(length, 4) long, since isDegenerate passes anything under 4 notes (a 3-note try is not
+ * a better piece than a full one that is stuck).
+ */
+export function betterAttempt(a: AttemptSummary, b: AttemptSummary, length: number): boolean {
+  const sound = (t: AttemptSummary) => !t.degenerate && t.generatedEvents >= Math.min(length, 4);
+  if (sound(a) !== sound(b)) return sound(a);
+  return Math.abs(a.generatedEvents - length) < Math.abs(b.generatedEvents - length);
 }
 
 /**
@@ -342,9 +361,12 @@ export function generatePiece(network: Network, tokenizer: Tokenizer, opts: Gene
   // Drawn from the piece's own random stream, so a seed composes the same form every time.
   const repeatOpening = opts.repeatOpening !== undefined && !opts.seed && random() < opts.repeatOpening.probability;
   const root = opts.keyPalette && !opts.seed && !opts.key ? drawRoot(opts.keyPalette, random) : undefined;
-  const inPalette = (piece: GeneratedPiece): GeneratedPiece => (root === undefined ? piece : { ...piece, sequence: moveToSignature(piece.sequence, root, opts.keyPalette!.meanPitch) });
+  // A piece kept in one key moves from that key's signature; otherwise from the one guessed from it.
+  const from = root !== undefined && key && typeof key !== 'string' ? majorRootOf(key) : undefined;
+  const inPalette = (piece: GeneratedPiece): GeneratedPiece =>
+    root === undefined ? piece : { ...piece, sequence: moveToSignature(piece.sequence, root, opts.keyPalette!.meanPitch, from) };
 
-  let best: { piece: GeneratedPiece; degenerate: boolean } | undefined;
+  let best: (AttemptSummary & { piece: GeneratedPiece }) | undefined;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const cache = opts.copyCache && { config: opts.copyCache, maxCopyTokens: opts.maxCopyTokens ?? DEFAULT_MAX_COPY_TOKENS };
     const stepper = createStepper(network, tokenizer, cache, opts.ensemble);
@@ -370,11 +392,10 @@ export function generatePiece(network: Network, tokenizer: Tokenizer, opts: Gene
     const piece: GeneratedPiece = { sequence, generatedEvents, attempts: attempt, tokens: ids.length };
     const degenerate = isDegenerate(continuation);
     if (generatedEvents === opts.length && !degenerate) return inPalette(piece);
-    // When every try falls short, a sound piece of the wrong length beats a stuck one of the right length.
-    const missing = (p: GeneratedPiece) => Math.abs(p.generatedEvents - opts.length);
-    if (!best || (best.degenerate && !degenerate) || (best.degenerate === degenerate && missing(piece) < missing(best.piece))) best = { piece, degenerate };
+    const tried = { piece, generatedEvents, degenerate };
+    if (!best || betterAttempt(tried, best, opts.length)) best = tried;
   }
-  return inPalette(best!.piece);
+  return inPalette({ ...best!.piece, attempts: maxAttempts });
 }
 
 /**
@@ -406,12 +427,15 @@ function majorRootOf(key: { tonicPitchClass: number; mode: 'major' | 'minor' }):
   return key.mode === 'major' ? key.tonicPitchClass : (key.tonicPitchClass + 3) % 12;
 }
 
-/** The piece moved so its (guessed) key signature is that of `root` major, in the octave whose mean pitch is nearest `meanPitch`. */
-function moveToSignature(seq: NoteSequence, root: number, meanPitch: number): NoteSequence {
+/**
+ * The piece moved from the key signature of `fromRoot` major (default: its guessed key's) to that of
+ * `root` major, in the octave whose mean pitch is nearest `meanPitch`.
+ */
+function moveToSignature(seq: NoteSequence, root: number, meanPitch: number, fromRoot?: number): NoteSequence {
   const pitched = seq.notes.filter((n) => !n.isDrum);
   if (pitched.length === 0) return seq;
   const mean = pitched.reduce((sum, n) => sum + n.pitch, 0) / pitched.length;
-  const up = (((root - majorRootOf(guessKey(seq))) % 12) + 12) % 12;
+  const up = (((root - (fromRoot ?? majorRootOf(guessKey(seq)))) % 12) + 12) % 12;
   const shift = [up - 24, up - 12, up, up + 12].reduce((best, s) => (Math.abs(mean + s - meanPitch) < Math.abs(mean + best - meanPitch) ? s : best));
   return transpose(seq, shift);
 }

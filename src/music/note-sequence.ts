@@ -5,6 +5,8 @@
  * Time lives on an integer step grid (`stepsPerQuarter` steps per quarter note); seconds, ticks
  * and 0–1 velocities exist only at the edges (MIDI I/O, the renderer, transcription).
  */
+import { assertInRange } from '../errors.js';
+
 export interface Note {
   /** MIDI pitch 0–127. */
   pitch: number;
@@ -137,8 +139,12 @@ export function countNoteEvents(seq: NoteSequence): number {
   return onsets.size;
 }
 
-/** The piece's first `events` notes-or-chords (see countNoteEvents), each note as long as it was. */
+/**
+ * The piece's first `events` notes-or-chords (see countNoteEvents), each note as long as it was.
+ * @throws MotifError OPTION_OUT_OF_RANGE unless `events` is a whole number ≥ 1.
+ */
 export function openingNoteEvents(seq: NoteSequence, events: number): NoteSequence {
+  assertInRange('events', events, 1, Number.MAX_SAFE_INTEGER, { integer: true });
   const onsets = [...new Set(seq.notes.map((n) => n.startStep))].sort((a, b) => a - b);
   if (onsets.length <= events) return seq;
   const lastOnset = onsets[events - 1]!;

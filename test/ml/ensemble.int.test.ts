@@ -43,6 +43,16 @@ describe('mixing predictions', () => {
     expect(weights[0]! + weights[1]!).toBeCloseTo(1, 9);
   });
 
+  it('GIVEN tokens no member scores (NaN, or probability 0 from all) WHEN weights are fitted THEN they are left out, not spread as NaN', () => {
+    const tokens = Array.from({ length: 100 }, (_, i) => i < 70);
+    const a = Float32Array.from(tokens, (right) => Math.log(right ? 0.9 : 0.1));
+    const b = Float32Array.from(tokens, (right) => Math.log(right ? 0.1 : 0.9));
+    const withGaps = (x: Float32Array) => [Float32Array.of(...x, NaN, -Infinity)];
+    const weights = fitEnsembleWeights([withGaps(a), withGaps(b)]);
+    expect(weights[0]).toBeCloseTo(0.75, 3);
+    expect(weights[0]! + weights[1]!).toBeCloseTo(1, 9);
+  });
+
   it('GIVEN two members that nearly agree WHEN weights are fitted THEN EM still reaches the maximum, though each round moves the weights very little', () => {
     // p = 0.6 where right, 0.4 where not, A right on 55% of tokens: the maximum is again w = 0.75
     // (55·(0.6 − 0.2w) = 45·(0.4 + 0.2w)), but the likelihood is flat, so EM creeps: stopping at

@@ -18,7 +18,7 @@ import { disposeModel, loadModel, type LoadedModel } from '../model-dir.js';
 import { LanguageModel } from '../network/language-model.js';
 import type { TutorialModel } from '../network/tutorial-model.js';
 import { joinStreams, type TokenStream } from '../training/batches.js';
-import { openingNoteEvents } from '../../music/note-sequence.js';
+import { countNoteEvents, openingNoteEvents } from '../../music/note-sequence.js';
 import { scoreModelAndMembers } from '../ensemble.js';
 import { totalNll as piecesNll, type PieceScores } from './piece-scoring.js';
 
@@ -90,10 +90,13 @@ export interface EvaluationReport {
   overlap: OverlapRow[];
   /**
    * The same table for the held-out pieces' own openings, as many notes-or-chords long as the
-   * samples, against the whole pieces: what real music scores under this protocol (short pieces
-   * against whole ones), a reference for each row of `overlap`.
+   * samples, against the whole pieces (a piece never against its own opening): what real music
+   * scores under this protocol (short pieces against whole ones), a reference for each row of
+   * `overlap`. Only pieces longer than the samples give an opening; empty when none is.
    */
   openingsOverlap: Pick<OverlapRow, 'feature' | 'overlapArea'>[];
+  /** How many held-out pieces gave an opening (are longer than the samples). */
+  openingsPieces: number;
   originality: {
     samples: number;
     longestCopiedRun: { p50: number; p95: number; p99_5: number; max: number; mean: number };
@@ -190,11 +193,16 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
   progress('statistics', 0.9);
   // --samples 0 scores likelihood only (the 1/5/50/all-files comparison needs nothing else).
   const testFeatures = test.map((p) => computeFeatures(p.sequence));
-  const compare = (other: PieceFeatures[]) => overlapTable(testFeatures, other, { randomSeed: opts.randomSeed ?? 1 });
+  const compare = (other: PieceFeatures[], sources?: number[]) => overlapTable(testFeatures, other, { randomSeed: opts.randomSeed ?? 1, sources });
   const overlap = samples > 0 ? compare(generated.map((g) => computeFeatures(g.sequence))) : [];
+  const openingLength = opts.sampleLength ?? 100;
+  const sources = samples > 0 ? test.flatMap((p, i) => (countNoteEvents(p.sequence) > openingLength ? [i] : [])) : [];
   const openingsOverlap =
-    samples > 0
-      ? compare(test.map((p) => computeFeatures(openingNoteEvents(p.sequence, opts.sampleLength ?? 100)))).map(({ feature, overlapArea }) => ({ feature, overlapArea }))
+    sources.length > 0
+      ? compare(
+          sources.map((i) => computeFeatures(openingNoteEvents(test[i]!.sequence, openingLength))),
+          sources,
+        ).map(({ feature, overlapArea }) => ({ feature, overlapArea }))
       : [];
   const copies = model.copyIndex ? generated.map((g) => longestCopiedRun(model.copyIndex!, g.sequence)) : [];
   disposeModel(model);
@@ -212,6 +220,7 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
     likelihood,
     overlap,
     openingsOverlap,
+    openingsPieces: sources.length,
     originality: originalityReport(copies),
     generation: {
       samples,

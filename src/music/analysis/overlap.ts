@@ -45,6 +45,12 @@ export interface OverlapOptions {
   /** Grid points for integration. Default 1,024. */
   gridPoints?: number;
   randomSeed?: number;
+  /**
+   * For a second set cut from the first (excerpts of the held-out pieces): the index in the first
+   * set of the piece each member came from. Those pairs are left out of the distances across, where
+   * a piece would meet its own excerpt.
+   */
+  sources?: readonly number[];
 }
 
 function euclidean(a: readonly number[], b: readonly number[]): number {
@@ -77,14 +83,23 @@ export function intraSetDistances(set: readonly number[][], maxPairs: number, rn
   return out;
 }
 
-/** Distances between every member of `a` and every member of `b`, sampled down to `maxPairs`. */
-export function interSetDistances(a: readonly number[][], b: readonly number[][], maxPairs: number, rng: Rng): number[] {
+/**
+ * Distances between every member of `a` and every member of `b`, sampled down to `maxPairs`;
+ * with `sources`, not between b[j] and a[sources[j]] (see OverlapOptions.sources).
+ */
+export function interSetDistances(a: readonly number[][], b: readonly number[][], maxPairs: number, rng: Rng, sources?: readonly number[]): number[] {
   const out: number[] = [];
+  const related = (i: number, j: number): boolean => sources?.[j] === i;
   if (a.length * b.length <= maxPairs) {
-    for (const x of a) for (const y of b) out.push(euclidean(x, y));
+    a.forEach((x, i) => b.forEach((y, j) => related(i, j) || out.push(euclidean(x, y))));
     return out;
   }
-  while (out.length < maxPairs) out.push(euclidean(a[Math.floor(rng() * a.length)]!, b[Math.floor(rng() * b.length)]!));
+  // Each draw is kept with probability ≥ 1 − 1/|a| when sources exclude one pair per b member.
+  while (out.length < maxPairs) {
+    const i = Math.floor(rng() * a.length);
+    const j = Math.floor(rng() * b.length);
+    if (!related(i, j)) out.push(euclidean(a[i]!, b[j]!));
+  }
   return out;
 }
 
@@ -174,7 +189,7 @@ export function overlapForVectors(
   const rng = createRng(opts.randomSeed ?? 0);
   const intraReal = intraSetDistances(real, maxPairs, rng);
   const intraGenerated = intraSetDistances(generated, maxPairs, rng);
-  const inter = interSetDistances(real, generated, maxPairs, rng);
+  const inter = interSetDistances(real, generated, maxPairs, rng, opts.sources);
   const { overlapArea, klDivergence } = compareDistributions(intraReal, inter, opts.gridPoints);
   const magnitude = (v: readonly number[]): number => (v.length === 1 ? v[0]! : Math.sqrt(v.reduce((s, x) => s + x * x, 0)));
   return {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { computeFeatures, type PieceFeatures } from '../../../src/music/analysis/features.js';
-import { compareDistributions, overlapForVectors, overlapTable } from '../../../src/music/analysis/overlap.js';
+import { compareDistributions, interSetDistances, overlapForVectors, overlapTable } from '../../../src/music/analysis/overlap.js';
 import { emptySequence, type NoteSequence } from '../../../src/music/note-sequence.js';
 import { createRng, type Rng } from '../../../src/music/random.js';
 
@@ -67,6 +67,19 @@ describe('Yang & Lerch overlap area', () => {
     expect(alike).toBeGreaterThan(0.93);
     // A generator that always says yes is still told apart from one that matches.
     expect(mean(0.6, 1)).toBeLessThan(alike - 0.03);
+  });
+
+  it('GIVEN excerpts cut from the real pieces WHEN compared with sources THEN no piece meets its own excerpt in the distances across', () => {
+    const real = [[0], [10], [20]];
+    const excerpts = [[0], [10], [20]];
+    const rng = createRng(1);
+    expect(interSetDistances(real, excerpts, 100, rng).filter((d) => d === 0)).toHaveLength(3);
+    const across = interSetDistances(real, excerpts, 100, rng, [0, 1, 2]);
+    expect(across.sort((a, b) => a - b)).toEqual([10, 10, 10, 10, 20, 20]);
+    // Sampled (more pairs than the cap), still never a piece against its own excerpt.
+    const sampled = interSetDistances(real, excerpts, 4, rng, [0, 1, 2]);
+    expect(sampled).toHaveLength(4);
+    expect(sampled.every((d) => d > 0)).toBe(true);
   });
 
   it('GIVEN generated pieces like the real ones vs pieces in another register WHEN tabulated THEN pitch features separate them', () => {
