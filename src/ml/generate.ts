@@ -361,10 +361,12 @@ export function generatePiece(network: Network, tokenizer: Tokenizer, opts: Gene
   // Drawn from the piece's own random stream, so a seed composes the same form every time.
   const repeatOpening = opts.repeatOpening !== undefined && !opts.seed && random() < opts.repeatOpening.probability;
   const root = opts.keyPalette && !opts.seed && !opts.key ? drawRoot(opts.keyPalette, random) : undefined;
-  // A piece kept in one key moves from that key's signature; otherwise from the one guessed from it.
-  const from = root !== undefined && key && typeof key !== 'string' ? majorRootOf(key) : undefined;
+  // Moved from the key guessed from what was composed, even for a piece kept in one key: the folk
+  // style keeps it there loosely (out-of-key pitches 0.6 times as likely), the network's own key can
+  // win, and moving from the key it was kept in then left tunes on signatures outside the palette
+  // (a B major tune among D, G and A).
   const inPalette = (piece: GeneratedPiece): GeneratedPiece =>
-    root === undefined ? piece : { ...piece, sequence: moveToSignature(piece.sequence, root, opts.keyPalette!.meanPitch, from) };
+    root === undefined ? piece : { ...piece, sequence: moveToSignature(piece.sequence, root, opts.keyPalette!.meanPitch) };
 
   let best: (AttemptSummary & { piece: GeneratedPiece }) | undefined;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
@@ -427,15 +429,12 @@ function majorRootOf(key: { tonicPitchClass: number; mode: 'major' | 'minor' }):
   return key.mode === 'major' ? key.tonicPitchClass : (key.tonicPitchClass + 3) % 12;
 }
 
-/**
- * The piece moved from the key signature of `fromRoot` major (default: its guessed key's) to that of
- * `root` major, in the octave whose mean pitch is nearest `meanPitch`.
- */
-function moveToSignature(seq: NoteSequence, root: number, meanPitch: number, fromRoot?: number): NoteSequence {
+/** The piece moved so its (guessed) key signature is that of `root` major, in the octave whose mean pitch is nearest `meanPitch`. */
+function moveToSignature(seq: NoteSequence, root: number, meanPitch: number): NoteSequence {
   const pitched = seq.notes.filter((n) => !n.isDrum);
   if (pitched.length === 0) return seq;
   const mean = pitched.reduce((sum, n) => sum + n.pitch, 0) / pitched.length;
-  const up = (((root - (fromRoot ?? majorRootOf(guessKey(seq)))) % 12) + 12) % 12;
+  const up = (((root - majorRootOf(guessKey(seq))) % 12) + 12) % 12;
   const shift = [up - 24, up - 12, up, up + 12].reduce((best, s) => (Math.abs(mean + s - meanPitch) < Math.abs(mean + best - meanPitch) ? s : best));
   return transpose(seq, shift);
 }
