@@ -84,6 +84,8 @@ export function createTransposedStepper(network: LanguageModel, tokenizer: Token
   // backMaps[v][x]: the view's id for the piece's token x (−1: the view cannot say x).
   const backMaps = transpositions.map((k) => Int32Array.from({ length: vocab }, (_, x) => move(x, k) ?? -1));
   const live = transpositions.map(() => true);
+  // Row v: view v's log-softmax moved back to the piece's key, refilled at every token.
+  const movedRows = transpositions.map(() => new Float64Array(vocab));
   let state = network.initState(transpositions.length);
   const positions = network.config.positionPeriod > 0 ? createPositionTracker(tokenizer) : undefined;
   return {
@@ -104,7 +106,7 @@ export function createTransposedStepper(network: LanguageModel, tokenizer: Token
         if (!live[v]) return;
         const row = logSoftmax(result.logits.subarray(v * vocab, (v + 1) * vocab));
         const back = backMaps[v]!;
-        const moved = new Float64Array(vocab);
+        const moved = movedRows[v]!;
         for (let x = 0; x < vocab; x++) moved[x] = back[x]! < 0 ? -Infinity : row[back[x]!]!;
         rows.push(moved);
       });

@@ -11,6 +11,7 @@ import { fitMarkov } from '../../music/analysis/markov.js';
 import { longestCopiedRun } from '../../music/analysis/originality.js';
 import { overlapTable, type OverlapRow } from '../../music/analysis/overlap.js';
 import { loadCorpus, splitCorpus, type CorpusPiece } from '../../music/corpus.js';
+import { countNoteEvents, openingNoteEvents } from '../../music/note-sequence.js';
 import { encodingPositions, tokenPositions } from '../../music/tokenizers/index.js';
 import { assertInRange, MotifError } from '../../errors.js';
 import { generatePiece, isDegenerate, type StyleRules } from '../generate.js';
@@ -18,7 +19,6 @@ import { disposeModel, loadModel, type LoadedModel } from '../model-dir.js';
 import { LanguageModel } from '../network/language-model.js';
 import type { TutorialModel } from '../network/tutorial-model.js';
 import { joinStreams, type TokenStream } from '../training/batches.js';
-import { countNoteEvents, openingNoteEvents } from '../../music/note-sequence.js';
 import { scoreModelAndMembers } from '../ensemble.js';
 import { totalNll as piecesNll, type PieceScores } from './piece-scoring.js';
 
