@@ -93,7 +93,7 @@ if (isEntryPoint(import.meta.url)) process.exitCode = await runCliMain(EVAL_CLI,
           `${row.real.mean.toFixed(3).padStart(10)} ${row.generated.mean.toFixed(3).padStart(15)} ${opening.padStart(14)}\n`,
       );
     });
-    if (report.overlap.length > 0) out.write(`(real openings: the first ${values.length ?? 100} notes-or-chords of the ${report.openingsPieces} held-out pieces longer than that)\n`);
+    if (report.overlap.length > 0) out.write(`(real openings: the first ${report.openingsLength} notes-or-chords of the ${report.openingsPieces} held-out pieces longer than that)\n`);
     const o = report.originality;
     out.write(
       `\nlongest run copied from the training data (${o.samples} samples): p50 ${o.longestCopiedRun.p50}, p95 ${o.longestCopiedRun.p95}, ` +

@@ -140,13 +140,14 @@ export function countNoteEvents(seq: NoteSequence): number {
 }
 
 /**
- * The piece's first `events` notes-or-chords (see countNoteEvents), each note as long as it was.
+ * The piece's first `events` notes-or-chords (see countNoteEvents), each note as long as it was;
+ * undefined when the piece has no more than that, so it has no opening shorter than itself.
  * @throws MotifError OPTION_OUT_OF_RANGE unless `events` is a whole number ≥ 1.
  */
-export function openingNoteEvents(seq: NoteSequence, events: number): NoteSequence {
+export function openingNoteEvents(seq: NoteSequence, events: number): NoteSequence | undefined {
   assertInRange('events', events, 1, Number.MAX_SAFE_INTEGER, { integer: true });
   const onsets = [...new Set(seq.notes.map((n) => n.startStep))].sort((a, b) => a - b);
-  if (onsets.length <= events) return seq;
+  if (onsets.length <= events) return undefined;
   const lastOnset = onsets[events - 1]!;
   const notes = seq.notes.filter((n) => n.startStep <= lastOnset);
   return { ...seq, notes, totalSteps: notes.reduce((end, n) => Math.max(end, n.endStep), 0) };

@@ -164,6 +164,7 @@ describe('structure: cadence, copy cache, whole-piece scoring', () => {
     // 24 chords: shorter than every test chorale (the shortest has 39), so every opening is cut.
     const report = await evaluateModel({ modelDir, dataDirs: [], testDirs: [JSB], samples: 2, sampleLength: 24 });
     expect(report.openingsPieces).toBe(77);
+    expect(report.openingsLength).toBe(24);
     expect(report.openingsOverlap.map((r) => r.feature)).toEqual(report.overlap.map((r) => r.feature));
     for (const row of report.openingsOverlap) {
       expect(row.overlapArea).toBeGreaterThanOrEqual(0);

@@ -11,7 +11,7 @@ import { fitMarkov } from '../../music/analysis/markov.js';
 import { longestCopiedRun } from '../../music/analysis/originality.js';
 import { overlapTable, type OverlapRow } from '../../music/analysis/overlap.js';
 import { loadCorpus, splitCorpus, type CorpusPiece } from '../../music/corpus.js';
-import { countNoteEvents, openingNoteEvents } from '../../music/note-sequence.js';
+import { openingNoteEvents } from '../../music/note-sequence.js';
 import { encodingPositions, tokenPositions } from '../../music/tokenizers/index.js';
 import { assertInRange, MotifError } from '../../errors.js';
 import { generatePiece, isDegenerate, type StyleRules } from '../generate.js';
@@ -97,6 +97,8 @@ export interface EvaluationReport {
   openingsOverlap: Pick<OverlapRow, 'feature' | 'overlapArea'>[];
   /** How many held-out pieces gave an opening (are longer than the samples). */
   openingsPieces: number;
+  /** The openings' length in notes-or-chords: the samples' length. */
+  openingsLength: number;
   originality: {
     samples: number;
     longestCopiedRun: { p50: number; p95: number; p99_5: number; max: number; mean: number };
@@ -195,14 +197,14 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
   const testFeatures = test.map((p) => computeFeatures(p.sequence));
   const compare = (other: PieceFeatures[], sources?: number[]) => overlapTable(testFeatures, other, { randomSeed: opts.randomSeed ?? 1, sources });
   const overlap = samples > 0 ? compare(generated.map((g) => computeFeatures(g.sequence))) : [];
-  const openingLength = opts.sampleLength ?? 100;
-  const sources = samples > 0 ? test.flatMap((p, i) => (countNoteEvents(p.sequence) > openingLength ? [i] : [])) : [];
+  const openingsLength = opts.sampleLength ?? 100;
+  const openings = samples > 0 ? test.flatMap((p, source) => {
+    const opening = openingNoteEvents(p.sequence, openingsLength);
+    return opening ? [{ source, features: computeFeatures(opening) }] : [];
+  }) : [];
   const openingsOverlap =
-    sources.length > 0
-      ? compare(
-          sources.map((i) => computeFeatures(openingNoteEvents(test[i]!.sequence, openingLength))),
-          sources,
-        ).map(({ feature, overlapArea }) => ({ feature, overlapArea }))
+    openings.length > 0
+      ? compare(openings.map((o) => o.features), openings.map((o) => o.source)).map(({ feature, overlapArea }) => ({ feature, overlapArea }))
       : [];
   const copies = model.copyIndex ? generated.map((g) => longestCopiedRun(model.copyIndex!, g.sequence)) : [];
   disposeModel(model);
@@ -220,7 +222,8 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
     likelihood,
     overlap,
     openingsOverlap,
-    openingsPieces: sources.length,
+    openingsPieces: openings.length,
+    openingsLength,
     originality: originalityReport(copies),
     generation: {
       samples,
