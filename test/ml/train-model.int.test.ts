@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MotifError } from '../../src/errors.js';
 import { loadModel } from '../../src/ml/model-dir.js';
+import { loadCorpus, splitCorpus } from '../../src/music/corpus.js';
 import { trainModel } from '../../src/ml/training/train-model.js';
 import { loadWeights } from '../../src/ml/weights.js';
 import { tokenPositions, VOICES_HELD_PERIOD } from '../../src/music/tokenizers/index.js';
@@ -181,6 +182,21 @@ describe('trainModel', () => {
     expect((await readdir(outDir)).sort()).toEqual(['copy-index.json', 'loss-curve.png', 'spec.json', 'weights.bin', 'weights.json']);
     const full = await trainModel({ dataDirs: [corpus], outDir: await freshOut(), ...TINY_NETWORK, epochs: 1 });
     expect([full.outOfTime, full.completedEpochs]).toEqual([false, 1]);
+  });
+
+  it('GIVEN --train-on-valid WHEN trained THEN the validation pieces join the training pieces, the test pieces stay out, and the run goes its epochs without a validation loss', async () => {
+    const corpus = await writeTinyCorpus(undefined, 24);
+    const split = splitCorpus((await loadCorpus([corpus])).pieces);
+    // The tiny corpus's split is fixed (ids hash the same every run); the test needs all three parts.
+    expect(split.valid.length).toBeGreaterThan(0);
+    expect(split.test.length).toBeGreaterThan(0);
+    const result = await trainModel({ dataDirs: [corpus], outDir: await freshOut(), ...TINY_NETWORK, epochs: 3, patience: 1, trainOnValid: true });
+    expect(result.spec.metrics.trainPieces).toBe(split.train.length + split.valid.length);
+    expect(result.spec.training.data[0]!.pieces).toBe(split.train.length + split.valid.length);
+    expect(result.spec.metrics.validNllPerToken).toBeUndefined();
+    expect(result.spec.training.history.map((e) => e.validLoss)).toEqual([undefined, undefined, undefined]);
+    const heldOut = await trainModel({ dataDirs: [corpus], outDir: await freshOut(), ...TINY_NETWORK, epochs: 1 });
+    expect(heldOut.spec.metrics.trainPieces).toBe(split.train.length);
   });
 
   it('GIVEN an empty or missing training folder THEN a clear DATA_EMPTY error and nothing is written', async () => {

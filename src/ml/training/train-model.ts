@@ -64,6 +64,12 @@ export interface TrainModelOptions {
   augmentTransposeSemitones?: number;
   /** Train on only the first N training pieces (sorted by id), same held-out pieces: the 1/5/50-file comparison. */
   maxPieces?: number;
+  /**
+   * Train on the validation pieces too, for a last fit once the recipe (epochs, rates) was chosen
+   * on them: nothing is held out to stop early, so the run goes its `epochs` and keeps the epoch
+   * with the lowest training loss. The test pieces stay held out.
+   */
+  trainOnValid?: boolean;
   maxStepsPerEpoch?: number;
   timeBudgetSeconds?: number;
   /** Continue from the checkpoint left by an interrupted run with the same outDir. */
@@ -113,6 +119,10 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
   // Limit only what is trained on: held-out parts stay the full corpus's, so runs on 1, 5, 50 or
   // all files are scored on the same pieces.
   if (opts.maxPieces !== undefined) split.train = split.train.slice(0, opts.maxPieces);
+  if (opts.trainOnValid) {
+    split.train = [...split.train, ...split.valid];
+    split.valid = [];
+  }
   log(`corpus: ${corpus.pieces.length} pieces (${split.train.length} train, ${split.valid.length} valid, ${split.test.length} test), ${corpus.skipped.length} files skipped`);
   if (split.train.length === 0) throw new MotifError('DATA_EMPTY', 'There is not enough readable music to train on.');
 
@@ -178,7 +188,8 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
       epochs: opts.epochs,
       batchSize,
       sequenceLength,
-      patience: opts.patience ?? 3,
+      // Training loss alone is no reason to stop: a last fit on everything runs the epochs it was given.
+      patience: opts.trainOnValid ? opts.epochs : (opts.patience ?? 3),
       randomSeed,
       checkpointDir,
       resume: opts.resume,
