@@ -1,26 +1,39 @@
 /**
  * End-to-end latency of one `/compose length:100`: sample + MIDI + piano roll (the first post,
  * `compose100_first_post_ms_p50`) + render + MP3 (`compose100_ms_p50`), warm (model and SoundFont
- * already loaded), with the shipped default model and Discord's default 10 MiB attachment limit.
- * Median of N runs.
+ * already loaded), in the default style as a user gets it (its model, sampling and rules: up to
+ * five tries, one key) and Discord's default 10 MiB attachment limit. Median of N runs.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { composePiece, DEFAULT_MODEL_DIR } from '../src/jobs/compose.js';
+import type { ComposeJobData } from '../src/jobs/compose-contract.js';
+import { DEFAULT_STYLE, STYLES } from '../src/jobs/styles.js';
 
 export async function benchCompose(opts: { runs?: number; modelDir?: string } = {}): Promise<Record<string, number>> {
   const outDir = await mkdtemp(join(tmpdir(), 'motif-bench-compose-'));
   const modelDir = opts.modelDir ?? DEFAULT_MODEL_DIR;
   try {
-    const maxAudioBytes = 10 * 1024 * 1024;
-    await composePiece({ length: 100, modelDir, outDir, randomSeed: 0, maxAudioBytes });
+    const style = STYLES[DEFAULT_STYLE];
+    const request: ComposeJobData = {
+      length: 100,
+      modelDir,
+      outDir,
+      maxAudioBytes: 10 * 1024 * 1024,
+      style: style.name,
+      temperature: style.temperature,
+      topP: style.topP,
+      program: style.program,
+      qpm: style.qpm,
+    };
+    await composePiece({ ...request, randomSeed: 0 });
     const totals: number[] = [];
     const firstPosts: number[] = [];
     const samples: number[] = [];
     const audioSeconds: number[] = [];
     for (let i = 1; i <= (opts.runs ?? 5); i++) {
-      const result = await composePiece({ length: 100, modelDir, outDir, randomSeed: i, baseName: `run-${i}`, maxAudioBytes });
+      const result = await composePiece({ ...request, randomSeed: i, baseName: `run-${i}` });
       totals.push(result.timingsMs.total);
       firstPosts.push(result.timingsMs.firstFiles);
       samples.push(result.timingsMs.sample);
