@@ -3,11 +3,13 @@
  *
  * Makes the model an ensemble of its own network and the added ones, each also in transposed views
  * with `--transpose` (see build-ensemble.ts): it then composes, and `npm run eval` scores it, as
- * their mixture.
+ * their mixture. `--refit DIR …` instead swaps its networks for their refits on more data, keeping
+ * the mixture (refit-ensemble.ts).
  */
 import { resolve } from 'node:path';
 import { MAX_TRANSPOSITION } from '../ml/model-dir.js';
 import { buildEnsemble } from '../ml/training/build-ensemble.js';
+import { refitEnsemble } from '../ml/training/refit-ensemble.js';
 import { defineCli, EXIT_CODES_NOTE, UsageError } from './define-cli.js';
 import { reportCliError, writeJsonResult } from './progress.js';
 import { isEntryPoint, runCliMain } from './run-cli.js';
@@ -26,13 +28,34 @@ export const ENSEMBLE_CLI = defineCli({
       placeholder: 'N',
       description: 'every network also predicts from the piece moved 1…N semitones up and down; the views are averaged (voices encoding)',
     },
-    data: { type: 'string', placeholder: 'DIR', required: true, multiple: true, description: 'the corpus folder(s) they were trained on; their validation split is used' },
+    data: { type: 'string', placeholder: 'DIR', multiple: true, description: 'the corpus folder(s) they were trained on; their validation split is used (required unless --refit)' },
+    refit: {
+      type: 'string',
+      placeholder: 'DIR',
+      multiple: true,
+      description:
+        'instead: one folder per network (the model\'s own first, then its members) refitted on more data (train --from it --train-on-valid); the weights, views and copy cache fitted with the held-out networks stay',
+    },
     json: { type: 'boolean', description: 'print one JSON object as the last line of stdout' },
   },
   notes: [EXIT_CODES_NOTE],
 });
 
 if (isEntryPoint(import.meta.url)) process.exitCode = await runCliMain(ENSEMBLE_CLI, async ({ values }) => {
+  if (values.refit?.length) {
+    if (values.add?.length || values.transpose !== undefined || values.data?.length) {
+      throw new UsageError('--refit swaps the networks and keeps everything fitted; it takes no --add, --transpose or --data');
+    }
+    try {
+      const result = await refitEnsemble(resolve(values.model), values.refit.map((d) => resolve(d)));
+      process.stderr.write(`${result.networks} network${result.networks > 1 ? 's' : ''} swapped for their refits on ${result.trainPieces} pieces; the mixture weights, views and copy cache are kept\n`);
+      if (values.json) writeJsonResult(result);
+      return 0;
+    } catch (error) {
+      return reportCliError(error);
+    }
+  }
+  if (!values.data?.length) throw new UsageError('--data is required: the corpus the networks were trained on, whose validation pieces fit the mixture (see npm run ensemble -- --help)');
   const added = (values.add ?? []).map((d) => resolve(d));
   if (added.length === 0 && values.transpose === undefined) {
     throw new UsageError('--add or --transpose is required: other networks to join the model, transposed views, or both (see npm run ensemble -- --help)');

@@ -120,6 +120,8 @@ describe('CLI error cases (issue 12)', () => {
       ['fuzz', ['--only', '3,x'], /^--only must be case numbers separated by commas/],
       ['ensemble', ['--model', dir, '--data', dir], /^--add or --transpose is required/],
       ['ensemble', ['--model', dir, '--data', dir, '--transpose', '7'], /^--transpose must be a whole number from 1 to 6 \(got 7\)/],
+      ['ensemble', ['--model', dir, '--add', dir], /^--data is required/],
+      ['ensemble', ['--model', dir, '--refit', dir, '--data', dir], /^--refit swaps the networks and keeps everything fitted; it takes no --add, --transpose or --data/],
     ];
     for (const [cli, args, message] of cases) {
       const { code, stderr } = await runCli(cli, args);

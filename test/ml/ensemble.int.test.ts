@@ -12,6 +12,7 @@ import { evaluateModel } from '../../src/ml/evaluation/evaluate.js';
 import { createStepper, generatePiece } from '../../src/ml/generate.js';
 import { disposeModel, loadModel } from '../../src/ml/model-dir.js';
 import { buildEnsemble } from '../../src/ml/training/build-ensemble.js';
+import { refitEnsemble } from '../../src/ml/training/refit-ensemble.js';
 import { transposePrefix } from '../../src/ml/transposed-views.js';
 import { trainModel } from '../../src/ml/training/train-model.js';
 import { loadCorpus, splitCorpus } from '../../src/music/corpus.js';
@@ -173,6 +174,39 @@ describe('an ensemble model', () => {
     expect(countNoteEvents(piece.sequence)).toBe(12);
     disposeModel(model);
   });
+
+  it('GIVEN an ensemble and each network refitted with the validation pieces WHEN swapped in THEN the networks are the refits and the fitted mixture, cache and held-out figures stay; a wrong set of refits changes nothing', async () => {
+    const dir = await ensembleDir();
+    const before = JSON.parse(await readFile(join(dir, 'spec.json'), 'utf8'));
+    const refit = async (fromDir: string, opts: { trainOnValid?: boolean; hiddenSize?: number } = {}): Promise<string> => {
+      const outDir = join(await freshDir(), 'refit');
+      const network = opts.hiddenSize ? { hiddenSize: opts.hiddenSize, encoding: 'voices' as const, holds: 'pitch' as const } : { fromDir };
+      await trainModel({ dataDirs: [corpus], outDir, ...TINY_NETWORK, ...network, epochs: 1, randomSeed: 11, trainOnValid: opts.trainOnValid ?? true });
+      return outDir;
+    };
+    const [lead, member] = [await refit(modelDir), await refit(otherDir)];
+
+    const unchanged = async (): Promise<void> => expect(JSON.parse(await readFile(join(dir, 'spec.json'), 'utf8'))).toEqual(before);
+    await expect(refitEnsemble(dir, [lead])).rejects.toMatchObject({ code: 'OPTION_OUT_OF_RANGE', userMessage: expect.stringMatching(/2 networks.*members\/net-2/) });
+    await expect(refitEnsemble(dir, [lead, await refit(otherDir, { trainOnValid: false })])).rejects.toMatchObject({ code: 'OPTION_OUT_OF_RANGE', userMessage: expect.stringMatching(/different data/) });
+    await expect(refitEnsemble(dir, [lead, await refit(otherDir, { hiddenSize: 12 })])).rejects.toMatchObject({ code: 'MODEL_MISMATCH', userMessage: expect.stringMatching(/members\/net-2: its sizes differ/) });
+    await unchanged();
+
+    const result = await refitEnsemble(dir, [lead, member]);
+    const split = splitCorpus((await loadCorpus([corpus])).pieces);
+    expect(result).toEqual({ networks: 2, trainPieces: split.train.length + split.valid.length });
+    const spec = JSON.parse(await readFile(join(dir, 'spec.json'), 'utf8'));
+    expect([spec.ensemble, spec.copyCache]).toEqual([before.ensemble, before.copyCache]);
+    expect(spec.training.data[0].pieces).toBe(split.train.length + split.valid.length);
+    expect(spec.metrics.validNllPerTokenEnsembleBeforeRefit).toBe(before.metrics.validNllPerTokenEnsemble);
+    expect(spec.metrics.validNllPerTokenEnsemble).toBeUndefined();
+    expect(await readFile(join(dir, 'copy-index.json'), 'utf8')).toBe(await readFile(join(lead, 'copy-index.json'), 'utf8'));
+    const [model, leadModel, memberModel] = await Promise.all([loadModel(dir), loadModel(lead), loadModel(member)]);
+    expect(model.network.getWeights()).toEqual(leadModel.network.getWeights());
+    expect(model.ensemble![1]!.network.getWeights()).toEqual(memberModel.network.getWeights());
+    expect(model.ensemble!.map((m) => m.weight)).toEqual(before.ensemble.weights);
+    for (const m of [model, leadModel, memberModel]) disposeModel(m);
+  }, 60_000);
 
   it('GIVEN damaged ensemble settings, a missing member or a member with other tokens THEN loading and building refuse with a clear error', async () => {
     const dir = await ensembleDir();

@@ -1,0 +1,98 @@
+/**
+ * Swaps a model's networks for their refits on more data (`npm run train -- --from NET
+ * --train-on-valid`), keeping everything that was fitted on the validation pieces: the ensemble's
+ * weights, its transposed views and the copy cache. The refits have seen those pieces, so fitting
+ * on them again would trust the networks too much; the mixture chosen with the held-out networks is
+ * the honest choice, as epochs and learning rates chosen on validation are kept for a final fit.
+ */
+import { existsSync } from 'node:fs';
+import { cp, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { MotifError } from '../../errors.js';
+import { COPY_INDEX_FILE, disposeModel, loadModel, LOSS_CURVE_FILE, SPEC_FILE, type LoadedModel, type ModelSpec } from '../model-dir.js';
+import { LanguageModel } from '../network/language-model.js';
+import { WEIGHTS_FILE, WEIGHTS_MANIFEST_FILE } from '../weights.js';
+import { asDiskFull, isDiskFull } from '../../util/disk-full.js';
+
+export interface RefitEnsembleResult {
+  /** How many networks were swapped (the model's own first). */
+  networks: number;
+  /** Pieces each refit was trained on (from its spec). */
+  trainPieces: number;
+}
+
+/**
+ * @param refitDirs one model folder per network: the model's own first, then its members in order.
+ * @throws MotifError OPTION_OUT_OF_RANGE (wrong count, an ensemble given as a refit, refits trained
+ *   on different data), MODEL_MISMATCH (a refit with other sizes or tokens than its network), and
+ *   what loadModel throws. The model folder is replaced whole, or not at all.
+ */
+export async function refitEnsemble(modelDir: string, refitDirs: readonly string[]): Promise<RefitEnsembleResult> {
+  const loaded: LoadedModel[] = [];
+  let spec: ModelSpec;
+  let memberFolders: string[];
+  try {
+    const model = await loadModel(modelDir);
+    loaded.push(model);
+    const networks = model.ensemble ?? [{ network: model.network, tokenizer: model.tokenizer }];
+    memberFolders = model.spec.ensemble?.members ?? [];
+    if (refitDirs.length !== networks.length) {
+      throw new MotifError(
+        'OPTION_OUT_OF_RANGE',
+        `This model predicts with ${networks.length} network${networks.length > 1 ? 's' : ''}: give one \`--refit\` folder for each, its own network first${memberFolders.length > 0 ? `, then ${memberFolders.join(', ')}` : ''}.`,
+      );
+    }
+    const refits: LoadedModel[] = [];
+    for (const [i, dir] of refitDirs.entries()) {
+      const refit = await loadModel(dir);
+      loaded.push(refit);
+      refits.push(refit);
+      if (refit.ensemble || !(refit.network instanceof LanguageModel)) {
+        throw new MotifError('OPTION_OUT_OF_RANGE', `${dir}: a refit is a single network of the default architecture, trained from the network it replaces.`);
+      }
+      const original = networks[i]!;
+      const sameShapes = JSON.stringify(refit.network.weightShapes()) === JSON.stringify((original.network as LanguageModel).weightShapes());
+      const sameTokens = JSON.stringify(refit.tokenizer.toJSON()) === JSON.stringify(original.tokenizer.toJSON());
+      if (!sameShapes || !sameTokens) {
+        const which = i === 0 ? 'the model’s own network' : memberFolders[i - 1]!;
+        throw new MotifError('MODEL_MISMATCH', `${dir} cannot replace ${which}: its ${sameShapes ? 'tokens' : 'sizes'} differ. Refit each network with \`npm run train -- --from\` it.`, {
+          detail: dir,
+        });
+      }
+    }
+    const dataOf = (m: LoadedModel): string => JSON.stringify(m.spec.training.data);
+    if (refits.some((r) => dataOf(r) !== dataOf(refits[0]!))) {
+      throw new MotifError('OPTION_OUT_OF_RANGE', 'The refits were trained on different data; refit every network on the same pieces.');
+    }
+    const lead = refits[0]!.spec;
+    // The held-out figures were measured with the networks being replaced: kept, and named so.
+    const heldOut = Object.entries(model.spec.metrics).filter(([name]) => name.startsWith('valid') && !name.endsWith('BeforeRefit'));
+    spec = { ...model.spec, training: lead.training, metrics: { ...lead.metrics, ...Object.fromEntries(heldOut.map(([name, value]) => [`${name}BeforeRefit`, value])) } };
+  } finally {
+    for (const m of loaded) disposeModel(m);
+  }
+
+  const parent = dirname(modelDir);
+  const stamp = `${process.pid}-${Date.now()}`;
+  const temp = join(parent, `.${basename(modelDir)}.refit-${stamp}`);
+  const old = join(parent, `.${basename(modelDir)}.old-${stamp}`);
+  try {
+    await cp(modelDir, temp, { recursive: true });
+    for (const file of [WEIGHTS_FILE, WEIGHTS_MANIFEST_FILE, COPY_INDEX_FILE, LOSS_CURVE_FILE]) {
+      if (existsSync(join(refitDirs[0]!, file))) await cp(join(refitDirs[0]!, file), join(temp, file));
+    }
+    await writeFile(join(temp, SPEC_FILE), `${JSON.stringify(spec, null, 2)}\n`);
+    for (const [i, folder] of memberFolders.entries()) {
+      for (const file of [SPEC_FILE, WEIGHTS_FILE, WEIGHTS_MANIFEST_FILE]) await cp(join(refitDirs[i + 1]!, file), join(temp, folder, file));
+    }
+    await rename(modelDir, old);
+    await rename(temp, modelDir);
+    await rm(old, { recursive: true, force: true });
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    if (!existsSync(modelDir) && existsSync(old)) await rename(old, modelDir);
+    if (isDiskFull(error)) throw asDiskFull(error, 'The disk is full, so the refitted model could not be written; the model is kept as it was.');
+    throw error;
+  }
+  return { networks: refitDirs.length, trainPieces: spec.training.data.reduce((sum, d) => sum + d.pieces, 0) };
+}
