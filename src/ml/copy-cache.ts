@@ -122,6 +122,7 @@ export interface CachePrediction {
   line?: Match;
 }
 
+/** What the two pointers need to know: how long a match may be, and the line pointer's stride. */
 type PointerShape = Pick<CopyCacheConfig, 'minMatch' | 'maxMatch'> & { lines?: Pick<LineCacheConfig, 'stride' | 'minMatch' | 'maxMatch'> };
 
 /** Both pointers over one token stream (see the file comment). */
@@ -169,9 +170,8 @@ export interface CacheObservation {
   lineHit: boolean;
 }
 
-type ObservedShape = Pick<CopyCacheConfig, 'minMatch' | 'maxMatch' | 'bucketEdges'> & {
-  lines?: Pick<LineCacheConfig, 'stride' | 'minMatch' | 'maxMatch' | 'bucketEdges'>;
-};
+/** The pointers' shape (PointerShape) and the buckets their matches are counted in. */
+type ObservedShape = PointerShape & Pick<CopyCacheConfig, 'bucketEdges'> & { lines?: Pick<LineCacheConfig, 'bucketEdges'> };
 
 /**
  * Walks a piece and pairs each predicted token with the cache's view of it.

@@ -213,8 +213,10 @@ export class VoicesTokenizer implements Tokenizer {
    * four may rest together (the soprano, first in the step, decides): left free, the model rested
    * single voices far more than Bach does (polyphony overlap 0.23), while a shared breath between
    * phrases is in 9% of the chorales and the model places it about as often (empty-beat rate 0.0020
-   * in the shipped model's samples against 0.0034). The event encoding's other rule (one note per
-   * onset) does not apply here.
+   * in the shipped model's samples against 0.0034). A breath lasts at most a beat: 12 of the 14
+   * breaths in the 229 training chorales last exactly one, and a sample that rested two beats after
+   * its first chord sounded like a dead stop, not a breath. The event encoding's other rule (one
+   * note per onset) does not apply here.
    */
   createSamplingGuard(rules?: Partial<SamplingRules>): SamplingGuard {
     const unbroken = rules?.unbrokenVoices === true;
@@ -222,6 +224,9 @@ export class VoicesTokenizer implements Tokenizer {
     const sounding: (number | undefined)[] = [undefined, undefined, undefined, undefined];
     // What each voice sings at the current step, once its token is in (a held note counts).
     const stepPitch: (number | undefined)[] = [undefined, undefined, undefined, undefined];
+    // Steps in a row the soprano has rested (under `unbroken`, the whole choir's breath).
+    let breathSteps = 0;
+    const longestBreath = this.config.stepsPerQuarter;
     return {
       push: (id: number): void => {
         if (id === VOICE_PAD_ID || id === VOICE_BOS_ID || id === VOICE_EOS_ID) return;
@@ -229,6 +234,7 @@ export class VoicesTokenizer implements Tokenizer {
         if (slot % VOICE_COUNT === 0) stepPitch.fill(undefined);
         if (!this.keeps(id, sounding[voice])) sounding[voice] = this.pitchOf(id);
         stepPitch[voice] = sounding[voice];
+        if (slot % VOICE_COUNT === 0) breathSteps = sounding[voice] === undefined ? breathSteps + 1 : 0;
         slot++;
       },
       allows: (id: number): boolean => {
@@ -244,8 +250,9 @@ export class VoicesTokenizer implements Tokenizer {
         // voice of a step sings if the other three are silent.
         if (pitch === undefined) {
           // Under this rule a voice never rests on its own; all four may breathe together between
-          // phrases (the soprano, first in the step, decides), but not at the very start.
-          if (unbroken) return slot % VOICE_COUNT === 0 && slot > 0;
+          // phrases (the soprano, first in the step, decides), but not at the very start, and for
+          // a beat at most.
+          if (unbroken) return slot % VOICE_COUNT === 0 && slot > 0 && breathSteps < longestBreath;
           return !(slot % VOICE_COUNT === VOICE_COUNT - 1 && stepPitch.every((p, v) => v === voice || p === undefined));
         }
         const [low, high] = VOICE_RANGES[voice]!;

@@ -169,6 +169,21 @@ describe('voices sampling guard with unbroken voices', () => {
     guard.push(pitch(67));
     expect(guard.allows(idOf('REST'))).toBe(false);
   });
+
+  it('GIVEN the rule WHEN the four have breathed together for a beat THEN the soprano must sing, and after it has sung a new breath may come', () => {
+    const guard = tokenizer.createSamplingGuard({ noSilentBeats: true, monophonic: false, unbrokenVoices: true });
+    guard.push(1);
+    for (const p of [67, 48, 64, 60]) guard.push(pitch(p));
+    // A beat is 4 steps (stepsPerQuarter 4): four silent steps are allowed, a fifth is not.
+    for (let step = 0; step < 4; step++) {
+      expect(guard.allows(idOf('REST')), `step ${step}`).toBe(true);
+      for (let voice = 0; voice < 4; voice++) guard.push(idOf('REST'));
+    }
+    expect(guard.allows(idOf('REST'))).toBe(false);
+    expect(guard.allows(pitch(67))).toBe(true);
+    for (const p of [67, 48, 64, 60]) guard.push(pitch(p));
+    expect(guard.allows(idOf('REST'))).toBe(true);
+  });
 });
 
 describe('voices encoding with holds spelled as pitches (holds: pitch)', () => {
