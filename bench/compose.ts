@@ -3,6 +3,8 @@
  * `compose100_first_post_ms_p50`) + render + MP3 (`compose100_ms_p50`), warm (model and SoundFont
  * already loaded), in the default style as a user gets it (its model, sampling and rules: up to
  * five tries, one key) and Discord's default 10 MiB attachment limit. Median of N runs.
+ * Rendering and MP3 encoding grow with the piece's duration, which the style's tempo decides, so
+ * `compose100_ms_per_audio_second_p50` gives the cost per second of music too.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,18 +34,21 @@ export async function benchCompose(opts: { runs?: number; modelDir?: string } = 
     const firstPosts: number[] = [];
     const samples: number[] = [];
     const audioSeconds: number[] = [];
+    const msPerAudioSecond: number[] = [];
     for (let i = 1; i <= (opts.runs ?? 5); i++) {
       const result = await composePiece({ ...request, randomSeed: i, baseName: `run-${i}` });
       totals.push(result.timingsMs.total);
       firstPosts.push(result.timingsMs.firstFiles);
       samples.push(result.timingsMs.sample);
       audioSeconds.push(result.durationSeconds);
+      msPerAudioSecond.push(result.timingsMs.total / result.durationSeconds);
     }
     return {
       compose100_ms_p50: median(totals),
       compose100_first_post_ms_p50: median(firstPosts),
       compose100_sample_ms_p50: median(samples),
       compose100_audio_seconds_p50: Math.round(median(audioSeconds) * 10) / 10,
+      compose100_ms_per_audio_second_p50: Math.round(median(msPerAudioSecond) * 10) / 10,
     };
   } finally {
     await rm(outDir, { recursive: true, force: true });
