@@ -17,9 +17,9 @@ import { isEntryPoint, runCliMain } from './run-cli.js';
 export const ENSEMBLE_CLI = defineCli({
   name: 'ensemble',
   summary:
-    'Make a model an ensemble: copy other networks with the same tokens into its folder and/or average transposed views, fit the mixture weights and refit the copy cache on the validation pieces.',
+    'Make a model an ensemble: copy other networks with the same tokens into its folder and/or average transposed views, fit the mixture weights and refit the copy cache on the validation pieces. Or, with --refit, swap its networks for their refits on more data and keep what was fitted.',
   options: {
-    model: { type: 'string', placeholder: 'DIR', required: true, description: 'the model folder to update (a single network)' },
+    model: { type: 'string', placeholder: 'DIR', required: true, description: 'the model folder to update (a single network; with --refit, the ensemble or network to refit)' },
     add: { type: 'string', placeholder: 'DIR', multiple: true, description: 'a model folder whose network joins the ensemble (repeat for more)' },
     transpose: {
       type: 'int',
@@ -48,7 +48,8 @@ if (isEntryPoint(import.meta.url)) process.exitCode = await runCliMain(ENSEMBLE_
     }
     try {
       const result = await refitEnsemble(resolve(values.model), values.refit.map((d) => resolve(d)));
-      process.stderr.write(`${result.networks} network${result.networks > 1 ? 's' : ''} swapped for their refits on ${result.trainPieces} pieces; the mixture weights, views and copy cache are kept\n`);
+      const kept = result.networks > 1 ? 'the mixture weights, views and copy cache are kept' : 'its views and copy cache are kept';
+      process.stderr.write(`${result.networks > 1 ? `${result.networks} networks swapped for their refits` : 'the network swapped for its refit'} on ${result.trainPieces} pieces; ${kept}\n`);
       if (values.json) writeJsonResult(result);
       return 0;
     } catch (error) {

@@ -46,7 +46,7 @@ export const TRAIN_CLI = defineCli({
     force: { type: 'boolean', description: 'replace a non-empty --out, even the shipped models/default' },
     'max-minutes': { type: 'number', min: 0.01, max: ANY, placeholder: 'M', description: 'wall-clock budget; stops after the step that crosses it' },
     'max-pieces': { type: 'int', min: 1, max: ANY, description: 'train on only the first N training pieces' },
-    'train-on-valid': { type: 'boolean', description: 'train on the validation pieces too (a last fit once the recipe was chosen on them; no early stopping, the test pieces stay held out)' },
+    'train-on-valid': { type: 'boolean', description: 'train on the validation pieces too (a last fit once the recipe was chosen on them): no early stopping, the last epoch is kept, the test pieces stay held out' },
     'max-steps': { type: 'int', min: 1, max: ANY, description: 'at most this many steps per epoch' },
     'random-seed': { type: 'int', min: 0, max: 2 ** 31 - 1, description: 'makes the run reproducible (default 1)' },
     name: { type: 'string', description: 'model name recorded in the spec and card' },
@@ -84,6 +84,7 @@ if (isEntryPoint(import.meta.url)) process.exitCode = await runCliMain(TRAIN_CLI
   const outDir = resolve(values.out);
   checkTrainOutput(outDir, { resume: values.resume, force: values.force, protectedDirs: [SHIPPED_MODEL_DIR, config.defaultModelDir] });
   if (values.from !== undefined && !exists(resolve(values.from))) throw new UsageError(`--from ${values.from}: no such model folder`);
+  if (values['train-on-valid'] && values.patience !== undefined) throw new UsageError('--patience needs validation pieces to stop on; with --train-on-valid the run goes its --epochs');
   const maxMinutes = values['max-minutes'];
   const data: TrainJobData = {
     dataDirs: values.data.map((d) => resolve(d)),
@@ -154,8 +155,11 @@ if (isEntryPoint(import.meta.url)) process.exitCode = await runCliMain(TRAIN_CLI
     const { spec } = result;
     const wallSeconds = Math.round((performance.now() - started) / 1000);
     process.stderr.write(
-      `wrote ${result.dir}: ${spec.training.epochs} epoch(s), best ${spec.training.bestEpoch}, ` +
-        `valid NLL ${spec.metrics.validNllPerToken?.toFixed(4) ?? 'n/a'} nats/token, ${wallSeconds} s${result.aborted ? ' (stopped early by request)' : ''}\n`,
+      `wrote ${result.dir}: ${spec.training.epochs} epoch(s), ` +
+        (spec.training.trainOnValid
+          ? `the last kept (trained on the validation pieces too), `
+          : `best ${spec.training.bestEpoch}, valid NLL ${spec.metrics.validNllPerToken?.toFixed(4) ?? 'n/a'} nats/token, `) +
+        `${wallSeconds} s${result.aborted ? ' (stopped early by request)' : ''}\n`,
     );
     if (values.json) {
       writeJsonResult({

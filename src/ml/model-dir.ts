@@ -48,6 +48,8 @@ export interface ModelSpec {
     tokensPerSecond: number;
     history: { epoch: number; trainLoss: number; validLoss?: number; seconds: number; tokensPerSecond: number }[];
     fromModel?: string;
+    /** Trained on the validation pieces too (`train --train-on-valid`): nothing may be fitted on them. */
+    trainOnValid?: boolean;
   };
   metrics: Record<string, number>;
   /** The copy cache mixed into scoring and sampling (see copy-cache.ts); absent = the LSTM alone. */
@@ -245,6 +247,21 @@ export function assertSameTokens(a: Tokenizer, b: Tokenizer, name: string): void
   };
   if (a.vocabSize !== b.vocabSize || tokensOf(a) !== tokensOf(b)) {
     throw new MotifError('MODEL_MISMATCH', `The ensemble member “${name}” uses other tokens than the model; they cannot predict together.`, { detail: name });
+  }
+}
+
+/**
+ * Refuses to fit anything (ensemble weights, copy cache) on validation pieces a network has
+ * trained on (`train --train-on-valid`): it would trust the network too much.
+ * @throws MotifError OPTION_OUT_OF_RANGE naming `name`.
+ */
+export function assertValidationHeldOut(spec: ModelSpec, name: string): void {
+  if (spec.training.trainOnValid) {
+    throw new MotifError(
+      'OPTION_OUT_OF_RANGE',
+      `${name} has trained on the validation pieces, so they cannot fit its mixture or copy cache. Fit with the networks as they were before, then swap the refits in with \`npm run ensemble -- --model DIR --refit DIR…\`.`,
+      { detail: name },
+    );
   }
 }
 

@@ -121,6 +121,7 @@ describe('CLI error cases (issue 12)', () => {
       ['ensemble', ['--model', dir, '--data', dir], /^--add or --transpose is required/],
       ['ensemble', ['--model', dir, '--data', dir, '--transpose', '7'], /^--transpose must be a whole number from 1 to 6 \(got 7\)/],
       ['ensemble', ['--model', dir, '--add', dir], /^--data is required/],
+      ['train', ['--data', dir, '--out', join(dir, 'new'), '--train-on-valid', '--patience', '2'], /^--patience needs validation pieces to stop on/],
       ['ensemble', ['--model', dir, '--refit', dir, '--data', dir], /^--refit swaps the networks and keeps everything fitted; it takes no --add, --transpose or --data/],
     ];
     for (const [cli, args, message] of cases) {

@@ -1,6 +1,6 @@
 /**
  * `npm run compose -- --style NAME` with the shipped models: each style composes with its own model
- * and defaults, ends on the tonic with no silent beat (a chorale's shared breath: a beat at most; folk: one note at a time),
+ * and defaults, ends on the tonic with no silent beat (a chorale's shared breath: a beat at most),
  * and an unknown style is one line and exit 2.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -49,7 +49,7 @@ describe('npm run compose --style', () => {
     expect(countNoteEvents(midi)).toBe(48);
     expect(computeStructure(midi).endsOnTonic).toBe(1);
     // No dead beats (the sampling guard); a chorale's four voices may breathe together, for a beat
-    // at most, as Bach's do now and then. A melody stays one line.
+    // at most, as Bach's do now and then. A style that writes melodies keeps them one line.
     if (STYLES[style].rules.unbrokenVoices) expect(longestSilenceSteps(midi)).toBeLessThanOrEqual(midi.stepsPerQuarter);
     else expect(computeFeatures(midi).emptyBeatRate).toBe(0);
     const onsets = new Map<number, number>();

@@ -12,6 +12,7 @@ import { evaluateModel } from '../../src/ml/evaluation/evaluate.js';
 import { createStepper, generatePiece } from '../../src/ml/generate.js';
 import { disposeModel, loadModel } from '../../src/ml/model-dir.js';
 import { buildEnsemble } from '../../src/ml/training/build-ensemble.js';
+import { fitModelCopyCache } from '../../src/ml/training/fit-cache.js';
 import { refitEnsemble } from '../../src/ml/training/refit-ensemble.js';
 import { transposePrefix } from '../../src/ml/transposed-views.js';
 import { trainModel } from '../../src/ml/training/train-model.js';
@@ -178,17 +179,18 @@ describe('an ensemble model', () => {
   it('GIVEN an ensemble and each network refitted with the validation pieces WHEN swapped in THEN the networks are the refits and the fitted mixture, cache and held-out figures stay; a wrong set of refits changes nothing', async () => {
     const dir = await ensembleDir();
     const before = JSON.parse(await readFile(join(dir, 'spec.json'), 'utf8'));
-    const refit = async (fromDir: string, opts: { trainOnValid?: boolean; hiddenSize?: number } = {}): Promise<string> => {
+    const refit = async (fromDir: string, opts: { trainOnValid?: boolean; hiddenSize?: number; maxPieces?: number } = {}): Promise<string> => {
       const outDir = join(await freshDir(), 'refit');
       const network = opts.hiddenSize ? { hiddenSize: opts.hiddenSize, encoding: 'voices' as const, holds: 'pitch' as const } : { fromDir };
-      await trainModel({ dataDirs: [corpus], outDir, ...TINY_NETWORK, ...network, epochs: 1, randomSeed: 11, trainOnValid: opts.trainOnValid ?? true });
+      await trainModel({ dataDirs: [corpus], outDir, ...TINY_NETWORK, ...network, epochs: 1, randomSeed: 11, trainOnValid: opts.trainOnValid ?? true, maxPieces: opts.maxPieces });
       return outDir;
     };
     const [lead, member] = [await refit(modelDir), await refit(otherDir)];
 
     const unchanged = async (): Promise<void> => expect(JSON.parse(await readFile(join(dir, 'spec.json'), 'utf8'))).toEqual(before);
     await expect(refitEnsemble(dir, [lead])).rejects.toMatchObject({ code: 'OPTION_OUT_OF_RANGE', userMessage: expect.stringMatching(/2 networks.*members\/net-2/) });
-    await expect(refitEnsemble(dir, [lead, await refit(otherDir, { trainOnValid: false })])).rejects.toMatchObject({ code: 'OPTION_OUT_OF_RANGE', userMessage: expect.stringMatching(/different data/) });
+    await expect(refitEnsemble(dir, [lead, await refit(otherDir, { trainOnValid: false })])).rejects.toMatchObject({ code: 'OPTION_OUT_OF_RANGE', userMessage: expect.stringMatching(/did not train on the validation pieces/) });
+    await expect(refitEnsemble(dir, [lead, await refit(otherDir, { maxPieces: 3 })])).rejects.toMatchObject({ code: 'OPTION_OUT_OF_RANGE', userMessage: expect.stringMatching(/different data/) });
     await expect(refitEnsemble(dir, [lead, await refit(otherDir, { hiddenSize: 12 })])).rejects.toMatchObject({ code: 'MODEL_MISMATCH', userMessage: expect.stringMatching(/members\/net-2: its sizes differ/) });
     await unchanged();
 
@@ -206,6 +208,12 @@ describe('an ensemble model', () => {
     expect(model.ensemble![1]!.network.getWeights()).toEqual(memberModel.network.getWeights());
     expect(model.ensemble!.map((m) => m.weight)).toEqual(before.ensemble.weights);
     for (const m of [model, leadModel, memberModel]) disposeModel(m);
+
+    // Nothing more is fitted on the validation pieces the refits have seen; a second refit keeps the first's held-out figures.
+    await expect(fitModelCopyCache(dir, [corpus])).rejects.toMatchObject({ code: 'OPTION_OUT_OF_RANGE', userMessage: expect.stringMatching(/has trained on the validation pieces/) });
+    await expect(buildEnsemble(lead, [otherDir], [corpus])).rejects.toMatchObject({ code: 'OPTION_OUT_OF_RANGE' });
+    await refitEnsemble(dir, [await refit(lead), await refit(member)]);
+    expect(JSON.parse(await readFile(join(dir, 'spec.json'), 'utf8')).metrics.validNllPerTokenEnsembleBeforeRefit).toBe(before.metrics.validNllPerTokenEnsemble);
   }, 60_000);
 
   it('GIVEN damaged ensemble settings, a missing member or a member with other tokens THEN loading and building refuse with a clear error', async () => {

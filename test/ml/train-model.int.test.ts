@@ -184,7 +184,7 @@ describe('trainModel', () => {
     expect([full.outOfTime, full.completedEpochs]).toEqual([false, 1]);
   });
 
-  it('GIVEN --train-on-valid WHEN trained THEN the validation pieces join the training pieces, the test pieces stay out, and the run goes its epochs without a validation loss', async () => {
+  it('GIVEN --train-on-valid WHEN trained THEN the validation pieces join the training pieces, the test pieces stay out, the run goes its epochs and keeps the last, and the spec says so', async () => {
     const corpus = await writeTinyCorpus(undefined, 24);
     const split = splitCorpus((await loadCorpus([corpus])).pieces);
     // The tiny corpus's split is fixed (ids hash the same every run); the test needs all three parts.
@@ -195,8 +195,21 @@ describe('trainModel', () => {
     expect(result.spec.training.data[0]!.pieces).toBe(split.train.length + split.valid.length);
     expect(result.spec.metrics.validNllPerToken).toBeUndefined();
     expect(result.spec.training.history.map((e) => e.validLoss)).toEqual([undefined, undefined, undefined]);
+    expect([result.spec.training.bestEpoch, result.spec.training.trainOnValid]).toEqual([3, true]);
     const heldOut = await trainModel({ dataDirs: [corpus], outDir: await freshOut(), ...TINY_NETWORK, epochs: 1 });
     expect(heldOut.spec.metrics.trainPieces).toBe(split.train.length);
+    expect(heldOut.spec.training.trainOnValid).toBeUndefined();
+  });
+
+  it('GIVEN a corpus without test pieces WHEN trained with --train-on-valid THEN a clear DATA_EMPTY error: nothing would be held out', async () => {
+    const corpus = await writeTinyCorpus(undefined, 3);
+    expect(splitCorpus((await loadCorpus([corpus])).pieces).test).toHaveLength(0);
+    const outDir = await freshOut();
+    await expect(trainModel({ dataDirs: [corpus], outDir, ...TINY_NETWORK, trainOnValid: true })).rejects.toMatchObject({
+      code: 'DATA_EMPTY',
+      userMessage: expect.stringMatching(/no test pieces/),
+    });
+    expect(existsSync(outDir)).toBe(false);
   });
 
   it('GIVEN an empty or missing training folder THEN a clear DATA_EMPTY error and nothing is written', async () => {

@@ -11,7 +11,7 @@ import { MotifError } from '../../errors.js';
 import { loadCorpus, splitCorpus } from '../../music/corpus.js';
 import { fitEnsembleWeights, mixLogProbabilities, scoreNetwork } from '../ensemble.js';
 import { totalNll } from '../evaluation/piece-scoring.js';
-import { assertSameTokens, disposeModel, ENSEMBLE_DIR, loadModel, MAX_TRANSPOSITION, SPEC_FILE, type LoadedModel } from '../model-dir.js';
+import { assertSameTokens, assertValidationHeldOut, disposeModel, ENSEMBLE_DIR, loadModel, MAX_TRANSPOSITION, SPEC_FILE, type LoadedModel } from '../model-dir.js';
 import { LanguageModel } from '../network/language-model.js';
 import { WEIGHTS_FILE, WEIGHTS_MANIFEST_FILE } from '../weights.js';
 import { fitScoredCopyCache, type FitCacheResult } from './fit-cache.js';
@@ -54,6 +54,7 @@ export async function buildEnsemble(
     const model = await loadModel(modelDir);
     loaded.push(model);
     if (model.ensemble) throw new MotifError('OPTION_OUT_OF_RANGE', 'This model is an ensemble already; build a new one from a single network.');
+    assertValidationHeldOut(model.spec, 'This model');
     for (const dir of memberDirs) {
       const member = await loadModel(dir);
       loaded.push(member);
@@ -61,6 +62,7 @@ export async function buildEnsemble(
         throw new MotifError('OPTION_OUT_OF_RANGE', `${dir}: an ensemble member must be a single network of the default architecture.`);
       }
       assertSameTokens(model.tokenizer, member.tokenizer, dir);
+      assertValidationHeldOut(member.spec, dir);
     }
     if (!(model.network instanceof LanguageModel)) throw new MotifError('OPTION_OUT_OF_RANGE', 'Only a default-architecture model can lead an ensemble.');
     if (transpositions && !model.tokenizer.transposeId) {

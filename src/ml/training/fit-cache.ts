@@ -8,7 +8,7 @@ import { encodingPositions, type Tokenizer } from '../../music/tokenizers/index.
 import type { CopyCacheConfig } from '../copy-cache.js';
 import { scoreModelPieces } from '../ensemble.js';
 import { fitCopyCache, totalNll, type PieceScores } from '../evaluation/piece-scoring.js';
-import { disposeModel, loadModel, rewriteSpec, type ModelSpec } from '../model-dir.js';
+import { assertValidationHeldOut, disposeModel, loadModel, rewriteSpec, type ModelSpec } from '../model-dir.js';
 import { LanguageModel } from '../network/language-model.js';
 
 export interface FitCacheResult {
@@ -29,6 +29,7 @@ export async function fitModelCopyCache(modelDir: string, dataDirs: string[], op
     if (!(model.network instanceof LanguageModel)) {
       throw new MotifError('TRAINING_FAILED', 'The copy cache needs a default-architecture model (`--arch lm`).');
     }
+    assertValidationHeldOut(model.spec, 'This model');
     const split = splitCorpus((await loadCorpus(dataDirs)).pieces);
     if (split.valid.length === 0) throw new MotifError('DATA_EMPTY', 'The data has no validation pieces to fit the copy cache on.');
     const pieces = split.valid.map((p) => model.tokenizer.encode(p.sequence, { onUnknown: 'skip' }));

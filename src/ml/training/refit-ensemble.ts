@@ -37,10 +37,8 @@ export async function refitEnsemble(modelDir: string, refitDirs: readonly string
     const networks = model.ensemble ?? [{ network: model.network, tokenizer: model.tokenizer }];
     memberFolders = model.spec.ensemble?.members ?? [];
     if (refitDirs.length !== networks.length) {
-      throw new MotifError(
-        'OPTION_OUT_OF_RANGE',
-        `This model predicts with ${networks.length} network${networks.length > 1 ? 's' : ''}: give one \`--refit\` folder for each, its own network first${memberFolders.length > 0 ? `, then ${memberFolders.join(', ')}` : ''}.`,
-      );
+      const wanted = networks.length === 1 ? 'one `--refit` folder' : `one \`--refit\` folder for each, its own network first, then ${memberFolders.join(', ')}`;
+      throw new MotifError('OPTION_OUT_OF_RANGE', `This model predicts with ${networks.length} network${networks.length > 1 ? 's' : ''}: give ${wanted}.`);
     }
     const refits: LoadedModel[] = [];
     for (const [i, dir] of refitDirs.entries()) {
@@ -50,24 +48,31 @@ export async function refitEnsemble(modelDir: string, refitDirs: readonly string
       if (refit.ensemble || !(refit.network instanceof LanguageModel)) {
         throw new MotifError('OPTION_OUT_OF_RANGE', `${dir}: a refit is a single network of the default architecture, trained from the network it replaces.`);
       }
+      if (!refit.spec.training.trainOnValid) {
+        throw new MotifError('OPTION_OUT_OF_RANGE', `${dir} did not train on the validation pieces; a refit is \`npm run train -- --from <the network> --train-on-valid\`.`);
+      }
       const original = networks[i]!;
       const sameShapes = JSON.stringify(refit.network.weightShapes()) === JSON.stringify((original.network as LanguageModel).weightShapes());
       const sameTokens = JSON.stringify(refit.tokenizer.toJSON()) === JSON.stringify(original.tokenizer.toJSON());
       if (!sameShapes || !sameTokens) {
         const which = i === 0 ? 'the model’s own network' : memberFolders[i - 1]!;
-        throw new MotifError('MODEL_MISMATCH', `${dir} cannot replace ${which}: its ${sameShapes ? 'tokens' : 'sizes'} differ. Refit each network with \`npm run train -- --from\` it.`, {
+        const what = sameShapes ? 'tokens' : refit.tokenizer.vocabSize !== original.tokenizer.vocabSize ? 'vocabulary (the validation pieces added tokens)' : 'sizes';
+        throw new MotifError('MODEL_MISMATCH', `${dir} cannot replace ${which}: its ${what} differ${what === 'sizes' || what === 'tokens' ? '' : 's'}. Refit each network with \`npm run train -- --from\` it.`, {
           detail: dir,
         });
       }
     }
     const dataOf = (m: LoadedModel): string => JSON.stringify(m.spec.training.data);
     if (refits.some((r) => dataOf(r) !== dataOf(refits[0]!))) {
-      throw new MotifError('OPTION_OUT_OF_RANGE', 'The refits were trained on different data; refit every network on the same pieces.');
+      const pieces = refits.map((r, i) => `${refitDirs[i]}: ${r.spec.training.data.map((d) => `${d.pieces} pieces of ${d.dir}`).join(', ')}`);
+      throw new MotifError('OPTION_OUT_OF_RANGE', `The refits were trained on different data (${pieces.join('; ')}); refit every network on the same pieces.`);
     }
     const lead = refits[0]!.spec;
-    // The held-out figures were measured with the networks being replaced: kept, and named so.
-    const heldOut = Object.entries(model.spec.metrics).filter(([name]) => name.startsWith('valid') && !name.endsWith('BeforeRefit'));
-    spec = { ...model.spec, training: lead.training, metrics: { ...lead.metrics, ...Object.fromEntries(heldOut.map(([name, value]) => [`${name}BeforeRefit`, value])) } };
+    // The held-out figures were measured with networks that had not seen the validation pieces:
+    // kept, and named so (a second refit keeps the first's).
+    const heldOut = Object.entries(model.spec.metrics).filter(([name]) => name.startsWith('valid'));
+    const renamed = heldOut.map(([name, value]) => [name.endsWith('BeforeRefit') ? name : `${name}BeforeRefit`, value] as const);
+    spec = { ...model.spec, training: lead.training, metrics: { ...lead.metrics, ...Object.fromEntries(renamed) } };
   } finally {
     for (const m of loaded) disposeModel(m);
   }

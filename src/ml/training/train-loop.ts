@@ -47,6 +47,11 @@ export interface TrainLoopOptions {
   sequenceLength: number;
   /** Epochs without validation improvement before stopping (≥ 1). */
   patience: number;
+  /**
+   * Nothing held out to choose by (a last fit on the validation pieces too): every epoch counts as
+   * the best so far, so the run goes its epochs and ends with the last one's weights.
+   */
+  keepLastEpoch?: boolean;
   randomSeed: number;
   /** Where per-epoch checkpoints live; `resume` continues from it. */
   checkpointDir?: string;
@@ -176,7 +181,7 @@ export async function trainLoop(
     opts.onEpoch?.(record);
 
     const score = record.validLoss ?? record.trainLoss;
-    if (state.bestValidLoss === undefined || score < state.bestValidLoss) {
+    if (opts.keepLastEpoch || state.bestValidLoss === undefined || score < state.bestValidLoss) {
       state.bestValidLoss = score;
       state.bestEpoch = epoch;
       state.epochsWithoutImprovement = 0;

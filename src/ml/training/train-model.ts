@@ -66,8 +66,9 @@ export interface TrainModelOptions {
   maxPieces?: number;
   /**
    * Train on the validation pieces too, for a last fit once the recipe (epochs, rates) was chosen
-   * on them: nothing is held out to stop early, so the run goes its `epochs` and keeps the epoch
-   * with the lowest training loss. The test pieces stay held out.
+   * on them: nothing is held out to stop early, so the run goes its `epochs` and keeps the last.
+   * The test pieces stay held out (a corpus without any is refused), and the spec says so
+   * (`training.trainOnValid`): nothing may then be fitted on its validation pieces.
    */
   trainOnValid?: boolean;
   maxStepsPerEpoch?: number;
@@ -120,6 +121,9 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
   // all files are scored on the same pieces.
   if (opts.maxPieces !== undefined) split.train = split.train.slice(0, opts.maxPieces);
   if (opts.trainOnValid) {
+    if (split.test.length === 0) {
+      throw new MotifError('DATA_EMPTY', 'This corpus has no test pieces, so training on its validation pieces too would leave nothing held out; train without `--train-on-valid`.');
+    }
     split.train = [...split.train, ...split.valid];
     split.valid = [];
   }
@@ -188,8 +192,8 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
       epochs: opts.epochs,
       batchSize,
       sequenceLength,
-      // Training loss alone is no reason to stop: a last fit on everything runs the epochs it was given.
-      patience: opts.trainOnValid ? opts.epochs : (opts.patience ?? 3),
+      patience: opts.patience ?? 3,
+      keepLastEpoch: opts.trainOnValid,
       randomSeed,
       checkpointDir,
       resume: opts.resume,
@@ -248,6 +252,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
       tokensPerSecond: last ? Math.round(last.tokensPerSecond) : 0,
       history: outcome.history,
       fromModel: base?.spec.name,
+      trainOnValid: opts.trainOnValid || undefined,
     },
     metrics,
     createdAt: new Date().toISOString(),

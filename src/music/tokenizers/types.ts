@@ -103,8 +103,8 @@ export interface SamplingRules {
   monophonic: boolean;
   /**
    * No voice rests on its own (chorale voices: polyphony 3.999 in the JSB chorales); after the first
-   * step all four may rest together, a breath between phrases, as in 7 of the 77 JSB test chorales.
-   * Default false.
+   * step all four may rest together, a breath between phrases, as in 7 of the 77 JSB test chorales,
+   * for a beat at most. Default false.
    */
   unbrokenVoices?: boolean;
 }

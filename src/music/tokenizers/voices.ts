@@ -224,7 +224,8 @@ export class VoicesTokenizer implements Tokenizer {
     const sounding: (number | undefined)[] = [undefined, undefined, undefined, undefined];
     // What each voice sings at the current step, once its token is in (a held note counts).
     const stepPitch: (number | undefined)[] = [undefined, undefined, undefined, undefined];
-    // Steps in a row the soprano has rested (under `unbroken`, the whole choir's breath).
+    // Steps in a row the soprano has rested. Under `unbroken` the others rest with it, so after the
+    // opening (or a seed's last step) this is the choir's breath.
     let breathSteps = 0;
     const longestBreath = this.config.stepsPerQuarter;
     return {

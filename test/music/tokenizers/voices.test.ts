@@ -174,8 +174,9 @@ describe('voices sampling guard with unbroken voices', () => {
     const guard = tokenizer.createSamplingGuard({ noSilentBeats: true, monophonic: false, unbrokenVoices: true });
     guard.push(1);
     for (const p of [67, 48, 64, 60]) guard.push(pitch(p));
-    // A beat is 4 steps (stepsPerQuarter 4): four silent steps are allowed, a fifth is not.
-    for (let step = 0; step < 4; step++) {
+    // Silent steps for a whole beat are allowed, one more is not.
+    const beat = (tokenizer.toJSON() as { config: { stepsPerQuarter: number } }).config.stepsPerQuarter;
+    for (let step = 0; step < beat; step++) {
       expect(guard.allows(idOf('REST')), `step ${step}`).toBe(true);
       for (let voice = 0; voice < 4; voice++) guard.push(idOf('REST'));
     }
