@@ -8,16 +8,17 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { composePiece, DEFAULT_MODEL_DIR } from '../src/jobs/compose.js';
 import type { ComposeJobData } from '../src/jobs/compose-contract.js';
-import { DEFAULT_STYLE, STYLES } from '../src/jobs/styles.js';
+import { DEFAULT_STYLE, STYLES, styleModelDir } from '../src/jobs/styles.js';
 
 export async function benchCompose(opts: { runs?: number; modelDir?: string } = {}): Promise<Record<string, number>> {
   const outDir = await mkdtemp(join(tmpdir(), 'motif-bench-compose-'));
-  const modelDir = opts.modelDir ?? DEFAULT_MODEL_DIR;
+  const style = STYLES[DEFAULT_STYLE];
+  // The default style's model among the shipped ones (models/), as a fresh install composes.
+  const modelDir = opts.modelDir ?? styleModelDir(dirname(DEFAULT_MODEL_DIR), style);
   try {
-    const style = STYLES[DEFAULT_STYLE];
     const request: ComposeJobData = {
       length: 100,
       modelDir,
