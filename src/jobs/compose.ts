@@ -19,7 +19,7 @@ import { longestCopiedRun } from '../music/analysis/originality.js';
 import { assertHasNotes, readMidiFile, writeMidi } from '../music/midi-io.js';
 import { formatBytes } from '../music/midi-limits.js';
 import { countNoteEvents, durationSeconds, initialQpm } from '../music/note-sequence.js';
-import { generatePiece } from '../ml/generate.js';
+import { generatePiece, MAX_COPIED_RUN } from '../ml/generate.js';
 import { isStyleName, STYLES, type StyleRules } from './styles.js';
 import type { LoadedModel } from '../ml/model-dir.js';
 import { blobSourceId, jobBlobStore, type JobBlobSettings } from './job-blobs.js';
@@ -106,6 +106,7 @@ export async function composePiece(req: ComposeJobData, ctx: ComposeContext = {}
     qpm: req.qpm ?? (seed ? initialQpm(seed) : 120),
     program: req.program,
     copyCache: model.copyCache,
+    copyGuard: model.copyIndex && { index: model.copyIndex, maxRun: MAX_COPIED_RUN },
     ensemble: model.ensemble,
     ...styleRulesOf(req.style),
   });

@@ -5,6 +5,7 @@
  */
 import { MotifError } from '../errors.js';
 import { computeFeatures } from '../music/analysis/features.js';
+import { longestCopiedRun, type CopyIndex } from '../music/analysis/originality.js';
 import { guessKey, makeKey, parseKey, scalePitchClasses, type Key } from '../music/analysis/key.js';
 import { countNoteEvents, type NoteSequence } from '../music/note-sequence.js';
 import { createRng, type Rng } from '../music/random.js';
@@ -264,6 +265,12 @@ export interface GenerateOptions {
    * and with 3 tries one sample in 100 (eval, seed 2) still came out stuck.
    */
   maxAttempts?: number;
+  /**
+   * Resample, like a degenerate try, one that copies a run of more than `maxRun` notes-or-chords
+   * from the pieces the model was trained on (`index`: LoadedModel.copyIndex). A composer should
+   * not hand out someone's tune as new: issue 10 allows runs of at most 16.
+   */
+  copyGuard?: { index: CopyIndex; maxRun: number };
   /** The model's copy cache (LoadedModel.copyCache); undefined = the LSTM alone. */
   copyCache?: CopyCacheConfig;
   /** With a cache: no copying while the current match is this many tokens long (default 96). */
@@ -328,10 +335,15 @@ export interface GeneratedPiece {
   tokens: number;
 }
 
+/** The longest run a composed piece may copy from the training pieces (GenerateOptions.copyGuard). */
+export const MAX_COPIED_RUN = 16;
+
 /** What decides which try to keep when none is sound and of the asked length. */
 export interface AttemptSummary {
   generatedEvents: number;
   degenerate: boolean;
+  /** Copies a longer run from the training pieces than GenerateOptions.copyGuard allows. */
+  copied?: boolean;
 }
 
 /**
@@ -343,6 +355,7 @@ export interface AttemptSummary {
 export function betterAttempt(a: AttemptSummary, b: AttemptSummary, length: number): boolean {
   const sound = (t: AttemptSummary) => !t.degenerate && t.generatedEvents >= Math.min(length, 4);
   if (sound(a) !== sound(b)) return sound(a);
+  if (Boolean(a.copied) !== Boolean(b.copied)) return !a.copied;
   return Math.abs(a.generatedEvents - length) < Math.abs(b.generatedEvents - length);
 }
 
@@ -393,8 +406,9 @@ export function generatePiece(network: Network, tokenizer: Tokenizer, opts: Gene
     const generatedEvents = countNoteEvents(continuation);
     const piece: GeneratedPiece = { sequence, generatedEvents, attempts: attempt, tokens: ids.length };
     const degenerate = isDegenerate(continuation);
-    if (generatedEvents === opts.length && !degenerate) return inPalette(piece);
-    const tried = { piece, generatedEvents, degenerate };
+    const copied = opts.copyGuard !== undefined && longestCopiedRun(opts.copyGuard.index, continuation) > opts.copyGuard.maxRun;
+    if (generatedEvents === opts.length && !degenerate && !copied) return inPalette(piece);
+    const tried = { piece, generatedEvents, degenerate, copied };
     if (!best || betterAttempt(tried, best, opts.length)) best = tried;
   }
   return inPalette({ ...best!.piece, attempts: maxAttempts });

@@ -7,6 +7,7 @@ import { disposeModel, loadModel, type LoadedModel } from '../../src/ml/model-di
 import { STYLES, styleModelDir } from '../../src/jobs/styles.js';
 import { initTf } from '../../src/ml/tf.js';
 import { compareNotes, countNoteEvents } from '../../src/music/note-sequence.js';
+import { longestCopiedRun } from '../../src/music/analysis/originality.js';
 import { tinyTune, trainTinyModel } from '../support/tiny-model.js';
 
 let model: LoadedModel;
@@ -107,6 +108,26 @@ describe('generatePiece with the shipped piano model', () => {
       disposeModel(shipped);
     }
   });
+
+  it('GIVEN a copy guard WHEN a try copies a longer run of the training pieces than it allows THEN it is drawn again; a piece within it comes back as it was', async () => {
+    const shipped = await loadModel(styleModelDir('models', STYLES.piano));
+    try {
+      const index = shipped.copyIndex!;
+      // Random seed 2: its first try copies a run of 10 notes-or-chords, its second 4.
+      const opts = { length: 100, temperature: 1.1, topP: 0.9, randomSeed: 2, copyCache: shipped.copyCache, ...STYLES.piano.rules };
+      const free = generatePiece(shipped.network, shipped.tokenizer, opts);
+      const run = longestCopiedRun(index, free.sequence);
+      expect(run).toBeGreaterThan(8);
+      const within = generatePiece(shipped.network, shipped.tokenizer, { ...opts, copyGuard: { index, maxRun: run } });
+      expect([within.attempts, within.sequence]).toEqual([free.attempts, free.sequence]);
+      const guarded = generatePiece(shipped.network, shipped.tokenizer, { ...opts, copyGuard: { index, maxRun: run - 1 } });
+      expect(guarded.attempts).toBeGreaterThan(free.attempts);
+      expect(guarded.generatedEvents).toBe(100);
+      expect(longestCopiedRun(index, guarded.sequence)).toBeLessThan(run);
+    } finally {
+      disposeModel(shipped);
+    }
+  });
 });
 
 describe('which try generatePiece keeps when none is sound and of the asked length', () => {
@@ -119,6 +140,12 @@ describe('which try generatePiece keeps when none is sound and of the asked leng
     expect(betterAttempt(tried(3, false), tried(100, true), 100)).toBe(false);
     // Asked for 3, three notes are the piece.
     expect(betterAttempt(tried(3, false), tried(2, false), 3)).toBe(true);
+  });
+  it('GIVEN two sound tries, one copying too long a run from training THEN the one that does not, even a little short', () => {
+    expect(betterAttempt({ ...tried(97, false), copied: false }, { ...tried(100, false), copied: true }, 100)).toBe(true);
+    expect(betterAttempt({ ...tried(100, false), copied: true }, tried(97, false), 100)).toBe(false);
+    // Soundness first: a copying piece beats a stuck one.
+    expect(betterAttempt({ ...tried(100, false), copied: true }, tried(100, true), 100)).toBe(true);
   });
   it('GIVEN two tries alike in soundness THEN the one nearer the asked length', () => {
     expect(betterAttempt(tried(99, false), tried(90, false), 100)).toBe(true);

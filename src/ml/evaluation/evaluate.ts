@@ -14,7 +14,7 @@ import { loadCorpus, splitCorpus, type CorpusPiece } from '../../music/corpus.js
 import { openingNoteEvents } from '../../music/note-sequence.js';
 import { encodingPositions, tokenPositions } from '../../music/tokenizers/index.js';
 import { assertInRange, MotifError } from '../../errors.js';
-import { generatePiece, isDegenerate, type StyleRules } from '../generate.js';
+import { generatePiece, isDegenerate, MAX_COPIED_RUN, type StyleRules } from '../generate.js';
 import { disposeModel, loadModel, type LoadedModel } from '../model-dir.js';
 import { LanguageModel } from '../network/language-model.js';
 import type { TutorialModel } from '../network/tutorial-model.js';
@@ -106,7 +106,10 @@ export interface EvaluationReport {
     fractionAtMost16: number;
     histogram: Record<string, number>;
   };
-  /** degenerateOutputs: samples still degenerate (isDegenerate) after every resample. */
+  /**
+   * degenerateResamples: tries drawn again (stuck, short, or copying more than MAX_COPIED_RUN from
+   * training; composing does the same); degenerateOutputs: samples still degenerate after every try.
+   */
   generation: { samples: number; meanEvents: number; degenerateResamples: number; degenerateOutputs: number; msPerSample: number };
 }
 
@@ -180,6 +183,7 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
       randomSeed: (opts.randomSeed ?? 1) * 10_007 + i,
       topP: opts.topP,
       copyCache: opts.noCache ? undefined : model.copyCache,
+      copyGuard: model.copyIndex && { index: model.copyIndex, maxRun: MAX_COPIED_RUN },
       ensemble: model.ensemble,
       cadence: opts.cadence,
       silenceGuard: opts.silenceGuard,
