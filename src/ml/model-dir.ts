@@ -5,15 +5,15 @@
  * a reader never sees half a model.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { MotifError, isMotifError } from '../errors.js';
 import { copyIndexFromJson, type CopyIndex, type CopyIndexJson } from '../music/analysis/originality.js';
 import { tokenizerFromSpec, type Tokenizer, type TokenizerSpec } from '../music/tokenizers/index.js';
 import { LanguageModel, type LanguageModelConfig } from './network/language-model.js';
 import { TutorialModel, type TutorialModelConfig } from './network/tutorial-model.js';
 import { z } from 'zod';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { replaceDirAtomic, writeFileAtomic } from '../util/atomic-write.js';
 import { asDiskFull, isDiskFull } from '../util/disk-full.js';
 import type { CopyCacheConfig } from './copy-cache.js';
 import { loadWeights, saveWeights, type NamedWeights } from './weights.js';
@@ -308,23 +308,15 @@ export interface ModelFiles {
  * renamed over `dir` only when complete (an older model at `dir` is replaced, never mixed).
  */
 export async function saveModel(dir: string, files: ModelFiles): Promise<void> {
-  const parent = dirname(dir);
-  await mkdir(parent, { recursive: true });
-  const temp = join(parent, `.${basename(dir)}.tmp-${process.pid}-${Date.now()}`);
-  const old = join(parent, `.${basename(dir)}.old-${process.pid}-${Date.now()}`);
   try {
-    await mkdir(temp, { recursive: true });
-    await saveWeights(temp, files.weights);
-    if (files.copyIndex) await writeFile(join(temp, COPY_INDEX_FILE), JSON.stringify(files.copyIndex));
-    if (files.lossCurvePng) await writeFile(join(temp, LOSS_CURVE_FILE), files.lossCurvePng);
-    if (files.card) await writeFile(join(temp, 'MODEL_CARD.md'), files.card);
-    await writeFile(join(temp, SPEC_FILE), `${JSON.stringify(files.spec, null, 2)}\n`);
-    if (existsSync(dir)) await rename(dir, old);
-    await rename(temp, dir);
-    await rm(old, { recursive: true, force: true });
+    await replaceDirAtomic(dir, async (temp) => {
+      await saveWeights(temp, files.weights);
+      if (files.copyIndex) await writeFile(join(temp, COPY_INDEX_FILE), JSON.stringify(files.copyIndex));
+      if (files.lossCurvePng) await writeFile(join(temp, LOSS_CURVE_FILE), files.lossCurvePng);
+      if (files.card) await writeFile(join(temp, 'MODEL_CARD.md'), files.card);
+      await writeFile(join(temp, SPEC_FILE), `${JSON.stringify(files.spec, null, 2)}\n`);
+    });
   } catch (error) {
-    await rm(temp, { recursive: true, force: true });
-    if (!existsSync(dir) && existsSync(old)) await rename(old, dir);
     if (isDiskFull(error)) throw asDiskFull(error, 'The disk is full, so the trained model could not be saved; any model that was in its folder is kept.');
     throw isMotifError(error) ? error : new MotifError('TRAINING_FAILED', 'The trained model could not be saved.', { cause: error, detail: String(error) });
   }

@@ -6,12 +6,13 @@
  * the honest choice, as epochs and learning rates chosen on validation are kept for a final fit.
  */
 import { existsSync } from 'node:fs';
-import { cp, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { cp, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { MotifError } from '../../errors.js';
 import { COPY_INDEX_FILE, disposeModel, loadModel, LOSS_CURVE_FILE, SPEC_FILE, type LoadedModel, type ModelSpec } from '../model-dir.js';
 import { LanguageModel } from '../network/language-model.js';
 import { WEIGHTS_FILE, WEIGHTS_MANIFEST_FILE } from '../weights.js';
+import { replaceDirAtomic } from '../../util/atomic-write.js';
 import { asDiskFull, isDiskFull } from '../../util/disk-full.js';
 
 export interface RefitEnsembleResult {
@@ -77,25 +78,18 @@ export async function refitEnsemble(modelDir: string, refitDirs: readonly string
     for (const m of loaded) disposeModel(m);
   }
 
-  const parent = dirname(modelDir);
-  const stamp = `${process.pid}-${Date.now()}`;
-  const temp = join(parent, `.${basename(modelDir)}.refit-${stamp}`);
-  const old = join(parent, `.${basename(modelDir)}.old-${stamp}`);
   try {
-    await cp(modelDir, temp, { recursive: true });
-    for (const file of [WEIGHTS_FILE, WEIGHTS_MANIFEST_FILE, COPY_INDEX_FILE, LOSS_CURVE_FILE]) {
-      if (existsSync(join(refitDirs[0]!, file))) await cp(join(refitDirs[0]!, file), join(temp, file));
-    }
-    await writeFile(join(temp, SPEC_FILE), `${JSON.stringify(spec, null, 2)}\n`);
-    for (const [i, folder] of memberFolders.entries()) {
-      for (const file of [SPEC_FILE, WEIGHTS_FILE, WEIGHTS_MANIFEST_FILE]) await cp(join(refitDirs[i + 1]!, file), join(temp, folder, file));
-    }
-    await rename(modelDir, old);
-    await rename(temp, modelDir);
-    await rm(old, { recursive: true, force: true });
+    await replaceDirAtomic(modelDir, async (temp) => {
+      await cp(modelDir, temp, { recursive: true });
+      for (const file of [WEIGHTS_FILE, WEIGHTS_MANIFEST_FILE, COPY_INDEX_FILE, LOSS_CURVE_FILE]) {
+        if (existsSync(join(refitDirs[0]!, file))) await cp(join(refitDirs[0]!, file), join(temp, file));
+      }
+      await writeFile(join(temp, SPEC_FILE), `${JSON.stringify(spec, null, 2)}\n`);
+      for (const [i, folder] of memberFolders.entries()) {
+        for (const file of [SPEC_FILE, WEIGHTS_FILE, WEIGHTS_MANIFEST_FILE]) await cp(join(refitDirs[i + 1]!, file), join(temp, folder, file));
+      }
+    });
   } catch (error) {
-    await rm(temp, { recursive: true, force: true });
-    if (!existsSync(modelDir) && existsSync(old)) await rename(old, modelDir);
     if (isDiskFull(error)) throw asDiskFull(error, 'The disk is full, so the refitted model could not be written; the model is kept as it was.');
     throw error;
   }
