@@ -24,9 +24,10 @@ export interface RefitEnsembleResult {
 
 /**
  * @param refitDirs one model folder per network: the model's own first, then its members in order.
- * @throws MotifError OPTION_OUT_OF_RANGE (wrong count, an ensemble given as a refit, refits trained
- *   on different data), MODEL_MISMATCH (a refit with other sizes or tokens than its network), and
- *   what loadModel throws. The model folder is replaced whole, or not at all.
+ * @throws MotifError OPTION_OUT_OF_RANGE (wrong count, an ensemble given as a refit, a refit that did
+ *   not train on the validation pieces, refits trained on different data), MODEL_MISMATCH (a refit
+ *   with other sizes or tokens than its network), DISK_FULL, and what loadModel throws. The model
+ *   folder is replaced whole, or not at all.
  */
 export async function refitEnsemble(modelDir: string, refitDirs: readonly string[]): Promise<RefitEnsembleResult> {
   const loaded: LoadedModel[] = [];
