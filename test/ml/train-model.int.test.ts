@@ -7,6 +7,7 @@ import { MotifError } from '../../src/errors.js';
 import { loadModel } from '../../src/ml/model-dir.js';
 import { loadCorpus, splitCorpus } from '../../src/music/corpus.js';
 import { trainModel } from '../../src/ml/training/train-model.js';
+import { evaluateModel } from '../../src/ml/evaluation/evaluate.js';
 import { loadWeights } from '../../src/ml/weights.js';
 import { tokenPositions, VOICES_HELD_PERIOD } from '../../src/music/tokenizers/index.js';
 import { TINY_NETWORK, tinyTune, writeTinyCorpus } from '../support/tiny-model.js';
@@ -210,6 +211,11 @@ describe('trainModel', () => {
       userMessage: expect.stringMatching(/no test pieces/),
     });
     expect(existsSync(outDir)).toBe(false);
+    // Nor is such a model scored on a corpus's validation pieces in place of test pieces.
+    const refit = await freshOut();
+    await trainModel({ dataDirs: [await writeTinyCorpus(undefined, 24)], outDir: refit, ...TINY_NETWORK, epochs: 1, trainOnValid: true });
+    await expect(evaluateModel({ modelDir: refit, dataDirs: [corpus], samples: 0 })).rejects.toMatchObject({ code: 'DATA_EMPTY', userMessage: expect.stringMatching(/--test DIR/) });
+    await expect(evaluateModel({ modelDir: refit, dataDirs: [corpus], testDirs: [corpus], samples: 0 })).resolves.toMatchObject({ testPieces: 3 });
   });
 
   it('GIVEN an empty or missing training folder THEN a clear DATA_EMPTY error and nothing is written', async () => {

@@ -118,7 +118,7 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
   // A negative count printed empty tables and exited 0 (`--samples -1`): refuse before any work.
   if (opts.samples !== undefined) assertInRange('samples', opts.samples, 0, 100_000, { integer: true });
   const model = await loadModel(opts.modelDir);
-  const { test, train } = await evaluationPieces(opts);
+  const { test, train } = await evaluationPieces(opts, model.spec.training.trainOnValid === true);
   const encode = (pieces: CorpusPiece[]): number[][] => pieces.map((p) => model.tokenizer.encode(p.sequence, { onUnknown: 'skip' }));
   const testIds = encode(test);
   const positionsOf = (ids: readonly number[]): Int32Array => tokenPositions(model.tokenizer, ids);
@@ -243,9 +243,17 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
  * The pieces to score and the pieces that train the baselines.
  * @throws MotifError DATA_EMPTY when nothing is held out.
  */
-async function evaluationPieces(opts: EvaluateOptions): Promise<{ test: CorpusPiece[]; train: CorpusPiece[] }> {
+/**
+ * The pieces to score and to train the baselines on. Without `--test`, the data's test split, or its
+ * validation split when it has no test pieces: not for a model that trained on validation pieces
+ * (`trainedOnValid`), which would be scored on what it has seen.
+ */
+async function evaluationPieces(opts: EvaluateOptions, trainedOnValid: boolean): Promise<{ test: CorpusPiece[]; train: CorpusPiece[] }> {
   const fromData = opts.dataDirs.length > 0 ? splitCorpus((await loadCorpus(opts.dataDirs)).pieces) : undefined;
   if (!opts.testDirs?.length) {
+    if (trainedOnValid && fromData && fromData.test.length === 0 && fromData.valid.length > 0) {
+      throw new MotifError('DATA_EMPTY', 'The evaluation data has no test pieces, and this model trained on validation pieces: give held-out pieces with `--test DIR`.');
+    }
     const test = fromData && fromData.test.length > 0 ? fromData.test : (fromData?.valid ?? []);
     if (test.length === 0) throw new MotifError('DATA_EMPTY', 'The evaluation data has no held-out pieces.');
     return { test, train: fromData?.train ?? [] };
