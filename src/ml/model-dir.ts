@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { replaceDirAtomic, writeFileAtomic } from '../util/atomic-write.js';
 import { asDiskFull, isDiskFull } from '../util/disk-full.js';
 import type { CopyCacheConfig } from './copy-cache.js';
-import { loadWeights, saveWeights, type NamedWeights } from './weights.js';
+import { loadWeights, saveWeights, WEIGHTS_FILE, WEIGHTS_MANIFEST_FILE, type NamedWeights } from './weights.js';
 
 export const SPEC_FILE = 'spec.json';
 export const COPY_INDEX_FILE = 'copy-index.json';
@@ -77,6 +77,9 @@ export interface EnsembleSpec {
 
 /** Where `npm run ensemble` puts the members, inside the model folder. */
 export const ENSEMBLE_DIR = 'members';
+
+/** The files of one member network under ENSEMBLE_DIR: its spec and weights. */
+export const MEMBER_FILES: readonly string[] = [SPEC_FILE, WEIGHTS_FILE, WEIGHTS_MANIFEST_FILE];
 
 /** Transposed views go at most this many semitones up or down (a tritone either way covers every key). */
 export const MAX_TRANSPOSITION = 6;

@@ -240,13 +240,10 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
 }
 
 /**
- * The pieces to score and the pieces that train the baselines.
- * @throws MotifError DATA_EMPTY when nothing is held out.
- */
-/**
  * The pieces to score and to train the baselines on. Without `--test`, the data's test split, or its
  * validation split when it has no test pieces: not for a model that trained on validation pieces
  * (`trainedOnValid`), which would be scored on what it has seen.
+ * @throws MotifError DATA_EMPTY when nothing is held out.
  */
 async function evaluationPieces(opts: EvaluateOptions, trainedOnValid: boolean): Promise<{ test: CorpusPiece[]; train: CorpusPiece[] }> {
   const fromData = opts.dataDirs.length > 0 ? splitCorpus((await loadCorpus(opts.dataDirs)).pieces) : undefined;

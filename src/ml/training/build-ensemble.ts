@@ -11,9 +11,8 @@ import { MotifError } from '../../errors.js';
 import { loadCorpus, splitCorpus } from '../../music/corpus.js';
 import { fitEnsembleWeights, mixLogProbabilities, scoreNetwork } from '../ensemble.js';
 import { totalNll } from '../evaluation/piece-scoring.js';
-import { assertSameTokens, assertValidationHeldOut, disposeModel, ENSEMBLE_DIR, loadModel, MAX_TRANSPOSITION, SPEC_FILE, type LoadedModel } from '../model-dir.js';
+import { assertSameTokens, assertValidationHeldOut, disposeModel, ENSEMBLE_DIR, loadModel, MAX_TRANSPOSITION, MEMBER_FILES, type LoadedModel } from '../model-dir.js';
 import { LanguageModel } from '../network/language-model.js';
-import { WEIGHTS_FILE, WEIGHTS_MANIFEST_FILE } from '../weights.js';
 import { fitScoredCopyCache, type FitCacheResult } from './fit-cache.js';
 
 export interface BuildEnsembleResult {
@@ -105,7 +104,7 @@ async function copyMembers(modelDir: string, memberDirs: readonly string[], name
     for (const [i, dir] of memberDirs.entries()) {
       const to = join(temp, names[i]!.slice(ENSEMBLE_DIR.length + 1));
       await mkdir(to, { recursive: true });
-      for (const file of [SPEC_FILE, WEIGHTS_FILE, WEIGHTS_MANIFEST_FILE]) await copyFile(join(dir, file), join(to, file));
+      for (const file of MEMBER_FILES) await copyFile(join(dir, file), join(to, file));
     }
     await rm(join(modelDir, ENSEMBLE_DIR), { recursive: true, force: true });
     await rename(temp, join(modelDir, ENSEMBLE_DIR));

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MotifError } from '../../errors.js';
-import { COPY_INDEX_FILE, disposeModel, loadModel, LOSS_CURVE_FILE, SPEC_FILE, type LoadedModel, type ModelSpec } from '../model-dir.js';
+import { COPY_INDEX_FILE, disposeModel, loadModel, LOSS_CURVE_FILE, MEMBER_FILES, SPEC_FILE, type LoadedModel, type ModelSpec } from '../model-dir.js';
 import { LanguageModel } from '../network/language-model.js';
 import { WEIGHTS_FILE, WEIGHTS_MANIFEST_FILE } from '../weights.js';
 import { replaceDirAtomic } from '../../util/atomic-write.js';
@@ -87,7 +87,7 @@ export async function refitEnsemble(modelDir: string, refitDirs: readonly string
       }
       await writeFile(join(temp, SPEC_FILE), `${JSON.stringify(spec, null, 2)}\n`);
       for (const [i, folder] of memberFolders.entries()) {
-        for (const file of [SPEC_FILE, WEIGHTS_FILE, WEIGHTS_MANIFEST_FILE]) await cp(join(refitDirs[i + 1]!, file), join(temp, folder, file));
+        for (const file of MEMBER_FILES) await cp(join(refitDirs[i + 1]!, file), join(temp, folder, file));
       }
     });
   } catch (error) {
