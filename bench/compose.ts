@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { composePiece, DEFAULT_MODEL_DIR } from '../src/jobs/compose.js';
 import type { ComposeJobData } from '../src/jobs/compose-contract.js';
-import { DEFAULT_STYLE, STYLES, styleModelDir } from '../src/jobs/styles.js';
+import { DEFAULT_STYLE, STYLES, styleModelDir, styleRequestFields } from '../src/jobs/styles.js';
 
 export async function benchCompose(opts: { runs?: number; modelDir?: string } = {}): Promise<Record<string, number>> {
   const outDir = await mkdtemp(join(tmpdir(), 'motif-bench-compose-'));
@@ -25,10 +25,7 @@ export async function benchCompose(opts: { runs?: number; modelDir?: string } = 
       outDir,
       maxAudioBytes: 10 * 1024 * 1024,
       style: style.name,
-      temperature: style.temperature,
-      topP: style.topP,
-      program: style.program,
-      qpm: style.qpm,
+      ...styleRequestFields(style, {}, false),
     };
     await composePiece({ ...request, randomSeed: 0 });
     const totals: number[] = [];

@@ -7,7 +7,7 @@
 import { resolve } from 'node:path';
 import { loadCoreConfig } from '../config.js';
 import { composePiece } from '../jobs/compose.js';
-import { DEFAULT_STYLE, STYLE_NAMES, STYLES, styleModelDir } from '../jobs/styles.js';
+import { DEFAULT_STYLE, STYLE_NAMES, STYLES, styleModelDir, styleRequestFields } from '../jobs/styles.js';
 import { readMidiFile } from '../music/midi-io.js';
 import { prepareOutDir } from './cli-fs.js';
 import { defineCli, EXIT_CODES_NOTE, UsageError } from './define-cli.js';
@@ -53,12 +53,8 @@ if (isEntryPoint(import.meta.url)) process.exitCode = await runCliMain(COMPOSE_C
     const result = await composePiece(
       {
         length: values.length,
-        temperature: values.temperature ?? style.temperature,
-        topP: values['top-p'] ?? style.topP,
+        ...styleRequestFields(style, { temperature: values.temperature, topP: values['top-p'], program: values.instrument, qpm: values.tempo }, seed !== undefined),
         key: values.key,
-        // A seed keeps its own instrument and tempo unless asked; a piece from scratch gets the style's.
-        program: values.instrument ?? (seed ? undefined : style.program),
-        qpm: values.tempo ?? (seed ? undefined : style.qpm),
         seed,
         style: values.model ? undefined : style.name,
         modelDir: values.model ? resolve(values.model) : styleModelDir(config.modelsDir, style),

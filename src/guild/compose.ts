@@ -22,6 +22,7 @@ import type { ComposeResult } from '../jobs/compose-contract.js';
 import { checkComposeRequest, estimateCompose } from '../jobs/compose-limits.js';
 import type { ComposeJobData, ComposeProgress } from '../jobs/motif-jobs.js';
 import type { JobHandle } from '../jobs/queue.js';
+import { styleRequestFields } from '../jobs/styles.js';
 import type { NoteSequence } from '../music/note-sequence.js';
 import { guildKeys, guildPaths, type ResultRecord } from '../storage/index.js';
 import { enforceResultsBudget } from '../storage/results-budget.js';
@@ -121,14 +122,10 @@ export async function startGuildCompose(deps: ComposeDeps, actor: Pick<GuildActo
   const outDir = join(guildPaths(deps.config.dataDir, guildId).resultsDir, resultId);
   const composer = await composerFor(deps, guildId, settings, req.style);
   const style = composer.style;
-  // A seed keeps its own instrument and tempo unless asked; a piece from scratch gets the style's.
-  const fromScratch = !req.seed && !req.seedMidiPath;
+  const asked = { temperature: req.temperature ?? settings.temperature, program: req.program ?? settings.program, qpm: req.qpm ?? settings.qpm };
   const request: ComposeJobData = {
     length: req.length,
-    temperature: req.temperature ?? settings.temperature ?? style?.temperature,
-    topP: style?.topP,
-    program: req.program ?? settings.program ?? (fromScratch ? style?.program : undefined),
-    qpm: req.qpm ?? settings.qpm ?? (fromScratch ? style?.qpm : undefined),
+    ...styleRequestFields(style, asked, Boolean(req.seed || req.seedMidiPath)),
     style: style?.name,
     seed: req.seed,
     seedMidiPath: req.seedMidiPath,

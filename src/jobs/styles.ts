@@ -129,6 +129,33 @@ export function parseStyle(text: string): Style {
   return STYLES[name];
 }
 
+/** What a request asks for itself (each absent field falls back to the style). */
+export interface StyleOverrides {
+  temperature?: number;
+  topP?: number;
+  program?: number;
+  qpm?: number;
+}
+
+/**
+ * A compose request's sampling and playback fields under a style: what was asked wins, then the
+ * style's defaults; a piece continuing a seed keeps the seed's own instrument and tempo unless asked.
+ * Without a style (a guild's own model), only what was asked. The CLI, the bot and the bench all
+ * build their requests with it, so a style sounds the same from each.
+ */
+export function styleRequestFields(
+  style: Style | undefined,
+  asked: StyleOverrides,
+  continuesSeed: boolean,
+): { temperature?: number; topP?: number; program?: number; qpm?: number } {
+  return {
+    temperature: asked.temperature ?? style?.temperature,
+    topP: asked.topP ?? style?.topP,
+    program: asked.program ?? (continuesSeed ? undefined : style?.program),
+    qpm: asked.qpm ?? (continuesSeed ? undefined : style?.qpm),
+  };
+}
+
 export function styleModelDir(modelsDir: string, style: Style): string {
   return join(modelsDir, style.modelFolder);
 }
