@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MotifError } from '../../src/errors.js';
-import { loadModel } from '../../src/ml/model-dir.js';
+import { disposeModel, loadModel } from '../../src/ml/model-dir.js';
+import { buildEnsemble } from '../../src/ml/training/build-ensemble.js';
 import { loadCorpus, splitCorpus } from '../../src/music/corpus.js';
 import { trainModel } from '../../src/ml/training/train-model.js';
 import { evaluateModel } from '../../src/ml/evaluation/evaluate.js';
@@ -133,6 +134,23 @@ describe('trainModel', () => {
       code: 'OPTION_OUT_OF_RANGE',
       userMessage: expect.stringMatching(/period of 16/),
     });
+  });
+
+  it('GIVEN an ensemble WHEN fine-tuned with --from THEN it says only its own network is tuned, and the result is one network that loads alone', async () => {
+    const corpus = await writeTinyCorpus();
+    const lead = await freshOut();
+    const other = await freshOut();
+    await trainModel({ dataDirs: [corpus], outDir: lead, ...TINY_NETWORK, epochs: 1 });
+    await trainModel({ dataDirs: [corpus], outDir: other, ...TINY_NETWORK, epochs: 1, randomSeed: 9 });
+    await buildEnsemble(lead, [other], [corpus]);
+    const lines: string[] = [];
+    const tunedDir = await freshOut();
+    const tuned = await trainModel({ dataDirs: [corpus], outDir: tunedDir, ...TINY_NETWORK, epochs: 1, fromDir: lead, log: (m) => lines.push(m) });
+    expect(lines.some((l) => /is an ensemble: fine-tuning its own network only/.test(l))).toBe(true);
+    expect(tuned.spec.ensemble).toBeUndefined();
+    const loaded = await loadModel(tunedDir);
+    expect(loaded.ensemble).toBeUndefined();
+    disposeModel(loaded);
   });
 
   it('GIVEN a voices model reading the index WHEN fine-tuned with held-note input THEN the spec records it with period 192, its positions are the held ones, and other encodings or periods are refused', async () => {

@@ -137,6 +137,11 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainModelRes
   let network: Network;
   if (base) {
     network = base.network;
+    if (base.ensemble) {
+      // Only the model's own network is fine-tuned: free the members now rather than hold them for hours.
+      for (const member of base.ensemble.slice(1)) member.network.dispose();
+      log(`${base.spec.name} is an ensemble: fine-tuning its own network only; the result is one network (rebuild the ensemble with \`npm run ensemble\`)`);
+    }
     if (network instanceof LanguageModel) {
       network.config.trainingThreads = threads;
       // A fine-tune usually wants a smaller rate than the base was trained with.
