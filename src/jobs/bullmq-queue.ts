@@ -71,6 +71,7 @@ import {
   type QueueLimits,
   type ShutdownReport,
 } from './queue.js';
+import { LaneGate } from './lane-gate.js';
 import { WorkerPool, type WorkerIsolation } from './worker-host.js';
 import { safeJson } from '../util/safe-json.js';
 
@@ -192,49 +193,6 @@ interface LocalJob {
   settled: boolean;
   settle: { resolve: (value: unknown) => void; reject: (error: unknown) => void };
   result: Promise<unknown>;
-}
-
-/** Lets `concurrency` jobs of one lane run in this process at once, best priority first. */
-class LaneGate {
-  private running = 0;
-  private seq = 0;
-  private readonly waiters: { priority: number; seq: number; start: () => void }[] = [];
-
-  constructor(private readonly concurrency: number) {}
-
-  /** @throws the signal's reason when aborted while waiting. */
-  acquire(priority: number, signal: AbortSignal): Promise<void> {
-    if (signal.aborted) return Promise.reject(new Error('cancelled'));
-    if (this.running < this.concurrency) {
-      this.running++;
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve, reject) => {
-      const waiter = {
-        priority,
-        seq: this.seq++,
-        start: () => {
-          signal.removeEventListener('abort', onAbort);
-          this.running++;
-          resolve();
-        },
-      };
-      const onAbort = (): void => {
-        const index = this.waiters.indexOf(waiter);
-        if (index >= 0) this.waiters.splice(index, 1);
-        reject(new Error('cancelled'));
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.waiters.push(waiter);
-      this.waiters.sort((a, b) => a.priority - b.priority || a.seq - b.seq);
-    });
-  }
-
-  release(): void {
-    this.running--;
-    const next = this.waiters.shift();
-    if (next) next.start();
-  }
 }
 
 export class BullQueue<M extends JobTypeMap> extends EventEmitter implements JobQueue<M> {
