@@ -404,14 +404,17 @@ export function generatePiece(network: Network, tokenizer: Tokenizer, opts: Gene
     const continuation = extractContinuation(tokenizer, prompt, ids, { qpm, program });
     const sequence = opts.seed ? appendToSeed(opts.seed, continuation) : continuation;
     const generatedEvents = countNoteEvents(continuation);
-    const piece: GeneratedPiece = { sequence, generatedEvents, attempts: attempt, tokens: ids.length };
+    const piece = inPalette({ sequence, generatedEvents, attempts: attempt, tokens: ids.length });
     const degenerate = isDegenerate(continuation);
-    const copied = opts.copyGuard !== undefined && longestCopiedRun(opts.copyGuard.index, continuation) > opts.copyGuard.maxRun;
-    if (generatedEvents === opts.length && !degenerate && !copied) return inPalette(piece);
+    // Judged in the key the piece is returned in: the training pieces are in their own keys, and a
+    // passage that copies nothing where it was sampled can copy one once moved onto the palette's key.
+    const returned = root === undefined ? continuation : piece.sequence;
+    const copied = opts.copyGuard !== undefined && longestCopiedRun(opts.copyGuard.index, returned) > opts.copyGuard.maxRun;
+    if (generatedEvents === opts.length && !degenerate && !copied) return piece;
     const tried = { piece, generatedEvents, degenerate, copied };
     if (!best || betterAttempt(tried, best, opts.length)) best = tried;
   }
-  return inPalette({ ...best!.piece, attempts: maxAttempts });
+  return { ...best!.piece, attempts: maxAttempts };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { betterAttempt, createStepper, generatePiece, isDegenerate } from '../../src/ml/generate.js';
+import { betterAttempt, createStepper, generatePiece, isDegenerate, MAX_COPIED_RUN } from '../../src/ml/generate.js';
 import { scoreWholePieces } from '../../src/ml/evaluation/piece-scoring.js';
 import type { LanguageModel } from '../../src/ml/network/language-model.js';
 import { tokenPositions } from '../../src/music/tokenizers/index.js';
@@ -7,7 +7,7 @@ import { disposeModel, loadModel, type LoadedModel } from '../../src/ml/model-di
 import { STYLES, styleModelDir } from '../../src/jobs/styles.js';
 import { initTf } from '../../src/ml/tf.js';
 import { compareNotes, countNoteEvents } from '../../src/music/note-sequence.js';
-import { longestCopiedRun } from '../../src/music/analysis/originality.js';
+import { buildCopyIndex, longestCopiedRun } from '../../src/music/analysis/originality.js';
 import { tinyTune, trainTinyModel } from '../support/tiny-model.js';
 
 let model: LoadedModel;
@@ -124,6 +124,27 @@ describe('generatePiece with the shipped piano model', () => {
       expect(guarded.attempts).toBeGreaterThan(free.attempts);
       expect(guarded.generatedEvents).toBe(100);
       expect(longestCopiedRun(index, guarded.sequence)).toBeLessThan(run);
+    } finally {
+      disposeModel(shipped);
+    }
+  });
+});
+
+describe('the copy guard and the key palette', () => {
+  it('GIVEN a piece moved onto a palette key WHEN its moved notes are a training piece THEN the guard draws it again: it judges the piece in the key it is returned in', async () => {
+    const shipped = await loadModel(styleModelDir('models', STYLES.piano));
+    try {
+      // One signature (Eb major) the sampled keys seldom are, so the move shifts the notes.
+      const opts = { length: 40, temperature: 1.1, topP: 0.9, randomSeed: 7, copyCache: shipped.copyCache, ...STYLES.piano.rules, keyPalette: { majorRoots: [[3, 1]] as const, meanPitch: 64 } };
+      const free = generatePiece(shipped.network, shipped.tokenizer, opts);
+      expect(free.attempts).toBe(1);
+      // Training pieces holding exactly what was returned, in the key it was returned in.
+      const index = buildCopyIndex([free.sequence]);
+      const unmoved = generatePiece(shipped.network, shipped.tokenizer, { ...opts, keyPalette: undefined });
+      expect(longestCopiedRun(index, unmoved.sequence)).toBeLessThan(8);
+      const guarded = generatePiece(shipped.network, shipped.tokenizer, { ...opts, copyGuard: { index, maxRun: MAX_COPIED_RUN } });
+      expect(guarded.attempts).toBeGreaterThan(1);
+      expect(longestCopiedRun(index, guarded.sequence)).toBeLessThanOrEqual(MAX_COPIED_RUN);
     } finally {
       disposeModel(shipped);
     }
