@@ -113,8 +113,8 @@ describe('generatePiece with the shipped piano model', () => {
     const shipped = await loadModel(styleModelDir('models', STYLES.piano));
     try {
       const index = shipped.copyIndex!;
-      // Random seed 2: its first try copies a run of 10 notes-or-chords, its second 4.
-      const opts = { length: 100, temperature: 1.1, topP: 0.9, randomSeed: 2, copyCache: shipped.copyCache, ...STYLES.piano.rules };
+      // Random seed 4: its first try copies a run of 10 notes-or-chords (with the piano rules of 4 December's seventh session).
+      const opts = { length: 100, temperature: 1.1, topP: 0.9, randomSeed: 4, copyCache: shipped.copyCache, ...STYLES.piano.rules };
       const free = generatePiece(shipped.network, shipped.tokenizer, opts);
       const run = longestCopiedRun(index, free.sequence);
       expect(run).toBeGreaterThan(8);
