@@ -11,7 +11,7 @@ export class LaneGate {
 
   constructor(private readonly concurrency: number) {}
 
-  /** @throws the signal's reason when aborted while waiting. */
+  /** Rejects with Error('cancelled') when the signal aborts before a place is free. */
   acquire(priority: number, signal: AbortSignal): Promise<void> {
     if (signal.aborted) return Promise.reject(new Error('cancelled'));
     if (this.running < this.concurrency) {

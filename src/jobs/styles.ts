@@ -44,7 +44,7 @@ export const STYLES: Readonly<Record<StyleName, Style>> = Object.freeze({
   // 0.89 / 0.87), and they strayed from their key more than the pieces do.
   // Out-of-key pitches less likely since 4 December: at 0.8 key stability scored 0.78 / 0.83 / 0.73 /
   // 0.73 on seeds 1–4, too many samples leaving their key in every 4-bar window; 0.6 gave 0.86 / 0.83 /
-  // 0.80 / 0.87, but 0.5 cost the pitch-class histogram (0.78 on seed 3) while pieces landed on any of
+  // 0.798 / 0.87, but 0.5 cost the pitch-class histogram (0.78 on seed 3) while pieces landed on any of
   // the twelve signatures. With the training pieces' signatures (keyPalette: 184 pieces, their
   // Krumhansl–Schmuckler keys, a minor one as its relative major; mean pitch 63.9) that row is
   // 0.87–0.90 at 0.5, and key stability 0.82–0.87 on seeds 1–4 (every row >= 0.82; the model card).
