@@ -138,8 +138,8 @@ export function parseStyle(text: string): Style {
   return STYLES[name];
 }
 
-/** What a request asks for itself (each absent field falls back to the style). */
-export interface StyleOverrides {
+/** The sampling and playback fields of a compose request that a style has defaults for. */
+export interface StyleRequestFields {
   temperature?: number;
   topP?: number;
   program?: number;
@@ -154,9 +154,9 @@ export interface StyleOverrides {
  */
 export function styleRequestFields(
   style: Style | undefined,
-  asked: StyleOverrides,
+  asked: StyleRequestFields,
   continuesSeed: boolean,
-): { temperature?: number; topP?: number; program?: number; qpm?: number } {
+): StyleRequestFields {
   return {
     temperature: asked.temperature ?? style?.temperature,
     topP: asked.topP ?? style?.topP,

@@ -374,12 +374,6 @@ export function generatePiece(network: Network, tokenizer: Tokenizer, opts: Gene
   // Drawn from the piece's own random stream, so a seed composes the same form every time.
   const repeatOpening = opts.repeatOpening !== undefined && !opts.seed && random() < opts.repeatOpening.probability;
   const root = opts.keyPalette && !opts.seed && !opts.key ? drawRoot(opts.keyPalette, random) : undefined;
-  // Moved from the key guessed from what was composed, even for a piece kept in one key: the folk
-  // style keeps it there loosely (out-of-key pitches 0.6 times as likely), the network's own key can
-  // win, and moving from the key it was kept in then left tunes on signatures outside the palette
-  // (a B major tune among D, G and A).
-  const inPalette = (piece: GeneratedPiece): GeneratedPiece =>
-    root === undefined ? piece : { ...piece, sequence: moveToSignature(piece.sequence, root, opts.keyPalette!.meanPitch) };
 
   let best: (AttemptSummary & { piece: GeneratedPiece }) | undefined;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
@@ -401,15 +395,19 @@ export function generatePiece(network: Network, tokenizer: Tokenizer, opts: Gene
       temperPitchesOnly: opts.temperPitchesOnly,
       repeatOpeningBars: repeatOpening ? opts.repeatOpening!.bars : undefined,
     });
-    const continuation = extractContinuation(tokenizer, prompt, ids, { qpm, program });
+    const sampled = extractContinuation(tokenizer, prompt, ids, { qpm, program });
+    // Onto the palette's key (only a piece from scratch has one) before the try is judged: the copy
+    // guard must see the key the piece is returned in, since the training pieces are in their own keys
+    // and a passage that copies nothing where it was sampled can copy one once moved. Moved from the
+    // key guessed from what was composed, even for a piece kept in one key: the folk style keeps it
+    // there loosely, the network's own key can win, and moving from the key it was kept in then left
+    // tunes on signatures outside the palette (a B major tune among D, G and A).
+    const continuation = root === undefined ? sampled : moveToSignature(sampled, root, opts.keyPalette!.meanPitch);
     const sequence = opts.seed ? appendToSeed(opts.seed, continuation) : continuation;
     const generatedEvents = countNoteEvents(continuation);
-    const piece = inPalette({ sequence, generatedEvents, attempts: attempt, tokens: ids.length });
+    const piece: GeneratedPiece = { sequence, generatedEvents, attempts: attempt, tokens: ids.length };
     const degenerate = isDegenerate(continuation);
-    // Judged in the key the piece is returned in: the training pieces are in their own keys, and a
-    // passage that copies nothing where it was sampled can copy one once moved onto the palette's key.
-    const returned = root === undefined ? continuation : piece.sequence;
-    const copied = opts.copyGuard !== undefined && longestCopiedRun(opts.copyGuard.index, returned) > opts.copyGuard.maxRun;
+    const copied = opts.copyGuard !== undefined && longestCopiedRun(opts.copyGuard.index, continuation) > opts.copyGuard.maxRun;
     if (generatedEvents === opts.length && !degenerate && !copied) return piece;
     const tried = { piece, generatedEvents, degenerate, copied };
     if (!best || betterAttempt(tried, best, opts.length)) best = tried;
