@@ -223,28 +223,32 @@ export function mixedLogProbability(observation: CacheObservation, config: Pick<
   return Math.log(Math.max(p, 1e-30));
 }
 
-/** λ per bucket maximising the validation likelihood (a 1-D concave problem per bucket: grid, then refine). */
-export function fitLambdas(observations: readonly CacheObservation[], bucketCount: number): number[] {
-  const lambdas: number[] = [];
-  for (let b = 0; b < bucketCount; b++) {
-    const inBucket = observations.filter((o) => o.bucket === b);
-    const score = (lambda: number): number =>
-      inBucket.reduce((sum, o) => sum + Math.log(Math.max((1 - lambda) * Math.exp(o.logProbability) + (o.hit ? lambda : 0), 1e-30)), 0);
-    let best = 0;
-    let bestScore = score(0);
-    for (let step = 1; step < 100; step++) {
-      const lambda = step / 100;
-      const s = score(lambda);
-      if (s > bestScore) [best, bestScore] = [lambda, s];
-    }
-    for (const delta of [-0.005, 0.005, -0.0025, 0.0025]) {
-      const lambda = Math.min(0.999, Math.max(0, best + delta));
-      const s = score(lambda);
-      if (s > bestScore) [best, bestScore] = [lambda, s];
-    }
-    lambdas.push(Number(best.toFixed(4)));
+/**
+ * The weight of a second distribution q in (1 − w)·p + w·q that maximises Σ log over the pairs: the
+ * likelihood is concave in w, so a grid of 0.01 and a refinement find it. Kept ≤ 0.999, so the first
+ * distribution never loses a token's whole probability.
+ */
+export function fitMixtureWeight(pairs: readonly { p: number; q: number }[]): number {
+  const score = (w: number): number => pairs.reduce((sum, { p, q }) => sum + Math.log(Math.max((1 - w) * p + w * q, 1e-30)), 0);
+  let best = 0;
+  let bestScore = score(0);
+  for (let step = 1; step < 100; step++) {
+    const s = score(step / 100);
+    if (s > bestScore) [best, bestScore] = [step / 100, s];
   }
-  return lambdas;
+  for (const delta of [-0.005, 0.005, -0.0025, 0.0025]) {
+    const w = Math.min(0.999, Math.max(0, best + delta));
+    const s = score(w);
+    if (s > bestScore) [best, bestScore] = [w, s];
+  }
+  return Number(best.toFixed(4));
+}
+
+/** λ per bucket maximising the validation likelihood: the cache's guess is a distribution all on one token. */
+export function fitLambdas(observations: readonly CacheObservation[], bucketCount: number): number[] {
+  return Array.from({ length: bucketCount }, (_, b) =>
+    fitMixtureWeight(observations.filter((o) => o.bucket === b).map((o) => ({ p: Math.exp(o.logProbability), q: o.hit ? 1 : 0 }))),
+  );
 }
 
 /**

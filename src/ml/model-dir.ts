@@ -16,11 +16,14 @@ import { z } from 'zod';
 import { replaceDirAtomic, writeFileAtomic } from '../util/atomic-write.js';
 import { asDiskFull, isDiskFull } from '../util/disk-full.js';
 import type { CopyCacheConfig } from './copy-cache.js';
+import { decodeCorpus, type CorpusPointerConfig } from './corpus-pointer.js';
 import { loadWeights, saveWeights, WEIGHTS_FILE, WEIGHTS_MANIFEST_FILE, type NamedWeights } from './weights.js';
 
 export const SPEC_FILE = 'spec.json';
 export const COPY_INDEX_FILE = 'copy-index.json';
 export const LOSS_CURVE_FILE = 'loss-curve.png';
+/** The token ids of the pieces the networks trained on, for the corpus pointer (corpus-pointer.ts). */
+export const CORPUS_FILE = 'corpus-pointer.bin';
 
 export type Arch = 'lm' | 'seed';
 
@@ -56,6 +59,8 @@ export interface ModelSpec {
   copyCache?: CopyCacheConfig;
   /** Other networks whose predictions are mixed with this one's (see EnsembleSpec); absent = this network alone. */
   ensemble?: EnsembleSpec;
+  /** The pointer into the training pieces (CORPUS_FILE) mixed into scoring, not sampling (see corpus-pointer.ts). */
+  corpusPointer?: CorpusPointerConfig;
   createdAt: string;
 }
 
@@ -128,6 +133,16 @@ const copyCacheSchema = z
       (!c.lines || c.lines.weights.length === (c.bucketEdges.length + 1) * (c.lines.bucketEdges.length + 1)),
   );
 
+const corpusPointerSchema = z
+  .object({
+    stride: z.number().int().min(2).max(64),
+    minMatch: z.number().int().min(2).max(1024),
+    maxMatch: z.number().int().min(2).max(4096),
+    bucketEdges: z.array(z.number().int().min(1)).min(1).max(64),
+    weights: z.array(z.array(z.number().min(0).max(0.999))).min(2).max(64),
+  })
+  .refine((c) => c.maxMatch >= c.minMatch && c.weights.length === c.stride && c.weights.every((row) => row.length === c.bucketEdges.length));
+
 export type Network = LanguageModel | TutorialModel;
 
 export interface LoadedModel {
@@ -140,6 +155,8 @@ export interface LoadedModel {
   copyCache?: CopyCacheConfig;
   /** With an ensemble (ModelSpec.ensemble): every network that predicts, this model's first, and its weight. */
   ensemble?: EnsembleMember[];
+  /** Validated corpus-pointer settings and the pieces it points into (undefined when absent or damaged). */
+  corpusPointer?: { config: CorpusPointerConfig; pieces: number[][] };
 }
 
 export interface EnsembleMember {
@@ -197,6 +214,12 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
   // Like the copy index, the cache only improves a model: damaged settings are dropped, not fatal.
   const cache = copyCacheSchema.safeParse(spec.copyCache);
   const model: LoadedModel = { dir, spec, tokenizer, network, copyIndex, copyCache: cache.success ? cache.data : undefined };
+  const pointer = corpusPointerSchema.safeParse(spec.corpusPointer);
+  if (pointer.success) {
+    const bytes = await readFile(join(dir, CORPUS_FILE)).catch(() => undefined);
+    const pieces = bytes && decodeCorpus(bytes, tokenizer.vocabSize);
+    if (pieces) model.corpusPointer = { config: pointer.data, pieces };
+  }
   if (spec.ensemble !== undefined) {
     try {
       model.ensemble = await loadEnsemble(model);

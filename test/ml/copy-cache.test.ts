@@ -99,7 +99,7 @@ describe('copy cache', () => {
     const fitted = fitCopyCache([pieceIds], score(pieceIds), { phasesOf: () => places });
     expect(fitted.samePlace).toBe(true);
     const plain = fitCopyCache([pieceIds], score(pieceIds));
-    expect(totalNll([pieceIds], score(pieceIds), fitted, () => places).nll).toBeLessThan(totalNll([pieceIds], score(pieceIds), plain).nll);
+    expect(totalNll([pieceIds], score(pieceIds), { cache: fitted, phasesOf: () => places }).nll).toBeLessThan(totalNll([pieceIds], score(pieceIds), { cache: plain }).nll);
     // Without places (an encoding that knows no bar) the fit never asks for them.
     expect(plain.samePlace).toBeUndefined();
   });
@@ -133,7 +133,7 @@ describe('copy cache', () => {
       expect(withLines.lines?.stride).toBe(2);
       const passageOnly = fitCopyCache([piece], flat(piece));
       expect(passageOnly.lines).toBeUndefined();
-      expect(totalNll([piece], flat(piece), withLines).nll).toBeLessThan(totalNll([piece], flat(piece), passageOnly).nll - 1);
+      expect(totalNll([piece], flat(piece), { cache: withLines }).nll).toBeLessThan(totalNll([piece], flat(piece), { cache: passageOnly }).nll - 1);
       const distinct = Array.from({ length: 24 }, (_, i) => i);
       expect(fitCopyCache([distinct], flat(distinct), { stride: 2 }).lines).toBeUndefined();
     });

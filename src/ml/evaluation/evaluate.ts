@@ -20,6 +20,7 @@ import { LanguageModel } from '../network/language-model.js';
 import type { TutorialModel } from '../network/tutorial-model.js';
 import { joinStreams, type TokenStream } from '../training/batches.js';
 import { scoreModelAndMembers } from '../ensemble.js';
+import { CorpusIndex, supportsCorpusPointer } from '../corpus-pointer.js';
 import { totalNll as piecesNll, type PieceScores } from './piece-scoring.js';
 
 export interface EvaluateOptions {
@@ -81,6 +82,8 @@ export interface EvaluationReport {
   totalNll: number;
   /** The same for the LSTM alone, without the copy cache (equal when the model has none). */
   totalNllLstmOnly: number;
+  /** With a corpus pointer (corpus-pointer.ts): totalNll without it, i.e. the model as it composes. */
+  totalNllWithoutCorpusPointer?: number;
   /** The test pieces' summed length in 16th notes, so per-step figures follow. */
   test16thSteps: number;
   /** totalNll / test16thSteps, and per quarter-note frame (×4), the units of the JSB literature. */
@@ -132,9 +135,11 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
   const likelihood: LikelihoodRow[] = [...ours];
   let totalNll = ours[0]!.nllPerToken * ours[0]!.tokens;
   const lstmOnlyNll = totalNll;
+  let withoutCorpusPointer: number | undefined;
+  const cached = { cache: model.copyCache, phasesOf: (ids: readonly number[]) => encodingPositions(model.tokenizer, ids) };
   if (model.copyCache && ourScores) {
     // The model as it composes: LSTM mixed with the copy cache (λ fitted on validation pieces).
-    const withCache = piecesNll(testIds, ourScores, model.copyCache, (ids) => encodingPositions(model.tokenizer, ids));
+    const withCache = piecesNll(testIds, ourScores, cached);
     totalNll = withCache.nll;
     likelihood.unshift({
       model: `${model.spec.name} + copy cache (as shipped)`,
@@ -143,6 +148,21 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
       nllPerToken: withCache.nll / withCache.count,
       nllPerNote: withCache.nll / Math.max(1, testNotes),
       tokens: withCache.count,
+    });
+  }
+  if (model.corpusPointer && ourScores && supportsCorpusPointer(model.tokenizer)) {
+    // As scored: the corpus pointer on top (it does not compose: see corpus-pointer.ts).
+    const { config, pieces } = model.corpusPointer;
+    const withPointer = piecesNll(testIds, ourScores, { ...cached, corpus: { config, index: new CorpusIndex(pieces, config, model.tokenizer) } });
+    withoutCorpusPointer = totalNll;
+    totalNll = withPointer.nll;
+    likelihood.unshift({
+      model: `${model.spec.name} + copy cache + corpus pointer (as scored)`,
+      arch: 'lm',
+      encoding: model.tokenizer.name,
+      nllPerToken: withPointer.nll / withPointer.count,
+      nllPerNote: withPointer.nll / Math.max(1, testNotes),
+      tokens: withPointer.count,
     });
   }
   if (train.length > 0) {
@@ -220,6 +240,7 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
     testNotes,
     totalNll,
     totalNllLstmOnly: lstmOnlyNll,
+    ...(withoutCorpusPointer !== undefined ? { totalNllWithoutCorpusPointer: withoutCorpusPointer } : {}),
     test16thSteps,
     nllPer16thStep: totalNll / Math.max(1, test16thSteps),
     nllPerQuarterFrame: (4 * totalNll) / Math.max(1, test16thSteps),

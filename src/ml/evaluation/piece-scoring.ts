@@ -4,6 +4,7 @@
  * share a batch; padding targets are skipped.
  */
 import { DEFAULT_BUCKET_EDGES, DEFAULT_LINE_BUCKET_EDGES, fitLambdas, fitLineWeights, mixedLogProbability, observeCache, type CacheObservation, type CopyCacheConfig } from '../copy-cache.js';
+import { corpusMixedLogProbability, observeCorpus, type CorpusIndex, type CorpusPointerConfig } from '../corpus-pointer.js';
 import type { LanguageModel } from '../network/language-model.js';
 
 /** At most this many tokens in one batch (bounds the forward pass's memory). */
@@ -62,22 +63,52 @@ export function scoreWholePieces(
 /** Each piece's places in the bar for the copy cache (see MatchFinder.push); undefined: none. */
 export type PhasesOf = (ids: readonly number[]) => ArrayLike<number> | undefined;
 
+/** A corpus pointer ready to predict: its settings and the index of the pieces it points into. */
+export interface ScoringCorpus {
+  config: CorpusPointerConfig;
+  index: CorpusIndex;
+}
+
+/** What the networks' scores are mixed with: the copy cache (and the bar places it reads), the corpus pointer. */
+export interface ScoringMix {
+  cache?: CopyCacheConfig;
+  /** Read only by a cache with `samePlace`. */
+  phasesOf?: PhasesOf;
+  corpus?: ScoringCorpus;
+}
+
 /**
- * Summed NLL of the scored pieces, with the copy cache mixed in when one is given. `phasesOf` is
- * read only by a cache with `samePlace`.
+ * Per piece, log p of each next token with the copy cache mixed in (as scores.logProbabilities;
+ * NaN where the networks gave none). The scores themselves without a cache.
  */
-export function totalNll(pieces: readonly (readonly number[])[], scores: PieceScores, cache?: CopyCacheConfig, phasesOf?: PhasesOf): { nll: number; count: number } {
+export function cacheLogProbabilities(pieces: readonly (readonly number[])[], scores: PieceScores, mix: Pick<ScoringMix, 'cache' | 'phasesOf'>): ArrayLike<number>[] {
+  const { cache } = mix;
+  if (!cache) return scores.logProbabilities;
+  return pieces.map((ids, i) => {
+    const logs = scores.logProbabilities[i]!;
+    const observations = observeCache(ids, logs, cache, cache.samePlace ? mix.phasesOf?.(ids) : undefined);
+    // observeCache skips the NaN scores, so its observations follow the others in order.
+    let next = 0;
+    return Float64Array.from(logs, (lp) => (Number.isNaN(lp) ? NaN : mixedLogProbability(observations[next++]!, cache)));
+  });
+}
+
+/** Summed NLL of the scored pieces, with the copy cache and then the corpus pointer mixed in when given. */
+export function totalNll(pieces: readonly (readonly number[])[], scores: PieceScores, mix: ScoringMix = {}): { nll: number; count: number } {
+  const logs = cacheLogProbabilities(pieces, scores, mix);
   let nll = 0;
   let count = 0;
   pieces.forEach((ids, i) => {
-    const logs = scores.logProbabilities[i]!;
-    if (!cache) {
-      for (const lp of logs) nll -= lp;
-      count += logs.length;
+    if (mix.corpus) {
+      for (const o of observeCorpus(ids, logs[i]!, mix.corpus.index, mix.corpus.config)) {
+        nll -= corpusMixedLogProbability(o, mix.corpus.config.weights);
+        count++;
+      }
       return;
     }
-    for (const observation of observeCache(ids, logs, cache, cache.samePlace ? phasesOf?.(ids) : undefined)) {
-      nll -= mixedLogProbability(observation, cache);
+    for (const lp of Array.from(logs[i]!)) {
+      if (Number.isNaN(lp)) continue;
+      nll -= lp;
       count++;
     }
   });

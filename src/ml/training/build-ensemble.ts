@@ -85,7 +85,8 @@ export async function buildEnsemble(
     // The cache is refitted on the mixture's scores already in hand, written with the ensemble.
     const ensemble = transpositions ? { members, weights, transpositions } : { members, weights };
     const spec = { ...model.spec, ensemble, metrics: { ...model.spec.metrics, validNllPerTokenEnsemble: validNllPerToken.mixture } };
-    const cache = await fitScoredCopyCache(modelDir, spec, model.tokenizer, pieces, { logProbabilities: mixture });
+    const corpus = split.train.map((p) => model.tokenizer.encode(p.sequence, { onUnknown: 'skip' }));
+    const cache = await fitScoredCopyCache(modelDir, spec, model.tokenizer, pieces, { logProbabilities: mixture }, { corpus });
     return { members, weights, transpositions, validPieces: pieces.length, validNllPerToken, cache };
   } finally {
     for (const m of loaded) disposeModel(m);

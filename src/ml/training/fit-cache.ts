@@ -7,8 +7,21 @@ import { loadCorpus, splitCorpus } from '../../music/corpus.js';
 import { encodingPositions, type Tokenizer } from '../../music/tokenizers/index.js';
 import type { CopyCacheConfig } from '../copy-cache.js';
 import { scoreModelPieces } from '../ensemble.js';
-import { fitCopyCache, totalNll, type PieceScores } from '../evaluation/piece-scoring.js';
-import { assertValidationHeldOut, disposeModel, loadModel, rewriteSpec, type ModelSpec } from '../model-dir.js';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../util/atomic-write.js';
+import {
+  CorpusIndex,
+  corpusMixedLogProbability,
+  DEFAULT_CORPUS_BUCKET_EDGES,
+  encodeCorpus,
+  fitCorpusWeights,
+  observeCorpus,
+  supportsCorpusPointer,
+  type CorpusPointerConfig,
+  type PitchTokens,
+} from '../corpus-pointer.js';
+import { cacheLogProbabilities, fitCopyCache, totalNll, type PieceScores, type ScoringMix } from '../evaluation/piece-scoring.js';
+import { assertValidationHeldOut, CORPUS_FILE, disposeModel, loadModel, rewriteSpec, type ModelSpec } from '../model-dir.js';
 import { LanguageModel } from '../network/language-model.js';
 
 export interface FitCacheResult {
@@ -17,13 +30,24 @@ export interface FitCacheResult {
   /** Validation NLL per token without and with the cache. */
   validNllPerToken: number;
   validNllPerTokenWithCache: number;
+  /** The corpus pointer, when the encoding has one and it lowered the validation NLL (see fitCorpusPointer). */
+  corpusPointer?: CorpusPointerConfig;
+  /** Validation NLL per token with the cache and the corpus pointer. */
+  validNllPerTokenWithCorpusPointer?: number;
+}
+
+/** What fitting may add besides the cache: the pieces the networks trained on, for the corpus pointer. */
+export interface FitCacheOptions {
+  minMatch?: number;
+  /** Token ids of the training pieces (never the validation ones): the corpus the pointer is fitted with and ships with. */
+  corpus?: readonly (readonly number[])[];
 }
 
 /**
  * @throws MotifError DATA_EMPTY (no validation pieces), MODEL_* (unusable model), TRAINING_FAILED
  *   for the tutorial network, which has no per-token scores.
  */
-export async function fitModelCopyCache(modelDir: string, dataDirs: string[], opts: { minMatch?: number } = {}): Promise<FitCacheResult> {
+export async function fitModelCopyCache(modelDir: string, dataDirs: string[], opts: Pick<FitCacheOptions, 'minMatch'> = {}): Promise<FitCacheResult> {
   const model = await loadModel(modelDir);
   try {
     if (!(model.network instanceof LanguageModel)) {
@@ -32,8 +56,9 @@ export async function fitModelCopyCache(modelDir: string, dataDirs: string[], op
     assertValidationHeldOut(model.spec, 'This model');
     const split = splitCorpus((await loadCorpus(dataDirs)).pieces);
     if (split.valid.length === 0) throw new MotifError('DATA_EMPTY', 'The data has no validation pieces to fit the copy cache on.');
-    const pieces = split.valid.map((p) => model.tokenizer.encode(p.sequence, { onUnknown: 'skip' }));
-    return await fitScoredCopyCache(modelDir, model.spec, model.tokenizer, pieces, scoreModelPieces(model, pieces), opts);
+    const encode = (list: typeof split.valid): number[][] => list.map((p) => model.tokenizer.encode(p.sequence, { onUnknown: 'skip' }));
+    const pieces = encode(split.valid);
+    return await fitScoredCopyCache(modelDir, model.spec, model.tokenizer, pieces, scoreModelPieces(model, pieces), { ...opts, corpus: encode(split.train) });
   } finally {
     disposeModel(model);
   }
@@ -41,7 +66,9 @@ export async function fitModelCopyCache(modelDir: string, dataDirs: string[], op
 
 /**
  * Fits the cache on validation pieces the model has already scored (its network's or its
- * ensemble's scores) and writes it, with the metrics, into `spec` at `modelDir`.
+ * ensemble's scores) and, with `opts.corpus` and an encoding that has one, the corpus pointer on top
+ * of it; writes them, with the metrics, into `spec` at `modelDir` (the corpus file first, so a spec
+ * never names a pointer without its pieces).
  */
 export async function fitScoredCopyCache(
   modelDir: string,
@@ -49,22 +76,48 @@ export async function fitScoredCopyCache(
   tokenizer: Tokenizer,
   pieces: readonly (readonly number[])[],
   scores: PieceScores,
-  opts: { minMatch?: number } = {},
+  opts: FitCacheOptions = {},
 ): Promise<FitCacheResult> {
   const phasesOf = (ids: readonly number[]): Int32Array | undefined => encodingPositions(tokenizer, ids);
-  const copyCache = fitCopyCache(pieces, scores, { ...opts, phasesOf, stride: tokenizer.tokensPerStep });
+  const copyCache = fitCopyCache(pieces, scores, { minMatch: opts.minMatch, phasesOf, stride: tokenizer.tokensPerStep });
   const without = totalNll(pieces, scores);
-  const withCache = totalNll(pieces, scores, copyCache, phasesOf);
+  const withCache = totalNll(pieces, scores, { cache: copyCache, phasesOf });
   const result: FitCacheResult = {
     copyCache,
     validPieces: pieces.length,
     validNllPerToken: without.nll / without.count,
     validNllPerTokenWithCache: withCache.nll / withCache.count,
   };
-  await rewriteSpec(modelDir, {
-    ...spec,
-    copyCache,
-    metrics: { ...spec.metrics, validNllPerTokenWholePieces: result.validNllPerToken, validNllPerTokenWithCache: result.validNllPerTokenWithCache },
-  });
+  const pointer = opts.corpus && supportsCorpusPointer(tokenizer) ? fitCorpusPointer(pieces, scores, { cache: copyCache, phasesOf }, opts.corpus, tokenizer) : undefined;
+  const kept = pointer && pointer.nll < withCache.nll ? pointer : undefined;
+  if (kept) {
+    result.corpusPointer = kept.config;
+    result.validNllPerTokenWithCorpusPointer = kept.nll / withCache.count;
+    await writeFileAtomic(join(modelDir, CORPUS_FILE), encodeCorpus(opts.corpus!));
+  }
+  const metrics: Record<string, number> = { ...spec.metrics, validNllPerTokenWholePieces: result.validNllPerToken, validNllPerTokenWithCache: result.validNllPerTokenWithCache };
+  if (kept) metrics.validNllPerTokenWithCorpusPointer = result.validNllPerTokenWithCorpusPointer!;
+  else delete metrics.validNllPerTokenWithCorpusPointer;
+  const { corpusPointer: _dropped, ...rest } = spec;
+  await rewriteSpec(modelDir, { ...rest, copyCache, ...(kept ? { corpusPointer: kept.config } : {}), metrics });
   return result;
+}
+
+/**
+ * μ per voice and match length for the corpus pointer (corpus-pointer.ts), on validation pieces
+ * scored by the networks with the cache, `corpus` being the training pieces.
+ */
+function fitCorpusPointer(
+  pieces: readonly (readonly number[])[],
+  scores: PieceScores,
+  mix: Pick<ScoringMix, 'cache' | 'phasesOf'>,
+  corpus: readonly (readonly number[])[],
+  tokenizer: Tokenizer & PitchTokens & { tokensPerStep: number },
+): { config: CorpusPointerConfig; nll: number } {
+  const shape = { stride: tokenizer.tokensPerStep, minMatch: DEFAULT_CORPUS_BUCKET_EDGES[0]!, maxMatch: 64, bucketEdges: [...DEFAULT_CORPUS_BUCKET_EDGES] };
+  const index = new CorpusIndex(corpus, shape, tokenizer);
+  const logs = cacheLogProbabilities(pieces, scores, mix);
+  const observations = pieces.flatMap((ids, i) => observeCorpus(ids, logs[i]!, index, shape));
+  const config = { ...shape, weights: fitCorpusWeights(observations, shape.stride, shape.bucketEdges.length) };
+  return { config, nll: observations.reduce((sum, o) => sum - corpusMixedLogProbability(o, config.weights), 0) };
 }

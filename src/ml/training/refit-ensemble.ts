@@ -9,7 +9,9 @@ import { existsSync } from 'node:fs';
 import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MotifError } from '../../errors.js';
-import { COPY_INDEX_FILE, disposeModel, loadModel, LOSS_CURVE_FILE, MEMBER_FILES, SPEC_FILE, type LoadedModel, type ModelSpec } from '../model-dir.js';
+import { loadCorpus, splitCorpus } from '../../music/corpus.js';
+import { encodeCorpus } from '../corpus-pointer.js';
+import { COPY_INDEX_FILE, CORPUS_FILE, disposeModel, loadModel, LOSS_CURVE_FILE, MEMBER_FILES, SPEC_FILE, type LoadedModel, type ModelSpec } from '../model-dir.js';
 import { LanguageModel } from '../network/language-model.js';
 import { WEIGHTS_FILE, WEIGHTS_MANIFEST_FILE } from '../weights.js';
 import { replaceDirAtomic } from '../../util/atomic-write.js';
@@ -33,6 +35,7 @@ export async function refitEnsemble(modelDir: string, refitDirs: readonly string
   const loaded: LoadedModel[] = [];
   let spec: ModelSpec;
   let memberFolders: string[];
+  let corpus: number[][] | undefined;
   try {
     const model = await loadModel(modelDir);
     loaded.push(model);
@@ -75,6 +78,8 @@ export async function refitEnsemble(modelDir: string, refitDirs: readonly string
     const heldOut = Object.entries(model.spec.metrics).filter(([name]) => name.startsWith('valid'));
     const renamed = heldOut.map(([name, value]) => [name.endsWith('BeforeRefit') ? name : `${name}BeforeRefit`, value] as const);
     spec = { ...model.spec, training: lead.training, metrics: { ...lead.metrics, ...Object.fromEntries(renamed) } };
+    // The corpus pointer points into the pieces the networks know: now the validation pieces too.
+    if (model.spec.corpusPointer) corpus = await trainingPieces(refits[0]!);
   } finally {
     for (const m of loaded) disposeModel(m);
   }
@@ -86,6 +91,7 @@ export async function refitEnsemble(modelDir: string, refitDirs: readonly string
         if (existsSync(join(refitDirs[0]!, file))) await cp(join(refitDirs[0]!, file), join(temp, file));
       }
       await writeFile(join(temp, SPEC_FILE), `${JSON.stringify(spec, null, 2)}\n`);
+      if (corpus) await writeFile(join(temp, CORPUS_FILE), encodeCorpus(corpus));
       for (const [i, folder] of memberFolders.entries()) {
         for (const file of MEMBER_FILES) await cp(join(refitDirs[i + 1]!, file), join(temp, folder, file));
       }
@@ -95,4 +101,23 @@ export async function refitEnsemble(modelDir: string, refitDirs: readonly string
     throw error;
   }
   return { networks: refitDirs.length, trainPieces: spec.training.data.reduce((sum, d) => sum + d.pieces, 0) };
+}
+
+/**
+ * The token ids of every piece a refit trained on (training and validation splits of the data its
+ * spec names), read again from the data.
+ * @throws MotifError DATA_EMPTY (loadCorpus) when the data is not where the spec says, OPTION_OUT_OF_RANGE
+ *   when it holds other pieces than the refit trained on.
+ */
+async function trainingPieces(refit: LoadedModel): Promise<number[][]> {
+  const dirs = refit.spec.training.data.map((d) => d.dir);
+  const split = splitCorpus((await loadCorpus(dirs)).pieces);
+  const pieces = [...split.train, ...split.valid];
+  const trained = refit.spec.training.data.reduce((sum, d) => sum + d.pieces, 0);
+  if (pieces.length !== trained) {
+    throw new MotifError('OPTION_OUT_OF_RANGE', `The refits trained on ${trained} pieces of ${dirs.join(', ')}, which now holds ${pieces.length}; the corpus pointer needs the same pieces.`, {
+      detail: dirs.join(', '),
+    });
+  }
+  return pieces.map((p) => refit.tokenizer.encode(p.sequence, { onUnknown: 'skip' }));
 }

@@ -60,6 +60,8 @@ export interface Tokenizer {
    * map to themselves. Undefined for encodings that cannot be transposed token by token.
    */
   transposeId?(id: number, semitones: number): number | undefined;
+  /** The MIDI pitch a single-note token sounds; undefined for chords, rests and timing/control tokens, and for encodings without such tokens. */
+  pitchOf?(id: number): number | undefined;
   /** Human-readable token, e.g. "E-4", "0.4.7", "NOTE_60", "DUR_4", "SHIFT_2". */
   tokenName(id: number): string;
   /** Pitch classes a token sounds (note or chord tokens), undefined for timing/control tokens. */
