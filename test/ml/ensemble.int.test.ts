@@ -118,6 +118,10 @@ describe('an ensemble model', () => {
     };
     expect(nll(result.weights)).toBeLessThanOrEqual(nll([0.5, 0.5]) + 1e-3);
     expect(result.validNllPerToken.networks).toHaveLength(2);
+    // The corpus pointer (the tiny corpus is one tune in many keys) is fitted with the training pieces as its corpus, and kept because it helps.
+    expect(spec.corpusPointer).toMatchObject({ stride: 4, minMatch: 8 });
+    expect(result.cache.validNllPerTokenWithCorpusPointer).toBeLessThan(result.cache.validNllPerTokenWithCache);
+    expect(model.corpusPointer?.pieces).toEqual(split.train.map((p) => model.tokenizer.encode(p.sequence, { onUnknown: 'skip' })));
     disposeModel(model);
   });
 
@@ -170,6 +174,9 @@ describe('an ensemble model', () => {
     const report = await evaluateModel({ modelDir: dir, dataDirs: [corpus], samples: 2, sampleLength: 12 });
     const names = report.likelihood.map((r) => r.model);
     expect(names).toEqual(expect.arrayContaining([expect.stringMatching(/ensemble of 2 networks/), expect.stringMatching(/its own network alone/), expect.stringMatching(/members\/net-2 alone/)]));
+    expect(names[0]).toMatch(/corpus pointer \(as scored\)/);
+    expect(report.totalNll).toBeLessThan(report.totalNllWithoutCorpusPointer!);
+    expect(report.totalNllWithoutCorpusPointer).toBeLessThan(report.totalNllLstmOnly);
     const model = await loadModel(dir);
     const piece = generatePiece(model.network, model.tokenizer, { length: 12, randomSeed: 4, copyCache: model.copyCache, ensemble: model.ensemble });
     expect(countNoteEvents(piece.sequence)).toBe(12);
@@ -198,7 +205,7 @@ describe('an ensemble model', () => {
     const split = splitCorpus((await loadCorpus([corpus])).pieces);
     expect(result).toEqual({ networks: 2, trainPieces: split.train.length + split.valid.length });
     const spec = JSON.parse(await readFile(join(dir, 'spec.json'), 'utf8'));
-    expect([spec.ensemble, spec.copyCache]).toEqual([before.ensemble, before.copyCache]);
+    expect([spec.ensemble, spec.copyCache, spec.corpusPointer]).toEqual([before.ensemble, before.copyCache, before.corpusPointer]);
     expect(spec.training.data[0].pieces).toBe(split.train.length + split.valid.length);
     expect(spec.metrics.validNllPerTokenEnsembleBeforeRefit).toBe(before.metrics.validNllPerTokenEnsemble);
     expect(spec.metrics.validNllPerTokenEnsemble).toBeUndefined();
@@ -207,6 +214,8 @@ describe('an ensemble model', () => {
     expect(model.network.getWeights()).toEqual(leadModel.network.getWeights());
     expect(model.ensemble![1]!.network.getWeights()).toEqual(memberModel.network.getWeights());
     expect(model.ensemble!.map((m) => m.weight)).toEqual(before.ensemble.weights);
+    // The refits know the validation pieces, so the corpus pointer now points into them too.
+    expect(model.corpusPointer?.pieces).toEqual([...split.train, ...split.valid].map((p) => model.tokenizer.encode(p.sequence, { onUnknown: 'skip' })));
     for (const m of [model, leadModel, memberModel]) disposeModel(m);
 
     // Nothing more is fitted on the validation pieces the refits have seen; a second refit keeps the first's held-out figures.
@@ -223,8 +232,13 @@ describe('an ensemble model', () => {
     await expect(loadModel(dir)).rejects.toMatchObject({ code: 'MODEL_CORRUPT' });
     await writeFile(join(dir, 'spec.json'), JSON.stringify({ ...spec, ensemble: { members: ['../elsewhere'], weights: [0.5, 0.5] } }));
     await expect(loadModel(dir)).rejects.toMatchObject({ code: 'MODEL_CORRUPT' });
-    await rm(join(dir, 'members'), { recursive: true });
+    // A damaged corpus file only costs the pointer (it improves scores; the model still composes).
     await writeFile(join(dir, 'spec.json'), JSON.stringify(spec));
+    await writeFile(join(dir, 'corpus-pointer.bin'), Buffer.from([1, 0, 0, 0, 9]));
+    const withoutPointer = await loadModel(dir);
+    expect([withoutPointer.corpusPointer, withoutPointer.copyCache !== undefined]).toEqual([undefined, true]);
+    disposeModel(withoutPointer);
+    await rm(join(dir, 'members'), { recursive: true });
     await expect(loadModel(dir)).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
 
     const eventDir = join(await freshDir(), 'event');
