@@ -48,7 +48,7 @@ if (isEntryPoint(import.meta.url)) process.exitCode = await runCliMain(ENSEMBLE_
     }
     try {
       const result = await refitEnsemble(resolve(values.model), values.refit.map((d) => resolve(d)));
-      const kept = result.networks > 1 ? 'the mixture weights, views and copy cache are kept' : 'its views and copy cache are kept';
+      const kept = `${result.networks > 1 ? 'the mixture weights, views and copy cache are kept' : 'its views and copy cache are kept'}${result.corpusPieces !== undefined ? `; the corpus pointer now points into the ${result.corpusPieces} pieces they trained on` : ''}`;
       process.stderr.write(`${result.networks > 1 ? `${result.networks} networks swapped for their refits` : 'the network swapped for its refit'} on ${result.trainPieces} pieces; ${kept}\n`);
       if (values.json) writeJsonResult(result);
       return 0;
@@ -68,7 +68,8 @@ if (isEntryPoint(import.meta.url)) process.exitCode = await runCliMain(ENSEMBLE_
       `ensemble of ${result.weights.length} network${result.weights.length > 1 ? 's' : ''} fitted on ${result.validPieces} validation pieces: ` +
         `weights ${result.weights.map((w) => w.toFixed(3)).join(', ')}` +
         `${result.transpositions ? `, each in ${result.transpositions.length} transposed views` : ''}; NLL/token alone ${alone}, mixed ` +
-        `${result.validNllPerToken.mixture.toFixed(4)}, with the copy cache ${result.cache.validNllPerTokenWithCache.toFixed(4)}\n`,
+        `${result.validNllPerToken.mixture.toFixed(4)}, with the copy cache ${result.cache.validNllPerTokenWithCache.toFixed(4)}` +
+        `${result.cache.validNllPerTokenWithCorpusPointer !== undefined ? `, and the corpus pointer ${result.cache.validNllPerTokenWithCorpusPointer.toFixed(4)}` : ''}\n`,
     );
     if (values.json) writeJsonResult(result);
     return 0;

@@ -30,7 +30,8 @@ if (isEntryPoint(import.meta.url)) process.exitCode = await runCliMain(FIT_CACHE
       `copy cache fitted on ${result.validPieces} validation pieces: NLL/token ${result.validNllPerToken.toFixed(4)} → ` +
         `${result.validNllPerTokenWithCache.toFixed(4)}; λ by match length ${lambdas}` +
         `${result.copyCache.samePlace ? '; copies only at the same place in the bar' : ''}` +
-        `${result.copyCache.lines ? `; also copies each voice's own line (${result.copyCache.lines.stride} tokens a step)` : ''}\n`,
+        `${result.copyCache.lines ? `; also copies each voice's own line (${result.copyCache.lines.stride} tokens a step)` : ''}` +
+        `${result.validNllPerTokenWithCorpusPointer !== undefined ? `; with the corpus pointer into the training pieces ${result.validNllPerTokenWithCorpusPointer.toFixed(4)}` : ''}\n`,
     );
     if (values.json) writeJsonResult(result);
     return 0;

@@ -203,7 +203,7 @@ describe('an ensemble model', () => {
 
     const result = await refitEnsemble(dir, [lead, member]);
     const split = splitCorpus((await loadCorpus([corpus])).pieces);
-    expect(result).toEqual({ networks: 2, trainPieces: split.train.length + split.valid.length });
+    expect(result).toEqual({ networks: 2, trainPieces: split.train.length + split.valid.length, corpusPieces: split.train.length + split.valid.length });
     const spec = JSON.parse(await readFile(join(dir, 'spec.json'), 'utf8'));
     expect([spec.ensemble, spec.copyCache, spec.corpusPointer]).toEqual([before.ensemble, before.copyCache, before.corpusPointer]);
     expect(spec.training.data[0].pieces).toBe(split.train.length + split.valid.length);

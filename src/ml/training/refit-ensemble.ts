@@ -22,6 +22,8 @@ export interface RefitEnsembleResult {
   networks: number;
   /** Pieces each refit was trained on (from its spec). */
   trainPieces: number;
+  /** With a corpus pointer: the pieces its corpus now holds (those the refits trained on). */
+  corpusPieces?: number;
 }
 
 /**
@@ -100,7 +102,8 @@ export async function refitEnsemble(modelDir: string, refitDirs: readonly string
     if (isDiskFull(error)) throw asDiskFull(error, 'The disk is full, so the refitted model could not be written; the model is kept as it was.');
     throw error;
   }
-  return { networks: refitDirs.length, trainPieces: spec.training.data.reduce((sum, d) => sum + d.pieces, 0) };
+  const trainPieces = spec.training.data.reduce((sum, d) => sum + d.pieces, 0);
+  return corpus ? { networks: refitDirs.length, trainPieces, corpusPieces: corpus.length } : { networks: refitDirs.length, trainPieces };
 }
 
 /**
