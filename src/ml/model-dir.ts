@@ -107,21 +107,24 @@ const ensembleSchema = z
       Math.abs(e.weights.reduce((a, b) => a + b, 0) - 1) < 1e-6,
   );
 
+/** What every pointer's settings say about its matches (copy-cache.ts, corpus-pointer.ts). */
+const matchFields = {
+  minMatch: z.number().int().min(1).max(1024),
+  maxMatch: z.number().int().min(1).max(4096),
+  bucketEdges: z.array(z.number().int().min(1)).min(1).max(64),
+};
+
 const lineCacheSchema = z
   .object({
     stride: z.number().int().min(2).max(64),
-    minMatch: z.number().int().min(1).max(1024),
-    maxMatch: z.number().int().min(1).max(4096),
-    bucketEdges: z.array(z.number().int().min(1)).min(1).max(64),
+    ...matchFields,
     weights: z.array(z.array(z.number().min(0).max(1)).length(3)).max(65 * 65),
   })
   .refine((l) => l.maxMatch >= l.minMatch && l.weights.every((w) => Math.abs(w[0]! + w[1]! + w[2]! - 1) < 1e-3));
 
 const copyCacheSchema = z
   .object({
-    minMatch: z.number().int().min(1).max(1024),
-    maxMatch: z.number().int().min(1).max(4096),
-    bucketEdges: z.array(z.number().int().min(1)).min(1).max(64),
+    ...matchFields,
     lambdas: z.array(z.number().min(0).max(1)).min(1).max(64),
     samePlace: z.boolean().optional(),
     lines: lineCacheSchema.optional(),
@@ -136,9 +139,7 @@ const copyCacheSchema = z
 const corpusPointerSchema = z
   .object({
     stride: z.number().int().min(2).max(64),
-    minMatch: z.number().int().min(2).max(1024),
-    maxMatch: z.number().int().min(2).max(4096),
-    bucketEdges: z.array(z.number().int().min(1)).min(1).max(64),
+    ...matchFields,
     weights: z.array(z.array(z.number().min(0).max(0.999))).min(2).max(64),
   })
   .refine((c) => c.maxMatch >= c.minMatch && c.weights.length === c.stride && c.weights.every((row) => row.length === c.bucketEdges.length));
