@@ -75,7 +75,12 @@ if (isEntryPoint(import.meta.url)) process.exitCode = await runCliMain(EVAL_CLI,
     out.write(`\n${report.model} on ${report.testPieces} held-out pieces (${report.testTokens} ${report.encoding} tokens, ${report.testNotes} notes)\n\n`);
     out.write(
       `total NLL ${report.totalNll.toFixed(0)} nats over ${report.test16thSteps} 16th steps: ${report.nllPer16thStep.toFixed(4)} per 16th step, ` +
-        `${report.nllPerQuarterFrame.toFixed(3)} per quarter frame (each piece scored from its start, state carried through)\n\n`,
+        `${report.nllPerQuarterFrame.toFixed(3)} per quarter frame (each piece scored from its start, state carried through)\n` +
+        (report.totalNllWithoutCorpusPointer !== undefined
+          ? `with the corpus pointer into the training pieces; without it, as the model composes: ${report.totalNllWithoutCorpusPointer.toFixed(0)} nats, ` +
+            `${(report.totalNllWithoutCorpusPointer / Math.max(1, report.test16thSteps)).toFixed(4)} per 16th step\n`
+          : '') +
+        '\n',
     );
     out.write('model                                                          NLL/token  NLL/note  accuracy  tokens\n');
     for (const row of report.likelihood) {

@@ -13,8 +13,9 @@
  * tokens at the same place in the time step) in the corpus lines at that place. Matches are by
  * intervals, so a tune sung in another key still matches and its continuation is moved into this
  * one. μ per place (voice) and match-length bucket is fitted on validation pieces with the training
- * pieces as the corpus; the shipped networks are refitted on both, and so is their corpus
- * (refit-ensemble.ts). The test pieces are never in it.
+ * pieces as the corpus (fit-cache.ts, build-ensemble.ts); networks refitted on both get a corpus of
+ * both (refit-ensemble.ts). The corpus is what the networks trained on, so scoring held-out pieces
+ * keeps them out of it; scoring pieces from elsewhere (`eval --test` on other data) does not check.
  *
  * Scoring only: composing leaves the pointer out. It exists to recognise a tune from the training
  * pieces and go on as Bach did, which is exactly the copying the originality guard forbids.
@@ -31,11 +32,16 @@ export interface CorpusPointerConfig {
   maxMatch: number;
   /** Lower edges of the match-length buckets, ascending. */
   bucketEdges: number[];
-  /** μ per place (row, 0 … stride−1) and bucket (column), 0–1. */
+  /**
+   * μ per place (row, 0 … stride−1) and bucket (column), 0–1. Places count from the piece's first
+   * token (BOS): for the chorales, row 0 is the tenor, then soprano, bass, alto.
+   */
   weights: number[][];
 }
 
 export const DEFAULT_CORPUS_BUCKET_EDGES: readonly number[] = [8, 12, 16, 20, 24, 32, 40, 48, 64];
+/** Matches are measured up to four bars of a chorale voice; longer ones are as sure (μ 0.42–0.88 at 64). */
+export const DEFAULT_CORPUS_MAX_MATCH = 64;
 
 /** What the pointer needs of an encoding: pitch tokens it can read and move (voices). */
 export type PitchTokens = Required<Pick<Tokenizer, 'pitchOf' | 'transposeId'>>;
@@ -97,9 +103,12 @@ export class CorpusIndex {
       const next = list[k + 1]!;
       const length = this.minMatch + this.extension(line, other, next);
       if (length < best) continue;
-      if (length > best) [best, counts] = [length, new Map()];
+      // A continuation that cannot be moved into this key (beyond the vocabulary) is no guess at all,
+      // so it does not hide a shorter match's usable one.
       const id = this.moved(other[next]!, other[next - 1]!, last);
-      if (id !== undefined) counts.set(id, (counts.get(id) ?? 0) + 1);
+      if (id === undefined) continue;
+      if (length > best) [best, counts] = [length, new Map()];
+      counts.set(id, (counts.get(id) ?? 0) + 1);
     }
     let total = 0;
     for (const c of counts.values()) total += c;
@@ -126,11 +135,15 @@ export class CorpusIndex {
     return extra;
   }
 
-  /** The corpus's next token, moved as far as the two lines' last pitches are apart; a token without a pitch stays. */
+  /**
+   * The corpus's next token moved as far as the two lines' last pitches are apart; a token without a
+   * pitch stays. (An encoding that spells the place in the beat into its ids, voices with 16
+   * positions, keeps the corpus's place: a continuation from another place in the beat then guesses
+   * an id that cannot come, and the fitted μ is the lower for it.)
+   */
   private moved(corpusNext: number, corpusLast: number, last: number): number | undefined {
-    const nextPitch = this.tokens.pitchOf(corpusNext);
-    if (nextPitch === undefined) return corpusNext;
-    return this.tokens.transposeId(last, nextPitch - this.tokens.pitchOf(corpusLast)!);
+    if (this.tokens.pitchOf(corpusNext) === undefined) return corpusNext;
+    return this.tokens.transposeId(corpusNext, this.tokens.pitchOf(last)! - this.tokens.pitchOf(corpusLast)!);
   }
 
   private interval(a: number, b: number): number | undefined {
@@ -151,6 +164,12 @@ export class CorpusIndex {
     if (this.tokens.pitchOf(line[end - 1]!) === undefined) return undefined;
     return intervals.join(',');
   }
+}
+
+/** A corpus pointer ready to predict: its settings and the index of the pieces it points into. */
+export interface ScoringCorpus {
+  config: CorpusPointerConfig;
+  index: CorpusIndex;
 }
 
 /** Follows one piece's tokens and asks the index before each next one. */
@@ -232,8 +251,10 @@ export function fitCorpusWeights(observations: readonly CorpusObservation[], str
 /**
  * The corpus file: a little-endian u32 piece count, each piece's length (u32), then every id (u16).
  * The pieces are token ids, so a model's corpus is as long as the pieces it trained on (JSB: 0.6 MB).
+ * @throws RangeError for an id that is not a u16 (no vocabulary is that large).
  */
 export function encodeCorpus(pieces: readonly (readonly number[])[]): Uint8Array {
+  if (pieces.some((p) => p.some((id) => !Number.isInteger(id) || id < 0 || id > 0xffff))) throw new RangeError('corpus ids must be integers in 0…65535');
   const total = pieces.reduce((sum, p) => sum + p.length, 0);
   const bytes = new Uint8Array(4 + 4 * pieces.length + 2 * total);
   const view = new DataView(bytes.buffer);

@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { replaceDirAtomic, writeFileAtomic } from '../util/atomic-write.js';
 import { asDiskFull, isDiskFull } from '../util/disk-full.js';
 import type { CopyCacheConfig } from './copy-cache.js';
-import { decodeCorpus, type CorpusPointerConfig } from './corpus-pointer.js';
+import { CorpusIndex, decodeCorpus, supportsCorpusPointer, type CorpusPointerConfig, type ScoringCorpus } from './corpus-pointer.js';
 import { loadWeights, saveWeights, WEIGHTS_FILE, WEIGHTS_MANIFEST_FILE, type NamedWeights } from './weights.js';
 
 export const SPEC_FILE = 'spec.json';
@@ -140,9 +140,17 @@ const corpusPointerSchema = z
   .object({
     stride: z.number().int().min(2).max(64),
     ...matchFields,
+    // A match of one token would be every pitch: each guess would scan the whole corpus.
+    minMatch: z.number().int().min(2).max(1024),
     weights: z.array(z.array(z.number().min(0).max(0.999))).min(2).max(64),
   })
-  .refine((c) => c.maxMatch >= c.minMatch && c.weights.length === c.stride && c.weights.every((row) => row.length === c.bucketEdges.length));
+  .refine(
+    (c) =>
+      c.maxMatch >= c.minMatch &&
+      c.bucketEdges.every((edge, i) => edge >= c.minMatch && (i === 0 || edge > c.bucketEdges[i - 1]!)) &&
+      c.weights.length === c.stride &&
+      c.weights.every((row) => row.length === c.bucketEdges.length),
+  );
 
 export type Network = LanguageModel | TutorialModel;
 
@@ -156,8 +164,11 @@ export interface LoadedModel {
   copyCache?: CopyCacheConfig;
   /** With an ensemble (ModelSpec.ensemble): every network that predicts, this model's first, and its weight. */
   ensemble?: EnsembleMember[];
-  /** Validated corpus-pointer settings and the pieces it points into (undefined when absent or damaged). */
-  corpusPointer?: { config: CorpusPointerConfig; pieces: number[][] };
+  /**
+   * Validated corpus-pointer settings (undefined when absent, damaged or not for this encoding); its
+   * pieces are read only when scoring needs them (loadCorpusPointer), as composing never does.
+   */
+  corpusPointer?: CorpusPointerConfig;
 }
 
 export interface EnsembleMember {
@@ -216,11 +227,7 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
   const cache = copyCacheSchema.safeParse(spec.copyCache);
   const model: LoadedModel = { dir, spec, tokenizer, network, copyIndex, copyCache: cache.success ? cache.data : undefined };
   const pointer = corpusPointerSchema.safeParse(spec.corpusPointer);
-  if (pointer.success) {
-    const bytes = await readFile(join(dir, CORPUS_FILE)).catch(() => undefined);
-    const pieces = bytes && decodeCorpus(bytes, tokenizer.vocabSize);
-    if (pieces) model.corpusPointer = { config: pointer.data, pieces };
-  }
+  if (pointer.success && supportsCorpusPointer(tokenizer) && pointer.data.stride === tokenizer.tokensPerStep) model.corpusPointer = pointer.data;
   if (spec.ensemble !== undefined) {
     try {
       model.ensemble = await loadEnsemble(model);
@@ -290,6 +297,18 @@ export function assertValidationHeldOut(spec: ModelSpec, name: string): void {
       { detail: name },
     );
   }
+}
+
+/**
+ * The model's corpus pointer with the pieces it points into, for scoring; undefined when it has
+ * none or its corpus file is missing or damaged (the pointer only improves scores, like the cache).
+ */
+export async function loadCorpusPointer(model: Pick<LoadedModel, 'dir' | 'tokenizer' | 'corpusPointer'>): Promise<(ScoringCorpus & { pieces: number[][] }) | undefined> {
+  const { corpusPointer: config, tokenizer } = model;
+  if (!config || !supportsCorpusPointer(tokenizer)) return undefined;
+  const bytes = await readFile(join(model.dir, CORPUS_FILE)).catch(() => undefined);
+  const pieces = bytes && decodeCorpus(bytes, tokenizer.vocabSize);
+  return pieces ? { config, pieces, index: new CorpusIndex(pieces, config, tokenizer) } : undefined;
 }
 
 /** Frees every network a loaded model holds (its ensemble members too). */

@@ -10,7 +10,7 @@ import {
   observeCache,
   type CopyCacheConfig,
 } from '../../src/ml/copy-cache.js';
-import { fitCopyCache, totalNll } from '../../src/ml/evaluation/piece-scoring.js';
+import { cacheLogProbabilities, fitCopyCache, totalNll } from '../../src/ml/evaluation/piece-scoring.js';
 
 describe('copy cache', () => {
   it('GIVEN a phrase played twice WHEN the second time starts THEN the finder predicts each next token of the phrase, with a growing match', () => {
@@ -71,6 +71,20 @@ describe('copy cache', () => {
     expect(bucketOf(config.bucketEdges, 3)).toBe(-1);
     // A short match below every bucket leaves the network's logits untouched.
     expect(mixLogits(logits, { passage: { token: 0, length: 3 } }, config)).toBe(logits);
+  });
+
+  it('GIVEN a token the networks did not score (NaN) mid-piece WHEN the cache is mixed in THEN that token stays NaN and is not counted, and every other token gets its own mixture', () => {
+    const ids = [1, 2, 3, 4, 5, 1, 2, 3, 4, 5, 1, 2];
+    const config: CopyCacheConfig = { minMatch: 4, maxMatch: 16, bucketEdges: [4], lambdas: [0.5] };
+    const logs = Float32Array.from({ length: ids.length - 1 }, (_, t) => (t === 6 ? NaN : Math.log(0.1)));
+    const [mixed] = cacheLogProbabilities([ids], { logProbabilities: [logs] }, { cache: config });
+    // What the cache would give each token had none been skipped: only the copying tokens differ from log 0.1.
+    const whole = observeCache(ids, new Float32Array(ids.length - 1).fill(Math.log(0.1)), config).map((o) => mixedLogProbability(o, config));
+    expect(Array.from(mixed!, (lp, t) => (t === 6 ? Number.isNaN(lp) : lp))).toEqual(whole.map((lp, t) => (t === 6 ? true : expect.closeTo(lp, 6))));
+    expect(whole.filter((lp) => lp > Math.log(0.1) + 0.1).length).toBeGreaterThanOrEqual(3);
+    expect(totalNll([ids], { logProbabilities: [logs] }, { cache: config }).count).toBe(ids.length - 2);
+    // Without a cache a NaN is not hidden: it shows in the total.
+    expect(totalNll([ids], { logProbabilities: [logs] }).nll).toBeNaN();
   });
 
   it('GIVEN a piece WHEN observed THEN there is one observation per predicted token', () => {

@@ -5,7 +5,7 @@
  * fitting, refitting and eval is in ensemble.int.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { CorpusIndex, CorpusPointer, decodeCorpus, encodeCorpus, fitCorpusWeights, observeCorpus, type CorpusObservation, type PitchTokens } from '../../src/ml/corpus-pointer.js';
+import { CorpusIndex, corpusMixedLogProbability, CorpusPointer, decodeCorpus, encodeCorpus, fitCorpusWeights, observeCorpus, type CorpusObservation, type PitchTokens } from '../../src/ml/corpus-pointer.js';
 
 /** Ids 10–127 are the pitches themselves; 0–9 are control tokens (REST = 3). */
 const REST = 3;
@@ -61,6 +61,39 @@ describe('the corpus pointer', () => {
     expect(falling.guess()).toBeUndefined();
   });
 
+  it('GIVEN two voices a step after a BOS token WHEN a piece is observed THEN each token is read at its own voice’s place and mixed with that voice’s μ', () => {
+    const BOS = 1;
+    // Upper voice at odd indices (place 1), lower at even ones from 2 (place 0, with BOS).
+    const upper = [60, 62, 64, 65, 67, 69];
+    const lower = [48, 48, 47, 47, 45, 45];
+    const interleave = (a: number[], b: number[]): number[] => [BOS, ...a.flatMap((p, i) => [p, b[i]!])];
+    const index = new CorpusIndex([interleave(upper, lower)], { stride: 2, minMatch: 3, maxMatch: 6 }, pitches);
+    // The upper line a fifth higher over a lower line the corpus never had.
+    const ids = interleave(upper.map((p) => p + 7), [50, 52, 50, 52, 50, 52]);
+    const observations = observeCorpus(ids, Float64Array.from({ length: ids.length - 1 }, () => Math.log(0.1)), index, { stride: 2, bucketEdges: [3] });
+    expect(observations.map((o) => o.place)).toEqual(ids.slice(1).map((_, t) => (t + 1) % 2));
+    // Upper tokens 4, 5 and 6 (ids 7, 9, 11) follow three or more upper notes that match: each guessed right.
+    const guessed = observations.flatMap((o, t) => (o.bucket >= 0 ? [[t + 1, o.place, o.corpusProbability]] : []));
+    expect(guessed).toEqual([
+      [7, 1, 1],
+      [9, 1, 1],
+      [11, 1, 1],
+    ]);
+    const weights = [[0], [0.5]];
+    expect(corpusMixedLogProbability(observations[6]!, weights)).toBeCloseTo(Math.log(0.5 * 0.1 + 0.5), 9);
+    // The same μ read at the other voice's place would give nothing: row 0 is 0.
+    expect(corpusMixedLogProbability({ ...observations[6]!, place: 0 }, weights)).toBeCloseTo(Math.log(0.1), 9);
+  });
+
+  it('GIVEN a continuation that cannot be moved into this key THEN it is no guess, and a shorter match’s continuation is kept', () => {
+    // Four rising whole tones match the corpus's 100 102 104 106 (then a leap to 127, which here would
+    // be 141, beyond the vocabulary); three match 100 102 104, after which 106 came: here 122.
+    const index = new CorpusIndex([[100, 102, 104, 106, 127]], shape, pitches);
+    const guess = guessAfter(index, [114, 116, 118, 120]);
+    expect(guess).toMatchObject({ length: 3 });
+    expect([...guess!.next]).toEqual([[122, 1]]);
+  });
+
   it('GIVEN a piece scored token by token THEN each observation carries the corpus’s probability of the actual token and its match bucket', () => {
     const index = new CorpusIndex([[60, 62, 64, 65, 67]], shape, pitches);
     const ids = [40, 42, 44, 45, 46];
@@ -88,5 +121,6 @@ describe('the corpus pointer', () => {
     expect(decodeCorpus(bytes.subarray(0, bytes.length - 1), 74)).toBeUndefined();
     expect(decodeCorpus(bytes.subarray(0, 2), 74)).toBeUndefined();
     expect(decodeCorpus(bytes, 73)).toBeUndefined();
+    expect(() => encodeCorpus([[70_000]])).toThrow(RangeError);
   });
 });

@@ -2,6 +2,7 @@
  * Ensembles: two real (tiny) networks trained through the production pipeline, made one model with
  * buildEnsemble, then scored, composed with and refused when damaged.
  */
+import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,16 +11,17 @@ import { mixedLogProbability, observeCache, type CopyCacheConfig } from '../../s
 import { fitEnsembleWeights, mixLogProbabilities, mixNextToken, scoreModelPieces } from '../../src/ml/ensemble.js';
 import { evaluateModel } from '../../src/ml/evaluation/evaluate.js';
 import { createStepper, generatePiece } from '../../src/ml/generate.js';
-import { disposeModel, loadModel } from '../../src/ml/model-dir.js';
+import { disposeModel, loadCorpusPointer, loadModel } from '../../src/ml/model-dir.js';
 import { buildEnsemble } from '../../src/ml/training/build-ensemble.js';
-import { fitModelCopyCache } from '../../src/ml/training/fit-cache.js';
+import { fitModelCopyCache, fitScoredCopyCache } from '../../src/ml/training/fit-cache.js';
 import { refitEnsemble } from '../../src/ml/training/refit-ensemble.js';
 import { transposePrefix } from '../../src/ml/transposed-views.js';
 import { trainModel } from '../../src/ml/training/train-model.js';
 import { loadCorpus, splitCorpus } from '../../src/music/corpus.js';
 import { countNoteEvents } from '../../src/music/note-sequence.js';
 import { VOICE_BOS_ID, VOICE_EOS_ID, type VoicesTokenizer } from '../../src/music/tokenizers/voices.js';
-import { TINY_NETWORK, writeTinyCorpus } from '../support/tiny-model.js';
+import { writeMidi } from '../../src/music/midi-io.js';
+import { TINY_NETWORK, tinyTune, writeTinyCorpus } from '../support/tiny-model.js';
 
 describe('mixing predictions', () => {
   it('GIVEN two members’ target log-probabilities WHEN mixed THEN each token gets the weighted mean probability', () => {
@@ -121,7 +123,7 @@ describe('an ensemble model', () => {
     // The corpus pointer (the tiny corpus is one tune in many keys) is fitted with the training pieces as its corpus, and kept because it helps.
     expect(spec.corpusPointer).toMatchObject({ stride: 4, minMatch: 8 });
     expect(result.cache.validNllPerTokenWithCorpusPointer).toBeLessThan(result.cache.validNllPerTokenWithCache);
-    expect(model.corpusPointer?.pieces).toEqual(split.train.map((p) => model.tokenizer.encode(p.sequence, { onUnknown: 'skip' })));
+    expect((await loadCorpusPointer(model))?.pieces).toEqual(split.train.map((p) => model.tokenizer.encode(p.sequence, { onUnknown: 'skip' })));
     disposeModel(model);
   });
 
@@ -215,7 +217,7 @@ describe('an ensemble model', () => {
     expect(model.ensemble![1]!.network.getWeights()).toEqual(memberModel.network.getWeights());
     expect(model.ensemble!.map((m) => m.weight)).toEqual(before.ensemble.weights);
     // The refits know the validation pieces, so the corpus pointer now points into them too.
-    expect(model.corpusPointer?.pieces).toEqual([...split.train, ...split.valid].map((p) => model.tokenizer.encode(p.sequence, { onUnknown: 'skip' })));
+    expect((await loadCorpusPointer(model))?.pieces).toEqual([...split.train, ...split.valid].map((p) => model.tokenizer.encode(p.sequence, { onUnknown: 'skip' })));
     for (const m of [model, leadModel, memberModel]) disposeModel(m);
 
     // Nothing more is fitted on the validation pieces the refits have seen; a second refit keeps the first's held-out figures.
@@ -223,6 +225,35 @@ describe('an ensemble model', () => {
     await expect(buildEnsemble(lead, [otherDir], [corpus])).rejects.toMatchObject({ code: 'OPTION_OUT_OF_RANGE' });
     await refitEnsemble(dir, [await refit(lead), await refit(member)]);
     expect(JSON.parse(await readFile(join(dir, 'spec.json'), 'utf8')).metrics.validNllPerTokenEnsembleBeforeRefit).toBe(before.metrics.validNllPerTokenEnsemble);
+  }, 60_000);
+
+  it('GIVEN a corpus in which no voice ever matches WHEN the cache is fitted with it THEN no corpus pointer is kept and the older corpus file goes', async () => {
+    const dir = await ensembleDir();
+    expect(existsSync(join(dir, 'corpus-pointer.bin'))).toBe(true);
+    const model = await loadModel(dir);
+    const pieces = splitCorpus((await loadCorpus([corpus])).pieces).valid.map((p) => model.tokenizer.encode(p.sequence));
+    // Every voice on one pitch for 64 steps: no 8-step stretch of the tiny tunes keeps still that long.
+    const still = [[VOICE_BOS_ID, ...Array.from({ length: 256 }, () => pieces[0]![1]!), VOICE_EOS_ID]];
+    const result = await fitScoredCopyCache(dir, model.spec, model.tokenizer, pieces, scoreModelPieces(model, pieces), { corpus: still });
+    expect(result.corpusPointer).toBeUndefined();
+    expect(JSON.parse(await readFile(join(dir, 'spec.json'), 'utf8')).corpusPointer).toBeUndefined();
+    expect(existsSync(join(dir, 'corpus-pointer.bin'))).toBe(false);
+    disposeModel(model);
+  });
+
+  it('GIVEN refits whose data folder has changed since they trained WHEN swapped in THEN the corpus pointer cannot be rebuilt and nothing changes', async () => {
+    const data = await writeTinyCorpus(join(await freshDir(), 'tiny-corpus'), 14);
+    const refit = async (fromDir: string): Promise<string> => {
+      const outDir = join(await freshDir(), 'refit');
+      await trainModel({ dataDirs: [data], outDir, ...TINY_NETWORK, fromDir, epochs: 1, randomSeed: 12, trainOnValid: true });
+      return outDir;
+    };
+    const refits = [await refit(modelDir), await refit(otherDir)];
+    await writeFile(join(data, 'tune-extra.mid'), writeMidi(tinyTune(5)));
+    const dir = await ensembleDir();
+    const before = await readFile(join(dir, 'spec.json'), 'utf8');
+    await expect(refitEnsemble(dir, refits)).rejects.toMatchObject({ code: 'OPTION_OUT_OF_RANGE', userMessage: expect.stringMatching(/trained on 12 pieces .*, which now holds 13; the corpus pointer needs the same pieces/) });
+    expect(await readFile(join(dir, 'spec.json'), 'utf8')).toBe(before);
   }, 60_000);
 
   it('GIVEN damaged ensemble settings, a missing member or a member with other tokens THEN loading and building refuse with a clear error', async () => {
@@ -236,7 +267,7 @@ describe('an ensemble model', () => {
     await writeFile(join(dir, 'spec.json'), JSON.stringify(spec));
     await writeFile(join(dir, 'corpus-pointer.bin'), Buffer.from([1, 0, 0, 0, 9]));
     const withoutPointer = await loadModel(dir);
-    expect([withoutPointer.corpusPointer, withoutPointer.copyCache !== undefined]).toEqual([undefined, true]);
+    expect([withoutPointer.corpusPointer !== undefined, await loadCorpusPointer(withoutPointer), withoutPointer.copyCache !== undefined]).toEqual([true, undefined, true]);
     disposeModel(withoutPointer);
     await rm(join(dir, 'members'), { recursive: true });
     await expect(loadModel(dir)).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });

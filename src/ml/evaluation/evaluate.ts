@@ -15,12 +15,11 @@ import { openingNoteEvents } from '../../music/note-sequence.js';
 import { encodingPositions, tokenPositions } from '../../music/tokenizers/index.js';
 import { assertInRange, MotifError } from '../../errors.js';
 import { generatePiece, isDegenerate, MAX_COPIED_RUN, type StyleRules } from '../generate.js';
-import { disposeModel, loadModel, type LoadedModel } from '../model-dir.js';
+import { disposeModel, loadCorpusPointer, loadModel, type LoadedModel } from '../model-dir.js';
 import { LanguageModel } from '../network/language-model.js';
 import type { TutorialModel } from '../network/tutorial-model.js';
 import { joinStreams, type TokenStream } from '../training/batches.js';
 import { scoreModelAndMembers } from '../ensemble.js';
-import { CorpusIndex, supportsCorpusPointer } from '../corpus-pointer.js';
 import { totalNll as piecesNll, type PieceScores } from './piece-scoring.js';
 
 export interface EvaluateOptions {
@@ -77,7 +76,8 @@ export interface EvaluationReport {
   testNotes: number;
   /**
    * Our model's NLL in nats summed over every predicted token of the test pieces, each scored from
-   * its start with the LSTM state carried through (no resets, no windows).
+   * its start with the LSTM state carried through (no resets, no windows): the networks with the
+   * copy cache and, where the model has one, the corpus pointer (see totalNllWithoutCorpusPointer).
    */
   totalNll: number;
   /** The same for the LSTM alone, without the copy cache (equal when the model has none). */
@@ -136,13 +136,13 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
   let totalNll = ours[0]!.nllPerToken * ours[0]!.tokens;
   const lstmOnlyNll = totalNll;
   let withoutCorpusPointer: number | undefined;
-  const cached = { cache: model.copyCache, phasesOf: (ids: readonly number[]) => encodingPositions(model.tokenizer, ids) };
+  const mix = { cache: model.copyCache, phasesOf: (ids: readonly number[]) => encodingPositions(model.tokenizer, ids) };
   if (model.copyCache && ourScores) {
     // The model as it composes: LSTM mixed with the copy cache (λ fitted on validation pieces).
-    const withCache = piecesNll(testIds, ourScores, cached);
+    const withCache = piecesNll(testIds, ourScores, mix);
     totalNll = withCache.nll;
     likelihood.unshift({
-      model: `${model.spec.name} + copy cache (as shipped)`,
+      model: `${model.spec.name} + copy cache (as it composes)`,
       arch: 'lm',
       encoding: model.tokenizer.name,
       nllPerToken: withCache.nll / withCache.count,
@@ -150,14 +150,14 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluationRe
       tokens: withCache.count,
     });
   }
-  if (model.corpusPointer && ourScores && supportsCorpusPointer(model.tokenizer)) {
+  const corpus = ourScores ? await loadCorpusPointer(model) : undefined;
+  if (corpus && ourScores) {
     // As scored: the corpus pointer on top (it does not compose: see corpus-pointer.ts).
-    const { config, pieces } = model.corpusPointer;
-    const withPointer = piecesNll(testIds, ourScores, { ...cached, corpus: { config, index: new CorpusIndex(pieces, config, model.tokenizer) } });
+    const withPointer = piecesNll(testIds, ourScores, { ...mix, corpus });
     withoutCorpusPointer = totalNll;
     totalNll = withPointer.nll;
     likelihood.unshift({
-      model: `${model.spec.name} + copy cache + corpus pointer (as scored)`,
+      model: `${model.spec.name}${model.copyCache ? ' + copy cache' : ''} + corpus pointer (as scored)`,
       arch: 'lm',
       encoding: model.tokenizer.name,
       nllPerToken: withPointer.nll / withPointer.count,

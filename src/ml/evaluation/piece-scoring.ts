@@ -4,7 +4,7 @@
  * share a batch; padding targets are skipped.
  */
 import { DEFAULT_BUCKET_EDGES, DEFAULT_LINE_BUCKET_EDGES, fitLambdas, fitLineWeights, mixedLogProbability, observeCache, type CacheObservation, type CopyCacheConfig } from '../copy-cache.js';
-import { corpusMixedLogProbability, observeCorpus, type CorpusIndex, type CorpusPointerConfig } from '../corpus-pointer.js';
+import { corpusMixedLogProbability, observeCorpus, type ScoringCorpus } from '../corpus-pointer.js';
 import type { LanguageModel } from '../network/language-model.js';
 
 /** At most this many tokens in one batch (bounds the forward pass's memory). */
@@ -63,12 +63,6 @@ export function scoreWholePieces(
 /** Each piece's places in the bar for the copy cache (see MatchFinder.push); undefined: none. */
 export type PhasesOf = (ids: readonly number[]) => ArrayLike<number> | undefined;
 
-/** A corpus pointer ready to predict: its settings and the index of the pieces it points into. */
-export interface ScoringCorpus {
-  config: CorpusPointerConfig;
-  index: CorpusIndex;
-}
-
 /** What the networks' scores are mixed with: the copy cache (and the bar places it reads), the corpus pointer. */
 export interface ScoringMix {
   cache?: CopyCacheConfig;
@@ -106,8 +100,14 @@ export function totalNll(pieces: readonly (readonly number[])[], scores: PieceSc
       }
       return;
     }
-    for (const lp of Array.from(logs[i]!)) {
-      if (Number.isNaN(lp)) continue;
+    if (!mix.cache) {
+      // The networks' own scores, every one counted: a NaN shows in the total rather than vanishing from it.
+      for (const lp of scores.logProbabilities[i]!) nll -= lp;
+      count += scores.logProbabilities[i]!.length;
+      return;
+    }
+    for (const lp of logs[i] as Float64Array) {
+      if (Number.isNaN(lp)) continue; // skipped by the cache, as observeCache does
       nll -= lp;
       count++;
     }

@@ -13,6 +13,7 @@ import { fitEnsembleWeights, mixLogProbabilities, scoreNetwork } from '../ensemb
 import { totalNll } from '../evaluation/piece-scoring.js';
 import { assertSameTokens, assertValidationHeldOut, disposeModel, ENSEMBLE_DIR, loadModel, MAX_TRANSPOSITION, MEMBER_FILES, type LoadedModel } from '../model-dir.js';
 import { LanguageModel } from '../network/language-model.js';
+import { supportsCorpusPointer } from '../corpus-pointer.js';
 import { fitScoredCopyCache, type FitCacheResult } from './fit-cache.js';
 
 export interface BuildEnsembleResult {
@@ -85,7 +86,7 @@ export async function buildEnsemble(
     // The cache is refitted on the mixture's scores already in hand, written with the ensemble.
     const ensemble = transpositions ? { members, weights, transpositions } : { members, weights };
     const spec = { ...model.spec, ensemble, metrics: { ...model.spec.metrics, validNllPerTokenEnsemble: validNllPerToken.mixture } };
-    const corpus = split.train.map((p) => model.tokenizer.encode(p.sequence, { onUnknown: 'skip' }));
+    const corpus = supportsCorpusPointer(model.tokenizer) ? split.train.map((p) => model.tokenizer.encode(p.sequence, { onUnknown: 'skip' })) : undefined;
     const cache = await fitScoredCopyCache(modelDir, spec, model.tokenizer, pieces, { logProbabilities: mixture }, { corpus });
     return { members, weights, transpositions, validPieces: pieces.length, validNllPerToken, cache };
   } finally {

@@ -2,17 +2,19 @@
  * Fits a model's copy cache (see ../copy-cache.ts) on the validation split of its data and records
  * it in the model's spec. Runs after training, and on its own for models trained before the cache.
  */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { MotifError } from '../../errors.js';
+import { writeFileAtomic } from '../../util/atomic-write.js';
 import { loadCorpus, splitCorpus } from '../../music/corpus.js';
 import { encodingPositions, type Tokenizer } from '../../music/tokenizers/index.js';
 import type { CopyCacheConfig } from '../copy-cache.js';
 import { scoreModelPieces } from '../ensemble.js';
-import { join } from 'node:path';
-import { writeFileAtomic } from '../../util/atomic-write.js';
 import {
   CorpusIndex,
   corpusMixedLogProbability,
   DEFAULT_CORPUS_BUCKET_EDGES,
+  DEFAULT_CORPUS_MAX_MATCH,
   encodeCorpus,
   fitCorpusWeights,
   observeCorpus,
@@ -36,8 +38,8 @@ export interface FitCacheResult {
   validNllPerTokenWithCorpusPointer?: number;
 }
 
-/** What fitting may add besides the cache: the pieces the networks trained on, for the corpus pointer. */
 export interface FitCacheOptions {
+  /** The copy cache's shortest match (its first bucket edge). */
   minMatch?: number;
   /** Token ids of the training pieces (never the validation ones): the corpus the pointer is fitted with and ships with. */
   corpus?: readonly (readonly number[])[];
@@ -58,7 +60,8 @@ export async function fitModelCopyCache(modelDir: string, dataDirs: string[], op
     if (split.valid.length === 0) throw new MotifError('DATA_EMPTY', 'The data has no validation pieces to fit the copy cache on.');
     const encode = (list: typeof split.valid): number[][] => list.map((p) => model.tokenizer.encode(p.sequence, { onUnknown: 'skip' }));
     const pieces = encode(split.valid);
-    return await fitScoredCopyCache(modelDir, model.spec, model.tokenizer, pieces, scoreModelPieces(model, pieces), { ...opts, corpus: encode(split.train) });
+    const corpus = supportsCorpusPointer(model.tokenizer) ? encode(split.train) : undefined;
+    return await fitScoredCopyCache(modelDir, model.spec, model.tokenizer, pieces, scoreModelPieces(model, pieces), { ...opts, corpus });
   } finally {
     disposeModel(model);
   }
@@ -94,6 +97,8 @@ export async function fitScoredCopyCache(
     result.corpusPointer = kept.config;
     result.validNllPerTokenWithCorpusPointer = kept.nll / withCache.count;
     await writeFileAtomic(join(modelDir, CORPUS_FILE), encodeCorpus(opts.corpus!));
+  } else {
+    await rm(join(modelDir, CORPUS_FILE), { force: true });
   }
   const metrics: Record<string, number> = { ...spec.metrics, validNllPerTokenWholePieces: result.validNllPerToken, validNllPerTokenWithCache: result.validNllPerTokenWithCache };
   if (kept) metrics.validNllPerTokenWithCorpusPointer = result.validNllPerTokenWithCorpusPointer!;
@@ -114,7 +119,7 @@ function fitCorpusPointer(
   corpus: readonly (readonly number[])[],
   tokenizer: Tokenizer & PitchTokens & { tokensPerStep: number },
 ): { config: CorpusPointerConfig; nll: number } {
-  const shape = { stride: tokenizer.tokensPerStep, minMatch: DEFAULT_CORPUS_BUCKET_EDGES[0]!, maxMatch: 64, bucketEdges: [...DEFAULT_CORPUS_BUCKET_EDGES] };
+  const shape = { stride: tokenizer.tokensPerStep, minMatch: DEFAULT_CORPUS_BUCKET_EDGES[0]!, maxMatch: DEFAULT_CORPUS_MAX_MATCH, bucketEdges: [...DEFAULT_CORPUS_BUCKET_EDGES] };
   const index = new CorpusIndex(corpus, shape, tokenizer);
   const logs = cacheLogProbabilities(pieces, scores, mix);
   const observations = pieces.flatMap((ids, i) => observeCorpus(ids, logs[i]!, index, shape));

@@ -109,12 +109,18 @@ export async function refitEnsemble(modelDir: string, refitDirs: readonly string
 /**
  * The token ids of every piece a refit trained on (training and validation splits of the data its
  * spec names), read again from the data.
- * @throws MotifError DATA_EMPTY (loadCorpus) when the data is not where the spec says, OPTION_OUT_OF_RANGE
+ * @throws MotifError DATA_EMPTY when the data is not where the spec says, OPTION_OUT_OF_RANGE
  *   when it holds other pieces than the refit trained on.
  */
 async function trainingPieces(refit: LoadedModel): Promise<number[][]> {
   const dirs = refit.spec.training.data.map((d) => d.dir);
-  const split = splitCorpus((await loadCorpus(dirs)).pieces);
+  const corpus = await loadCorpus(dirs).catch((error: unknown) => {
+    throw new MotifError('DATA_EMPTY', `The corpus pointer needs the pieces the refits trained on, and ${dirs.join(', ')} could not be read from here (run from where they were trained).`, {
+      cause: error,
+      detail: dirs.join(', '),
+    });
+  });
+  const split = splitCorpus(corpus.pieces);
   const pieces = [...split.train, ...split.valid];
   const trained = refit.spec.training.data.reduce((sum, d) => sum + d.pieces, 0);
   if (pieces.length !== trained) {
