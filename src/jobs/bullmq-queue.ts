@@ -42,7 +42,7 @@ import { DelayedError, Queue, QueueEvents, UnrecoverableError, Worker, type Job 
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { MotifError, isMotifError, type ErrorCode } from '../errors.js';
-import { DEFAULT_AGING_PER_SECOND, DEFAULT_USAGE_HALF_LIFE_MS, decayed, type FairnessOptions } from './fairness.js';
+import { DEFAULT_AGING_PER_SECOND, DEFAULT_USAGE_HALF_LIFE_MS, type FairnessOptions } from './fairness.js';
 import type { QueueLogger } from './in-process-queue.js';
 import { JobAborted, type ProcessorRef } from './processor.js';
 import { observe, reportFinished, type QueueObserver } from './queue-observer.js';
@@ -72,6 +72,7 @@ import {
   type ShutdownReport,
 } from './queue.js';
 import { LaneGate } from './lane-gate.js';
+import { RedisUsageLedger } from './redis-usage-ledger.js';
 import { WorkerPool, type WorkerIsolation } from './worker-host.js';
 import { safeJson } from '../util/safe-json.js';
 
@@ -125,8 +126,6 @@ export interface BullQueueOptions<M extends JobTypeMap> {
 
 /** The longest /compose waits on Redis before being told the queue is unavailable: inside Discord's 3 s. */
 export const ENQUEUE_DEADLINE_MS = 2_000;
-/** Owners whose recent usage a lane keeps before forgetting those whose usage has decayed away. */
-const USAGE_OWNERS_KEPT = 1_000;
 /** At most one warning per source this often while Redis is away. */
 const WARN_EVERY_MS = 30_000;
 /** Longest a stop waits for this process's aborted jobs to hand themselves back: the pool's abort grace (3 s) plus its terminate wait (5 s), with room. */
@@ -155,7 +154,6 @@ const metaSchema = z.object({
 type JobMeta = z.infer<typeof metaSchema>;
 const envelopeSchema = z.object({ meta: metaSchema, data: z.unknown() });
 const progressSchema = z.union([z.object({ k: z.literal('s') }), z.object({ k: z.literal('p'), v: z.unknown() })]);
-const usageSchema = z.object({ s: z.number().nonnegative(), at: z.number() });
 const motifReasonSchema = z.object({ code: z.string().min(1).max(64), userMessage: z.string().max(4000) });
 
 /**
@@ -214,7 +212,7 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
   /** Jobs running in this process's workers, by id. */
   private readonly controllers = new Map<string, { controller: AbortController; reason?: 'cancel' | 'restart' | 'handover' }>();
   private readonly aging: number;
-  private readonly halfLifeMs: number;
+  private readonly usage: RedisUsageLedger;
   private closed = false;
   private draining = false;
   private refreshTimer: NodeJS.Timeout | undefined;
@@ -225,7 +223,6 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
     this.opts = opts;
     this.logger = opts.logger ?? { info: () => undefined, warn: () => undefined };
     this.aging = opts.fairness?.agingPerSecond ?? DEFAULT_AGING_PER_SECOND;
-    this.halfLifeMs = opts.fairness?.usageHalfLifeMs ?? DEFAULT_USAGE_HALF_LIFE_MS;
     this.producer = new Redis(opts.url, {
       enableOfflineQueue: false,
       connectTimeout: 1_500,
@@ -233,6 +230,7 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
       // Keep reconnecting while Redis is away, so service resumes by itself when it is back.
       retryStrategy: (times) => Math.min(times * 250, 2_000),
     });
+    this.usage = new RedisUsageLedger(this.producer, (lane) => this.key('lane', lane, 'usage'), opts.fairness?.usageHalfLifeMs ?? DEFAULT_USAGE_HALF_LIFE_MS);
     this.producer.on('error', (error: unknown) => this.warnOnce('producer', 'queue: Redis connection error (retrying)', error));
     const connection = workerConnection(opts.url);
     for (const kind of Object.keys(opts.processors)) {
@@ -628,18 +626,13 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
     await this.producer.set(baseKey, String(now), 'NX');
     // The member's load and their server's (fairness.ts): a server's burst from many members does not
     // hold another server's single request behind all of it.
-    const [baseRaw, userUsage, guildUsage, ownJobs, guildJobs] = await Promise.all([
+    const [baseRaw, recent, ownJobs, guildJobs] = await Promise.all([
       this.producer.get(baseKey),
-      this.producer.hget(this.key('lane', lane, 'usage'), `${owner.guildId}:${owner.userId}`),
-      this.producer.hget(this.key('lane', lane, 'usage'), guildUsageField(owner.guildId)),
+      this.usage.recent(lane, owner, now),
       this.producer.smembers(this.key('active', 'u', owner.guildId, owner.userId)),
       this.producer.smembers(this.key('active', 'g', owner.guildId)),
     ]);
-    const recent = (raw: string | null): number => {
-      const usage = usageSchema.safeParse(safeJson(raw ?? 'null'));
-      return usage.success ? decayed(usage.data.s, now - usage.data.at, this.halfLifeMs) : 0;
-    };
-    let load = recent(userUsage) + recent(guildUsage);
+    let load = recent.user + recent.guild;
     const own = new Set(ownJobs);
     if (guildJobs.length > 0) {
       const metas = await this.producer.hmget(this.key('jobs'), ...guildJobs);
@@ -657,27 +650,6 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
       priority = score(now);
     }
     return Math.min(Math.max(priority, 1), MAX_PRIORITY);
-  }
-
-  private async recordUsage(meta: JobMeta, seconds: number): Promise<void> {
-    const key = this.key('lane', meta.lane, 'usage');
-    const now = Date.now();
-    for (const field of [`${meta.guildId}:${meta.userId}`, guildUsageField(meta.guildId)]) {
-      const previous = usageSchema.safeParse(safeJson((await this.producer.hget(key, field)) ?? 'null'));
-      const total = (previous.success ? decayed(previous.data.s, now - previous.data.at, this.halfLifeMs) : 0) + seconds;
-      await this.producer.hset(key, field, JSON.stringify({ s: total, at: now }));
-    }
-    // Bounded like the in-process ledger: owners whose usage has decayed to nothing are forgotten.
-    if ((await this.producer.hlen(key)) > USAGE_OWNERS_KEPT) {
-      const entries = await this.producer.hgetall(key);
-      const stale = Object.entries(entries)
-        .filter(([, raw]) => {
-          const usage = usageSchema.safeParse(safeJson(raw));
-          return !usage.success || decayed(usage.data.s, now - usage.data.at, this.halfLifeMs) < 0.01;
-        })
-        .map(([owner]) => owner);
-      if (stale.length > 0) await this.producer.hdel(key, ...stale);
-    }
   }
 
   // ---- cancellation ----
@@ -773,7 +745,7 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
       if (acquired && signal.aborted) reportFinished(this.opts.observer, kind, lane, Date.now() - startedAt, { error: undefined }, true);
       this.controllers.delete(id);
       if (acquired) this.gates[lane].release();
-      if (acquired) await this.recordUsage(meta, (Date.now() - startedAt) / 1000).catch(() => undefined);
+      if (acquired) await this.usage.add(meta.lane, meta, (Date.now() - startedAt) / 1000).catch(() => undefined);
       // Leaving `running` and the limits in one step: a list in between would show the job waiting.
       if (final) await this.release(id, meta).catch((error: unknown) => this.logger.warn('queue: could not release a job slot', { jobId: id, error: String(error) }));
       else await this.producer.srem(this.key('running'), id).catch(() => undefined);
@@ -864,11 +836,6 @@ export class BullQueue<M extends JobTypeMap> extends EventEmitter implements Job
     if (!queue) throw new Error(`the queue for job kind ${kind} is not connected`);
     return queue;
   }
-}
-
-/** A server's usage, in the same hash as its members' (`<guild>:<user>`); `g:` never starts a snowflake. */
-function guildUsageField(guildId: string): string {
-  return `g:${guildId}`;
 }
 
 function info(id: string, meta: JobMeta, state: JobInfo['state'], position: number): JobInfo {
