@@ -106,9 +106,10 @@ export function totalNll(pieces: readonly (readonly number[])[], scores: PieceSc
       count += scores.logProbabilities[i]!.length;
       return;
     }
-    for (const lp of logs[i] as Float64Array) {
-      if (Number.isNaN(lp)) continue; // skipped by the cache, as observeCache does
-      nll -= lp;
+    const mixed = logs[i]!;
+    for (let t = 0; t < mixed.length; t++) {
+      if (Number.isNaN(mixed[t]!)) continue; // skipped by the cache, as observeCache does
+      nll -= mixed[t]!;
       count++;
     }
   });

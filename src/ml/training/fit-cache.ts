@@ -22,7 +22,7 @@ import {
   type CorpusPointerConfig,
   type PitchTokens,
 } from '../corpus-pointer.js';
-import { cacheLogProbabilities, fitCopyCache, totalNll, type PieceScores, type ScoringMix } from '../evaluation/piece-scoring.js';
+import { cacheLogProbabilities, fitCopyCache, totalNll, type PieceScores } from '../evaluation/piece-scoring.js';
 import { assertValidationHeldOut, CORPUS_FILE, disposeModel, loadModel, rewriteSpec, type ModelSpec } from '../model-dir.js';
 import { LanguageModel } from '../network/language-model.js';
 
@@ -91,7 +91,8 @@ export async function fitScoredCopyCache(
     validNllPerToken: without.nll / without.count,
     validNllPerTokenWithCache: withCache.nll / withCache.count,
   };
-  const pointer = opts.corpus && supportsCorpusPointer(tokenizer) ? fitCorpusPointer(pieces, scores, { cache: copyCache, phasesOf }, opts.corpus, tokenizer) : undefined;
+  const pointer =
+    opts.corpus && supportsCorpusPointer(tokenizer) ? fitCorpusPointer(pieces, cacheLogProbabilities(pieces, scores, { cache: copyCache, phasesOf }), opts.corpus, tokenizer) : undefined;
   const kept = pointer && pointer.nll < withCache.nll ? pointer : undefined;
   if (kept) {
     result.corpusPointer = kept.config;
@@ -110,18 +111,16 @@ export async function fitScoredCopyCache(
 
 /**
  * μ per voice and match length for the corpus pointer (corpus-pointer.ts), on validation pieces
- * scored by the networks with the cache, `corpus` being the training pieces.
+ * whose scores (`logs`, the networks with the cache) are in hand, `corpus` being the training pieces.
  */
 function fitCorpusPointer(
   pieces: readonly (readonly number[])[],
-  scores: PieceScores,
-  mix: Pick<ScoringMix, 'cache' | 'phasesOf'>,
+  logs: readonly ArrayLike<number>[],
   corpus: readonly (readonly number[])[],
   tokenizer: Tokenizer & PitchTokens & { tokensPerStep: number },
 ): { config: CorpusPointerConfig; nll: number } {
   const shape = { stride: tokenizer.tokensPerStep, minMatch: DEFAULT_CORPUS_BUCKET_EDGES[0]!, maxMatch: DEFAULT_CORPUS_MAX_MATCH, bucketEdges: [...DEFAULT_CORPUS_BUCKET_EDGES] };
   const index = new CorpusIndex(corpus, shape, tokenizer);
-  const logs = cacheLogProbabilities(pieces, scores, mix);
   const observations = pieces.flatMap((ids, i) => observeCorpus(ids, logs[i]!, index, shape));
   const config = { ...shape, weights: fitCorpusWeights(observations, shape.stride, shape.bucketEdges.length) };
   return { config, nll: observations.reduce((sum, o) => sum - corpusMixedLogProbability(o, config.weights), 0) };
